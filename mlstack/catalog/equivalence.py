@@ -1,0 +1,71 @@
+"""A SKU's closest counterpart on another cloud, for migration.
+
+Order of preference: the same GPU model, else the same class (A10G/A10/L4 are 24 GB inference GPUs), else the
+nearest class; the same GPU count; then the closest vCPU/RAM; then the cheaper. GPU model and count are weighed
+together rather than strictly in turn, so a 1-GPU source never maps to an 8-GPU box just because only the
+8-GPU box carries the exact model (a3-highgpu-1g → Standard_NC40ads_H100_v5, not the ND96isr_H100_v5).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from mlstack.catalog.gpus import GpuTable
+from mlstack.catalog.model import CatalogError, Equivalence, Fidelity, Sku
+
+SAME_CLASS_PENALTY = 0.25
+
+
+def resource_distance(a: Sku, b: Sku) -> float:
+    """Octaves apart in vCPUs plus octaves apart in RAM."""
+    return abs(math.log2(b.vcpus / a.vcpus)) + abs(math.log2(b.memory_gb / a.memory_gb))
+
+
+def _fidelity(source: Sku, target: Sku, table: GpuTable) -> Fidelity:
+    if source.gpu is None or target.gpu is None:
+        same = source.vcpus == target.vcpus and source.memory_gb == target.memory_gb
+        return "exact" if same else "same_class"
+    return table.fidelity(source.gpu, target.gpu)
+
+
+def _gpu_score(source: Sku, target: Sku, table: GpuTable) -> float:
+    assert source.gpu is not None and target.gpu is not None
+    fidelity = table.fidelity(source.gpu, target.gpu)
+    model = {"exact": 0.0, "same_class": SAME_CLASS_PENALTY}.get(fidelity, 1 + table.distance(source.gpu, target.gpu))
+    return model + abs(math.log2(target.gpus / source.gpus))
+
+
+def _differences(source: Sku, target: Sku) -> tuple[str, ...]:
+    pairs = [
+        ("GPU", f"{source.gpus}×{source.gpu}" if source.gpus else "none", f"{target.gpus}×{target.gpu}" if target.gpus else "none"),
+        ("GPU memory", f"{source.gpu_memory_gb:g} GiB", f"{target.gpu_memory_gb:g} GiB"),
+        ("vCPUs", f"{source.vcpus}", f"{target.vcpus}"),
+        ("RAM", f"{source.memory_gb:g} GiB", f"{target.memory_gb:g} GiB"),
+    ]
+    return tuple(f"{label} {before} → {after}" for label, before, after in pairs if before != after)
+
+
+def equivalent(source: Sku, to_cloud: str, candidates: Iterable[Sku], table: GpuTable) -> Equivalence:
+    if source.gpus:
+        pool = [c for c in candidates if c.gpus and (table.is_gpu(c.gpu) or c.gpu == source.gpu)]
+
+        def key(c: Sku) -> tuple[float, float, float, str]:
+            score = _gpu_score(source, c, table)
+            return (round(score, 6), round(resource_distance(source, c), 6), c.price_usd_hour, c.sku)
+    else:
+        pool = [c for c in candidates if not c.gpus]
+
+        def key(c: Sku) -> tuple[float, float, float, str]:
+            return (0.0, round(resource_distance(source, c), 6), c.price_usd_hour, c.sku)
+
+    if not pool:
+        raise CatalogError(f"the catalog has no {to_cloud} counterpart for {source.cloud} {source.sku}")
+    target = min(pool, key=key)
+    return Equivalence(
+        source=source,
+        target=target,
+        fidelity=_fidelity(source, target, table),
+        price_delta_usd_hour=round(target.price_usd_hour - source.price_usd_hour, 5),
+        differences=_differences(source, target),
+    )

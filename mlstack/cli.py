@@ -1,0 +1,69 @@
+"""The `mlstack` command. Each command group lives in mlstack.commands.<name> and registers itself;
+modules import only typer/rich at top level so that `mlstack validate` starts fast."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+# Pydantic scans every installed distribution for plugins on first use; the CLI uses none.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+
+import typer
+
+from mlstack.errors import MlstackError, SpecInvalid
+
+# Each module defines register(app); keep this list sorted.
+COMMAND_MODULES = (
+    "mlstack.commands.spec",
+)
+
+ISSUES_URL = "https://github.com/mlstack/mlstack/issues"
+
+app = typer.Typer(
+    name="mlstack",
+    help="One spec for a whole ML platform: validate, plan, review, migrate and run it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+for _module in COMMAND_MODULES:
+    importlib.import_module(_module).register(app)
+
+
+def report(exc: BaseException) -> int:
+    """Print an error for a person and return the exit code."""
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if isinstance(exc, SpecInvalid):
+        for error in exc.errors:
+            console.print(f"[red]error[/red] {error.render()}", markup=True, emoji=False)
+        count = len(exc.errors)
+        console.print(f"{count} problem{'s' if count != 1 else ''} found.")
+        return 1
+    if isinstance(exc, MlstackError):
+        console.print(f"[red]error[/red] {exc}", markup=True, emoji=False)
+        return 1
+    console.print(
+        f"[red]internal error[/red] {type(exc).__name__}: {exc}\n"
+        f"This is a bug in mlstack; please report it at {ISSUES_URL} "
+        "(set MLSTACK_DEBUG=1 for the traceback).",
+        markup=True,
+        emoji=False,
+    )
+    return 1
+
+
+def main() -> None:
+    try:
+        app()  # standalone: click prints usage errors and exits 2 itself
+    except (SpecInvalid, MlstackError) as exc:
+        sys.exit(report(exc))
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: never a traceback for users
+        if os.environ.get("MLSTACK_DEBUG"):
+            raise
+        sys.exit(report(exc))

@@ -1,0 +1,267 @@
+"""Checks beyond types: references, duplicates, naming and limits of the chosen target.
+
+Every rule that depends on the target reads the target's profile (mlstack.targets), so the
+backends, review and migration share the same facts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+
+from mlstack.errors import Path, SpecError, did_you_mean
+from mlstack.spec.models import (
+    AB,
+    ComputeProfile,
+    Endpoint,
+    ModelRef,
+    Shadow,
+    Spec,
+)
+from mlstack.spec.yaml_loader import Document
+from mlstack.targets import TargetProfile, profile, supports_metric
+from mlstack.targets.schedules import schedule_problem
+
+Problem = tuple[Path, str]
+
+
+def _duplicates(items: Iterable[object], path: Path, what: str, key: str = "name") -> Iterator[Problem]:
+    seen: dict[object, int] = {}
+    for i, item in enumerate(items):
+        name = getattr(item, key)
+        if name in seen:
+            yield (*path, i, key), f"duplicate {what} '{name}' (also at {what} #{seen[name] + 1})"
+        else:
+            seen[name] = i
+
+
+def _missing(kind: str, name: str, known: Iterable[str]) -> str:
+    names = sorted(set(known))
+    listing = f"; defined: {', '.join(names)}" if names else f"; the spec defines no {kind}s"
+    return f"no {kind} named '{name}'{did_you_mean(name, names)}{listing}"
+
+
+def _all_duplicates(spec: Spec) -> Iterator[Problem]:
+    yield from _duplicates(spec.registry.model_groups, ("registry", "model_groups"), "model group")
+    for gi, group in enumerate(spec.registry.model_groups):
+        yield from _duplicates(group.versions, ("registry", "model_groups", gi, "versions"), "version", "version")
+        aliases: dict[str, int] = {}
+        for vi, version in enumerate(group.versions):
+            for alias in version.aliases:
+                if alias in aliases:
+                    yield (("registry", "model_groups", gi, "versions", vi, "aliases"),
+                           f"alias '{alias}' is already on version {aliases[alias]}")
+                aliases[alias] = version.version
+    yield from _duplicates(spec.feature_store.entities, ("feature_store", "entities"), "entity")
+    yield from _duplicates(spec.feature_store.views, ("feature_store", "views"), "feature view")
+    for vi, view in enumerate(spec.feature_store.views):
+        yield from _duplicates(view.features, ("feature_store", "views", vi, "features"), "feature")
+    yield from _duplicates(spec.pipelines, ("pipelines",), "pipeline")
+    for pi, pipe in enumerate(spec.pipelines):
+        yield from _duplicates(pipe.steps, ("pipelines", pi, "steps"), "step")
+    yield from _duplicates(spec.endpoints, ("endpoints",), "endpoint")
+    for ei, endpoint in enumerate(spec.endpoints):
+        if isinstance(endpoint.strategy, AB):
+            yield from _duplicates(endpoint.strategy.variants, ("endpoints", ei, "strategy", "variants"), "variant")
+    yield from _duplicates(spec.monitors, ("monitors",), "monitor")
+
+
+def _model_refs(spec: Spec) -> Iterator[tuple[Path, ModelRef]]:
+    for ei, endpoint in enumerate(spec.endpoints):
+        if endpoint.model is not None:
+            yield ("endpoints", ei, "model"), endpoint.model
+        strategy = endpoint.strategy
+        if isinstance(strategy, Shadow):
+            yield ("endpoints", ei, "strategy", "challenger"), strategy.challenger
+        if isinstance(strategy, AB):
+            for vi, variant in enumerate(strategy.variants):
+                yield ("endpoints", ei, "strategy", "variants", vi, "model"), variant.model
+
+
+def _registered_by_pipeline(spec: Spec, group: str) -> bool:
+    return any(s.kind == "registration" and s.model_group == group for p in spec.pipelines for s in p.steps)
+
+
+def _check_model_ref(spec: Spec, path: Path, ref: ModelRef, cloud: str) -> Iterator[Problem]:
+    group = spec.model_group(ref.group)
+    if group is None:
+        yield (*path, "group"), _missing("model group", ref.group, (g.name for g in spec.registry.model_groups))
+        return
+    if ref.version is not None:
+        version = next((v for v in group.versions if v.version == ref.version), None)
+        selector = ("version", f"version {ref.version}", [str(v.version) for v in group.versions])
+    else:
+        version = next((v for v in group.versions if ref.alias in v.aliases), None)
+        selector = ("alias", f"alias '{ref.alias}'",
+                    [a for v in group.versions for a in v.aliases])
+    if version is None:
+        if cloud == "local" and _registered_by_pipeline(spec, group.name):
+            return  # a pipeline registers it when the platform comes up
+        known = ", ".join(selector[2]) or "none declared"
+        hint = " (or let a pipeline's registration step produce it on the local target)" if cloud != "local" else ""
+        yield (*path, selector[0]), f"model group '{group.name}' has no {selector[1]} (declared: {known}){hint}"
+        return
+    if group.approval == "manual" and version.approval != "approved":
+        yield (*path, selector[0]), (f"{ref.describe()} is version {version.version}, whose approval is "
+                                     f"'{version.approval}'; group '{group.name}' requires manual approval before "
+                                     "an endpoint may serve it")
+
+
+def _compute_refs(spec: Spec) -> Iterator[tuple[Path, str | ComputeProfile]]:
+    for pi, pipe in enumerate(spec.pipelines):
+        if pipe.compute is not None:
+            yield ("pipelines", pi, "compute"), pipe.compute
+        for si, step in enumerate(pipe.steps):
+            if step.compute is not None:
+                yield ("pipelines", pi, "steps", si, "compute"), step.compute
+    for ei, endpoint in enumerate(spec.endpoints):
+        if endpoint.compute is not None:
+            yield ("endpoints", ei, "compute"), endpoint.compute
+        strategy = endpoint.strategy
+        if isinstance(strategy, Shadow) and strategy.compute is not None:
+            yield ("endpoints", ei, "strategy", "compute"), strategy.compute
+        if isinstance(strategy, AB):
+            for vi, variant in enumerate(strategy.variants):
+                if variant.compute is not None:
+                    yield ("endpoints", ei, "strategy", "variants", vi, "compute"), variant.compute
+
+
+def _references(spec: Spec, cloud: str) -> Iterator[Problem]:
+    for path, ref in _model_refs(spec):
+        yield from _check_model_ref(spec, path, ref, cloud)
+    for path, compute in _compute_refs(spec):
+        if isinstance(compute, str) and compute not in spec.compute:
+            yield path, _missing("compute profile", compute, spec.compute)
+    entities = [e.name for e in spec.feature_store.entities]
+    for vi, view in enumerate(spec.feature_store.views):
+        if view.entity not in entities:
+            yield ("feature_store", "views", vi, "entity"), _missing("entity", view.entity, entities)
+    views = [v.name for v in spec.feature_store.views]
+    pipelines = [p.name for p in spec.pipelines]
+    endpoints = [e.name for e in spec.endpoints]
+    monitors = [m.name for m in spec.monitors]
+    groups = [g.name for g in spec.registry.model_groups]
+    for pi, pipe in enumerate(spec.pipelines):
+        for fi, view in enumerate(pipe.feature_views):
+            if view not in views:
+                yield ("pipelines", pi, "feature_views", fi), _missing("feature view", view, views)
+        for ti, trigger in enumerate(pipe.triggers):
+            if trigger.on_alert not in monitors:
+                yield ("pipelines", pi, "triggers", ti, "on_alert"), _missing("monitor", trigger.on_alert, monitors)
+        steps = [s.name for s in pipe.steps]
+        for si, step in enumerate(pipe.steps):
+            for di, dep in enumerate(step.depends_on or []):
+                if dep not in steps[:si]:
+                    reason = "a later step" if dep in steps else _missing("step", dep, steps[:si])
+                    yield ("pipelines", pi, "steps", si, "depends_on", di), (
+                        f"'{dep}' is {reason}; a step may only depend on steps before it"
+                        if dep in steps else reason)
+            if step.model_group and step.model_group not in groups:
+                yield ("pipelines", pi, "steps", si, "model_group"), _missing("model group", step.model_group, groups)
+            if step.endpoint and step.endpoint not in endpoints:
+                yield ("pipelines", pi, "steps", si, "endpoint"), _missing("endpoint", step.endpoint, endpoints)
+    for mi, monitor in enumerate(spec.monitors):
+        endpoint = spec.endpoint(monitor.endpoint)
+        if endpoint is None:
+            yield ("monitors", mi, "endpoint"), _missing("endpoint", monitor.endpoint, endpoints)
+        elif not endpoint.captures:
+            yield ("monitors", mi, "endpoint"), (
+                f"endpoint '{endpoint.name}' does not capture data, so a {monitor.kind} monitor has nothing to "
+                "read; add data_capture (sampling_percent > 0) to the endpoint")
+        for ai, action in enumerate(monitor.actions):
+            if action.type == "retrain" and action.pipeline not in pipelines:
+                yield ("monitors", mi, "actions", ai, "pipeline"), _missing("pipeline", action.pipeline, pipelines)
+
+
+def _strategy_limits(endpoint: Endpoint, path: Path, target: TargetProfile) -> Iterator[Problem]:
+    strategy = endpoint.strategy
+    spath = (*path, "strategy")
+    if strategy.type in target.unsupported_strategies:
+        yield (*spath, "type"), (f"{strategy.type} is not available on {target.title}: "
+                                 f"{target.unsupported_strategies[strategy.type]}")
+        return
+    if isinstance(strategy, AB):
+        total = sum(v.weight for v in strategy.variants)
+        if total != 100:
+            weights = " + ".join(str(v.weight) for v in strategy.variants)
+            yield (*spath, "variants"), f"variant weights must sum to 100, they sum to {total} ({weights})"
+    if strategy.type == "canary" and strategy.percent > target.max_canary_percent:
+        yield (*spath, "percent"), (f"canary of {strategy.percent}% is above what {target.title} allows "
+                                    f"({target.max_canary_percent}% of the endpoint's capacity)")
+    if isinstance(strategy, Shadow) and strategy.percent > target.max_shadow_percent:
+        yield (*spath, "percent"), (f"shadow of {strategy.percent}% is above what {target.title} allows "
+                                    f"(mirrored traffic at most {target.max_shadow_percent}%)")
+    if endpoint.serverless and strategy.type in ("shadow", "ab", "canary", "linear"):
+        yield (*spath, "type"), f"serverless endpoints serve one variant; {strategy.type} needs instances"
+    scaling = endpoint.autoscaling
+    if scaling and not scaling.min <= endpoint.instance_count <= scaling.max:
+        yield (*path, "instance_count"), (f"instance_count {endpoint.instance_count} is outside autoscaling "
+                                          f"min..max ({scaling.min}..{scaling.max})")
+
+
+def _target_rules(spec: Spec, target: TargetProfile) -> Iterator[Problem]:
+    settings = spec.target
+    cloud = target.cloud
+    if cloud != "local" and not settings.region_for(cloud):
+        yield ("target", "region"), f"{target.title} needs a region (target.region or target.{cloud}.region)"
+    if cloud in ("gcp", "azure") and getattr(settings, cloud) is None:
+        need = "project" if cloud == "gcp" else "subscription_id, resource_group and workspace"
+        yield ("target",), f"{target.title} needs target.{cloud} with {need}"
+    key = settings.kms_key_for(cloud)
+    if key and not re.fullmatch(target.kms_key_pattern, key):
+        where = ("target", cloud, "kms_key") if getattr(getattr(settings, cloud, None), "kms_key", None) else (
+            "target", "kms_key")
+        yield where, f"not a key {target.title} can use; expected e.g. {target.kms_key_example}"
+
+    def named(kind: str, path: Path, name: str) -> Iterator[Problem]:
+        rule = target.names.get(kind)
+        if rule and (problem := rule.problem(name)):
+            yield path, problem
+
+    yield from named("spec", ("name",), spec.name)
+    for gi, group in enumerate(spec.registry.model_groups):
+        yield from named("model_group", ("registry", "model_groups", gi, "name"), group.name)
+    for ni, entity in enumerate(spec.feature_store.entities):
+        yield from named("entity", ("feature_store", "entities", ni, "name"), entity.name)
+    for vi, view in enumerate(spec.feature_store.views):
+        yield from named("feature_view", ("feature_store", "views", vi, "name"), view.name)
+    for pi, pipe in enumerate(spec.pipelines):
+        yield from named("pipeline", ("pipelines", pi, "name"), pipe.name)
+    for name in spec.compute:
+        yield from named("compute", ("compute", name), name)
+    for ei, endpoint in enumerate(spec.endpoints):
+        path = ("endpoints", ei)
+        yield from named("endpoint", (*path, "name"), endpoint.name)
+        if isinstance(endpoint.strategy, AB):
+            for vi, variant in enumerate(endpoint.strategy.variants):
+                yield from named("variant", (*path, "strategy", "variants", vi, "name"), variant.name)
+        if endpoint.serverless and not target.serverless:
+            yield (*path, "serverless"), (f"{target.title} has no serverless endpoints; give the endpoint compute "
+                                          "(with autoscaling) instead")
+        yield from _strategy_limits(endpoint, path, target)
+    for mi, monitor in enumerate(spec.monitors):
+        path = ("monitors", mi)
+        yield from named("monitor", (*path, "name"), monitor.name)
+        if not supports_metric(target, monitor.metric):
+            offered = sorted(m for m in _same_kind(monitor.kind) if supports_metric(target, m))
+            yield (*path, "metric"), (f"{target.title} has no '{monitor.metric}' for {monitor.kind}; it offers: "
+                                      f"{', '.join(offered) or 'none'}")
+        if problem := schedule_problem(target.schedule_rule, monitor.schedule):
+            yield (*path, "schedule"), problem
+
+
+def _same_kind(kind: str) -> tuple[str, ...]:
+    from mlstack.spec.models import METRICS_BY_KIND
+
+    return METRICS_BY_KIND[kind]
+
+
+RULES: tuple[Callable[[Spec, str], Iterable[Problem]], ...] = (
+    lambda spec, cloud: _all_duplicates(spec),
+    _references,
+    lambda spec, cloud: _target_rules(spec, profile(cloud)),
+)
+
+
+def check(spec: Spec, doc: Document, cloud: str) -> list[SpecError]:
+    problems = [p for rule in RULES for p in rule(spec, cloud)]
+    return [doc.error(path, message) for path, message in problems]

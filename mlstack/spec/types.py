@@ -1,0 +1,90 @@
+"""Small value types shared by the spec models: names, durations, cron schedules."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
+
+NAME_PATTERN = r"^[a-z]([a-z0-9-]*[a-z0-9])?$"
+IDENT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+Name = Annotated[
+    str,
+    Field(
+        pattern=NAME_PATTERN,
+        max_length=63,
+        description="Lower-case letters, digits and hyphens; starts with a letter, ends with a letter or digit.",
+    ),
+]
+Ident = Annotated[
+    str,
+    Field(pattern=IDENT_PATTERN, max_length=64, description="A column name: letters, digits and underscores."),
+]
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
+
+
+def parse_duration(value: object) -> object:
+    """'90s', '15m', '2h', '7d', '1w' or a whole number of seconds -> seconds."""
+    if isinstance(value, bool):
+        return value  # let the int validator reject it with its usual message
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if not match:
+            raise ValueError(
+                f"'{value}' is not a duration: write a whole number with a unit s, m, h, d or w (e.g. 15m, 7d)"
+            )
+        return int(match.group(1)) * _UNITS[match.group(2)]
+    return value
+
+
+def format_duration(seconds: int) -> str:
+    for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+Duration = Annotated[
+    int,
+    BeforeValidator(parse_duration),
+    Field(ge=0),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": r"^\s*\d+\s*(s|m|h|d|w)\s*$"},
+                {"type": "integer", "minimum": 0},
+            ],
+            "description": "A duration: a number with a unit (30s, 15m, 2h, 7d, 1w) or whole seconds.",
+        }
+    ),
+]
+
+
+def check_cron(value: str) -> str:
+    # croniter is imported here, not at module import, to keep `mlstack validate` start-up small.
+    from croniter import croniter
+
+    fields = value.split()
+    if len(fields) != 5:
+        raise ValueError(
+            f"'{value}' is not a 5-field cron expression (minute hour day-of-month month day-of-week), "
+            "e.g. '0 3 * * *' for 03:00 daily"
+        )
+    if not croniter.is_valid(value):
+        raise ValueError(f"'{value}' does not parse as cron (minute hour day-of-month month day-of-week)")
+    return " ".join(fields)
+
+
+Cron = Annotated[
+    str,
+    AfterValidator(check_cron),
+    Field(description="A 5-field cron expression in UTC, e.g. '0 3 * * *'.", examples=["0 * * * *"]),
+]
+Percent = Annotated[int, Field(ge=0, le=100)]

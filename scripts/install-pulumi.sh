@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# Provides the Pulumi CLI, its python language host and the dynamic-provider shim at the version of the
+# `pulumi` pip package pinned in pyproject.toml, and prints their directory as the last stdout line:
+#   export PATH="$(scripts/install-pulumi.sh | tail -1):$PATH"
+# The pip wheel ships only the SDK; the CLI is Go, so it is built from the Go module proxy and cached.
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+log() { printf 'install-pulumi: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+pinned_version() {
+    python3 - "$repo_root/pyproject.toml" <<'PY'
+import re
+import sys
+import tomllib
+
+with open(sys.argv[1], "rb") as f:
+    project = tomllib.load(f)["project"]
+requirements = list(project.get("dependencies", []))
+for extra in project.get("optional-dependencies", {}).values():
+    requirements.extend(extra)
+pins = {m.group(1) for r in requirements if (m := re.fullmatch(r"\s*pulumi\s*==\s*([0-9][^\s;,]*)\s*", r, re.I))}
+if len(pins) != 1:
+    sys.exit(f"pyproject.toml must pin `pulumi==X` to exactly one version, found: {sorted(pins) or 'none'}")
+print(pins.pop())
+PY
+}
+
+# The real CLI tarball ships this shim; dynamic providers are served by the SDK's own module.
+write_dynamic_provider_shim() {
+    local shim="$1/pulumi-resource-pulumi-python"
+    printf '#!/bin/sh\nexec "${PULUMI_PYTHON_CMD:-python3}" -u -m pulumi.dynamic "$@"\n' >"$shim.tmp"
+    chmod +x "$shim.tmp"
+    mv -f "$shim.tmp" "$shim"
+}
+
+reports_version() {
+    [[ -x "$1" ]] && [[ "$("$1" version 2>/dev/null)" == "v$2" ]]
+}
+
+find_go() {
+    if command -v go >/dev/null 2>&1; then
+        command -v go
+    elif [[ -x /usr/local/go/bin/go ]]; then
+        echo /usr/local/go/bin/go
+    else
+        die "Go is needed to build the Pulumi CLI and was not found on PATH or at /usr/local/go/bin/go"
+    fi
+}
+
+# Module versions of pulumi's CLI modules carry `replace` directives, which `go install module@version`
+# rejects and which a dependency's go.mod cannot impose; a wrapper main module requires them and
+# re-states the replaces that point at other published modules (local `../sdk` paths are for pulumi's
+# own monorepo and are covered by requiring sdk/v3 at the same version).
+build_into() {
+    local go="$1" version="$2" out="$3" work
+    local modules=(
+        "github.com/pulumi/pulumi/pkg/v3"
+        "github.com/pulumi/pulumi/sdk/v3"
+        "github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3"
+    )
+    local packages=(
+        "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+        "github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3"
+    )
+    work=$(mktemp -d)
+    # shellcheck disable=SC2064  # expand now: the local is gone when the trap fires
+    trap "rm -rf '$work'" EXIT
+    cd "$work"
+    "$go" mod init mlstack.invalid/pulumi-build >/dev/null 2>&1
+
+    local specs=() m
+    for m in "${modules[@]}"; do specs+=("$m@v$version"); done
+    log "downloading ${specs[*]}"
+    local downloaded
+    if ! downloaded=$("$go" mod download -json "${specs[@]}"); then
+        printf '%s\n' "$downloaded" | python3 -c '
+import json, sys
+decoder, text, i = json.JSONDecoder(), sys.stdin.read(), 0
+while (i := text.find("{", i)) != -1:
+    obj, i = decoder.raw_decode(text, i)
+    if obj.get("Error"):
+        print("  " + obj["Error"].replace("\n", "\n  "), file=sys.stderr)
+' >&2
+        die "the Go module proxy did not provide pulumi v$version (errors above); cannot build the CLI"
+    fi
+
+    local replaces
+    replaces=$(printf '%s\n' "$downloaded" | python3 -c '
+import json, subprocess, sys
+decoder, text, i = json.JSONDecoder(), sys.stdin.read(), 0
+chosen = {}
+while (i := text.find("{", i)) != -1:
+    mod, i = decoder.raw_decode(text, i)
+    edits = json.loads(subprocess.run([sys.argv[1], "mod", "edit", "-json", mod["GoMod"]],
+                                      check=True, capture_output=True, text=True).stdout)
+    for r in edits.get("Replace") or []:
+        if not r["New"].get("Version"):
+            continue
+        old = r["Old"]["Path"] + ("@" + r["Old"]["Version"] if r["Old"].get("Version") else "")
+        new = r["New"]["Path"] + "@" + r["New"]["Version"]
+        if chosen.setdefault(old, new) != new:
+            sys.exit(f"conflicting replace directives for {old}: {chosen[old]} vs {new}")
+print("\n".join(f"{old}={new}" for old, new in sorted(chosen.items())))
+' "$go") || die "could not read the replace directives of pulumi v$version"
+    while IFS= read -r m; do
+        [[ -n "$m" ]] && "$go" mod edit -replace "$m"
+    done <<<"$replaces"
+
+    local pkgs_at=() p
+    for p in "${packages[@]}"; do pkgs_at+=("$p@v$version"); done
+    log "resolving dependencies"
+    "$go" get "${pkgs_at[@]}" "github.com/pulumi/pulumi/sdk/v3@v$version" >&2 \
+        || die "go get failed for pulumi v$version"
+    for m in "${modules[@]}"; do
+        local selected
+        selected=$("$go" list -m -f '{{.Version}}' "$m")
+        [[ "$selected" == "v$version" ]] || die "$m resolved to $selected instead of v$version"
+    done
+
+    log "building (several minutes on a cold cache)"
+    mkdir -p "$out"
+    "$go" build -trimpath -o "$out/" \
+        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$version" \
+        "${packages[@]}" >&2 || die "go build failed for pulumi v$version"
+}
+
+main() {
+    local version cache bin go
+    version=$(pinned_version) || die "could not read the pinned pulumi version from pyproject.toml"
+    cache="${XDG_CACHE_HOME:-$HOME/.cache}/mlstack/pulumi/$version"
+    bin="$cache/bin"
+
+    local on_path
+    on_path=$(command -v pulumi || true)
+    if [[ -n "$on_path" && "$on_path" != "$bin/pulumi" ]] && reports_version "$on_path" "$version"; then
+        log "using $on_path (v$version)"
+        dirname "$on_path"
+        return
+    fi
+
+    if ! { reports_version "$bin/pulumi" "$version" && [[ -x "$bin/pulumi-language-python" ]]; }; then
+        go=$(find_go)
+        log "building pulumi v$version with $("$go" version)"
+        local staging
+        mkdir -p "$cache"
+        staging=$(mktemp -d "$cache/bin.XXXXXX") && chmod 755 "$staging"
+        (build_into "$go" "$version" "$staging") || { rm -rf "$staging"; exit 1; }
+        reports_version "$staging/pulumi" "$version" || { rm -rf "$staging"; die "built pulumi does not report v$version"; }
+        rm -rf "$bin"
+        mv "$staging" "$bin"
+    fi
+    write_dynamic_provider_shim "$bin"
+    log "pulumi v$version ready in $bin"
+    echo "$bin"
+}
+
+main "$@"
