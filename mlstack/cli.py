@@ -15,9 +15,7 @@ import typer
 from mlstack.errors import MlstackError, SpecInvalid
 
 # Each module defines register(app); keep this list sorted.
-COMMAND_MODULES = (
-    "mlstack.commands.spec",
-)
+COMMAND_MODULES = ("mlstack.commands.spec",)
 
 ISSUES_URL = "https://github.com/mlstack/mlstack/issues"
 

@@ -46,8 +46,7 @@ def validate(
         "monitors": len(s.monitors),
     }
     if json_output:
-        typer.echo(json.dumps({"valid": True, "target": loaded.cloud, "environment": env,
-                               "counts": counts}, indent=2))
+        typer.echo(json.dumps({"valid": True, "target": loaded.cloud, "environment": env, "counts": counts}, indent=2))
         return
     summary = ", ".join(f"{n} {what}" for what, n in counts.items())
     where = f" ({env})" if env else ""

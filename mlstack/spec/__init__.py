@@ -34,8 +34,7 @@ class LoadedSpec:
 def validate_document(doc: Document, env: str | None = None, target: str | None = None) -> LoadedSpec:
     """Validate a parsed document; raises SpecInvalid listing every problem found."""
     if target is not None and target not in CLOUDS:
-        raise SpecInvalid([SpecError(f"unknown target '{target}'; expected one of: {', '.join(CLOUDS)}",
-                                     (), doc.file)])
+        raise SpecInvalid([SpecError(f"unknown target '{target}'; expected one of: {', '.join(CLOUDS)}", (), doc.file)])
     if env is not None:
         doc = environments.apply(doc, env)
     data = doc.data

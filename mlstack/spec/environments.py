@@ -27,14 +27,16 @@ def _move_positions(doc: Document, source: Path, dest: Path) -> None:
             del table[path]
         for path, pos in list(table.items()):
             if path[: len(source)] == source:
-                table[(*dest, *path[len(source):])] = pos
+                table[(*dest, *path[len(source) :])] = pos
 
 
 def _deep_merge(base: dict, overlay: dict, doc: Document, base_path: Path, overlay_path: Path) -> None:
     for key, value in overlay.items():
         here, there = (*base_path, key), (*overlay_path, key)
         current = base.get(key)
-        same_kind = not (isinstance(current, dict) and isinstance(value, dict) and current.get("type") != value.get("type"))
+        same_kind = not (
+            isinstance(current, dict) and isinstance(value, dict) and current.get("type") != value.get("type")
+        )
         if isinstance(current, dict) and isinstance(value, dict) and same_kind:
             _deep_merge(current, value, doc, here, there)
         else:
@@ -50,8 +52,13 @@ def apply(doc: Document, env_name: str) -> Document:
     if not isinstance(envs, dict) or env_name not in envs:
         names = sorted(envs) if isinstance(envs, dict) else []
         known = f"; the spec defines: {', '.join(names)}" if names else "; the spec defines no environments"
-        raise SpecInvalid([doc.error(("environments",), f"no environment '{env_name}'"
-                                     f"{did_you_mean(env_name, names)}{known}", key=True)])
+        raise SpecInvalid(
+            [
+                doc.error(
+                    ("environments",), f"no environment '{env_name}'{did_you_mean(env_name, names)}{known}", key=True
+                )
+            ]
+        )
     env_path: Path = ("environments", env_name)
     raw = envs[env_name] or {}
     try:
@@ -77,8 +84,13 @@ def apply(doc: Document, env_name: str) -> Document:
         by_name = {item.get("name"): i for i, item in enumerate(items) if isinstance(item, dict)}
         for name, fields in (raw.get(section) or {}).items():
             if name not in by_name:
-                errors.append(doc.error((*env_path, section, name), f"no {section[:-1]} named '{name}' to override"
-                                        f"{did_you_mean(name, [str(n) for n in by_name])}", key=True))
+                errors.append(
+                    doc.error(
+                        (*env_path, section, name),
+                        f"no {section[:-1]} named '{name}' to override{did_you_mean(name, [str(n) for n in by_name])}",
+                        key=True,
+                    )
+                )
                 continue
             index = by_name[name]
             for field, value in (fields or {}).items():

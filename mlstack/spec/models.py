@@ -66,7 +66,8 @@ class AzureSettings(Model):
         ..., pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_-]{2,32}$", description="Azure ML workspace name (3-33 characters)."
     )
     create_workspace: bool = Field(
-        True, description="Create the workspace and its storage, key vault, insights and registry; false uses an existing one."
+        True,
+        description="Create the workspace and its storage, key vault, insights and registry; false uses an existing one.",
     )
     region: str | None = Field(None, description="Overrides target.region on Azure.")
     kms_key: str | None = Field(None, description="Key Vault key URL; overrides target.kms_key on Azure.")
@@ -140,9 +141,13 @@ ComputeRef = Annotated[
 
 class ModelVersion(Model):
     version: int = Field(..., ge=1)
-    artifact: str = Field(..., min_length=1, description="Model artifact: s3://, gs://, azureml:// URI or a local path.")
+    artifact: str = Field(
+        ..., min_length=1, description="Model artifact: s3://, gs://, azureml:// URI or a local path."
+    )
     framework: Literal["sklearn", "xgboost", "pytorch", "tensorflow", "onnx", "custom"] = "sklearn"
-    image: str | None = Field(None, description="Serving container image on the clouds; a framework default when absent.")
+    image: str | None = Field(
+        None, description="Serving container image on the clouds; a framework default when absent."
+    )
     entrypoint: str | None = Field(
         None, description="For framework custom: a Python `module:function` taking a list of records."
     )
@@ -262,7 +267,9 @@ class Step(Model):
     )
     image: str | None = Field(None, description="Container image on the clouds; the pipeline's image by default.")
     compute: ComputeRef | None = None
-    depends_on: list[str] | None = Field(None, description="Steps that must finish first; the previous step by default.")
+    depends_on: list[str] | None = Field(
+        None, description="Steps that must finish first; the previous step by default."
+    )
     parameters: dict[str, Scalar] = Field(default_factory=dict)
     gates: list[Gate] = Field(default_factory=list, description="evaluation steps: quality gates.")
     model_group: str | None = Field(None, description="registration steps: where the model is registered.")
@@ -390,7 +397,9 @@ class Serverless(Model):
 class DataCapture(Model):
     enabled: bool = True
     sampling_percent: Percent = 100
-    destination: str | None = Field(None, description="Where captures go; a bucket/container the stack makes by default.")
+    destination: str | None = Field(
+        None, description="Where captures go; a bucket/container the stack makes by default."
+    )
 
 
 class Endpoint(Model):
@@ -450,9 +459,12 @@ class Monitor(Model):
     endpoint: str
     baseline: str | None = Field(None, description="Reference dataset (path or URI); the training data for drift.")
     features: list[str] = Field(default_factory=list, description="Columns to watch; all when empty.")
-    metric: str = Field(..., description="Drift: psi ks jensen_shannon wasserstein chi2 l_infinity; "
-                        "quality: null_rate type_error_rate out_of_range_rate; "
-                        "model: accuracy precision recall f1 auc mae rmse.")
+    metric: str = Field(
+        ...,
+        description="Drift: psi ks jensen_shannon wasserstein chi2 l_infinity; "
+        "quality: null_rate type_error_rate out_of_range_rate; "
+        "model: accuracy precision recall f1 auc mae rmse.",
+    )
     threshold: float | None = Field(None, description="Alert past this value; the metric's default when absent.")
     schedule: Cron = "0 * * * *"
     problem_type: Literal["binary_classification", "multiclass_classification", "regression"] | None = None
@@ -463,7 +475,9 @@ class Monitor(Model):
     def _fields_for_kind(self) -> Self:
         allowed = METRICS_BY_KIND[self.kind]
         if self.metric not in allowed:
-            raise ValueError(f"metric '{self.metric}' does not apply to {self.kind}; choose one of {', '.join(allowed)}")
+            raise ValueError(
+                f"metric '{self.metric}' does not apply to {self.kind}; choose one of {', '.join(allowed)}"
+            )
         if self.kind != "model_quality" and self.baseline is None:
             raise ValueError(f"a {self.kind} monitor needs a baseline dataset")
         if self.kind == "model_quality" and self.problem_type is None:
@@ -524,9 +538,7 @@ class Environment(Model):
 class Spec(Model):
     """An ML platform: registry, feature store, pipelines, endpoints and monitors on one target."""
 
-    model_config = ConfigDict(
-        extra="forbid", validate_default=True, title="mlstack spec (apiVersion mlstack/v1)"
-    )
+    model_config = ConfigDict(extra="forbid", validate_default=True, title="mlstack spec (apiVersion mlstack/v1)")
 
     apiVersion: Literal["mlstack/v1"]
     name: Name

@@ -116,7 +116,7 @@ def _message(err: dict[str, Any], root: type[BaseModel], data: object, path: Pat
         return "say which kind this is with a 'type' key"
     message = err["msg"]
     if message.startswith("Value error, "):
-        message = message[len("Value error, "):]
+        message = message[len("Value error, ") :]
     if isinstance(value, str | int | float | bool) and kind not in ("value_error", "assertion_error"):
         message = f"{message} (got {value!r})"
     return message

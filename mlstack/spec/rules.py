@@ -48,8 +48,10 @@ def _all_duplicates(spec: Spec) -> Iterator[Problem]:
         for vi, version in enumerate(group.versions):
             for alias in version.aliases:
                 if alias in aliases:
-                    yield (("registry", "model_groups", gi, "versions", vi, "aliases"),
-                           f"alias '{alias}' is already on version {aliases[alias]}")
+                    yield (
+                        ("registry", "model_groups", gi, "versions", vi, "aliases"),
+                        f"alias '{alias}' is already on version {aliases[alias]}",
+                    )
                 aliases[alias] = version.version
     yield from _duplicates(spec.feature_store.entities, ("feature_store", "entities"), "entity")
     yield from _duplicates(spec.feature_store.views, ("feature_store", "views"), "feature view")
@@ -91,8 +93,7 @@ def _check_model_ref(spec: Spec, path: Path, ref: ModelRef, cloud: str) -> Itera
         selector = ("version", f"version {ref.version}", [str(v.version) for v in group.versions])
     else:
         version = next((v for v in group.versions if ref.alias in v.aliases), None)
-        selector = ("alias", f"alias '{ref.alias}'",
-                    [a for v in group.versions for a in v.aliases])
+        selector = ("alias", f"alias '{ref.alias}'", [a for v in group.versions for a in v.aliases])
     if version is None:
         if cloud == "local" and _registered_by_pipeline(spec, group.name):
             return  # a pipeline registers it when the platform comes up
@@ -101,9 +102,14 @@ def _check_model_ref(spec: Spec, path: Path, ref: ModelRef, cloud: str) -> Itera
         yield (*path, selector[0]), f"model group '{group.name}' has no {selector[1]} (declared: {known}){hint}"
         return
     if group.approval == "manual" and version.approval != "approved":
-        yield (*path, selector[0]), (f"{ref.describe()} is version {version.version}, whose approval is "
-                                     f"'{version.approval}'; group '{group.name}' requires manual approval before "
-                                     "an endpoint may serve it")
+        yield (
+            (*path, selector[0]),
+            (
+                f"{ref.describe()} is version {version.version}, whose approval is "
+                f"'{version.approval}'; group '{group.name}' requires manual approval before "
+                "an endpoint may serve it"
+            ),
+        )
 
 
 def _compute_refs(spec: Spec) -> Iterator[tuple[Path, str | ComputeProfile]]:
@@ -152,9 +158,10 @@ def _references(spec: Spec, cloud: str) -> Iterator[Problem]:
             for di, dep in enumerate(step.depends_on or []):
                 if dep not in steps[:si]:
                     reason = "a later step" if dep in steps else _missing("step", dep, steps[:si])
-                    yield ("pipelines", pi, "steps", si, "depends_on", di), (
-                        f"'{dep}' is {reason}; a step may only depend on steps before it"
-                        if dep in steps else reason)
+                    yield (
+                        ("pipelines", pi, "steps", si, "depends_on", di),
+                        (f"'{dep}' is {reason}; a step may only depend on steps before it" if dep in steps else reason),
+                    )
             if step.model_group and step.model_group not in groups:
                 yield ("pipelines", pi, "steps", si, "model_group"), _missing("model group", step.model_group, groups)
             if step.endpoint and step.endpoint not in endpoints:
@@ -164,9 +171,13 @@ def _references(spec: Spec, cloud: str) -> Iterator[Problem]:
         if endpoint is None:
             yield ("monitors", mi, "endpoint"), _missing("endpoint", monitor.endpoint, endpoints)
         elif not endpoint.captures:
-            yield ("monitors", mi, "endpoint"), (
-                f"endpoint '{endpoint.name}' does not capture data, so a {monitor.kind} monitor has nothing to "
-                "read; add data_capture (sampling_percent > 0) to the endpoint")
+            yield (
+                ("monitors", mi, "endpoint"),
+                (
+                    f"endpoint '{endpoint.name}' does not capture data, so a {monitor.kind} monitor has nothing to "
+                    "read; add data_capture (sampling_percent > 0) to the endpoint"
+                ),
+            )
         for ai, action in enumerate(monitor.actions):
             if action.type == "retrain" and action.pipeline not in pipelines:
                 yield ("monitors", mi, "actions", ai, "pipeline"), _missing("pipeline", action.pipeline, pipelines)
@@ -176,8 +187,10 @@ def _strategy_limits(endpoint: Endpoint, path: Path, target: TargetProfile) -> I
     strategy = endpoint.strategy
     spath = (*path, "strategy")
     if strategy.type in target.unsupported_strategies:
-        yield (*spath, "type"), (f"{strategy.type} is not available on {target.title}: "
-                                 f"{target.unsupported_strategies[strategy.type]}")
+        yield (
+            (*spath, "type"),
+            (f"{strategy.type} is not available on {target.title}: {target.unsupported_strategies[strategy.type]}"),
+        )
         return
     if isinstance(strategy, AB):
         total = sum(v.weight for v in strategy.variants)
@@ -185,17 +198,32 @@ def _strategy_limits(endpoint: Endpoint, path: Path, target: TargetProfile) -> I
             weights = " + ".join(str(v.weight) for v in strategy.variants)
             yield (*spath, "variants"), f"variant weights must sum to 100, they sum to {total} ({weights})"
     if strategy.type == "canary" and strategy.percent > target.max_canary_percent:
-        yield (*spath, "percent"), (f"canary of {strategy.percent}% is above what {target.title} allows "
-                                    f"({target.max_canary_percent}% of the endpoint's capacity)")
+        yield (
+            (*spath, "percent"),
+            (
+                f"canary of {strategy.percent}% is above what {target.title} allows "
+                f"({target.max_canary_percent}% of the endpoint's capacity)"
+            ),
+        )
     if isinstance(strategy, Shadow) and strategy.percent > target.max_shadow_percent:
-        yield (*spath, "percent"), (f"shadow of {strategy.percent}% is above what {target.title} allows "
-                                    f"(mirrored traffic at most {target.max_shadow_percent}%)")
+        yield (
+            (*spath, "percent"),
+            (
+                f"shadow of {strategy.percent}% is above what {target.title} allows "
+                f"(mirrored traffic at most {target.max_shadow_percent}%)"
+            ),
+        )
     if endpoint.serverless and strategy.type in ("shadow", "ab", "canary", "linear"):
         yield (*spath, "type"), f"serverless endpoints serve one variant; {strategy.type} needs instances"
     scaling = endpoint.autoscaling
     if scaling and not scaling.min <= endpoint.instance_count <= scaling.max:
-        yield (*path, "instance_count"), (f"instance_count {endpoint.instance_count} is outside autoscaling "
-                                          f"min..max ({scaling.min}..{scaling.max})")
+        yield (
+            (*path, "instance_count"),
+            (
+                f"instance_count {endpoint.instance_count} is outside autoscaling "
+                f"min..max ({scaling.min}..{scaling.max})"
+            ),
+        )
 
 
 def _target_rules(spec: Spec, target: TargetProfile) -> Iterator[Problem]:
@@ -208,8 +236,11 @@ def _target_rules(spec: Spec, target: TargetProfile) -> Iterator[Problem]:
         yield ("target",), f"{target.title} needs target.{cloud} with {need}"
     key = settings.kms_key_for(cloud)
     if key and not re.fullmatch(target.kms_key_pattern, key):
-        where = ("target", cloud, "kms_key") if getattr(getattr(settings, cloud, None), "kms_key", None) else (
-            "target", "kms_key")
+        where = (
+            ("target", cloud, "kms_key")
+            if getattr(getattr(settings, cloud, None), "kms_key", None)
+            else ("target", "kms_key")
+        )
         yield where, f"not a key {target.title} can use; expected e.g. {target.kms_key_example}"
 
     def named(kind: str, path: Path, name: str) -> Iterator[Problem]:
@@ -235,16 +266,23 @@ def _target_rules(spec: Spec, target: TargetProfile) -> Iterator[Problem]:
             for vi, variant in enumerate(endpoint.strategy.variants):
                 yield from named("variant", (*path, "strategy", "variants", vi, "name"), variant.name)
         if endpoint.serverless and not target.serverless:
-            yield (*path, "serverless"), (f"{target.title} has no serverless endpoints; give the endpoint compute "
-                                          "(with autoscaling) instead")
+            yield (
+                (*path, "serverless"),
+                (f"{target.title} has no serverless endpoints; give the endpoint compute (with autoscaling) instead"),
+            )
         yield from _strategy_limits(endpoint, path, target)
     for mi, monitor in enumerate(spec.monitors):
         path = ("monitors", mi)
         yield from named("monitor", (*path, "name"), monitor.name)
         if not supports_metric(target, monitor.metric):
             offered = sorted(m for m in _same_kind(monitor.kind) if supports_metric(target, m))
-            yield (*path, "metric"), (f"{target.title} has no '{monitor.metric}' for {monitor.kind}; it offers: "
-                                      f"{', '.join(offered) or 'none'}")
+            yield (
+                (*path, "metric"),
+                (
+                    f"{target.title} has no '{monitor.metric}' for {monitor.kind}; it offers: "
+                    f"{', '.join(offered) or 'none'}"
+                ),
+            )
         if problem := schedule_problem(target.schedule_rule, monitor.schedule):
             yield (*path, "schedule"), problem
 

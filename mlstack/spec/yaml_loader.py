@@ -63,15 +63,16 @@ class _Builder:
 
     def fail(self, node: yaml.Node, path: Path, message: str) -> SpecInvalid:
         mark = node.start_mark
-        return SpecInvalid(
-            [SpecError(message, tuple(path), self.doc.file, mark.line + 1, mark.column + 1)]
-        )
+        return SpecInvalid([SpecError(message, tuple(path), self.doc.file, mark.line + 1, mark.column + 1)])
 
     def build(self, node: yaml.Node, path: Path, depth: int = 0) -> object:
         self.visits += 1
         if self.visits > MAX_NODES:
-            raise self.fail(node, path, f"the document expands to more than {MAX_NODES} nodes "
-                            "(an alias bomb?); mlstack refuses to expand it")
+            raise self.fail(
+                node,
+                path,
+                f"the document expands to more than {MAX_NODES} nodes (an alias bomb?); mlstack refuses to expand it",
+            )
         if depth > MAX_DEPTH:
             raise self.fail(node, path, f"nesting deeper than {MAX_DEPTH} levels (a recursive alias?)")
         mark = node.start_mark
@@ -116,8 +117,7 @@ class _Builder:
                 if from_merge:
                     continue  # explicit keys win over merged ones
                 first = self.doc.keys[(*path, key)]
-                raise self.fail(key_node, (*path, key),
-                                f"duplicate key '{key}' (first defined at line {first[0]})")
+                raise self.fail(key_node, (*path, key), f"duplicate key '{key}' (first defined at line {first[0]})")
             explicit.add(key)
             kmark = key_node.start_mark
             self.doc.keys[(*path, key)] = (kmark.line + 1, kmark.column + 1)
@@ -137,8 +137,7 @@ def _decode(raw: bytes, file: str) -> str:
         line = raw.count(b"\n", 0, exc.start) + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SpecInvalid(
-            [SpecError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the spec as UTF-8", (),
-                       file, line, column)]
+            [SpecError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the spec as UTF-8", (), file, line, column)]
         ) from None
 
 
@@ -168,8 +167,13 @@ def parse(text: str, file: str = "<spec>") -> Document:
         raise SpecInvalid([SpecError("the spec is empty; start with 'apiVersion: mlstack/v1'", (), file)])
     if len(nodes) > 1:
         mark = nodes[1].start_mark
-        raise SpecInvalid([SpecError("a spec holds one YAML document, this file has several", (),
-                                     file, mark.line + 1, mark.column + 1)])
+        raise SpecInvalid(
+            [
+                SpecError(
+                    "a spec holds one YAML document, this file has several", (), file, mark.line + 1, mark.column + 1
+                )
+            ]
+        )
     data = builder.build(nodes[0], ())
     if not isinstance(data, dict):
         raise builder.fail(nodes[0], (), "the spec must be a mapping (key: value pairs) at the top level")
@@ -185,9 +189,15 @@ def load_file(path: str | FsPath) -> Document:
     try:
         size = fs_path.stat().st_size
         if size > MAX_BYTES:
-            raise SpecInvalid([SpecError(
-                f"the spec is {size / 1024 / 1024:.1f} MiB; the limit is {MAX_BYTES // 1024 // 1024} MiB",
-                (), file)])
+            raise SpecInvalid(
+                [
+                    SpecError(
+                        f"the spec is {size / 1024 / 1024:.1f} MiB; the limit is {MAX_BYTES // 1024 // 1024} MiB",
+                        (),
+                        file,
+                    )
+                ]
+            )
         raw = fs_path.read_bytes()
     except FileNotFoundError:
         raise SpecInvalid([SpecError("no such file", (), file)]) from None

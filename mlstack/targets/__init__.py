@@ -49,13 +49,28 @@ class TargetProfile:
     notes: dict[str, str] = field(default_factory=dict)
 
 
-_ALL_STRATEGIES: dict[str, str | None] = {s: None for s in ("all_at_once", "blue_green", "canary", "linear", "shadow", "ab")}
+_ALL_STRATEGIES: dict[str, str | None] = {
+    s: None for s in ("all_at_once", "blue_green", "canary", "linear", "shadow", "ab")
+}
 _ALL_METRICS = {
     m: m
     for m in (
-        "psi", "ks", "jensen_shannon", "wasserstein", "chi2", "l_infinity",
-        "null_rate", "type_error_rate", "out_of_range_rate",
-        "accuracy", "precision", "recall", "f1", "auc", "mae", "rmse",
+        "psi",
+        "ks",
+        "jensen_shannon",
+        "wasserstein",
+        "chi2",
+        "l_infinity",
+        "null_rate",
+        "type_error_rate",
+        "out_of_range_rate",
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "auc",
+        "mae",
+        "rmse",
     )
 }
 
@@ -63,16 +78,32 @@ AWS = TargetProfile(
     cloud="aws",
     title="AWS SageMaker",
     names={
-        "endpoint": NameRule(63, r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", "SageMaker endpoint names are 1-63 characters "
-                             "of letters, digits and hyphens, starting with a letter or digit"),
-        "model_group": NameRule(63, r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", "SageMaker model package group names "
-                                "are 1-63 characters of letters, digits and hyphens"),
-        "feature_view": NameRule(64, r"[a-zA-Z0-9]([_-]*[a-zA-Z0-9]){0,63}", "SageMaker feature group names are "
-                                 "1-64 characters of letters, digits, hyphens and underscores"),
-        "pipeline": NameRule(256, r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}", "SageMaker pipeline names are 1-256 "
-                             "characters of letters, digits and hyphens"),
-        "monitor": NameRule(63, r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", "SageMaker monitoring schedule names are "
-                            "1-63 characters of letters, digits and hyphens"),
+        "endpoint": NameRule(
+            63,
+            r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+            "SageMaker endpoint names are 1-63 characters "
+            "of letters, digits and hyphens, starting with a letter or digit",
+        ),
+        "model_group": NameRule(
+            63,
+            r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+            "SageMaker model package group names are 1-63 characters of letters, digits and hyphens",
+        ),
+        "feature_view": NameRule(
+            64,
+            r"[a-zA-Z0-9]([_-]*[a-zA-Z0-9]){0,63}",
+            "SageMaker feature group names are 1-64 characters of letters, digits, hyphens and underscores",
+        ),
+        "pipeline": NameRule(
+            256,
+            r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,255}",
+            "SageMaker pipeline names are 1-256 characters of letters, digits and hyphens",
+        ),
+        "monitor": NameRule(
+            63,
+            r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}",
+            "SageMaker monitoring schedule names are 1-63 characters of letters, digits and hyphens",
+        ),
     },
     strategies=dict(_ALL_STRATEGIES),
     unsupported_strategies={},
@@ -98,27 +129,56 @@ GCP = TargetProfile(
     cloud="gcp",
     title="Google Vertex AI",
     names={
-        "endpoint": NameRule(128, r"[a-z]([a-z0-9-]*[a-z0-9])?", "Vertex endpoint display names are at most 128 "
-                             "characters"),
-        "feature_view": NameRule(60, r"[a-z_][a-z0-9_]{0,59}", "Vertex feature view ids are 1-60 characters of "
-                                 "lower-case letters, digits and underscores", underscores=True),
-        "entity": NameRule(60, r"[a-z_][a-z0-9_]{0,59}", "Vertex feature group ids are 1-60 characters of "
-                           "lower-case letters, digits and underscores", underscores=True),
-        "spec": NameRule(60, r"[a-z_][a-z0-9_]{0,59}", "Vertex feature online store ids are 1-60 characters of "
-                         "lower-case letters, digits and underscores", underscores=True),
+        "endpoint": NameRule(
+            128, r"[a-z]([a-z0-9-]*[a-z0-9])?", "Vertex endpoint display names are at most 128 characters"
+        ),
+        "feature_view": NameRule(
+            60,
+            r"[a-z_][a-z0-9_]{0,59}",
+            "Vertex feature view ids are 1-60 characters of lower-case letters, digits and underscores",
+            underscores=True,
+        ),
+        "entity": NameRule(
+            60,
+            r"[a-z_][a-z0-9_]{0,59}",
+            "Vertex feature group ids are 1-60 characters of lower-case letters, digits and underscores",
+            underscores=True,
+        ),
+        "spec": NameRule(
+            60,
+            r"[a-z_][a-z0-9_]{0,59}",
+            "Vertex feature online store ids are 1-60 characters of lower-case letters, digits and underscores",
+            underscores=True,
+        ),
     },
-    strategies={**_ALL_STRATEGIES, "canary": "staged traffic_split updates", "linear": "staged traffic_split "
-                "updates", "blue_green": "deploy, then switch traffic_split",
-                "shadow": "emulated: the challenger is deployed at 0% traffic and a replay job sends it the "
-                "sampled share of logged requests, answers discarded"},
+    strategies={
+        **_ALL_STRATEGIES,
+        "canary": "staged traffic_split updates",
+        "linear": "staged traffic_split updates",
+        "blue_green": "deploy, then switch traffic_split",
+        "shadow": "emulated: the challenger is deployed at 0% traffic and a replay job sends it the "
+        "sampled share of logged requests, answers discarded",
+    },
     unsupported_strategies={},
     max_canary_percent=99,
     max_shadow_percent=100,
     # Vertex model monitoring (v1) measures drift only; data and model quality run as mlstack jobs
     # over the endpoint's request-response logging table.
     metrics={"jensen_shannon": "jensen_shannon_divergence", "l_infinity": "l_infinity"},
-    custom_metrics=frozenset({"null_rate", "type_error_rate", "out_of_range_rate", "accuracy", "precision",
-                              "recall", "f1", "auc", "mae", "rmse"}),
+    custom_metrics=frozenset(
+        {
+            "null_rate",
+            "type_error_rate",
+            "out_of_range_rate",
+            "accuracy",
+            "precision",
+            "recall",
+            "f1",
+            "auc",
+            "mae",
+            "rmse",
+        }
+    ),
     serverless=False,
     schedule_rule="whole_hours",
     kms_key_pattern=r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+",
@@ -129,16 +189,33 @@ AZURE = TargetProfile(
     cloud="azure",
     title="Azure Machine Learning",
     names={
-        "endpoint": NameRule(32, r"[a-zA-Z][a-zA-Z0-9-]*[a-zA-Z0-9]", "Azure online endpoint names are 3-32 "
-                             "characters of letters, digits and hyphens, starting with a letter", min_length=3),
-        "variant": NameRule(32, r"[a-zA-Z][a-zA-Z0-9-]*[a-zA-Z0-9]", "Azure deployment names are 3-32 characters "
-                            "of letters, digits and hyphens, starting with a letter", min_length=3),
-        "compute": NameRule(16, r"[a-zA-Z][a-zA-Z0-9-]*[a-zA-Z0-9]", "Azure compute cluster names are 2-16 "
-                            "characters of letters, digits and hyphens, starting with a letter", min_length=2),
+        "endpoint": NameRule(
+            32,
+            r"[a-zA-Z][a-zA-Z0-9-]*[a-zA-Z0-9]",
+            "Azure online endpoint names are 3-32 characters of letters, digits and hyphens, starting with a letter",
+            min_length=3,
+        ),
+        "variant": NameRule(
+            32,
+            r"[a-zA-Z][a-zA-Z0-9-]*[a-zA-Z0-9]",
+            "Azure deployment names are 3-32 characters of letters, digits and hyphens, starting with a letter",
+            min_length=3,
+        ),
+        "compute": NameRule(
+            16,
+            r"[a-zA-Z][a-zA-Z0-9-]*[a-zA-Z0-9]",
+            "Azure compute cluster names are 2-16 characters of letters, digits and hyphens, starting with a letter",
+            min_length=2,
+        ),
         "model_group": NameRule(255, r"[a-zA-Z0-9][a-zA-Z0-9_.-]*", "Azure model names are at most 255 characters"),
     },
-    strategies={**_ALL_STRATEGIES, "canary": "traffic settings", "linear": "staged traffic settings",
-                "blue_green": "new deployment, then traffic switch", "shadow": "mirror_traffic"},
+    strategies={
+        **_ALL_STRATEGIES,
+        "canary": "traffic settings",
+        "linear": "staged traffic settings",
+        "blue_green": "new deployment, then traffic switch",
+        "shadow": "mirror_traffic",
+    },
     unsupported_strategies={},
     max_canary_percent=99,
     max_shadow_percent=50,
@@ -180,6 +257,7 @@ LOCAL = TargetProfile(
     kms_key_pattern=r".+",
     kms_key_example="any key id (the emulator records it)",
 )
+
 
 def supports_metric(target: TargetProfile, metric: str) -> bool:
     return metric in target.metrics or metric in target.custom_metrics
