@@ -1,0 +1,147 @@
+"""`mlstack plan`: the resources a spec produces on a target, computed offline by running the
+Pulumi program under Pulumi's own mocks — no engine, no credentials, no network."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlstack.resolve import Resolved
+
+# Outputs a cloud would compute, made up deterministically so that references between resources
+# (ARNs, ids) show in the plan as readable values instead of unknowns.
+_ACCOUNT = "123456789012"
+
+
+@dataclass(frozen=True)
+class PlannedResource:
+    type: str
+    name: str
+    parent: str | None  # "<type>::<name>" of the parent, None at the top
+    inputs: dict[str, Any]
+    custom: bool = True
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.type}::{self.name}"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
+        if self.options:
+            out["options"] = self.options
+        return out
+
+
+def _plain(value: Any) -> Any:
+    """Mock inputs as JSON-able data: dynamic providers' pickled code and unknowns dropped."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in sorted(value.items()) if k != "__provider"}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _fake_outputs(typ: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    provider = typ.split(":", 1)[0]
+    vendor_name = inputs.get("name") or name
+    outputs: dict[str, Any] = {"name": vendor_name}
+    if provider == "aws":
+        service = typ.split(":")[1].split("/")[0]
+        outputs["arn"] = f"arn:aws:{service}:{region}:{_ACCOUNT}:{typ.rsplit(':', 1)[-1].lower()}/{vendor_name}"
+        outputs["id"] = vendor_name
+    elif provider == "gcp":
+        outputs["id"] = f"projects/mock/locations/{region}/{vendor_name}"
+    elif provider == "azure-native":
+        outputs["id"] = f"/subscriptions/mock/resourceGroups/mock/providers/{typ.rsplit(':', 1)[-1]}/{vendor_name}"
+    return {**outputs, **inputs}
+
+
+def _run(resolved: Resolved) -> list[PlannedResource]:
+    import pulumi
+    from pulumi.runtime import mocks, settings, stack
+    from pulumi.runtime.sync_await import _sync_await
+
+    from mlstack.backends import build
+
+    region = resolved.region or "local"
+    records: list[tuple[str, str, str, dict[str, Any], bool, dict[str, Any]]] = []
+
+    class Recorder(pulumi.runtime.Mocks):
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+            return f"{args.name}-id", _fake_outputs(args.typ, args.name, dict(args.inputs), region)
+
+        def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+            token = args.token
+            if token.endswith("getCallerIdentity"):
+                return {"accountId": _ACCOUNT, "arn": f"arn:aws:iam::{_ACCOUNT}:user/mlstack", "userId": "mlstack"}
+            if token.endswith("getRegion"):
+                return {"name": region, "region": region, "id": region}
+            if token.endswith("getPartition"):
+                return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
+            return dict(args.args)
+
+    class Monitor(mocks.MockMonitor):
+        def RegisterResource(self, request: Any) -> Any:
+            response = super().RegisterResource(request)
+            if request.type != "pulumi:pulumi:Stack":
+                from pulumi.runtime import rpc
+
+                inputs = rpc.deserialize_properties(request.object)
+                options = {
+                    k: v
+                    for k, v in (
+                        ("deleteBeforeReplace", request.deleteBeforeReplace),
+                        ("replaceOnChanges", sorted(request.replaceOnChanges)),
+                        ("protect", request.protect),
+                        ("ignoreChanges", sorted(request.ignoreChanges)),
+                    )
+                    if v
+                }
+                records.append((request.type, request.name, request.parent, inputs, request.custom, options))
+            return response
+
+    recorder = Recorder()
+    settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(
+        recorder, project="mlstack", stack=resolved.environment or "plan", preview=False, monitor=Monitor(recorder)
+    )
+    _sync_await(stack.run_pulumi_func(lambda: build(resolved)))
+
+    by_urn = {}
+    for typ, name, parent, *_ in records:
+        by_urn[_urn_suffix(parent, typ, name)] = f"{typ}::{name}"
+    planned = []
+    for typ, name, parent, inputs, custom, options in records:
+        parent_key = None
+        if parent and not parent.endswith("pulumi:pulumi:Stack::mlstack-" + (resolved.environment or "plan")):
+            parent_key = by_urn.get(parent.split("::", 2)[-1]) or _parent_from_urn(parent)
+        planned.append(PlannedResource(typ, name, parent_key, _plain(inputs), custom, options))
+    return sorted(planned, key=lambda r: (r.type, r.name))
+
+
+def _urn_suffix(parent: str, typ: str, name: str) -> str:
+    """The part of a URN after project and stack, as the mock monitor builds it."""
+    parent_type = parent.split("::", 2)[-1].rsplit("::", 1)[0] if parent else ""
+    qualified = typ if not parent_type or parent_type.endswith("pulumi:pulumi:Stack") else f"{parent_type}${typ}"
+    return f"{qualified}::{name}"
+
+
+def _parent_from_urn(urn: str) -> str:
+    qualified, name = urn.split("::")[-2:]
+    return f"{qualified.split('$')[-1]}::{name}"
+
+
+def plan(resolved: Resolved) -> list[PlannedResource]:
+    """The planned resources, sorted by (type, name). Safe to call many times in one process."""
+    return contextvars.copy_context().run(_run, resolved)
+
+
+def to_json(resources: list[PlannedResource]) -> str:
+    return json.dumps([r.as_dict() for r in resources], indent=2, sort_keys=True) + "\n"

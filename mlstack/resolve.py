@@ -1,0 +1,126 @@
+"""resolve: a validated spec turned into everything a backend needs, decided once for all targets —
+compute as the target's SKU (through the catalog), endpoint variants with their traffic roles,
+model versions behind aliases, tags, region and key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+from mlstack.spec import LoadedSpec
+from mlstack.spec.models import AB, ComputeProfile, Endpoint, ModelRef, ModelVersion, Shadow, Spec
+
+if TYPE_CHECKING:
+    from mlstack.catalog import Sku
+
+Role = Literal["production", "shadow"]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One model behind an endpoint, as every backend deploys it."""
+
+    name: str
+    role: Role
+    model: ModelRef
+    version: ModelVersion | None  # None on the local target until a pipeline registers it
+    sku: Sku | None  # None for serverless endpoints
+    instance_count: int
+    weight: int  # production: share of live traffic (production weights sum to 100); shadow: mirrored share
+
+
+@dataclass(frozen=True)
+class EndpointPlan:
+    endpoint: Endpoint
+    variants: tuple[Variant, ...]
+
+    @property
+    def production(self) -> tuple[Variant, ...]:
+        return tuple(v for v in self.variants if v.role == "production")
+
+    @property
+    def shadow(self) -> Variant | None:
+        return next((v for v in self.variants if v.role == "shadow"), None)
+
+
+class Resolved:
+    """The spec for one target and environment, with every reference followed."""
+
+    def __init__(self, loaded: LoadedSpec) -> None:
+        self.loaded = loaded
+        self.spec: Spec = loaded.spec
+        self.cloud: str = loaded.cloud
+        self.environment = loaded.environment
+        self.production: bool = loaded.production
+        self.region: str | None = self.spec.target.region_for(self.cloud)
+        self.kms_key: str | None = self.spec.target.kms_key_for(self.cloud)
+        self._skus: dict[str, Sku] = {}
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @cached_property
+    def tags(self) -> dict[str, str]:
+        env_tags = self.spec.environments[self.environment].tags if self.environment else {}
+        managed = {"managed-by": "mlstack", "mlstack-spec": self.spec.name}
+        if self.environment:
+            managed["mlstack-env"] = self.environment
+        return {**self.spec.tags, **env_tags, **managed}
+
+    def profile(self, ref: str | ComputeProfile) -> ComputeProfile:
+        return self.spec.compute[ref] if isinstance(ref, str) else ref
+
+    def sku(self, ref: str | ComputeProfile) -> Sku:
+        from mlstack.catalog import get_catalog
+
+        key = ref if isinstance(ref, str) else ref.model_dump_json()
+        if key not in self._skus:
+            self._skus[key] = get_catalog().resolve(self.cloud, self.profile(ref))
+        return self._skus[key]
+
+    def model_version(self, ref: ModelRef) -> ModelVersion | None:
+        group = self.spec.model_group(ref.group)
+        if group is None:
+            return None
+        if ref.version is not None:
+            return next((v for v in group.versions if v.version == ref.version), None)
+        return next((v for v in group.versions if ref.alias in v.aliases), None)
+
+    def _variant(self, name: str, role: Role, model: ModelRef, compute: object, count: int, weight: int) -> Variant:
+        sku = self.sku(compute) if compute is not None else None  # type: ignore[arg-type]
+        return Variant(name, role, model, self.model_version(model), sku, count, weight)
+
+    def endpoint_plan(self, endpoint: Endpoint) -> EndpointPlan:
+        strategy = endpoint.strategy
+        count = endpoint.instance_count
+        if isinstance(strategy, AB):
+            variants = tuple(
+                self._variant(v.name, "production", v.model, v.compute or endpoint.compute, count, v.weight)
+                for v in strategy.variants
+            )
+            return EndpointPlan(endpoint, variants)
+        assert endpoint.model is not None  # the models guarantee it for every other strategy
+        primary = self._variant("primary", "production", endpoint.model, endpoint.compute, count, 100)
+        if isinstance(strategy, Shadow):
+            shadow = self._variant(
+                "shadow", "shadow", strategy.challenger, strategy.compute or endpoint.compute, count, strategy.percent
+            )
+            return EndpointPlan(endpoint, (primary, shadow))
+        return EndpointPlan(endpoint, (primary,))
+
+    @cached_property
+    def endpoints(self) -> tuple[EndpointPlan, ...]:
+        return tuple(self.endpoint_plan(e) for e in self.spec.endpoints)
+
+    def step_sku(self, pipeline_name: str, step_name: str) -> Sku | None:
+        pipeline = self.spec.pipeline(pipeline_name)
+        assert pipeline is not None
+        step = next(s for s in pipeline.steps if s.name == step_name)
+        compute = step.compute or pipeline.compute
+        return self.sku(compute) if compute is not None else None
+
+
+def resolve(loaded: LoadedSpec) -> Resolved:
+    return Resolved(loaded)
