@@ -38,7 +38,11 @@ def _gpu_score(source: Sku, target: Sku, table: GpuTable) -> float:
 
 def _differences(source: Sku, target: Sku) -> tuple[str, ...]:
     pairs = [
-        ("GPU", f"{source.gpus}×{source.gpu}" if source.gpus else "none", f"{target.gpus}×{target.gpu}" if target.gpus else "none"),
+        (
+            "GPU",
+            f"{source.gpus}×{source.gpu}" if source.gpus else "none",
+            f"{target.gpus}×{target.gpu}" if target.gpus else "none",
+        ),
         ("GPU memory", f"{source.gpu_memory_gb:g} GiB", f"{target.gpu_memory_gb:g} GiB"),
         ("vCPUs", f"{source.vcpus}", f"{target.vcpus}"),
         ("RAM", f"{source.memory_gb:g} GiB", f"{target.memory_gb:g} GiB"),

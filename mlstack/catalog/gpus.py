@@ -42,16 +42,16 @@ class GpuTable:
         members = self._groups.get(normalize(requested))
         if members is None:
             hint = did_you_mean(normalize(requested), self._groups)
-            raise CatalogError(
-                f"unknown GPU '{requested}'{hint}; known: {', '.join(self.accepted_names())}"
-            )
+            raise CatalogError(f"unknown GPU '{requested}'{hint}; known: {', '.join(self.accepted_names())}")
         return members
 
     def accepted_names(self) -> list[str]:
         """Models, families and classes accepted in `gpu:` (aliases are accepted too but not listed)."""
-        names = {m.name for m in self.models.values()}
-        names |= {m.family for m in self.models.values()} | {m.gpu_class for m in self.models.values()}
-        return sorted(names, key=str.lower)
+        by_key: dict[str, str] = {}
+        for attribute in ("name", "family", "gpu_class"):
+            for model in self.models.values():
+                by_key.setdefault(normalize(getattr(model, attribute)), getattr(model, attribute))
+        return sorted(by_key.values(), key=str.lower)
 
     def is_gpu(self, name: str | None) -> bool:
         return name is not None and self.models[name].kind == "gpu"

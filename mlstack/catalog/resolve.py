@@ -63,7 +63,7 @@ def assess(sku: Sku, request: object, wanted: frozenset[str] | None, table: GpuT
             distance += 2.0
         gpus = _get(request, "gpus")
         if gpus is not None and sku.gpus != gpus:
-            misses.append(f"has {sku.gpus} GPUs, not {gpus}")
+            misses.append(f"has {sku.gpus} GPU{'' if sku.gpus == 1 else 's'}, not {gpus}")
             distance += abs(math.log2(max(sku.gpus, 0.5) / gpus))
         gpu_memory = _get(request, "gpu_memory_gb")
         if gpu_memory is not None and sku.gpu_memory_gb < gpu_memory:
@@ -96,9 +96,5 @@ def resolve(cloud: str, skus: Iterable[Sku], request: object, table: GpuTable) -
         return min(fitting, key=cheapest_key)
     assessed.sort(key=lambda item: (len(item[1]), round(item[2], 6), cheapest_key(item[0])))
     closest = tuple(Candidate(sku, misses) for sku, misses, _ in assessed[:CLOSEST])
-    listing = "; ".join(
-        f"{c.sku.sku} (${c.sku.price_usd_hour:g}/h: {', '.join(c.misses)})" for c in closest
-    )
-    raise CatalogError(
-        f"no {cloud} SKU satisfies {describe_request(request)}; closest: {listing}", candidates=closest
-    )
+    listing = "; ".join(f"{c.sku.sku} (${c.sku.price_usd_hour:g}/h: {', '.join(c.misses)})" for c in closest)
+    raise CatalogError(f"no {cloud} SKU satisfies {describe_request(request)}; closest: {listing}", candidates=closest)

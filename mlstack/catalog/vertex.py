@@ -69,12 +69,10 @@ class VertexRules:
                 f"({self._fits(accelerator_type)})"
             )
         if accelerator_count not in counts:
-            raise CatalogError(
-                f"{machine_type} takes {accelerator_type} {_counts(counts)}, not x{accelerator_count}"
-            )
+            raise CatalogError(f"{machine_type} takes {accelerator_type} {_counts(counts)}, not x{accelerator_count}")
         if (accelerator_type, accelerator_count) not in self.choices(machine_type, vcpus):
             raise CatalogError(
-                f"{accelerator_type} x{accelerator_count} allows fewer vCPUs than the {vcpus} of {machine_type}: "
+                f"{machine_type} has {vcpus} vCPUs, more than {accelerator_type} x{accelerator_count} allows: "
                 f"{self.describe_choices(machine_type, vcpus)}"
             )
 

@@ -1,0 +1,74 @@
+"""`mlstack catalog list|map` through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from mlstack.catalog import monthly_cost
+from mlstack.catalog.cli import app
+
+runner = CliRunner()
+ORDER = {"aws": 0, "gcp": 1, "azure": 2}
+
+
+def test_list_json_is_sorted_and_stable(rows):
+    first = runner.invoke(app, ["list", "--json"])
+    second = runner.invoke(app, ["list", "--json"])
+    assert first.exit_code == 0 and first.output == second.output
+    listed = json.loads(first.output)
+    assert len(listed) == len(rows)
+    keys = [(ORDER[s["cloud"]], s["price_usd_hour"], s["sku"]) for s in listed]
+    assert keys == sorted(keys)
+    assert list(listed[0]) == sorted(listed[0])
+
+
+def test_list_filters_by_cloud_and_gpu_name_or_class():
+    listed = json.loads(runner.invoke(app, ["list", "--cloud", "azure", "--gpu", "inference-24gb", "--json"]).output)
+    assert {s["sku"] for s in listed} == {"Standard_NV36ads_A10_v5", "Standard_NV72ads_A10_v5"}
+    a100 = json.loads(runner.invoke(app, ["list", "--gpu", "a100", "--json"]).output)
+    assert {s["gpu"] for s in a100} == {"A100-40GB", "A100-80GB"}
+
+
+def test_list_table_shows_prices():
+    result = runner.invoke(app, ["list", "--cloud", "gcp", "--gpu", "L4"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "g2-standard-4/NVIDIA_L4x1" in result.output and "0.7068" in result.output
+
+
+def test_map_shows_counterparts_grades_and_prices():
+    result = runner.invoke(app, ["map", "ml.g5.2xlarge", "--to", "gcp,azure"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "g2-standard-8/NVIDIA_L4x1" in result.output and "Standard_NV36ads_A10_v5" in result.output
+    assert "same_class" in result.output and "1.515" in result.output
+
+
+def test_map_finds_the_source_cloud_and_prints_json():
+    mapped = json.loads(runner.invoke(app, ["map", "g2-standard-8", "--json"]).output)
+    assert [m["to"]["cloud"] for m in mapped] == ["aws", "azure"]
+    assert mapped[0]["to"]["sku"] == "ml.g6.2xlarge" and mapped[0]["fidelity"] == "exact"
+
+
+def test_bad_input_exits_1_with_one_line_and_no_traceback():
+    for args in (
+        ["map", "ml.g5.2xlarg", "--to", "gcp"],
+        ["list", "--gpu", "L5"],
+        ["list", "--cloud", "gpc"],
+        ["map", "ml.g5.xlarge", "--to", "gpc"],
+        ["map", "ml.g5.xlarge", "--from", "azure"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, args
+        assert "Traceback" not in result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
+    typo = runner.invoke(app, ["map", "ml.g5.2xlarg"])
+    assert "did you mean 'ml.g5.2xlarge'" in typo.stderr
+
+
+def test_monthly_cost(catalog):
+    sku = catalog.lookup("aws", "ml.g5.xlarge")
+    assert monthly_cost(sku, 2) == round(1.408 * 2 * 730, 2)
+    assert monthly_cost(sku, 1, hours=10) == 14.08
