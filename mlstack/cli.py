@@ -15,7 +15,10 @@ import typer
 from mlstack.errors import MlstackError, SpecInvalid
 
 # Each module defines register(app); keep this list sorted.
-COMMAND_MODULES = ("mlstack.commands.spec",)
+COMMAND_MODULES = (
+    "mlstack.commands.plan",
+    "mlstack.commands.spec",
+)
 
 ISSUES_URL = "https://github.com/mlstack/mlstack/issues"
 

@@ -183,6 +183,20 @@ def _references(spec: Spec, cloud: str) -> Iterator[Problem]:
                 yield ("monitors", mi, "actions", ai, "pipeline"), _missing("pipeline", action.pipeline, pipelines)
 
 
+def _compute_fits(spec: Spec, cloud: str) -> Iterator[Problem]:
+    """Every compute profile must resolve to a SKU on the target (the catalog says why not)."""
+    from mlstack.catalog import CatalogError, get_catalog
+
+    catalog = get_catalog()
+    profiles: list[tuple[Path, ComputeProfile]] = [(("compute", name), p) for name, p in spec.compute.items()]
+    profiles += [(path, ref) for path, ref in _compute_refs(spec) if isinstance(ref, ComputeProfile)]
+    for path, compute in profiles:
+        try:
+            catalog.resolve(cloud, compute)
+        except CatalogError as exc:
+            yield path, str(exc)
+
+
 def _strategy_limits(endpoint: Endpoint, path: Path, target: TargetProfile) -> Iterator[Problem]:
     strategy = endpoint.strategy
     spath = (*path, "strategy")
@@ -297,6 +311,7 @@ RULES: tuple[Callable[[Spec, str], Iterable[Problem]], ...] = (
     lambda spec, cloud: _all_duplicates(spec),
     _references,
     lambda spec, cloud: _target_rules(spec, profile(cloud)),
+    _compute_fits,
 )
 
 

@@ -25,6 +25,7 @@ MAX_NODES = 200_000
 MAX_DEPTH = 64
 
 Position = tuple[int, int]
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 @dataclass
@@ -77,6 +78,8 @@ class _Builder:
             raise self.fail(node, path, f"nesting deeper than {MAX_DEPTH} levels (a recursive alias?)")
         mark = node.start_mark
         self.doc.values.setdefault(path, (mark.line + 1, mark.column + 1))
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _COLLECTION_TAGS:
+            raise self.fail(node, path, f"the tag {node.tag} is not allowed; only plain YAML values are allowed")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):
@@ -141,13 +144,14 @@ def _decode(raw: bytes, file: str) -> str:
         ) from None
 
 
-def _yaml_error(exc: yaml.YAMLError, file: str) -> SpecError:
+def _yaml_error(exc: yaml.YAMLError, file: str, text: str) -> SpecError:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line, column = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     message = f"{context}: {problem}" if context else str(problem)
-    if "'\\t'" in message:
+    lines = text.splitlines()
+    if 0 < line <= len(lines) and "\t" in lines[line - 1][: column + 1]:
         message += " (YAML forbids tabs for indentation: use spaces)"
     if isinstance(exc, yaml.reader.ReaderError):
         message = f"unreadable character at position {exc.position}: {exc.reason}"
@@ -159,7 +163,7 @@ def parse(text: str, file: str = "<spec>") -> Document:
     try:
         nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
-        raise SpecInvalid([_yaml_error(exc, file)]) from None
+        raise SpecInvalid([_yaml_error(exc, file, text)]) from None
     except RecursionError:
         raise SpecInvalid([SpecError(f"nesting deeper than {MAX_DEPTH} levels", (), file)]) from None
     nodes = [n for n in nodes if n is not None]
