@@ -57,10 +57,18 @@ def schema(
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the JSON Schema; '-' for stdout.")
     ] = Path("specs/mlstack.schema.json"),
+    reference: Annotated[
+        Path | None, typer.Option("--reference", help="Also write the markdown spec reference here.")
+    ] = None,
 ) -> None:
     """Write the spec's JSON Schema (for editor completion via yaml-language-server)."""
     from mlstack.spec.schema import schema_text
 
+    if reference is not None:
+        from mlstack.spec.reference import render
+
+        reference.write_text(render(), encoding="utf-8")
+        typer.echo(f"wrote {reference}")
     text = schema_text()
     if str(output) == "-":
         typer.echo(text, nl=False)
