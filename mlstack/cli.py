@@ -38,18 +38,20 @@ def report(exc: BaseException) -> int:
     """Print an error for a person and return the exit code."""
     from rich.console import Console
 
+    from rich.markup import escape
+
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     if isinstance(exc, SpecInvalid):
         for error in exc.errors:
-            console.print(f"[red]error[/red] {error.render()}", markup=True, emoji=False)
+            console.print(f"[red]error[/red] {escape(error.render())}", markup=True, emoji=False)
         count = len(exc.errors)
         console.print(f"{count} problem{'s' if count != 1 else ''} found.")
         return 1
     if isinstance(exc, MlstackError):
-        console.print(f"[red]error[/red] {exc}", markup=True, emoji=False)
+        console.print(f"[red]error[/red] {escape(str(exc))}", markup=True, emoji=False)
         return 1
     console.print(
-        f"[red]internal error[/red] {type(exc).__name__}: {exc}\n"
+        f"[red]internal error[/red] {type(exc).__name__}: {escape(str(exc))}\n"
         f"This is a bug in mlstack; please report it at {ISSUES_URL} "
         "(set MLSTACK_DEBUG=1 for the traceback).",
         markup=True,

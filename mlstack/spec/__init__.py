@@ -48,7 +48,7 @@ def validate_document(doc: Document, env: str | None = None, target: str | None 
         raise SpecInvalid(pydantic_errors.convert(exc, doc, Spec)) from None
     errors: list[SpecError] = rules.check(spec, doc, spec.target.cloud)
     if errors:
-        raise SpecInvalid(errors)
+        raise SpecInvalid(sorted(errors, key=lambda e: (e.line, e.column)))
     return LoadedSpec(spec=spec, doc=doc, cloud=spec.target.cloud, environment=env)
 
 

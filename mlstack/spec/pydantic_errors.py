@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from mlstack.errors import Path, SpecError, did_you_mean
+from mlstack.spec.types import IDENT_PATTERN, NAME_PATTERN
 from mlstack.spec.yaml_loader import Document
 
 
@@ -64,7 +65,7 @@ def _has(container: dict | list, part: object) -> bool:
     return isinstance(part, int) and 0 <= part < len(container)
 
 
-def _data_path(data: object, loc: tuple[Any, ...]) -> tuple[Path, list[tuple[str, object]]]:
+def _data_path(data: object, loc: tuple[Any, ...], kind: str) -> tuple[Path, list[tuple[str, object]]]:
     """Map pydantic's loc onto the data, dropping union branch labels; returns the labels skipped
     along with the value they were checked against."""
     path: list[str | int] = []
@@ -74,21 +75,33 @@ def _data_path(data: object, loc: tuple[Any, ...]) -> tuple[Path, list[tuple[str
         if isinstance(value, dict | list) and _has(value, part):
             path.append(part)
             value = value[part]
-        elif i == len(loc) - 1:
+        elif i == len(loc) - 1 and kind == "missing":
             path.append(part)
         else:
             labels.append((str(part), value))
     return tuple(path), labels
 
 
+_PRIMITIVES = {"str", "int", "float", "bool", "none", "list", "dict"}
+_SCALARS = (str, int, float, bool)
+
+
 def _wrong_branch(labels: list[tuple[str, object]]) -> bool:
-    """An error from the union branch that does not match the input's shape (str vs mapping)."""
+    """An error from a union branch that does not match the input's shape (a name vs a mapping)."""
     for label, value in labels:
-        if label == "str" and not isinstance(value, str):
+        primitive = label.split("[")[0] in _PRIMITIVES
+        if primitive and isinstance(value, dict):
             return True
-        if label[:1].isupper() and isinstance(value, str):
+        if not primitive and isinstance(value, _SCALARS) and any(c.isupper() for c in label):
             return True
     return False
+
+
+_PATTERNS = {
+    NAME_PATTERN: "names are lower-case letters, digits and hyphens, start with a letter and end with a letter "
+    "or digit",
+    IDENT_PATTERN: "column names are letters, digits and underscores and do not start with a digit",
+}
 
 
 _QUOTED = re.compile(r"'([^']*)'")
@@ -114,6 +127,16 @@ def _message(err: dict[str, Any], root: type[BaseModel], data: object, path: Pat
         return f"unknown type '{tag}'; expected one of: {', '.join(expected)}{did_you_mean(str(tag), expected)}"
     if kind == "union_tag_not_found":
         return "say which kind this is with a 'type' key"
+    if kind == "string_pattern_mismatch":
+        pattern = err.get("ctx", {}).get("pattern", "")
+        return f"{value!r} is not allowed: {_PATTERNS.get(pattern, f'expected the form {pattern}')}"
+    if kind == "too_short":
+        least = err.get("ctx", {}).get("min_length", 1)
+        return f"needs at least {least} item{'s' if least != 1 else ''}"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        model = _model_at(root, data, path)
+        keys = f" with keys such as {', '.join(list(model.model_fields)[:4])}" if model else ""
+        return f"expected a mapping{keys}, got {type(value).__name__} {value!r}"
     message = err["msg"]
     if message.startswith("Value error, "):
         message = message[len("Value error, ") :]
@@ -126,16 +149,17 @@ def convert(exc: ValidationError, doc: Document, root: type[BaseModel], prefix: 
     out: list[SpecError] = []
     seen: set[tuple[Path, str]] = set()
     errors = exc.errors(include_url=False)
-    branch_ok = [e for e in errors if not _wrong_branch(_data_path(doc_data(doc, prefix), e["loc"])[1])]
+    data = doc_data(doc, prefix)
+    branch_ok = [e for e in errors if not _wrong_branch(_data_path(data, e["loc"], e["type"])[1])]
     for err in branch_ok or errors:
-        path, _ = _data_path(doc_data(doc, prefix), err["loc"])
-        message = _message(err, root, doc_data(doc, prefix), path)
+        path, _ = _data_path(data, err["loc"], err["type"])
+        message = _message(err, root, data, path)
         full = (*prefix, *path)
         if (full, message) in seen:
             continue
         seen.add((full, message))
         out.append(doc.error(full, message, key=err["type"] == "extra_forbidden"))
-    return out
+    return sorted(out, key=lambda e: (e.line, e.column))
 
 
 def doc_data(doc: Document, prefix: Path) -> object:
