@@ -37,7 +37,6 @@ for _module in COMMAND_MODULES:
 def report(exc: BaseException) -> int:
     """Print an error for a person and return the exit code."""
     from rich.console import Console
-
     from rich.markup import escape
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)
