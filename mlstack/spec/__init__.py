@@ -8,7 +8,7 @@ from pathlib import Path as FsPath
 from pydantic import ValidationError
 
 from mlstack.errors import SpecError, SpecInvalid
-from mlstack.spec import environments, pydantic_errors, rules
+from mlstack.spec import environments, pydantic_errors, rules, secrets
 from mlstack.spec.models import CLOUDS, Spec
 from mlstack.spec.yaml_loader import Document, load_file, parse
 
@@ -42,6 +42,9 @@ def validate_document(doc: Document, env: str | None = None, target: str | None 
     if target is not None:
         current = data.get("target")
         data["target"] = {**(current if isinstance(current, dict) else {}), "cloud": target}
+    leaked = [doc.error(path, message) for path, message in secrets.find(data)]
+    if leaked:
+        raise SpecInvalid(leaked)
     try:
         spec = Spec.model_validate(data)
     except ValidationError as exc:

@@ -257,3 +257,21 @@ def test_kms_key_must_match_the_cloud():
     text = spec_text().replace("  region: us-east-1\n", "  region: us-east-1\n  kms_key: projects/p/key\n")
     [error] = errors_of(text)
     assert "target.kms_key" in error and "arn:aws:kms" in error
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://hooks.slack.com/services/T0000000/B0000000/abcdefghijklmnopqrstuvwx",
+        "https://ops:hunter22@alerts.example.com/hook",
+        "https://alerts.example.com/hook?token=abcdef123456",
+        "AKIAIOSFODNN7EXAMPLE",
+    ],
+)
+def test_plain_text_secrets_are_refused(value):
+    text = spec_text() + f"""    actions:
+      - type: alert
+        to: ["{value}"]
+"""
+    [error] = errors_of(text)
+    assert "monitors[0].actions[0].to[0]" in error and "secret" in error
