@@ -47,6 +47,11 @@ class TargetProfile:
     kms_key_pattern: str
     kms_key_example: str
     notes: dict[str, str] = field(default_factory=dict)
+    # URI schemes the target reads; empty means any. Model artifacts, feature view sources and data
+    # capture destinations outside them fail at deploy time, so validation should reject them.
+    artifact_schemes: tuple[str, ...] = ()
+    source_schemes: tuple[str, ...] = ()
+    capture_schemes: tuple[str, ...] = ()
 
 
 _ALL_STRATEGIES: dict[str, str | None] = {
@@ -156,8 +161,8 @@ GCP = TargetProfile(
         "canary": "staged traffic_split updates",
         "linear": "staged traffic_split updates",
         "blue_green": "deploy, then switch traffic_split",
-        "shadow": "emulated: the challenger is deployed at 0% traffic and a replay job sends it the "
-        "sampled share of logged requests, answers discarded",
+        "shadow": "emulated: the challenger is deployed on a private companion endpoint and a scheduled "
+        "replay job sends it the shadow share of the logged requests, answers kept in its own log",
     },
     unsupported_strategies={},
     max_canary_percent=99,
@@ -183,6 +188,9 @@ GCP = TargetProfile(
     schedule_rule="whole_hours",
     kms_key_pattern=r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+",
     kms_key_example="projects/p/locations/us-central1/keyRings/ring/cryptoKeys/key",
+    artifact_schemes=("gs://",),
+    source_schemes=("bq://",),
+    capture_schemes=("bq://",),
 )
 
 AZURE = TargetProfile(
