@@ -27,15 +27,11 @@ def as_array(values: Any, name: str = "value") -> np.ndarray:
     if library == "pandas":
         import pandas as pd
 
-        if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
-            if values.hasnans:
-                return values.to_numpy(dtype="float64", na_value=np.nan)
-            return values.to_numpy()
+        dtype = values.dtype
+        if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype) and values.hasnans:
+            return values.to_numpy(dtype="float64", na_value=np.nan)
         return values.to_numpy()
-    if library == "pyarrow":
-        array = values.to_numpy(zero_copy_only=False)
-    else:
-        array = np.asarray(values)
+    array = values.to_numpy(zero_copy_only=False) if library == "pyarrow" else np.asarray(values)
     if array.ndim != 1:
         raise StatsError(f"column '{name}' must be one-dimensional, got shape {array.shape}")
     return array

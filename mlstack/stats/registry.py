@@ -164,9 +164,7 @@ def lookup(name: str, table: Mapping[str, MetricSpec]) -> MetricSpec:
     """The spec named `name` in `table`, or a StatsError listing the known names."""
     spec = table.get(name)
     if spec is None:
-        raise StatsError(
-            f"unknown metric '{name}'{did_you_mean(name, table)}; known: {', '.join(table)}"
-        )
+        raise StatsError(f"unknown metric '{name}'{did_you_mean(name, table)}; known: {', '.join(table)}")
     return spec
 
 
