@@ -17,6 +17,7 @@ from mlstack.errors import MlstackError, SpecInvalid
 # Each module defines register(app); keep this list sorted.
 COMMAND_MODULES = (
     "mlstack.commands.catalog",
+    "mlstack.commands.local",
     "mlstack.commands.plan",
     "mlstack.commands.spec",
 )

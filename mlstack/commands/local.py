@@ -1,0 +1,353 @@
+"""The local target: `mlstack up`, `down`, `status`, `invoke`, and the emulator's `registry`,
+`pipeline` and `features` commands. The emulator runs in the background (one per state directory);
+these commands talk to it over HTTP with the token in the state directory."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mlstack.emulator.client import Client
+    from mlstack.emulator.layout import StateDir
+
+SpecArg = Annotated[Path, typer.Argument(help="The spec file.", show_default=True)]
+SpecOpt = Annotated[Path, typer.Option("--spec", "-f", help="The spec file.", show_default=True)]
+EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Apply this environment's overrides.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+DEFAULT_SPEC = Path("mlstack.yaml")
+SYMBOLS = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red"), "unchanged": (" ", "dim")}
+
+registry_app = typer.Typer(help="The local emulator's model registry.", no_args_is_help=True)
+pipeline_app = typer.Typer(help="Pipelines on the local emulator.", no_args_is_help=True)
+features_app = typer.Typer(help="The local emulator's feature store.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(up)
+    app.command()(down)
+    app.command()(status)
+    app.command()(invoke)
+    app.add_typer(registry_app, name="registry")
+    app.add_typer(pipeline_app, name="pipeline")
+    app.add_typer(features_app, name="features")
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _state(spec: Path, env: str | None) -> StateDir:
+    """The state directory the spec names; read leniently when the spec no longer validates, so
+    `down` and `status` still find what an earlier `up` made."""
+    from mlstack.emulator.layout import state_dir_for
+    from mlstack.errors import SpecInvalid
+    from mlstack.spec import load
+    from mlstack.spec.models import LocalSettings
+
+    try:
+        return state_dir_for(spec, load(spec, env=env, target="local").spec.target.local.state_dir)
+    except SpecInvalid:
+        import yaml
+
+        try:
+            data = yaml.safe_load(spec.read_text())
+            configured = data["target"]["local"]["state_dir"]
+        except (OSError, yaml.YAMLError, KeyError, TypeError):
+            configured = LocalSettings().state_dir
+        return state_dir_for(spec, str(configured))
+
+
+def _client(spec: Path, env: str | None = None) -> Client:
+    from mlstack.emulator.client import Client
+
+    return Client.for_state(_state(spec, env))
+
+
+def _print_plan(console: Console, plan: dict[str, Any], state: StateDir) -> None:
+    from rich.markup import escape
+
+    console.print(f"[bold]Plan[/bold] for {plan['platform']} on the local emulator ({state.root})")
+    width = max((len(c["kind"]) for c in plan["changes"]), default=0)
+    for change in plan["changes"]:
+        symbol, colour = SYMBOLS[change["action"]]
+        if change["action"] == "unchanged" and not change["details"]:
+            continue
+        details = f"  [dim]{escape('; '.join(change['details']))}[/dim]" if change["details"] else ""
+        console.print(f"  [{colour}]{symbol} {change['kind']:<{width}}  {change['name']}[/{colour}]{details}")
+    counts = plan["counts"]
+    console.print(
+        f"{counts['create']} to create, {counts['update']} to update, {counts['delete']} to delete, "
+        f"{counts['unchanged']} unchanged."
+    )
+
+
+def _follow(console: Console, client: Client, op: dict[str, Any]) -> dict[str, Any]:
+    """Show an operation's progress until it ends; raise its failure as an error."""
+    from rich.markup import escape
+
+    from mlstack.errors import MlstackError
+
+    marks = {"done": "[green]✓[/green]", "step": "[cyan]•[/cyan]", "run": "[cyan]•[/cyan]", "error": "[red]✗[/red]"}
+    with console.status(escape(op["description"])) as spinner:
+
+        def show(event: dict[str, Any]) -> None:
+            if event["level"] == "debug":
+                return
+            message = escape(event["message"].splitlines()[0])
+            if event["level"] == "resource" or event["message"].endswith("running"):
+                spinner.update(message)
+            else:
+                console.print(f"  {marks.get(event['level'], ' ')} {message}")
+
+        final = client.follow(op["id"], show)
+    if final["status"] != "succeeded":
+        raise MlstackError(final["message"] or f"{op['description']} {final['status']}")
+    return final
+
+
+def _curl(endpoint: dict[str, Any], state: StateDir) -> str:
+    body = json.dumps(endpoint.get("example") or {"instances": [[0.0]]})
+    return (
+        f'curl -s -X POST {endpoint["url"]} -H "Authorization: Bearer $(cat {state.token_file})" '
+        f"-H 'Content-Type: application/json' -d '{body}'"
+    )
+
+
+def _print_endpoints(console: Console, endpoints: list[dict[str, Any]], state: StateDir, spec: Path) -> None:
+    from rich.markup import escape
+
+    for endpoint in endpoints:
+        serving = ", ".join(f"{s['group']} v{s['version']}" for s in endpoint["serving"]) or "nothing yet"
+        console.print(f"[bold]{endpoint['name']}[/bold]  {endpoint['url']}  serving {serving}")
+        if endpoint["status"] != "ready":
+            console.print(f"  [yellow]{endpoint['status']}[/yellow]: {escape(endpoint['message'])}")
+        elif endpoint["serving"]:
+            body = json.dumps(endpoint.get("example") or {"instances": [[0.0]]})
+            console.print(f"  {escape(_curl(endpoint, state))}", markup=True)
+            invoke_line = f"mlstack invoke {endpoint['name']} -f {spec} --data '{body}'"
+            console.print(f"  {escape(invoke_line)}")
+
+
+def up(spec: SpecArg = DEFAULT_SPEC, env: EnvOpt = None) -> None:
+    """Start (or reuse) the local emulator and apply the spec: plan, then reconcile what changed."""
+    from mlstack.emulator import desired, process
+    from mlstack.emulator.client import Client
+    from mlstack.emulator.layout import state_dir_for
+    from mlstack.spec import load
+
+    started = time.monotonic()
+    console = _console()
+    loaded = load(spec, env=env, target="local")
+    wanted = desired.build(loaded)
+    local = loaded.spec.target.local
+    state = state_dir_for(spec, local.state_dir)
+    with console.status("starting the local emulator"):
+        info, fresh = process.ensure(state, local.port)
+    console.print(f"emulator {'started' if fresh else 'running'} at {info.url} (pid {info.pid})")
+    if info.recovered and any(info.recovered.values()):
+        found = ", ".join(f"{n} {what.replace('_', ' ')}" for what, n in info.recovered.items() if n)
+        console.print(f"[yellow]recovered from an earlier stop[/yellow]: {found} marked failed or cleaned up")
+    client = Client(info.url, state.read_token(), state=state)
+    plan = client.post("/v1/plan", wanted)
+    _print_plan(console, plan, state)
+    if plan["counts"]["create"] + plan["counts"]["update"] + plan["counts"]["delete"] == 0:
+        console.print("No changes.")
+        _print_endpoints(console, client.get("/v1/endpoints"), state, spec)
+        return
+    op = client.post("/v1/apply", wanted)
+    _follow(console, client, op)
+    _print_endpoints(console, client.get("/v1/endpoints"), state, spec)
+    console.print(f"Applied in {time.monotonic() - started:.1f}s.")
+
+
+def down(spec: SpecArg = DEFAULT_SPEC, env: EnvOpt = None) -> None:
+    """Stop the local emulator and remove everything it made (its whole state directory)."""
+    import shutil
+
+    from mlstack.emulator import process
+    from mlstack.errors import MlstackError
+
+    console = _console()
+    state = _state(spec, env)
+    if not state.root.exists():
+        console.print(f"nothing to remove: {state.root} does not exist")
+        return
+    if not state.exists():
+        raise MlstackError(f"{state.root} is not an mlstack state directory; leaving it alone")
+    with console.status("stopping the local emulator"):
+        stopped = process.stop(state)
+    if process.lock_held(state):
+        raise MlstackError(f"the emulator for {state.root} did not stop; nothing was removed")
+    shutil.rmtree(state.root)
+    console.print(f"{'stopped the emulator and ' if stopped else ''}removed {state.root}")
+
+
+def status(spec: SpecArg = DEFAULT_SPEC, env: EnvOpt = None, json_output: JsonOpt = False) -> None:
+    """Resources, endpoint URLs, the registry and recent pipeline runs of the local emulator."""
+    from mlstack.emulator import process
+    from mlstack.emulator.client import Client
+
+    state = _state(spec, env)
+    info = process.running(state)
+    if info is None:
+        if json_output:
+            typer.echo(json.dumps({"running": False, "state_dir": str(state.root)}, indent=2))
+        else:
+            typer.echo(f"no emulator is running for {state.root}; `mlstack up {spec}` starts it")
+        return
+    report = Client(info.url, state.read_token(), state=state).get("/v1/status")
+    if json_output:
+        typer.echo(json.dumps({"running": True, "pid": info.pid, **report}, indent=2))
+        return
+    _print_status(_console(), report, state, spec)
+
+
+def _print_status(console: Console, report: dict[str, Any], state: StateDir, spec: Path) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    console.print(f"[bold]{report['platform'] or '(nothing applied)'}[/bold] on the local emulator at {report['url']}")
+    resources = Table("kind", "name", "status", "message", box=None, title="Resources", title_justify="left")
+    for r in report["resources"]:
+        resources.add_row(r["kind"], r["name"], r["status"], escape(r["message"]))
+    console.print(resources)
+    if report["endpoints"]:
+        console.print("[bold]Endpoints[/bold]")
+        _print_endpoints(console, report["endpoints"], state, spec)
+    versions = Table(
+        "group", "version", "approval", "aliases", "metrics", box=None, title="Registry", title_justify="left"
+    )
+    for group in report["registry"]:
+        for v in group["versions"]:
+            metrics = ", ".join(f"{k}={val:.4g}" for k, val in v["metrics"].items())
+            versions.add_row(group["name"], str(v["version"]), v["approval"], ", ".join(v["aliases"]), metrics)
+    console.print(versions)
+    runs = Table("run", "status", "trigger", "message", box=None, title="Recent runs", title_justify="left")
+    for run in report["runs"]:
+        runs.add_row(
+            run["id"], run["status"], run["trigger"], escape(run["message"].splitlines()[0] if run["message"] else "")
+        )
+    console.print(runs)
+    for job in report["schedules"]:
+        console.print(
+            f"scheduled {job['job']}: next at {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(job['next']))}"
+        )
+
+
+def invoke(
+    endpoint: Annotated[str, typer.Argument(help="The endpoint's name.")],
+    data: Annotated[str, typer.Option("--data", "-d", help="JSON body, e.g. '{\"instances\": [[1, 2]]}', or @file.")],
+    spec: SpecOpt = DEFAULT_SPEC,
+    env: EnvOpt = None,
+) -> None:
+    """Call an endpoint of the local emulator and print its JSON answer."""
+    from mlstack.errors import MlstackError
+
+    text = data
+    if data.startswith("@"):
+        try:
+            text = Path(data[1:]).read_text()
+        except OSError as exc:
+            raise MlstackError(f"cannot read {data[1:]}: {exc.strerror}") from None
+    try:
+        body = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MlstackError(f"--data is not JSON: {exc}") from None
+    answer = _client(spec, env).post(f"/endpoints/{endpoint}/invocations", body)
+    typer.echo(json.dumps(answer, indent=2))
+
+
+@registry_app.command("approve")
+def approve(
+    group: Annotated[str, typer.Argument(help="The model group.")],
+    version: Annotated[int, typer.Argument(help="The version number.")],
+    spec: SpecOpt = DEFAULT_SPEC,
+    env: EnvOpt = None,
+) -> None:
+    """Approve a model version; endpoints waiting for it deploy it now."""
+    _set_approval(spec, env, group, version, "approved")
+
+
+@registry_app.command("reject")
+def reject(
+    group: Annotated[str, typer.Argument(help="The model group.")],
+    version: Annotated[int, typer.Argument(help="The version number.")],
+    spec: SpecOpt = DEFAULT_SPEC,
+    env: EnvOpt = None,
+) -> None:
+    """Reject a model version: no endpoint will serve it."""
+    _set_approval(spec, env, group, version, "rejected")
+
+
+def _set_approval(spec: Path, env: str | None, group: str, version: int, approval: str) -> None:
+    result = _client(spec, env).put(f"/v1/registry/groups/{group}/versions/{version}/approval", {"approval": approval})
+    typer.echo(f"{group} v{version} is {result['approval']}")
+    for line in result["endpoints"]:
+        typer.echo(line)
+
+
+@registry_app.command("list")
+def list_versions(spec: SpecOpt = DEFAULT_SPEC, env: EnvOpt = None, json_output: JsonOpt = False) -> None:
+    """Model groups and their versions."""
+    client = _client(spec, env)
+    groups = [
+        {**g, "versions": client.get(f"/v1/registry/groups/{g['name']}/versions")}
+        for g in client.get("/v1/registry/groups")
+    ]
+    if json_output:
+        typer.echo(json.dumps(groups, indent=2))
+        return
+    for group in groups:
+        typer.echo(f"{group['name']} (approval: {group['approval']})")
+        for v in group["versions"]:
+            aliases = f" [{', '.join(v['aliases'])}]" if v["aliases"] else ""
+            metrics = ", ".join(f"{k}={val:.4g}" for k, val in v["metrics"].items())
+            typer.echo(f"  v{v['version']} {v['approval']}{aliases} {metrics} ({v['source']})")
+
+
+@pipeline_app.command("run")
+def run_pipeline(
+    name: Annotated[str, typer.Argument(help="The pipeline.")],
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Override a parameter: name=value.")] = None,
+    spec: SpecOpt = DEFAULT_SPEC,
+    env: EnvOpt = None,
+    wait: Annotated[bool, typer.Option(help="Follow the run until it ends.")] = True,
+) -> None:
+    """Start a pipeline run on the local emulator."""
+    from mlstack.errors import MlstackError
+
+    parameters: dict[str, Any] = {}
+    for item in param or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise MlstackError(f"--param takes name=value, not '{item}'")
+        try:
+            parameters[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parameters[key] = value
+    client = _client(spec, env)
+    started = client.post(f"/v1/pipelines/{name}/runs", {"parameters": parameters})
+    typer.echo(f"run {started['run_id']} started")
+    if wait:
+        _follow(_console(), client, started["operation"])
+
+
+@features_app.command("materialize")
+def materialize(
+    view: Annotated[str, typer.Argument(help="The feature view.")],
+    spec: SpecOpt = DEFAULT_SPEC,
+    env: EnvOpt = None,
+) -> None:
+    """Copy the latest feature values from the offline source to the online store."""
+    client = _client(spec, env)
+    final = _follow(_console(), client, client.post(f"/v1/features/{view}/materialize", {}))
+    typer.echo(f"{final['result']['rows']} rows of {view} are online")

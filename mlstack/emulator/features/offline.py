@@ -1,0 +1,175 @@
+"""The offline store: feature sources read in place (Parquet or CSV) through DuckDB.
+
+Point-in-time correctness: each entity row gets, per view, the latest feature row whose event time
+is at or before the entity row's timestamp (DuckDB ASOF join), and nothing when that row is older
+than the view's TTL. Rows after the entity timestamp can never match, so no future value leaks in.
+When a source has several rows for one key and time, the latest `created_timestamp_field` wins.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from mlstack.emulator.errors import BadRequest
+from mlstack.emulator.features.views import View
+
+ENTITY_TIMESTAMP = "event_timestamp"
+KEY_SEPARATOR = "\x1f"
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def source_sql(path: Path) -> str:
+    """A DuckDB table function reading a Parquet/CSV file, or every such file under a directory."""
+    if path.is_dir():
+        parquet = any(path.rglob("*.parquet"))
+        pattern = literal(str(path / "**" / ("*.parquet" if parquet else "*.csv")))
+        return f"read_parquet({pattern}, union_by_name = true)" if parquet else f"read_csv({pattern})"
+    if not path.exists():
+        raise BadRequest(f"feature source {path} does not exist")
+    if path.suffix.lower() == ".csv":
+        return f"read_csv({literal(str(path))})"
+    return f"read_parquet({literal(str(path))})"
+
+
+def key_sql(view: View, table: str | None = None) -> str:
+    """The online key of a row: the join keys as text, joined by a unit separator (see `encode_key`)."""
+    prefix = f"{table}." if table else ""
+    parts = [f"CAST({prefix}{quote(name)} AS VARCHAR)" for name in view.key_names]
+    return parts[0] if len(parts) == 1 else f"concat_ws(chr(31), {', '.join(parts)})"
+
+
+def encode_key(values: list[Any]) -> str:
+    """The same text DuckDB's CAST(... AS VARCHAR) gives for the key types views use."""
+    text = ["true" if v is True else "false" if v is False else str(v) for v in values]
+    return text[0] if len(text) == 1 else KEY_SEPARATOR.join(text)
+
+
+@dataclass(frozen=True)
+class FeatureRef:
+    view: View
+    feature: str
+    output: str
+
+
+class OfflineStore:
+    def __init__(self) -> None:
+        self._conn = duckdb.connect()
+        self._conn.execute("SET TimeZone = 'UTC'")
+        self._lock = threading.Lock()
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            return self._conn.cursor()
+
+    def training_set(
+        self, entity_rows: Any, refs: list[FeatureRef], timestamp_column: str = ENTITY_TIMESTAMP
+    ) -> pa.Table:
+        """Entity rows (a DataFrame, Arrow table or file) joined point-in-time with the features."""
+        entity = self._entity_table(entity_rows)
+        if timestamp_column not in entity.column_names:
+            raise BadRequest(
+                f"entity rows need a '{timestamp_column}' column (when each row's features are wanted); "
+                f"got columns: {', '.join(entity.column_names)}"
+            )
+        clashes = sorted({r.output for r in refs} & set(entity.column_names))
+        if clashes:
+            raise BadRequest(f"feature names clash with entity columns: {', '.join(clashes)}")
+        views = list(dict.fromkeys(r.view for r in refs))
+        for view in views:
+            missing = [k for k in view.key_names if k not in entity.column_names]
+            if missing:
+                raise BadRequest(f"entity rows lack the join keys of view '{view.name}': {', '.join(missing)}")
+        entity = entity.append_column("__row", pa.array(np.arange(entity.num_rows, dtype=np.int64)))
+        ctes = [
+            f"entity AS (SELECT *, CAST({quote(timestamp_column)} AS TIMESTAMP) AS __ets FROM entity_input)",
+            *(self._view_cte(i, view, [r for r in refs if r.view is view]) for i, view in enumerate(views)),
+        ]
+        columns, joins = [], []
+        for i, view in enumerate(views):
+            on = " AND ".join(f"entity.{quote(k)} = v{i}.{quote(k)}" for k in view.key_names)
+            joins.append(f"ASOF LEFT JOIN v{i} ON {on} AND entity.__ets >= v{i}.__ts")
+            fresh = f"v{i}.__ts >= entity.__ets - INTERVAL {view.ttl} SECOND" if view.ttl else None
+            for ref in (r for r in refs if r.view is view):
+                value = f"v{i}.{quote('__f_' + ref.feature)}"
+                columns.append(f"{f'CASE WHEN {fresh} THEN {value} END' if fresh else value} AS {quote(ref.output)}")
+        sql = (
+            f"WITH {', '.join(ctes)} SELECT entity.* EXCLUDE (__ets, __row), {', '.join(columns)} "
+            f"FROM entity {' '.join(joins)} ORDER BY entity.__row"
+        )
+        cursor = self._cursor()
+        try:
+            cursor.register("entity_input", entity)
+            return cursor.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            raise BadRequest(f"could not build the training set: {exc}") from None
+        finally:
+            cursor.close()
+
+    def latest_rows(self, view: View, start: float | None = None, end: float | None = None) -> list[tuple]:
+        """Per key, the newest row with start < event time <= end: (key, epoch seconds, *features)."""
+        ts = f"CAST({quote(view.timestamp_field)} AS TIMESTAMP)"
+        where = []
+        if start is not None:
+            where.append(f"{ts} > to_timestamp({float(start)})::TIMESTAMP")
+        if end is not None:
+            where.append(f"{ts} <= to_timestamp({float(end)})::TIMESTAMP")
+        order = f"{ts} DESC" + (f", {quote(view.created_timestamp_field)} DESC" if view.created_timestamp_field else "")
+        features = ", ".join(quote(f) for f in view.feature_names)
+        sql = (
+            f"SELECT {key_sql(view)} AS __key, epoch_us({ts}) / 1e6 AS __ts, {features} "
+            f"FROM {source_sql(view.source)} {'WHERE ' + ' AND '.join(where) if where else ''} "
+            f"QUALIFY row_number() OVER (PARTITION BY {', '.join(quote(k) for k in view.key_names)} ORDER BY {order}) = 1"
+        )
+        cursor = self._cursor()
+        try:
+            return cursor.sql(sql).fetchall()
+        except duckdb.Error as exc:
+            raise BadRequest(f"could not read the source of view '{view.name}': {exc}") from None
+        finally:
+            cursor.close()
+
+    def _view_cte(self, index: int, view: View, refs: list[FeatureRef]) -> str:
+        keys = ", ".join(quote(k) for k in view.key_names)
+        features = ", ".join(f"{quote(r.feature)} AS {quote('__f_' + r.feature)}" for r in refs)
+        ts = f"CAST({quote(view.timestamp_field)} AS TIMESTAMP)"
+        dedupe = ""
+        if view.created_timestamp_field:
+            dedupe = (
+                f" QUALIFY row_number() OVER (PARTITION BY {keys}, {ts} "
+                f"ORDER BY {quote(view.created_timestamp_field)} DESC) = 1"
+            )
+        return f"v{index} AS (SELECT {keys}, {ts} AS __ts, {features} FROM {source_sql(view.source)}{dedupe})"
+
+    @staticmethod
+    def _entity_table(rows: Any) -> pa.Table:
+        if isinstance(rows, pa.Table):
+            return rows
+        if isinstance(rows, str | Path):
+            path = Path(rows)
+            if not path.exists():
+                raise BadRequest(f"entity rows file {path} does not exist")
+            if path.suffix.lower() == ".csv":
+                return duckdb.sql(f"SELECT * FROM read_csv({literal(str(path))})").to_arrow_table()
+            import pyarrow.parquet as pq
+
+            return pq.read_table(path)
+        if isinstance(rows, list):
+            return pa.Table.from_pylist(rows)
+        return pa.Table.from_pandas(rows, preserve_index=False)
+
+    def close(self) -> None:
+        self._conn.close()

@@ -1,0 +1,104 @@
+"""Where the emulator keeps its state: one directory, by default `.mlstack/` next to the spec."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlstack.errors import MlstackError
+
+MARKER = "emulator-state"
+TOKEN_BYTES = 32
+
+
+@dataclass(frozen=True)
+class StateDir:
+    root: Path
+
+    @property
+    def marker(self) -> Path:
+        return self.root / MARKER
+
+    @property
+    def token_file(self) -> Path:
+        return self.root / "token"
+
+    @property
+    def server_file(self) -> Path:
+        """Written by a running server: pid, host, port. Stale after a crash; check the pid."""
+        return self.root / "server.json"
+
+    @property
+    def lock_file(self) -> Path:
+        """Held (flock) by the one server process of this directory for its lifetime."""
+        return self.root / "server.lock"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "emulator.log"
+
+    @property
+    def database(self) -> Path:
+        """Control plane and registry: one file, so that registering a model and recording the
+        step that did it commit in one transaction."""
+        return self.root / "state.db"
+
+    @property
+    def online_database(self) -> Path:
+        return self.root / "online.db"
+
+    @property
+    def artifacts(self) -> Path:
+        return self.root / "artifacts"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def offline(self) -> Path:
+        return self.root / "offline"
+
+    @property
+    def captures(self) -> Path:
+        return self.root / "captures"
+
+    def exists(self) -> bool:
+        return self.marker.exists()
+
+    def create(self) -> None:
+        """Make the directory private to this user and mark it as ours."""
+        if self.root.exists() and any(self.root.iterdir()) and not self.marker.exists():
+            raise MlstackError(
+                f"{self.root} exists and is not an mlstack state directory; "
+                "set target.local.state_dir to an empty or new directory"
+            )
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.root, 0o700)
+        self.marker.touch(exist_ok=True)
+
+    def ensure_token(self) -> str:
+        """The control-plane token, made at first start: random, readable by this user only."""
+        try:
+            fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return self.read_token()
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(TOKEN_BYTES))
+        return self.read_token()
+
+    def read_token(self) -> str:
+        try:
+            return self.token_file.read_text().strip()
+        except FileNotFoundError:
+            raise MlstackError(f"no emulator token in {self.root}; start the emulator with `mlstack up`") from None
+
+
+def state_dir_for(spec_file: Path, configured: str) -> StateDir:
+    """The state directory a spec names (`target.local.state_dir`), relative to the spec's folder."""
+    path = Path(configured).expanduser()
+    if not path.is_absolute():
+        path = spec_file.resolve().parent / path
+    return StateDir(path.resolve())

@@ -1,0 +1,1 @@
+"""Pipelines: runs of steps as local subprocesses, with gates, registration and deployment."""

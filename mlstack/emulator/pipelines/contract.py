@@ -1,0 +1,107 @@
+"""The step contract: how the emulator hands a code step its inputs and where it expects outputs.
+
+A code step (data_validation, processing, training, evaluation) is a Python file, run as
+`python FILE --name=value ...`, or a `module:function` called with no arguments; either runs with
+the spec's folder as working directory and on PYTHONPATH. It receives its parameters as
+`--name=value` arguments and, with everything else, in environment variables:
+
+  MLSTACK_PARAMS         JSON object: pipeline parameters, then the step's, then the run's (later wins)
+  MLSTACK_OUTPUT_DIR     an empty directory for this step's outputs
+  MLSTACK_INPUT_DIR      the output directory of the step's first dependency ("" when it has none)
+  MLSTACK_INPUTS         JSON object: dependency step name -> its output directory
+  MLSTACK_DATA           the pipeline's `data` file, or the point-in-time training set built from it and
+                         the pipeline's `feature_views` (Parquet); "" when the pipeline names no data
+  MLSTACK_MODEL_FILE     $MLSTACK_OUTPUT_DIR/model.joblib: a training step writes its model here
+                         (joblib dump of an object with `predict`, e.g. a scikit-learn estimator)
+  MLSTACK_METRICS_FILE   $MLSTACK_OUTPUT_DIR/metrics.json: an evaluation step writes {"name": number}
+                         here; gates and the registry read it
+  MLSTACK_CHAMPION_MODEL the artifact of the champion of the pipeline's model group, when one exists
+  MLSTACK_RUN_ID, MLSTACK_PIPELINE, MLSTACK_STEP, MLSTACK_STEP_KIND, MLSTACK_STATE_DIR
+
+Exit status 0 is success; anything else fails the step and the run. Output (stdout and stderr) goes
+to runs/<run id>/<step>/log.txt in the state directory. A training step that writes no model file,
+or an evaluation step that writes no metrics, fails. Registration and deployment steps are built
+in: registration takes the model of the nearest upstream step that wrote one and the metrics of the
+nearest upstream step that wrote them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+MODEL_FILE = "model.joblib"
+METRICS_FILE = "metrics.json"
+
+
+@dataclass(frozen=True)
+class StepInvocation:
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str
+
+
+def is_module_entrypoint(entrypoint: str) -> bool:
+    return not entrypoint.endswith(".py") and ":" in entrypoint and "/" not in entrypoint
+
+
+def invocation(
+    *,
+    run_id: str,
+    pipeline: str,
+    step: dict[str, Any],
+    params: dict[str, Any],
+    output_dir: Path,
+    inputs: dict[str, Path],
+    data: str,
+    champion_model: str | None,
+    workdir: str,
+    state_dir: Path,
+) -> StepInvocation:
+    entrypoint = step["entrypoint"]
+    args = [f"--{name}={value}" for name, value in params.items()]
+    if is_module_entrypoint(entrypoint):
+        module, function = entrypoint.split(":", 1)
+        call = "import importlib, sys; getattr(importlib.import_module(sys.argv[1]), sys.argv[2])()"
+        argv = [sys.executable, "-c", call, module, function, *args]
+    else:
+        argv = [sys.executable, entrypoint, *args]
+    first_input = next(iter(inputs.values()), None)
+    env = {
+        **os.environ,
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join(p for p in (workdir, os.environ.get("PYTHONPATH", "")) if p),
+        "MLSTACK_RUN_ID": run_id,
+        "MLSTACK_PIPELINE": pipeline,
+        "MLSTACK_STEP": step["name"],
+        "MLSTACK_STEP_KIND": step["kind"],
+        "MLSTACK_PARAMS": json.dumps(params),
+        "MLSTACK_OUTPUT_DIR": str(output_dir),
+        "MLSTACK_INPUT_DIR": str(first_input) if first_input else "",
+        "MLSTACK_INPUTS": json.dumps({name: str(path) for name, path in inputs.items()}),
+        "MLSTACK_DATA": data,
+        "MLSTACK_MODEL_FILE": str(output_dir / MODEL_FILE),
+        "MLSTACK_METRICS_FILE": str(output_dir / METRICS_FILE),
+        "MLSTACK_STATE_DIR": str(state_dir),
+    }
+    if champion_model:
+        env["MLSTACK_CHAMPION_MODEL"] = champion_model
+    return StepInvocation(argv=argv, env=env, cwd=workdir)
+
+
+def read_metrics(path: Path) -> dict[str, float]:
+    """metrics.json as {name: number}; ValueError naming what is wrong otherwise."""
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path.name} is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path.name} must hold a JSON object of metric name to number")
+    bad = [k for k, v in data.items() if isinstance(v, bool) or not isinstance(v, int | float)]
+    if bad:
+        raise ValueError(f"{path.name}: metrics must be numbers, not {', '.join(bad)}")
+    return {k: float(v) for k, v in data.items()}

@@ -1,0 +1,45 @@
+"""Where a model came from: a hash of its data and the commit (or hash) of its code."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+from typing import Any
+
+CHUNK = 1 << 20
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        with file.open("rb") as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def code(workdir: str, files: list[str]) -> dict[str, Any]:
+    """The git commit of the spec's folder (and whether the step files differ from it), plus a hash
+    of the step files themselves, which identifies the code even outside git."""
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode())
+        digest.update(Path(name).read_bytes() if Path(name).is_file() else b"")
+    out: dict[str, Any] = {"code_sha256": digest.hexdigest(), "code_commit": None, "code_dirty": None}
+    try:
+        commit = subprocess.run(
+            ["git", "-C", workdir, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "-C", workdir, "status", "--porcelain", "--", *files],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return out  # not a git checkout, or no git: the file hash still identifies the code
+    out.update(code_commit=commit, code_dirty=bool(status))
+    return out
