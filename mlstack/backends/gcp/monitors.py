@@ -1,0 +1,306 @@
+"""monitors → Vertex Model Monitoring where Vertex measures the metric, an mlstack monitoring pipeline
+where it does not, and alert actions wired through Pub/Sub.
+
+- data_drift with a metric Vertex computes (GCP profile `metrics`): the endpoint's one
+  ModelDeploymentMonitoringJob (providers/monitoring.py), per-feature skew thresholds against the
+  baseline, interval in whole hours, sample rate = the endpoint's data-capture share. All such monitors
+  of an endpoint share the job (Vertex allows one per endpoint), at the shortest of their intervals.
+- prediction_drift (Model Monitoring v1 watches input features only), data_quality and model_quality
+  (GCP profile `custom_metrics`): a Vertex schedule on the monitor's cron running runtime `monitor` over
+  the endpoint's request-response log table, with the same statistics code as the other targets.
+- Actions. Each monitor has an alert topic. The monitoring job publishes to it through a Cloud
+  Monitoring notification channel of type pubsub; the monitoring pipeline publishes itself.
+  `alert` e-mails go to the job's e-mail alerts (native) or to a log-match alert policy on the
+  pipeline's alert log line (custom); webhooks become notification channels. `retrain` and `rollback`
+  are Eventarc triggers on the topic starting a Cloud Workflow (templates/vertex/*.yaml.j2): retrain
+  submits the pipeline's stored spec as a pipeline job; rollback sends the endpoint's traffic to its
+  oldest deployed model, which is only possible while a rollout still keeps it."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from functools import cache
+from typing import Any
+
+import pulumi
+import pulumi_gcp as gcp
+
+from mlstack.backends.components import SpecComponent
+from mlstack.backends.gcp.context import Gcp
+from mlstack.backends.gcp.endpoints import Served
+from mlstack.backends.gcp.kfp import TEMPLATES, Task
+from mlstack.backends.gcp.pipelines import schedule, system_pipeline
+from mlstack.backends.gcp.providers import MonitoringJob
+from mlstack.errors import MlstackError
+from mlstack.spec.models import Monitor
+from mlstack.targets import GCP
+from mlstack.targets.schedules import interval_hours
+
+NUMERIC = ("int32", "int64", "float32", "float64")
+# Vertex's distance for each kind of feature; the spec's metric must be the one Vertex will compute.
+VERTEX_DISTANCE = {"numeric": "jensen_shannon", "categorical": "l_infinity"}
+ALERT_LOG = "mlstack-monitor-alert"
+GCS_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".tfrecord": "tf-record"}
+
+
+def native(monitor: Monitor) -> bool:
+    return monitor.kind == "data_drift" and monitor.metric in GCP.metrics
+
+
+def _dtypes(ctx: Gcp) -> dict[str, str]:
+    return {f.name: f.dtype for v in ctx.resolved.spec.feature_store.views for f in v.features}
+
+
+def _training_dataset(monitor: Monitor) -> dict[str, str]:
+    assert monitor.baseline is not None
+    if monitor.baseline.startswith("bq://"):
+        return {"bigquery": monitor.baseline}
+    fmt = next((f for ext, f in GCS_FORMATS.items() if monitor.baseline.endswith(ext)), None)
+    if not monitor.baseline.startswith("gs://") or fmt is None:
+        raise MlstackError(
+            f"monitor '{monitor.name}': Vertex model monitoring reads its baseline from BigQuery (bq://...) or a "
+            f"Cloud Storage CSV, JSONL or TFRecord file (gs://...); '{monitor.baseline}' is neither"
+        )
+    return {"gcs": monitor.baseline, "format": fmt}
+
+
+def _thresholds(ctx: Gcp, monitor: Monitor) -> dict[str, float]:
+    dtypes = _dtypes(ctx)
+    threshold = monitor.threshold if monitor.threshold is not None else 0.3  # Vertex's default
+    for feature in monitor.features:
+        kind = "numeric" if dtypes.get(feature, "float64") in NUMERIC else "categorical"
+        if VERTEX_DISTANCE[kind] != monitor.metric:
+            raise MlstackError(
+                f"monitor '{monitor.name}': Vertex measures {kind} feature '{feature}' with "
+                f"{VERTEX_DISTANCE[kind]}, not {monitor.metric}; split the monitor by feature type"
+            )
+    return {feature: threshold for feature in monitor.features}
+
+
+def _monitoring_job(ctx: Gcp, served: Served, monitors: list[Monitor], channels: list[pulumi.Output[str]]) -> None:
+    assert ctx.platform is not None
+    baselines = {json.dumps(_training_dataset(m), sort_keys=True) for m in monitors}
+    if len(baselines) > 1:
+        raise MlstackError(
+            f"endpoint '{served.plan.endpoint.name}': its drift monitors "
+            f"({', '.join(m.name for m in monitors)}) name different baselines, but Vertex runs one monitoring "
+            "job per endpoint against one training dataset"
+        )
+    thresholds: dict[str, float] = {}
+    default = None
+    for monitor in monitors:
+        for feature, value in _thresholds(ctx, monitor).items():
+            thresholds[feature] = min(value, thresholds.get(feature, value))
+        if not monitor.features:
+            default = monitor.threshold if monitor.threshold is not None else 0.3
+    hours = min(interval_hours(m.schedule) or 1 for m in monitors)
+    emails = sorted({to for m in monitors for a in m.actions if a.type == "alert" for to in a.to if "@" in to})
+    name = served.plan.endpoint.name
+    props = {
+        "project": ctx.project,
+        "region": ctx.region,
+        "endpoint": served.resource_name,
+        "display_name": ctx.name(name, "monitoring", max_length=128),
+        "labels": ctx.labels,
+        "kms_key": ctx.kms_key,
+        "deployed_model_ids": served.deployment.deployed.apply(
+            lambda deployed: sorted(d["id"] for d in (deployed or {}).values())
+        ),
+        "training_dataset": json.loads(baselines.pop()),
+        "skew_thresholds": thresholds,
+        "default_skew_threshold": default,
+        "interval_hours": hours,
+        "sample_rate": served.sample_rate,
+        "emails": emails,
+        "notification_channels": channels,
+        "stats_directory": ctx.platform.gcs("monitoring", name),
+    }
+    MonitoringJob(f"{name}-monitoring", props, ctx.opts(served.component, depends_on=[served.deployment]))
+
+
+def _channel(ctx: Gcp, component: SpecComponent, name: str, kind: str, labels: dict[str, Any]) -> pulumi.Output[str]:
+    channel = gcp.monitoring.NotificationChannel(
+        name,
+        display_name=ctx.name(name, max_length=100),
+        type=kind,
+        labels=labels,
+        project=ctx.project,
+        user_labels=ctx.labels,
+        opts=ctx.opts(component),
+    )
+    return channel.name
+
+
+def _alert_channels(ctx: Gcp, component: SpecComponent, monitor: Monitor, with_email: bool) -> list[pulumi.Output[str]]:
+    channels = []
+    targets = [to for a in monitor.actions if a.type == "alert" for to in a.to]
+    for i, target in enumerate(targets):
+        if target.startswith(("http://", "https://")):
+            channels.append(_channel(ctx, component, f"{monitor.name}-webhook-{i}", "webhook_tokenauth", {"url": target}))
+        elif target.startswith("projects/") and "/topics/" in target:
+            channels.append(_channel(ctx, component, f"{monitor.name}-topic-{i}", "pubsub", {"topic": target}))
+        elif with_email:
+            channels.append(_channel(ctx, component, f"{monitor.name}-email-{i}", "email", {"email_address": target}))
+    return channels
+
+
+@cache
+def _workflow_template(name: str) -> Any:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    return Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined).get_template(name)
+
+
+def _workflow(
+    ctx: Gcp, component: SpecComponent, name: str, template: str, values: dict[str, Any], topic: gcp.pubsub.Topic
+) -> None:
+    assert ctx.platform is not None
+    accounts = ctx.platform.accounts
+    source = pulumi.Output.all(pipelines=accounts.email("pipelines")).apply(
+        lambda emails: _workflow_template(template).render(service_account=emails["pipelines"], **values)
+    )
+    workflow = gcp.workflows.Workflow(
+        name,
+        name=ctx.name(name, max_length=64),
+        project=ctx.project,
+        region=ctx.region,
+        description=f"mlstack: {template.split('.')[0]} on alert",
+        service_account=accounts.email("workflows"),
+        source_contents=source,
+        labels=ctx.labels,
+        deletion_protection=False,
+        opts=ctx.opts(component),
+    )
+    gcp.eventarc.Trigger(
+        f"{name}-trigger",
+        name=ctx.name(name, max_length=63),
+        project=ctx.project,
+        location=ctx.region,
+        matching_criterias=[{"attribute": "type", "value": "google.cloud.pubsub.topic.v1.messagePublished"}],
+        transport={"pubsub": {"topic": topic.id}},
+        destination={"workflow": workflow.id},
+        service_account=accounts.email("workflows"),
+        labels=ctx.labels,
+        opts=ctx.opts(component),
+    )
+
+
+def _actions(ctx: Gcp, component: SpecComponent, monitor: Monitor, served: Served, topic: gcp.pubsub.Topic) -> None:
+    assert ctx.platform is not None
+    for action in monitor.actions:
+        if action.type == "retrain":
+            pipeline = action.pipeline
+            _workflow(
+                ctx,
+                component,
+                f"{monitor.name}-retrain",
+                "retrain.yaml.j2",
+                {
+                    "pipeline": pipeline,
+                    "monitor": monitor.name,
+                    "bucket": ctx.platform.bucket_name,
+                    "object": f"pipelines/{pipeline}/pipeline.json",
+                    "parent": ctx.parent,
+                    "region": ctx.region,
+                    "display_name": ctx.name(pipeline, "retrain", max_length=128),
+                    "output_directory": ctx.platform.gcs("pipelines", pipeline, "runs"),
+                    "labels": {**ctx.labels, "mlstack-trigger": monitor.name},
+                    "kms_key": ctx.kms_key,
+                },
+                topic,
+            )
+        elif action.type == "rollback":
+            _workflow(
+                ctx,
+                component,
+                f"{monitor.name}-rollback",
+                "rollback.yaml.j2",
+                {"monitor": monitor.name, "endpoint": served.resource_name, "region": ctx.region},
+                topic,
+            )
+
+
+def topic_name(ctx: Gcp, monitor: Monitor) -> str:
+    return ctx.name(monitor.name, "alerts", max_length=255)
+
+
+def _topic(ctx: Gcp, component: SpecComponent, monitor: Monitor, publisher: pulumi.Input[str]) -> gcp.pubsub.Topic:
+    topic = gcp.pubsub.Topic(
+        f"{monitor.name}-alerts",
+        name=topic_name(ctx, monitor),
+        project=ctx.project,
+        kms_key_name=ctx.kms_key,
+        labels=ctx.labels,
+        opts=ctx.opts(component, depends_on=ctx.platform.key_grants if ctx.platform else []),
+    )
+    gcp.pubsub.TopicIAMMember(
+        f"{monitor.name}-alerts-publisher",
+        topic=topic.name,
+        project=ctx.project,
+        role="roles/pubsub.publisher",
+        member=publisher,
+        opts=ctx.opts(component),
+    )
+    return topic
+
+
+def _custom(ctx: Gcp, component: SpecComponent, monitor: Monitor, served: Served) -> None:
+    """A monitor Vertex cannot run: an mlstack monitoring pipeline on the monitor's schedule."""
+    assert ctx.platform is not None and served.log_table is not None
+    options = {
+        "monitor": json.dumps(monitor.model_dump(exclude={"actions"}), sort_keys=True),
+        "table": served.log_table,
+        "topic": f"projects/{ctx.project}/topics/{topic_name(ctx, monitor)}",
+        "features": json.dumps(_dtypes(ctx), sort_keys=True),
+    }
+    task = Task.system("monitor", "monitor", options)
+    spec_json = system_pipeline(ctx, f"{monitor.name}-monitor", f"mlstack monitor {monitor.name}", task)
+    schedule(ctx, component, monitor.name, monitor.schedule, spec_json, "monitors")
+    channels = _alert_channels(ctx, component, monitor, with_email=True)
+    if channels:
+        gcp.monitoring.AlertPolicy(
+            f"{monitor.name}-alert",
+            display_name=ctx.name(monitor.name, "alert", max_length=100),
+            project=ctx.project,
+            combiner="OR",
+            conditions=[
+                {
+                    "display_name": f"{monitor.name} crossed its threshold",
+                    "condition_matched_log": {
+                        "filter": f'jsonPayload.event="{ALERT_LOG}" AND jsonPayload.monitor="{monitor.name}"'
+                    },
+                }
+            ],
+            alert_strategy={"notification_rate_limit": {"period": "300s"}},
+            notification_channels=channels,
+            user_labels=ctx.labels,
+            opts=ctx.opts(component),
+        )
+
+
+def build_monitors(ctx: Gcp, served: dict[str, Served]) -> None:
+    assert ctx.platform is not None
+    agent = gcp.projects.ServiceIdentity(
+        "agent-monitoring", project=ctx.project, service="monitoring.googleapis.com", opts=ctx.opts(ctx.platform.component)
+    )
+    native_by_endpoint: dict[str, list[Monitor]] = defaultdict(list)
+    channels_by_endpoint: dict[str, list[pulumi.Output[str]]] = defaultdict(list)
+    for monitor in ctx.resolved.spec.monitors:
+        component = SpecComponent("monitor", monitor.name)
+        endpoint = served[monitor.endpoint]
+        is_native = native(monitor)
+        publisher = agent.member if is_native else ctx.platform.accounts.member("monitors")
+        topic = _topic(ctx, component, monitor, publisher)
+        if is_native:
+            native_by_endpoint[monitor.endpoint].append(monitor)
+            channels_by_endpoint[monitor.endpoint] += [
+                _channel(ctx, component, f"{monitor.name}-topic", "pubsub", {"topic": topic.id}),
+                *_alert_channels(ctx, component, monitor, with_email=False),
+            ]
+        else:
+            _custom(ctx, component, monitor, endpoint)
+        _actions(ctx, component, monitor, endpoint, topic)
+        component.done({"topic": topic.id})
+    for endpoint, monitors in native_by_endpoint.items():
+        _monitoring_job(ctx, served[endpoint], monitors, channels_by_endpoint[endpoint])

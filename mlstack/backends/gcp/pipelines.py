@@ -1,0 +1,243 @@
+"""pipelines → a KFP pipeline spec (kfp.py) stored in the platform bucket and, when the pipeline has a
+schedule, a Vertex schedule (`gcp.colab.Schedule`: pulumi_gcp 10.2 puts Vertex AI's Schedule API,
+with `create_pipeline_job_request` and a cron, in its colab module; there is no `vertex.AiSchedule`).
+
+Steps, in order, as the spec's kinds become tasks:
+- data_validation / processing / training / evaluation: the step's entrypoint in its image, on the
+  catalog SKU's vCPUs, memory and accelerators;
+- an evaluation step's gates: a `<step>-gates` task after it (runtime `gate`); a failed gate fails the
+  run before registration;
+- registration: runtime `register` uploads the nearest training step's output as a new version of the
+  group (parent model, aliases moved), with the evaluation metrics imported as a model evaluation;
+- deployment: runtime `deploy` rolls the registered version out on the endpoint with the endpoint's
+  strategy (the same rollout code as the endpoint's Pulumi provider).
+Vertex has no per-task timeout for container tasks, so `timeout` is not enforced on this target.
+
+The spec is also written to `gs://<bucket>/pipelines/<name>/pipeline.json`, which is what the retrain
+workflow (monitors.py) submits when a monitor alerts."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi
+import pulumi_gcp as gcp
+
+from mlstack.backends.components import SpecComponent
+from mlstack.backends.gcp import kfp
+from mlstack.backends.gcp.context import Gcp
+from mlstack.backends.gcp.kfp import Task
+from mlstack.backends.gcp.registry import model_id, serving_image
+from mlstack.errors import MlstackError
+from mlstack.spec.models import Pipeline, Step
+
+CODE_STEPS = ("data_validation", "processing", "training", "evaluation")
+
+
+def _upstream(pipeline: Pipeline, step: Step, kind: str) -> str | None:
+    """The nearest earlier step of `kind` that `step` (transitively) depends on."""
+    deps = _deps(pipeline)
+    seen, frontier = set(), [step.name]
+    while frontier:
+        current = frontier.pop(0)
+        for dep in deps[current]:
+            if dep in seen:
+                continue
+            seen.add(dep)
+            if next(s for s in pipeline.steps if s.name == dep).kind == kind:
+                return dep
+            frontier.append(dep)
+    return None
+
+
+def _deps(pipeline: Pipeline) -> dict[str, list[str]]:
+    deps = {}
+    for i, step in enumerate(pipeline.steps):
+        deps[step.name] = list(step.depends_on) if step.depends_on is not None else (
+            [pipeline.steps[i - 1].name] if i else []
+        )
+    return deps
+
+
+def _code_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Task:
+    image = step.image or pipeline.image
+    if image is None:
+        raise MlstackError(f"pipeline '{pipeline.name}' step '{step.name}': Vertex runs steps in a container; set image")
+    assert step.entrypoint is not None
+    args = [f"--{name}={kfp.parameter(name)}" for name in sorted(pipeline.parameters)]
+    args += [f"--{name}={value}" for name, value in sorted(step.parameters.items())]
+    if pipeline.data:
+        args.append(f"--data={pipeline.data}")
+    for view in pipeline.feature_views:
+        args.append(f"--feature-view={view}")
+    args += [f"--input-{dep}={kfp.input_path(dep)}" for dep in after]
+    args.append(f"--output={kfp.output_path()}")
+    return Task(
+        step.name,
+        image,
+        kfp.entrypoint_command(step.entrypoint),
+        args,
+        after=after,
+        inputs=list(after),
+        parameters=sorted(pipeline.parameters),
+        resources=kfp.resources(ctx.resolved.step_sku(pipeline.name, step.name)),
+    )
+
+
+def pipeline_tasks(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> list[Task]:
+    deps = _deps(pipeline)
+    gated: dict[str, str] = {}  # evaluation step -> its gate task
+    tasks: list[Task] = []
+    for step in pipeline.steps:
+        after = list(deps[step.name])
+        after += [gated[d] for d in deps[step.name] if d in gated]
+        if step.kind in CODE_STEPS:
+            tasks.append(_code_task(ctx, pipeline, step, deps[step.name]))
+            tasks[-1].after = after
+        elif step.kind == "registration":
+            tasks.append(_register_task(ctx, pipeline, step, after))
+        else:
+            assert step.endpoint is not None
+            registered = _upstream(pipeline, step, "registration")
+            if registered is None:
+                raise MlstackError(
+                    f"pipeline '{pipeline.name}' step '{step.name}': on Vertex a deployment step rolls out what a "
+                    "registration step before it registered; add one"
+                )
+            task = Task.system(
+                step.name,
+                "deploy",
+                {
+                    "endpoint": endpoints[step.endpoint],
+                    "region": ctx.region,
+                    "strategy": json.dumps(_strategy(ctx, step.endpoint), sort_keys=True),
+                    "registered": kfp.input_path(registered),
+                },
+                after,
+            )
+            task.inputs = [registered]
+            tasks.append(task)
+        if step.gates:
+            gate = f"{step.name}-gates"
+            gated[step.name] = gate
+            group = next((s.model_group for s in pipeline.steps if s.kind == "registration"), None)
+            options = {
+                "metrics": kfp.input_path(step.name),
+                "gates": json.dumps([g.model_dump() for g in step.gates], sort_keys=True),
+                "region": ctx.region,
+            }
+            if group:
+                options["model"] = f"{ctx.parent}/models/{model_id(ctx, group)}"
+            task = Task.system(gate, "gate", options, [step.name])
+            task.inputs = [step.name]
+            tasks.append(task)
+    return tasks
+
+
+def _strategy(ctx: Gcp, endpoint: str) -> dict[str, object]:
+    spec = ctx.resolved.spec.endpoint(endpoint)
+    assert spec is not None
+    return spec.strategy.model_dump(exclude={"challenger", "variants", "compute"})
+
+
+def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Task:
+    assert step.model_group is not None
+    group = ctx.resolved.spec.model_group(step.model_group)
+    trained = _upstream(pipeline, step, "training")
+    if group is None or not group.versions or trained is None:
+        raise MlstackError(
+            f"pipeline '{pipeline.name}' step '{step.name}': on Vertex registration needs a training step before it "
+            f"and a declared version of '{step.model_group}' to take the serving image from"
+        )
+    latest = max(group.versions, key=lambda v: v.version)
+    options = {
+        "project": ctx.project,
+        "region": ctx.region,
+        "model-id": model_id(ctx, group.name),
+        "display-name": group.name,
+        "artifact": kfp.input_uri(trained),
+        "image": serving_image(latest, ctx.region, group.name),
+        "aliases": ",".join(step.aliases),
+        "output": kfp.output_path(),
+    }
+    inputs = [trained]
+    if evaluated := _upstream(pipeline, step, "evaluation"):
+        options["metrics"] = kfp.input_path(evaluated)
+        inputs.append(evaluated)
+    if ctx.kms_key:
+        options["kms-key"] = ctx.kms_key
+    task = Task.system(step.name, "register", options, after)
+    task.inputs = inputs
+    return task
+
+
+def job_request(ctx: Gcp, name: str, spec_json: str, account: str) -> dict[str, object]:
+    """`create_pipeline_job_request` of a schedule."""
+    assert ctx.platform is not None
+    job: dict[str, object] = {
+        "display_name": ctx.name(name, max_length=128),
+        "pipeline_spec": spec_json,
+        "runtime_config": {"gcs_output_directory": ctx.platform.gcs("pipelines", name, "runs")},
+        "service_account": ctx.platform.accounts.email(account),
+        "labels": ctx.labels,
+    }
+    if ctx.kms_key:
+        job["encryption_spec"] = {"kms_key_name": ctx.kms_key}
+    return {"parent": ctx.parent, "pipeline_job": job}
+
+
+def schedule(ctx: Gcp, component: SpecComponent, name: str, cron: str, spec_json: str, account: str) -> None:
+    gcp.colab.Schedule(
+        f"{name}-schedule",
+        display_name=ctx.name(name, max_length=128),
+        location=ctx.region,
+        project=ctx.project,
+        cron=cron,
+        max_concurrent_run_count="1",
+        allow_queueing=False,
+        create_pipeline_job_request=job_request(ctx, name, spec_json, account),
+        opts=ctx.opts(component),
+    )
+
+
+def system_pipeline(ctx: Gcp, name: str, description: str, task: Task) -> str:
+    assert ctx.platform is not None
+    return kfp.render(ctx.name(name), description, ctx.platform.gcs("pipelines", name), {}, [task])
+
+
+def replay_schedule(
+    ctx: Gcp, component: SpecComponent, endpoint: str, log_table: str | None, shadow_endpoint: str, share: float
+) -> None:
+    """Shadow emulation: every hour, send the shadow share of last hour's logged requests to the challenger."""
+    assert log_table is not None
+    task = Task.system(
+        "replay",
+        "replay",
+        {"table": log_table, "endpoint": shadow_endpoint, "region": ctx.region, "share": f"{share:.4f}", "hours": "1"},
+    )
+    spec_json = system_pipeline(ctx, f"{endpoint}-replay", f"Shadow replay for endpoint {endpoint}", task)
+    schedule(ctx, component, f"{endpoint}-replay", "5 * * * *", spec_json, "pipelines")
+
+
+def build_pipeline(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> gcp.storage.BucketObject:
+    assert ctx.platform is not None
+    component = SpecComponent("pipeline", pipeline.name)
+    spec_json = kfp.render(
+        ctx.name(pipeline.name),
+        pipeline.description,
+        ctx.platform.gcs("pipelines", pipeline.name),
+        pipeline.parameters,
+        pipeline_tasks(ctx, pipeline, endpoints),
+    )
+    stored = gcp.storage.BucketObject(
+        f"{pipeline.name}-spec",
+        bucket=ctx.platform.bucket.name,
+        name=f"pipelines/{pipeline.name}/pipeline.json",
+        content=spec_json,
+        content_type="application/json",
+        opts=ctx.opts(component),
+    )
+    if pipeline.schedule:
+        schedule(ctx, component, pipeline.name, pipeline.schedule, spec_json, "pipelines")
+    component.done({"spec": pulumi.Output.concat("gs://", stored.bucket, "/", stored.name)})
+    return stored

@@ -1,0 +1,60 @@
+"""registry → one `registry` component per model group; each declared version is uploaded to the Vertex
+Model Registry under the group's parent model with its aliases (dynamic provider, providers/model.py).
+Versions that pipelines register later go through the same upload code (runtime.py)."""
+
+from __future__ import annotations
+
+from mlstack.backends.components import SpecComponent
+from mlstack.backends.gcp.context import Gcp, gcp_labels
+from mlstack.backends.gcp.providers import ModelVersion
+from mlstack.errors import MlstackError
+from mlstack.spec.models import ModelGroup
+from mlstack.spec.models import ModelVersion as SpecVersion
+
+# Vertex's prebuilt prediction images (google.cloud.aiplatform.constants.prediction lists them);
+# onnx and custom models bring their own image.
+PREBUILT = {
+    "sklearn": "prediction/sklearn-cpu.1-6",
+    "xgboost": "prediction/xgboost-cpu.2-1",
+    "tensorflow": "prediction/tf2-cpu.2-15",
+    "pytorch": "prediction/pytorch-cpu.2-4",
+}
+
+
+def serving_image(version: SpecVersion, region: str, group: str) -> str:
+    if version.image:
+        return version.image
+    if version.framework not in PREBUILT:
+        raise MlstackError(
+            f"model group '{group}' version {version.version}: Vertex has no prebuilt image for "
+            f"{version.framework} models; set `image` to a serving container"
+        )
+    area = "europe" if region.startswith("europe") else "asia" if region.startswith(("asia", "australia")) else "us"
+    return f"{area}-docker.pkg.dev/vertex-ai/{PREBUILT[version.framework]}:latest"
+
+
+def model_id(ctx: Gcp, group: str) -> str:
+    return ctx.name(group, max_length=63)
+
+
+def build_group(ctx: Gcp, group: ModelGroup) -> dict[int, ModelVersion]:
+    component = SpecComponent("registry", group.name)
+    versions = {}
+    for version in group.versions:
+        props = {
+            "project": ctx.project,
+            "region": ctx.region,
+            "model_id": model_id(ctx, group.name),
+            "display_name": group.name,
+            "description": group.description,
+            "version": version.version,
+            "artifact_uri": version.artifact,
+            "image_uri": serving_image(version, ctx.region, group.name),
+            "aliases": sorted(version.aliases),
+            "labels": {**ctx.labels, **gcp_labels(group.tags)},
+            "kms_key": ctx.kms_key,
+        }
+        versions[version.version] = ModelVersion(f"{group.name}-v{version.version}", props, ctx.opts(component))
+    component.done()
+    return versions
+
