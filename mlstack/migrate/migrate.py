@@ -1,0 +1,90 @@
+"""`mlstack migrate`: one spec rewritten for another target, with a report of every change.
+
+The steps run in order on one round-trip YAML tree: names first (later steps find objects by their
+new names), then the target section, compute, serving, monitors, and finally the data locations no
+migration can move. The written text is validated for its new target and every environment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from mlstack.errors import MlstackError, SpecError, SpecInvalid
+from mlstack.migrate import document
+from mlstack.migrate.compute import migrate_compute
+from mlstack.migrate.context import Context
+from mlstack.migrate.locations import migrate_locations
+from mlstack.migrate.monitors import migrate_monitors
+from mlstack.migrate.names import migrate_names
+from mlstack.migrate.report import Report
+from mlstack.migrate.serving import migrate_serving
+from mlstack.migrate.target import migrate_target
+from mlstack.spec import loads, pydantic_errors
+from mlstack.spec.models import CLOUDS, Spec
+from mlstack.spec.yaml_loader import parse
+
+STEPS = (migrate_names, migrate_target, migrate_compute, migrate_serving, migrate_monitors, migrate_locations)
+
+
+@dataclass(frozen=True)
+class Migration:
+    text: str
+    report: Report
+
+
+def read_spec(text: str, file: str) -> Spec:
+    """The spec's models (types only: a spec that does not validate for its own target may still move)."""
+    doc = parse(text, file)
+    try:
+        return Spec.model_validate(doc.data)
+    except ValidationError as exc:
+        raise SpecInvalid(pydantic_errors.convert(exc, doc, Spec)) from None
+
+
+def validate(text: str, file: str, environments: list[str]) -> list[SpecError]:
+    """Every problem of the written spec, on its own and under each environment, once each."""
+    errors: dict[str, SpecError] = {}
+    for env in [None, *environments]:
+        try:
+            loads(text, file=file, env=env)
+        except SpecInvalid as exc:
+            for error in exc.errors:
+                errors.setdefault(error.render(), error)
+    return list(errors.values())
+
+
+def _covered(error: SpecError, report: Report) -> bool:
+    for change in report.changes:
+        if change.grade != "unsupported":
+            continue
+        shorter = min(len(change.path), len(error.path))
+        if shorter and change.path[:shorter] == error.path[:shorter]:
+            return True
+    return False
+
+
+def finish(report: Report, text: str, output: str, environments: list[str]) -> None:
+    """Locate every change in the written text and record what still keeps it from validating."""
+    doc = parse(text, output)
+    for change in report.changes:
+        change.line = doc.locate(change.path, key=True)[0]
+    report.errors = validate(text, output, environments)
+    for error in report.errors:
+        if not _covered(error, report):
+            change = report.add(error.path, "unsupported", "does not validate", error.message)
+            change.line = error.line
+
+
+def migrate(text: str, to: str, file: str = "<spec>", output: str = "<migrated>") -> Migration:
+    if to not in CLOUDS:
+        raise MlstackError(f"unknown target '{to}'; expected one of: {', '.join(CLOUDS)}")
+    spec = read_spec(text, file)
+    root, yaml = document.load(text)
+    report = Report(title=f"migrate {spec.name}: {spec.target.cloud} → {to}", source=file, output=output)
+    ctx = Context(root, spec.target.cloud, to, report)
+    for step in STEPS:
+        step(ctx)
+    written = document.dump(root, yaml)
+    finish(report, written, output, list(spec.environments))
+    return Migration(written, report)
