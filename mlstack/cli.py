@@ -18,7 +18,9 @@ from mlstack.errors import MlstackError, SpecInvalid
 COMMAND_MODULES = (
     "mlstack.commands.catalog",
     "mlstack.commands.local",
+    "mlstack.commands.migrate",
     "mlstack.commands.plan",
+    "mlstack.commands.review",
     "mlstack.commands.spec",
 )
 
