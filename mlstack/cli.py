@@ -20,7 +20,6 @@ COMMAND_MODULES = (
     "mlstack.commands.local",
     "mlstack.commands.migrate",
     "mlstack.commands.plan",
-    "mlstack.commands.review",
     "mlstack.commands.spec",
 )
 
