@@ -253,6 +253,7 @@ def _custom(ctx: Gcp, component: SpecComponent, monitor: Monitor, served: Served
         "table": served.log_table,
         "topic": f"projects/{ctx.project}/topics/{topic_name(ctx, monitor)}",
         "features": json.dumps(_dtypes(ctx), sort_keys=True),
+        "hours": str(interval_hours(monitor.schedule) or 24),
     }
     task = Task.system("monitor", "monitor", options)
     spec_json = system_pipeline(ctx, f"{monitor.name}-monitor", f"mlstack monitor {monitor.name}", task)

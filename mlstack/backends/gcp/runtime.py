@@ -1,0 +1,268 @@
+"""What mlstack's own pipeline tasks run on Vertex (`python3 -m mlstack.backends.gcp.runtime <command>`):
+
+- register: upload a trained model as a new version of its group, moving aliases (providers/model.py);
+  the evaluation metrics travel in the version description for later gates;
+- gate: check an evaluation's metrics.json against the step's gates (min, max, beat the champion);
+- deploy: roll a registered version out on an endpoint with its strategy (providers/deployment.py);
+- replay: send the shadow share of the last hours' logged requests to the shadow endpoint;
+- monitor: compute a monitor's metric over the request-response log and, past the threshold, log an
+  alert line and publish to the monitor's alert topic.
+Each exits non-zero with a one-line reason on failure, which fails the pipeline task."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from mlstack.backends.gcp.providers.clients import aiplatform, types
+
+METRICS_PREFIX = "mlstack metrics "
+
+
+class TaskFailed(Exception):
+    pass
+
+
+def read_metrics(directory: str | None) -> dict[str, float]:
+    if not directory:
+        return {}
+    path = Path(directory) / "metrics.json"
+    if not path.exists():
+        raise TaskFailed(f"the evaluation step wrote no {path}")
+    return {k: float(v) for k, v in json.loads(path.read_text()).items()}
+
+
+def champion_metrics(model: str, region: str) -> dict[str, float]:
+    from google.api_core.exceptions import NotFound
+
+    try:
+        champion = aiplatform("ModelServiceClient", region).get_model(
+            request=types().GetModelRequest(name=f"{model}@champion")
+        )
+    except NotFound:
+        return {}
+    text = champion.version_description
+    return json.loads(text[len(METRICS_PREFIX) :]) if text.startswith(METRICS_PREFIX) else {}
+
+
+def gate(args: argparse.Namespace) -> str:
+    metrics = read_metrics(args.metrics)
+    champion = champion_metrics(args.model, args.region) if args.model else {}
+    failures = []
+    for rule in json.loads(args.gates):
+        name = rule["metric"]
+        if name not in metrics:
+            failures.append(f"{name} missing from metrics.json")
+            continue
+        value = metrics[name]
+        if rule.get("min") is not None and value < rule["min"]:
+            failures.append(f"{name} {value:g} < min {rule['min']:g}")
+        if rule.get("max") is not None and value > rule["max"]:
+            failures.append(f"{name} {value:g} > max {rule['max']:g}")
+        if rule.get("beat_champion") and name in champion and value < champion[name] - rule.get("tolerance", 0.0):
+            failures.append(f"{name} {value:g} below the champion's {champion[name]:g}")
+    if failures:
+        raise TaskFailed("quality gates failed: " + "; ".join(failures))
+    return "quality gates passed"
+
+
+def register(args: argparse.Namespace) -> str:
+    from mlstack.backends.gcp.providers.model import ModelVersionProvider, parent_model
+
+    props: dict[str, Any] = {
+        "project": args.project,
+        "region": args.region,
+        "model_id": args.model_id,
+        "display_name": args.display_name,
+        "artifact_uri": args.artifact,
+        "image_uri": args.image,
+        "aliases": [a for a in args.aliases.split(",") if a],
+        "labels": {"managed-by": "mlstack"},
+        "kms_key": args.kms_key,
+    }
+    metrics = read_metrics(args.metrics)
+    service = aiplatform("ModelServiceClient", args.region)
+    from mlstack.backends.gcp.providers.model import _versions
+
+    numbers = [int(m.labels.get("mlstack-version", 0)) for m in _versions(service, parent_model(props))]
+    props["version"] = max(numbers, default=0) + 1
+    props["description"] = ""
+    outs = ModelVersionProvider().create(props).outs or {}
+    if metrics:
+        from google.protobuf import field_mask_pb2
+
+        model = types().Model(name=outs["version_name"], version_description=METRICS_PREFIX + json.dumps(metrics))
+        service.update_model(
+            request=types().UpdateModelRequest(
+                model=model, update_mask=field_mask_pb2.FieldMask(paths=["version_description"])
+            )
+        )
+    Path(args.output).mkdir(parents=True, exist_ok=True)
+    (Path(args.output) / "version.txt").write_text(outs["version_name"])
+    return f"registered {outs['version_name']}"
+
+
+def live_variant(endpoint: Any, name: str) -> tuple[dict[str, Any], dict[str, str]]:
+    """The variant as deployed now (props for the deployment provider) and its {id, key}."""
+    deployed = [m for m in endpoint.deployed_models if m.display_name.rsplit("-", 1)[0] == name]
+    if len(deployed) != 1:
+        raise TaskFailed(f"endpoint {endpoint.name} serves {len(deployed)} deployments of '{name}', not one")
+    model = deployed[0]
+    resources = model.dedicated_resources
+    variant: dict[str, Any] = {
+        "name": name,
+        "weight": 100,
+        "model": model.model,
+        "machine_type": resources.machine_spec.machine_type,
+        "min_replicas": resources.min_replica_count,
+        "max_replicas": resources.max_replica_count,
+        "autoscaling": [{"metric_name": s.metric_name, "target": s.target} for s in resources.autoscaling_metric_specs],
+        "service_account": model.service_account,
+    }
+    if resources.machine_spec.accelerator_count:
+        variant["accelerator_type"] = resources.machine_spec.accelerator_type.name
+        variant["accelerator_count"] = resources.machine_spec.accelerator_count
+    return variant, {"id": model.id, "key": model.display_name.rsplit("-", 1)[1]}
+
+
+def deploy(args: argparse.Namespace) -> str:
+    from mlstack.backends.gcp.providers.deployment import DeploymentProvider, Endpoint
+
+    version = (Path(args.registered) / "version.txt").read_text().strip()
+    props = {
+        "project": args.endpoint.split("/")[1],
+        "region": args.region,
+        "endpoint": args.endpoint,
+        "endpoint_id": args.endpoint.rsplit("/", 1)[-1],
+        "strategy": json.loads(args.strategy),
+    }
+    current, deployed = live_variant(Endpoint(props).get(), "primary")
+    olds = {**props, "variants": [current], "deployed": {"primary": deployed}}
+    news = {**props, "variants": [{**current, "model": version}]}
+    DeploymentProvider().update(args.endpoint, olds, news)
+    return f"{version} serves {args.endpoint}"
+
+
+def _bigquery() -> Any:
+    from google.cloud import bigquery
+
+    return bigquery.Client()
+
+
+def logged_requests(table: str, hours: int, share: float) -> list[dict[str, Any]]:
+    """Logged request payloads of the last `hours`, a deterministic `share` of them (by request id)."""
+    from google.cloud import bigquery
+
+    query = (
+        f"SELECT request_id, request_payload, response_payload FROM `{table}` "
+        "WHERE logging_time >= TIMESTAMP_SUB(CURRENT_TIMESTAMP(), INTERVAL @hours HOUR) "
+        "AND MOD(ABS(FARM_FINGERPRINT(request_id)), 10000) < @cut"
+    )
+    config = bigquery.QueryJobConfig(
+        query_parameters=[
+            bigquery.ScalarQueryParameter("hours", "INT64", hours),
+            bigquery.ScalarQueryParameter("cut", "INT64", round(share * 10000)),
+        ]
+    )
+    return [dict(row) for row in _bigquery().query(query, job_config=config).result()]
+
+
+def replay(args: argparse.Namespace) -> str:
+    from google.api import httpbody_pb2
+
+    service = aiplatform("PredictionServiceClient", args.region)
+    rows = logged_requests(args.table, int(args.hours), float(args.share))
+    for row in rows:
+        instances = [json.loads(p) for p in row["request_payload"]]
+        body = httpbody_pb2.HttpBody(content_type="application/json", data=json.dumps({"instances": instances}).encode())
+        service.raw_predict(request=types().RawPredictRequest(endpoint=args.endpoint, http_body=body))
+    return f"replayed {len(rows)} requests to {args.endpoint}"
+
+
+def _table(rows: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
+    return [json.loads(value) for row in rows for value in row[column]]
+
+
+def monitor(args: argparse.Namespace) -> str:
+    """Drift metrics come from mlstack.stats (the code every target uses)."""
+    from mlstack.stats.drift import drift_metric
+
+    spec = json.loads(args.monitor)
+    rows = logged_requests(args.table, int(args.hours), 1.0)
+    if not rows:
+        return f"monitor {spec['name']}: no logged requests in the last {args.hours} h"
+    if spec["kind"] != "prediction_drift":
+        raise TaskFailed(f"monitor {spec['name']}: {spec['kind']} is not computed by this runtime yet")
+    baseline = spec["baseline"].removeprefix("bq://")
+    reference = [row[0] for row in _bigquery().query(f"SELECT * FROM `{baseline}`").result()]
+    current = [p if not isinstance(p, dict) else next(iter(p.values())) for p in _table(rows, "response_payload")]
+    result = drift_metric(spec["metric"], reference, current, threshold=spec.get("threshold"))
+    if result.drifted:
+        alert(spec["name"], args.topic, result.value, result.threshold)
+        return f"monitor {spec['name']}: {spec['metric']} {result.value:g} past {result.threshold:g}, alerted"
+    return f"monitor {spec['name']}: {spec['metric']} {result.value:g} within {result.threshold:g}"
+
+
+def alert(name: str, topic: str, value: float, threshold: float) -> None:
+    """The log line the alert policy matches, and a message on the alert topic (retrain, rollback)."""
+    import base64
+
+    import google.auth
+    from google.auth.transport.requests import AuthorizedSession
+
+    event = {"event": "mlstack-monitor-alert", "monitor": name, "value": value, "threshold": threshold}
+    print(json.dumps({**event, "severity": "WARNING"}), flush=True)
+    credentials, _ = google.auth.default(scopes=["https://www.googleapis.com/auth/pubsub"])
+    data = base64.b64encode(json.dumps(event).encode()).decode()
+    response = AuthorizedSession(credentials).post(
+        f"https://pubsub.googleapis.com/v1/{topic}:publish", json={"messages": [{"data": data}]}
+    )
+    response.raise_for_status()
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="python3 -m mlstack.backends.gcp.runtime")
+    commands = main.add_subparsers(dest="command", required=True)
+    g = commands.add_parser("gate")
+    g.add_argument("--metrics", required=True)
+    g.add_argument("--gates", required=True)
+    g.add_argument("--region", required=True)
+    g.add_argument("--model")
+    r = commands.add_parser("register")
+    for name in ("project", "region", "model-id", "display-name", "artifact", "image", "output"):
+        r.add_argument(f"--{name}", required=True)
+    r.add_argument("--aliases", default="")
+    r.add_argument("--metrics")
+    r.add_argument("--kms-key")
+    d = commands.add_parser("deploy")
+    for name in ("endpoint", "region", "strategy", "registered"):
+        d.add_argument(f"--{name}", required=True)
+    p = commands.add_parser("replay")
+    for name in ("table", "endpoint", "region", "share"):
+        p.add_argument(f"--{name}", required=True)
+    p.add_argument("--hours", default="1")
+    m = commands.add_parser("monitor")
+    for name in ("monitor", "table", "topic", "features"):
+        m.add_argument(f"--{name}", required=True)
+    m.add_argument("--hours", default="1")
+    return main
+
+
+COMMANDS = {"gate": gate, "register": register, "deploy": deploy, "replay": replay, "monitor": monitor}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        print(COMMANDS[args.command](args), flush=True)
+    except TaskFailed as exc:
+        print(f"mlstack {args.command}: {exc}", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

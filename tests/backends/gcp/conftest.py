@@ -1,0 +1,66 @@
+"""Shared fixtures: the fraud-detection spec as a GCP user writes it, and planning helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mlstack.plan import PlannedResource, plan
+from mlstack.resolve import resolve
+from mlstack.spec import loads
+
+ROOT = Path(__file__).resolve().parents[3]
+FRAUD = ROOT / "specs" / "fraud-detection.yaml"
+# specs/fraud-detection.yaml names AWS data (s3:// artifacts and sources, an A10G). On Vertex the same
+# platform reads Cloud Storage and BigQuery and serves on an L4, so these are the only lines that change.
+ON_GCP = {
+    "s3://fraud-models/": "gs://fraud-models/",
+    "s3://fraud-data/features/customer_txn_stats/": "bq://fraud-platform-prod.features.customer_txn_stats",
+    "s3://fraud-data/features/merchant_risk/": "bq://fraud-platform-prod.features.merchant_risk",
+    "s3://fraud-data/baselines/training.parquet": "bq://fraud-platform-prod.baselines.training",
+    "s3://fraud-data/baselines/predictions.parquet": "bq://fraud-platform-prod.baselines.predictions",
+    "s3://fraud-data/labels/": "bq://fraud-platform-prod.labels.fraud",
+    "gpu: A10G": "gpu: L4",
+}
+
+
+def fraud_text() -> str:
+    text = FRAUD.read_text()
+    for old, new in ON_GCP.items():
+        text = text.replace(old, new)
+    return text
+
+
+class Plan:
+    def __init__(self, resources: list[PlannedResource]) -> None:
+        self.resources = resources
+
+    def of(self, type_: str) -> list[PlannedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str, name: str) -> PlannedResource:
+        found = [r for r in self.resources if r.type == type_ and r.name == name]
+        assert len(found) == 1, f"{type_}::{name} not planned; have {sorted(r.key for r in self.resources)}"
+        return found[0]
+
+    def inputs(self, type_: str, name: str) -> dict:
+        return self.one(type_, name).inputs
+
+    def names(self, type_: str) -> list[str]:
+        return sorted(r.name for r in self.of(type_))
+
+
+def plan_text(text: str, env: str | None = None) -> Plan:
+    return Plan(plan(resolve(loads(text, file="spec.yaml", env=env, target="gcp"))))
+
+
+@pytest.fixture(scope="session")
+def plan_spec() -> Callable[..., Plan]:
+    return plan_text
+
+
+@pytest.fixture(scope="session")
+def fraud() -> Plan:
+    return plan_text(fraud_text())
