@@ -1,0 +1,63 @@
+"""`mlstack diff` (review a spec change offline) and `mlstack init-ci` (the GitHub workflow that posts it)."""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlstack.commands.spec import EnvOpt
+
+
+class Format(enum.StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("diff")(diff)
+    app.command("init-ci")(init_ci)
+
+
+def diff(
+    base: Annotated[
+        str, typer.Argument(help="The spec before: a file, REV:path (origin/main:mlstack.yaml) or /dev/null.")
+    ],
+    head: Annotated[str, typer.Argument(help="The spec after, in the same forms.")],
+    target: Annotated[
+        str | None, typer.Option("--target", "-t", help="Plan both sides for this target instead of each spec's own.")
+    ] = None,
+    env: EnvOpt = None,
+    fmt: Annotated[
+        Format, typer.Option("--format", "-f", help="text, markdown (a GitHub comment) or json.")
+    ] = Format.text,
+) -> None:
+    """What a spec change does: components in the spec's words, resources (+ ~ -/+ -), risks and the monthly
+    cost delta, planned offline under Pulumi mocks. Exit 0 no change, 2 changes, 1 error."""
+    from mlstack.review.render import render
+    from mlstack.review.report import review
+
+    result = review(base, head, target=target, env=env)
+    typer.echo(render(result, fmt.value), nl=False)
+    if result.changed:
+        raise typer.Exit(2)
+
+
+def init_ci(
+    spec: Annotated[
+        Path, typer.Option("--spec", help="The spec the workflow reviews, relative to the repository root.")
+    ] = Path("mlstack.yaml"),
+    directory: Annotated[Path, typer.Option("--dir", help="Where workflows live.")] = Path(".github/workflows"),
+    env: EnvOpt = None,
+    target: Annotated[str | None, typer.Option("--target", "-t", help="Review for this target.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite a different workflow file.")] = False,
+) -> None:
+    """Write the GitHub Actions workflow that validates the spec, diffs it against the pull request's base
+    and keeps one pull-request comment up to date."""
+    from mlstack.review.workflow import write_workflow
+
+    path = write_workflow(spec, directory, env=env, target=target, force=force)
+    typer.echo(f"wrote {path}")

@@ -1,0 +1,130 @@
+"""Monthly cost of serving, before and after, from the compute catalog: on-demand price × instances ×
+730 hours per variant. Autoscaled endpoints cost a range (at the minimum and at the maximum instance
+count). Pipelines and monitor jobs bill per run and serverless endpoints per request: not estimated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlstack.catalog import Sku, monthly_cost
+from mlstack.resolve import Resolved
+
+HOURS = 730
+NOT_ESTIMATED = "pipelines and monitor jobs (billed per run) and serverless endpoints (billed per request)"
+
+
+@dataclass(frozen=True)
+class Cost:
+    """One endpoint's monthly cost on one side."""
+
+    low: float  # at the autoscaling minimum (or the fixed count)
+    high: float  # at the autoscaling maximum
+    shape: str  # e.g. "2–6 × ml.g5.xlarge"
+
+
+@dataclass(frozen=True)
+class CostChange:
+    name: str  # the endpoint, as named on the head side
+    base: Cost | None
+    head: Cost | None
+
+    @property
+    def delta_low(self) -> float:
+        return round((self.head.low if self.head else 0) - (self.base.low if self.base else 0), 2)
+
+    @property
+    def delta_high(self) -> float:
+        return round((self.head.high if self.head else 0) - (self.base.high if self.base else 0), 2)
+
+
+@dataclass(frozen=True)
+class Price:
+    sku: Sku
+
+    def as_dict(self) -> dict[str, object]:
+        s = self.sku
+        return {
+            "cloud": s.cloud,
+            "sku": s.sku,
+            "usd_per_hour": s.price_usd_hour,
+            "region": s.price_region,
+            "source": s.price_source,
+            "as_of": s.price_as_of,
+            "confirmed": s.price_confirmed,
+        }
+
+
+@dataclass(frozen=True)
+class CostReport:
+    endpoints: tuple[CostChange, ...]  # the endpoints whose cost changed, by name
+    base_total: tuple[float, float]
+    head_total: tuple[float, float]
+    prices: tuple[Price, ...]  # every priced SKU either side serves on, by cloud and id
+
+    @property
+    def delta(self) -> tuple[float, float]:
+        return (
+            round(self.head_total[0] - self.base_total[0], 2),
+            round(self.head_total[1] - self.base_total[1], 2),
+        )
+
+
+def _counts(endpoint: object) -> tuple[int, int]:
+    scaling = getattr(endpoint, "autoscaling", None)
+    if scaling is not None:
+        return scaling.min, scaling.max
+    count = getattr(endpoint, "instance_count", 1)
+    return count, count
+
+
+def _costs(resolved: Resolved | None) -> tuple[dict[str, Cost], list[Sku]]:
+    if resolved is None:
+        return {}, []
+    out, skus = {}, []
+    for plan in resolved.endpoints:
+        low_count, high_count = _counts(plan.endpoint)
+        low = high = 0.0
+        shapes = []
+        for variant in plan.variants:
+            if variant.sku is None:
+                shapes.append("serverless")
+                continue
+            skus.append(variant.sku)
+            low += monthly_cost(variant.sku, low_count, HOURS)
+            high += monthly_cost(variant.sku, high_count, HOURS)
+            counted = f"{low_count}–{high_count}" if low_count != high_count else str(low_count)
+            shapes.append(f"{counted} × {variant.sku.sku}")
+        out[plan.endpoint.name] = Cost(round(low, 2), round(high, 2), " + ".join(shapes))
+    return out, skus
+
+
+def compare(base: Resolved | None, head: Resolved | None, renamed: dict[str, str]) -> CostReport:
+    """`renamed` maps a head endpoint name to its base name."""
+    before, base_skus = _costs(base)
+    after, head_skus = _costs(head)
+    old_names = {renamed.get(name, name): name for name in after}
+    changes = [CostChange(name, before.get(renamed.get(name, name)), cost) for name, cost in after.items()]
+    changes += [CostChange(name, cost, None) for name, cost in before.items() if name not in old_names]
+    changed = tuple(
+        sorted(
+            (c for c in changes if c.delta_low or c.delta_high or (c.base is None) != (c.head is None)),
+            key=lambda c: c.name,
+        )
+    )
+    priced = {(s.cloud, s.sku): s for s in (*base_skus, *head_skus) if s.cloud != "local"}
+    return CostReport(
+        endpoints=changed,
+        base_total=(round(sum(c.low for c in before.values()), 2), round(sum(c.high for c in before.values()), 2)),
+        head_total=(round(sum(c.low for c in after.values()), 2), round(sum(c.high for c in after.values()), 2)),
+        prices=tuple(Price(priced[k]) for k in sorted(priced)),
+    )
+
+
+def money(amount: float, signed: bool = False) -> str:
+    sign = ("+" if amount > 0 else "−" if amount < 0 else "±") if signed else ("−" if amount < 0 else "")
+    return f"{sign}${abs(amount):,.2f}"
+
+
+def span(low: float, high: float, signed: bool = False) -> str:
+    """ "$1.00" or "$1.00 – $3.00" (at min – at max)."""
+    return money(low, signed) if low == high else f"{money(low, signed)} – {money(high, signed)}"

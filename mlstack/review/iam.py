@@ -1,0 +1,106 @@
+"""Whether access widened: the statements of IAM policy documents (AWS form: Statement, Effect, Action,
+Resource, Principal, Condition) anywhere in a resource's inputs, and grants as (principal, permission).
+
+A permission is a tuple of patterns; an old one covers a new one when each pattern matches (`*`, `?`
+wildcards) and its condition is absent or the same. Access widened when something new is not covered,
+or when an old Deny is gone."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+
+from mlstack.review.values import decode_json
+
+
+@dataclass(frozen=True, order=True)
+class Permission:
+    effect: str  # Allow | Deny | Grant (a role or policy given to a principal)
+    principal: str
+    action: str
+    resource: str
+    condition: str = ""  # the statement's Condition as canonical JSON
+
+    def covers(self, other: Permission) -> bool:
+        return (
+            self.effect == other.effect
+            and all(
+                fnmatchcase(theirs.lower(), mine.lower())
+                for mine, theirs in (
+                    (self.principal, other.principal),
+                    (self.action, other.action),
+                    (self.resource, other.resource),
+                )
+            )
+            and self.condition in ("", other.condition)
+        )
+
+    def describe(self) -> str:
+        if self.effect == "Grant":
+            return f"{self.action} to {self.principal}"
+        who = "" if self.principal == "*" and self.effect != "Allow" else f" for {self.principal}"
+        when = " (with conditions)" if self.condition else ""
+        return f"{self.effect} {self.action} on {self.resource}{who}{when}"
+
+
+def _strings(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    if isinstance(value, dict):  # Principal: {"AWS": [...], "Service": "..."}
+        return [f"{kind}:{s}" for kind, v in sorted(value.items()) for s in _strings(v)]
+    return [str(value)]
+
+
+def _statements(document: dict[str, Any]) -> list[dict[str, Any]]:
+    statements = document.get("Statement", [])
+    return [s for s in (statements if isinstance(statements, list) else [statements]) if isinstance(s, dict)]
+
+
+def _from_statement(statement: dict[str, Any], principal: str) -> Iterator[Permission]:
+    effect = str(statement.get("Effect", "Allow"))
+    # NotAction / NotResource allow everything but the list: as wide as `*` for this purpose
+    actions = ["*"] if "NotAction" in statement else _strings(statement.get("Action")) or ["*"]
+    resources = ["*"] if "NotResource" in statement else _strings(statement.get("Resource")) or ["*"]
+    principals = ["*"] if "NotPrincipal" in statement else _strings(statement.get("Principal")) or [principal]
+    condition = json.dumps(statement["Condition"], sort_keys=True) if statement.get("Condition") else ""
+    for who in principals:
+        for action in actions:
+            for resource in resources:
+                yield Permission(effect, who, action, resource, condition)
+
+
+def documents(value: Any) -> Iterator[dict[str, Any]]:
+    """Every policy document (a mapping with a Statement) inside `value`, JSON strings included."""
+    value = decode_json(value)
+    if isinstance(value, dict):
+        if "Statement" in value:
+            yield value
+            return
+        for key in sorted(value):
+            yield from documents(value[key])
+    elif isinstance(value, list):
+        for item in value:
+            yield from documents(item)
+
+
+def permissions(inputs: dict[str, Any], principal: str = "*") -> set[Permission]:
+    return {p for doc in documents(inputs) for s in _statements(doc) for p in _from_statement(s, principal)}
+
+
+def widened(old: set[Permission], new: set[Permission]) -> list[str]:
+    """What `new` allows that `old` did not, and the Denies it dropped, described, sorted."""
+    added = [p for p in new if p.effect != "Deny" and not any(o.covers(p) for o in old)]
+    dropped = [p for p in old if p.effect == "Deny" and not any(n.covers(p) for n in new if n.effect == "Deny")]
+    return sorted([p.describe() for p in added] + [f"no longer {p.describe()}" for p in dropped])
+
+
+def items_widened(old: list[str], new: list[str]) -> list[str]:
+    """New items of a permission list (actions, policy ARNs) that no old item covers."""
+    return sorted({n for n in new if not any(fnmatchcase(n.lower(), o.lower()) for o in old)})

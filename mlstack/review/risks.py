@@ -1,0 +1,351 @@
+"""Risk flags a reviewer must not miss: serving endpoints replaced or deleted, deployment strategies
+removed or weakened in production, monitoring or data capture turned off, encryption or private
+networking removed, IAM access widened, protected resources touched.
+
+Spec-level rules read the two resolved specs; resource-level rules read the plan diff through the
+provider data in `resource_rules`, so they hold for every target."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from mlstack.resolve import Resolved
+from mlstack.review import iam
+from mlstack.review.resource_rules import rules_for
+from mlstack.review.resources import ResourceChange
+from mlstack.review.summary import ComponentChange
+from mlstack.review.values import MISSING, show
+from mlstack.spec.models import Endpoint
+
+SEVERITIES = ("high", "medium")
+# How much a strategy guards a rollout: gradual with a bake beats a fleet switch beats all at once.
+# Shadow and ab split traffic between models; they do not guard a rollout.
+_GUARD = {"canary": 2, "linear": 2, "blue_green": 1, "all_at_once": 0, "shadow": 0, "ab": 0}
+_ENCRYPTION = re.compile(r"kms|encrypt|cmk|keyvault|keyidentifier", re.IGNORECASE)
+_PRIVATE_NETWORK = re.compile(
+    r"vpc|subnet|securitygroup|privateserviceconnect|networkisolation|privateendpoint|managednetwork|^network$",
+    re.IGNORECASE,
+)
+_PUBLIC = re.compile(r"public", re.IGNORECASE)
+_PRIVATE_TYPES = re.compile(r"PrivateEndpoint|VpcEndpoint|ServiceAttachment|ForwardingRule", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Risk:
+    severity: str  # high | medium
+    rule: str  # serving | strategy | monitoring | encryption | network | iam | protected
+    message: str
+    component: tuple[str, str] | None = None
+    resources: tuple[str, ...] = ()
+
+    def sort_key(self) -> tuple[Any, ...]:
+        return (SEVERITIES.index(self.severity), self.rule, self.component or ("", ""), self.message)
+
+
+def _label(change: ResourceChange) -> str:
+    return f"{change.type} {change.name}"
+
+
+def _leaf(path: str) -> str:
+    return re.split(r"[.\[]", path.rstrip("]"))[-1] if path else path
+
+
+def _falsy(value: Any) -> bool:
+    return value is MISSING or value in (None, "", False, [], {})
+
+
+# --- serving --------------------------------------------------------------------------------------
+
+
+def _serving(components: list[ComponentChange], resources: list[ResourceChange]) -> list[Risk]:
+    risks = []
+    gone = set()
+    for c in components:
+        if c.kind == "endpoint" and c.action == "removed":
+            gone.add(c.name)
+            risks.append(
+                Risk(
+                    "high",
+                    "serving",
+                    f"endpoint {c.name} removed: its serving endpoint is deleted",
+                    ("endpoint", c.name),
+                )
+            )
+        elif c.kind == "endpoint" and c.action == "renamed":
+            gone.add(c.renamed_from)
+            risks.append(
+                Risk(
+                    "high",
+                    "serving",
+                    f"endpoint {c.renamed_from} renamed to {c.name}: the serving endpoint {c.renamed_from} is deleted "
+                    f"and a new one created; callers must move to {c.name}",
+                    ("endpoint", c.name),
+                )
+            )
+    for r in resources:
+        if r.action not in ("replace", "delete") or not rules_for(r.type).serving:
+            continue
+        if r.component and r.component[0] == "endpoint" and r.component[1] in gone:
+            continue
+        if r.action == "delete":
+            message = f"serving resource {r.name} is deleted"
+        else:
+            order = "deleted before its replacement exists (downtime)" if r.delete_before_replace else "replaced"
+            message = f"serving resource {r.name} is {order}: {', '.join(r.replaced_by)} cannot change in place"
+        risks.append(Risk("high", "serving", message, r.component, (_label(r),)))
+    return risks
+
+
+# --- strategy -------------------------------------------------------------------------------------
+
+
+def _weakened(old: Any, new: Any) -> list[str]:
+    """How the rollout of an endpoint got less safe, from `old` to `new` strategy."""
+    if old.type != new.type:
+        if _GUARD[new.type] < _GUARD[old.type] or (new.type == "all_at_once" and old.type != "all_at_once"):
+            return [f"strategy {old.type} → {new.type}"]
+        return []
+    out = []
+    for field, worse in (
+        ("percent", "more"),
+        ("step_percent", "more"),
+        ("bake_time", "less"),
+        ("interval", "less"),
+        ("termination_wait", "less"),
+    ):
+        if new.type == "shadow" or not hasattr(old, field):
+            continue
+        before, after = getattr(old, field), getattr(new, field)
+        if (after > before) if worse == "more" else (after < before):
+            out.append(f"{new.type} {field} {show(before)} → {show(after)}")
+    old_rb, new_rb = getattr(old, "rollback", None), getattr(new, "rollback", None)
+    if old_rb and not new_rb:
+        out.append("automatic rollback removed")
+    elif old_rb and new_rb:
+        for field in ("max_error_rate", "max_p99_latency_ms"):
+            before, after = getattr(old_rb, field), getattr(new_rb, field)
+            if before is not None and (after is None or after > before):
+                out.append(f"rollback {field} {show(before)} → {show(after)}")
+    return out
+
+
+def _strategy(base: Resolved, head: Resolved, renamed: dict[str, str]) -> list[Risk]:
+    if not (head.production or base.production):
+        return []
+    risks = []
+    for endpoint in head.spec.endpoints:
+        old = base.spec.endpoint(renamed.get(endpoint.name, endpoint.name))
+        if old is None:
+            continue
+        reasons = _weakened(old.strategy, endpoint.strategy)
+        if not reasons:
+            continue
+        removed = endpoint.strategy.type == "all_at_once"
+        what = "removed" if removed else "weakened"
+        env = head.environment or "the base spec"
+        risks.append(
+            Risk(
+                "high" if removed else "medium",
+                "strategy",
+                f"endpoint {endpoint.name}: rollout strategy {what} in production ({env}): {'; '.join(reasons)}",
+                ("endpoint", endpoint.name),
+            )
+        )
+    return risks
+
+
+# --- monitoring and data capture -------------------------------------------------------------------
+
+
+def _monitoring(
+    base: Resolved, head: Resolved, components: list[ComponentChange], renamed: dict[str, str]
+) -> list[Risk]:
+    risks = []
+    for c in components:
+        if c.kind == "monitor" and c.action == "removed":
+            monitor = next(m for m in base.spec.monitors if m.name == c.name)
+            risks.append(
+                Risk(
+                    "medium",
+                    "monitoring",
+                    f"monitor {c.name} removed: {monitor.kind.replace('_', ' ')} of endpoint {monitor.endpoint} "
+                    "is no longer watched",
+                    ("monitor", c.name),
+                )
+            )
+    for endpoint in head.spec.endpoints:
+        old = base.spec.endpoint(renamed.get(endpoint.name, endpoint.name))
+        if old is not None and old.captures and not endpoint.captures:
+            readers = sorted(m.name for m in head.spec.monitors if m.endpoint == endpoint.name)
+            also = f"; monitors {', '.join(readers)} read its captures" if readers else ""
+            risks.append(
+                Risk(
+                    "medium",
+                    "monitoring",
+                    f"endpoint {endpoint.name}: data capture turned off{also}",
+                    ("endpoint", endpoint.name),
+                )
+            )
+    return risks
+
+
+# --- encryption and networking ---------------------------------------------------------------------
+
+
+def _resources_where(resources: list[ResourceChange], test: Any) -> tuple[str, ...]:
+    return tuple(
+        sorted(
+            {
+                f"{_label(r)} ({c.path})"
+                for r in resources
+                if r.action in ("update", "replace")
+                for c in r.changes
+                if test(c)
+            }
+        )
+    )
+
+
+def _encryption(base: Resolved, head: Resolved, resources: list[ResourceChange]) -> list[Risk]:
+    affected = _resources_where(
+        resources, lambda c: bool(_ENCRYPTION.search(c.path)) and not _falsy(c.old) and _falsy(c.new)
+    )
+    if base.kms_key and not head.kms_key:
+        message = f"encryption key removed: {base.kms_key} no longer encrypts the platform's data"
+    elif affected:
+        message = "encryption settings removed from resources"
+    else:
+        return []
+    return [Risk("high", "encryption", message, None, affected)]
+
+
+def _network(base: Resolved, head: Resolved, resources: list[ResourceChange], renamed: dict[str, str]) -> list[Risk]:
+    risks = []
+    old_net, new_net = base.spec.target.network, head.spec.target.network
+    private_settings = _resources_where(
+        resources, lambda c: bool(_PRIVATE_NETWORK.search(_leaf(c.path))) and not _falsy(c.old) and _falsy(c.new)
+    )
+    removed_links = tuple(
+        sorted(_label(r) for r in resources if r.action == "delete" and _PRIVATE_TYPES.search(r.type.split(":")[-1]))
+    )
+    reasons = []
+    if old_net and old_net.private_endpoints and not (new_net and new_net.private_endpoints):
+        reasons.append("network.private_endpoints true → false")
+    if old_net and old_net.vpc and not (new_net and new_net.vpc):
+        reasons.append(f"network.vpc {old_net.vpc} removed")
+    if old_net and old_net.subnets and not (new_net and new_net.subnets):
+        reasons.append("network.subnets removed")
+    if reasons or private_settings or removed_links:
+        message = "private networking removed" + (f": {'; '.join(reasons)}" if reasons else " from resources")
+        risks.append(Risk("high", "network", message, None, private_settings + removed_links))
+    for endpoint in head.spec.endpoints:
+        old: Endpoint | None = base.spec.endpoint(renamed.get(endpoint.name, endpoint.name))
+        if endpoint.public and (old is None or not old.public):
+            verb = "made public" if old is not None else "added as a public endpoint"
+            risks.append(Risk("high", "network", f"endpoint {endpoint.name} {verb}", ("endpoint", endpoint.name)))
+    opened = _resources_where(resources, lambda c: bool(_PUBLIC.search(_leaf(c.path))) and _opens(c.old, c.new))
+    if opened:
+        risks.append(Risk("high", "network", "public access enabled on resources", None, opened))
+    return risks
+
+
+def _opens(old: Any, new: Any) -> bool:
+    def is_open(value: Any) -> bool:
+        return value is True or (isinstance(value, str) and value.lower() in ("enabled", "true"))
+
+    return is_open(new) and not is_open(old)
+
+
+# --- IAM -------------------------------------------------------------------------------------------
+
+
+def _grants(resources: Any) -> tuple[set[iam.Permission], set[str]]:
+    """Permissions given by grant resources, and who receives them."""
+    given: set[iam.Permission] = set()
+    principals = set()
+    for r in resources:
+        grant = rules_for(r.type).grant
+        if grant is None:
+            continue
+        principal = show(r.inputs.get(grant.principal))
+        principals.add(principal)
+        if grant.permission:
+            given.add(iam.Permission("Grant", principal, show(r.inputs.get(grant.permission)), "*"))
+        given |= iam.permissions(r.inputs, principal)
+    return given, principals
+
+
+def _iam(base: list[Any], head: list[Any], resources: list[ResourceChange]) -> list[Risk]:
+    risks = []
+    for r in resources:
+        if r.action not in ("update", "replace") or r.old is None or r.new is None:
+            continue
+        rules = rules_for(r.type)
+        found = [] if rules.grant else iam.widened(iam.permissions(r.old.inputs), iam.permissions(r.new.inputs))
+        for path in rules.widening:
+            found += [
+                f"{path}: adds {item}"
+                for item in iam.items_widened(_collect(r.old.inputs, path), _collect(r.new.inputs, path))
+            ]
+        if found:
+            risks.append(
+                Risk("high", "iam", f"IAM access widened on {r.name}: {'; '.join(found)}", r.component, (_label(r),))
+            )
+    old_grants, old_principals = _grants(base)
+    new_grants, _ = _grants(head)
+    known = old_principals | {r.name for r in base} | {show(r.inputs.get("name")) for r in base if r.inputs.get("name")}
+    new_for_known = {p for p in new_grants if p.principal in known}
+    found = iam.widened(old_grants, new_for_known)
+    if found:
+        risks.append(Risk("high", "iam", f"IAM access widened for existing principals: {'; '.join(found)}"))
+    return risks
+
+
+def _collect(inputs: dict[str, Any], path: str) -> list[str]:
+    """The strings at a property path with `[*]` wildcards (e.g. permissions[*].actions)."""
+    values: list[Any] = [inputs]
+    for token in re.findall(r"[^.\[\]]+|\[\*\]", path):
+        if token == "[*]":
+            values = [item for v in values if isinstance(v, list) for item in v]
+        else:
+            values = [v.get(token) for v in values if isinstance(v, dict)]
+    return sorted({str(s) for v in values for s in (v if isinstance(v, list) else [v]) if s is not None})
+
+
+# --- protected -------------------------------------------------------------------------------------
+
+
+def _protected(resources: list[ResourceChange]) -> list[Risk]:
+    return [
+        Risk(
+            "medium",
+            "protected",
+            f"{r.name} is protected: the {r.action} will fail until protect is lifted",
+            r.component,
+            (_label(r),),
+        )
+        for r in resources
+        if r.protected and r.action in ("replace", "delete")
+    ]
+
+
+def assess(
+    base: Resolved | None,
+    head: Resolved | None,
+    base_plan: list[Any],
+    head_plan: list[Any],
+    components: list[ComponentChange],
+    resources: list[ResourceChange],
+) -> list[Risk]:
+    """Every risk, high first."""
+    renamed = {c.name: c.renamed_from for c in components if c.kind == "endpoint" and c.renamed_from}
+    risks = _serving(components, resources) + _protected(resources)
+    if base is not None and head is not None:
+        risks += _strategy(base, head, renamed)
+        risks += _monitoring(base, head, components, renamed)
+        risks += _encryption(base, head, resources)
+        risks += _network(base, head, resources, renamed)
+        risks += _iam(base_plan, head_plan, resources)
+    return sorted(risks, key=Risk.sort_key)

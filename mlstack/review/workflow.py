@@ -1,0 +1,58 @@
+"""`mlstack init-ci`: the review workflow from templates/github/, with its options filled in.
+
+The template is itself a working workflow (for people who copy it by hand); the values it lets a user
+choose sit on lines ending in `# mlstack:<option>`, and only those quoted values are replaced."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from mlstack.backends import EXTRAS
+from mlstack.errors import MlstackError
+from mlstack.spec import load
+
+NAME = "mlstack-review.yml"
+TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "github" / NAME
+_OPTION = re.compile(r'^(?P<before>.*?)"[^"]*"(?P<after>\s*# mlstack:(?P<key>\w+).*)$')
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """The template with the quoted value on each `# mlstack:<key>` line set to values[key]."""
+    out = []
+    for line in template.splitlines(keepends=True):
+        match = _OPTION.match(line.rstrip("\n"))
+        if match and match["key"] in values:
+            line = f"{match['before']}{json.dumps(values[match['key']])}{match['after']}\n"
+        out.append(line)
+    return "".join(out)
+
+
+def _package(cloud: str) -> str:
+    try:
+        return f"mlstack[{EXTRAS[cloud]}]=={version('mlstack')}"
+    except PackageNotFoundError:
+        return f"mlstack[{EXTRAS[cloud]}]"
+
+
+def write_workflow(spec: Path, directory: Path, env: str | None, target: str | None, force: bool) -> Path:
+    if not TEMPLATE.is_file():
+        raise MlstackError(f"the workflow template is missing: expected {TEMPLATE}")
+    if spec.is_absolute():
+        try:
+            spec = spec.relative_to(Path.cwd())
+        except ValueError:
+            raise MlstackError(f"{spec}: give the spec's path relative to the repository root") from None
+    loaded = load(spec, env=env, target=target)  # a spec that does not validate gets no workflow
+    text = fill(
+        TEMPLATE.read_text(encoding="utf-8"),
+        {"spec": spec.as_posix(), "env": env or "", "target": target or "", "package": _package(loaded.cloud)},
+    )
+    path = directory / NAME
+    if path.exists() and path.read_text(encoding="utf-8") != text and not force:
+        raise MlstackError(f"{path} exists and differs; pass --force to overwrite it")
+    directory.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
