@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "mlstack.commands.local",
     "mlstack.commands.migrate",
     "mlstack.commands.plan",
+    "mlstack.commands.review",
     "mlstack.commands.spec",
 )
 
