@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import click
 import typer
 
 from mlstack.commands.spec import SpecArg
@@ -17,6 +17,19 @@ OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Where to write the spec; standard output when absent.")
 ]
 ReportOpt = Annotated[Path | None, typer.Option("--report", help="Write the report as markdown here.")]
+
+
+class Cloud(StrEnum):
+    aws = "aws"
+    gcp = "gcp"
+    azure = "azure"
+    local = "local"
+
+
+class Platform(StrEnum):
+    aws = "aws"
+
+
 JsonReportOpt = Annotated[Path | None, typer.Option("--json-report", help="Write the report as JSON here.")]
 
 
@@ -49,40 +62,40 @@ def _write(text: str, output: Path | None, report: Report, markdown: Path | None
 
 def migrate(
     spec: SpecArg,
-    to: Annotated[
-        str,
-        typer.Option(
-            "--to", click_type=click.Choice(["aws", "gcp", "azure", "local"]), help="The target to move the spec to."
-        ),
-    ],
+    to: Annotated[Cloud, typer.Option("--to", help="The target to move the spec to.")],
     output: OutputOpt = None,
     report: ReportOpt = None,
     json_report: JsonReportOpt = None,
 ) -> None:
-    """Rewrite a spec for another target, keeping comments and order; report every change as exact,
-    approximate or unsupported. Exit 1 when the written spec does not validate yet (it is still written)."""
+    """Rewrite a spec for another target, with a report of every change.
+
+    Comments and key order are kept; each change is graded exact, approximate or unsupported. Exit 1
+    when the written spec does not validate yet (it is still written)."""
     from mlstack.migrate.migrate import migrate as run
     from mlstack.spec.yaml_loader import load_file
 
     load_file(spec)  # unreadable, binary, oversized or broken YAML: a located error before anything else
     text = spec.read_text(encoding="utf-8-sig")
-    result = run(text, to, file=str(spec), output=str(output) if output else "<stdout>")
+    result = run(text, to.value, file=str(spec), output=str(output) if output else "<stdout>")
     _write(result.text, output, result.report, report, json_report)
 
 
 def import_platform(
-    source: Annotated[
-        str, typer.Option("--from", click_type=click.Choice(["aws"]), help="The platform to read (aws: SageMaker).")
-    ],
-    region: Annotated[str | None, typer.Option("--region", help="Region to read; the SDK's default when absent.")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="The spec's name; derived from the region when absent.")] = None,
+    source: Annotated[Platform, typer.Option("--from", help="The platform to read (aws: SageMaker).")],
+    region: Annotated[
+        str | None, typer.Option("--region", help="Region to read; the SDK's default when absent.")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="The spec's name; derived from the region when absent.")
+    ] = None,
     owner: Annotated[str | None, typer.Option("--owner", help="The accountable team or person.")] = None,
     output: OutputOpt = None,
     report: ReportOpt = None,
     json_report: JsonReportOpt = None,
 ) -> None:
-    """Write a spec (target aws) from the SageMaker platform in an account and region, using the AWS
-    credentials of the environment. Settings mlstack cannot express are listed in the report."""
+    """Write a spec from an existing SageMaker platform, with a report of what did not map.
+
+    Reads one account and region with the environment's AWS credentials; the spec targets aws."""
     from mlstack.migrate.importer import import_sagemaker
 
     result = import_sagemaker(region=region, name=name, owner=owner, output=str(output) if output else "<stdout>")
