@@ -64,3 +64,21 @@ def plan_spec() -> Callable[..., Plan]:
 @pytest.fixture(scope="session")
 def fraud() -> Plan:
     return plan_text(fraud_text())
+
+
+@pytest.fixture
+def vertex(monkeypatch: pytest.MonkeyPatch):
+    """The fake Vertex in place of google.cloud.aiplatform_v1's service clients; rollout waits recorded."""
+    from google.cloud import aiplatform_v1, monitoring_v3
+
+    from mlstack.backends.gcp.providers import clients
+    from gcp_fakes import Metrics, Vertex
+
+    fake = Vertex()
+    for name, factory in fake.clients().items():
+        monkeypatch.setattr(aiplatform_v1, name, factory)
+    fake.metrics = Metrics()
+    monkeypatch.setattr(monitoring_v3, "MetricServiceClient", fake.metrics.client)
+    fake.pauses = []
+    monkeypatch.setattr(clients, "pause", fake.pauses.append)
+    return fake
