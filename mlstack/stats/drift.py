@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from mlstack.stats.binning import Histogram, histogram
-from mlstack.stats.columns import Table, as_array, check_kind, clean
+from mlstack.stats.columns import Table, as_array, check_kind, clean, null_mask
 from mlstack.stats.registry import DRIFT_METRICS, Kind, MetricResult, MetricSpec, StatsError, lookup
 
 # scipy's ks_2samp computes an exact p-value up to this sample size and the asymptotic one above it;
@@ -311,13 +311,34 @@ def _result(pair: _Pair, spec: MetricSpec, threshold: float) -> DriftResult:
 
 
 def _pair(name: str, reference: np.ndarray, current: np.ndarray, kind: str | None) -> _Pair:
+    if kind is None:
+        kind = _agreed_kind(name, reference, current)
     checked = check_kind(kind, reference, name)
-    if kind is None and check_kind(None, current, name) != checked:
-        raise StatsError(
-            f"column '{name}' is {checked} in the reference but not in the current data "
-            f"({reference.dtype} vs {current.dtype})"
-        )
     return _Pair(name, checked, clean(reference, checked, name), clean(current, checked, name))
+
+
+def _agreed_kind(name: str, reference: np.ndarray, current: np.ndarray) -> Kind:
+    # A side with no values at all (often an all-null object column) takes the other side's kind.
+    if null_mask(current).all():
+        return check_kind(None, reference, name)
+    if null_mask(reference).all():
+        return check_kind(None, current, name)
+    ref_kind, cur_kind = check_kind(None, reference, name), check_kind(None, current, name)
+    if ref_kind != cur_kind:
+        raise StatsError(
+            f"column '{name}' is {ref_kind} in the reference but {cur_kind} in the current data "
+            f"({reference.dtype} vs {current.dtype}); declare its kind to compare them"
+        )
+    return ref_kind
+
+
+def column_histogram(
+    reference: Any, current: Any, *, kind: Kind | None = None, column: str = "value"
+) -> Histogram | None:
+    """Reference and current counts over the bins the binned metrics use, for reports; None when a
+    side has no non-null values."""
+    pair = _pair(column, as_array(reference, column), as_array(current, column), kind)
+    return pair.histogram if pair.reference.size and pair.current.size else None
 
 
 def _metric_specs(metrics: Sequence[str], thresholds: Mapping[str, float] | None) -> list[tuple[MetricSpec, float]]:

@@ -10,6 +10,7 @@ from hypothesis.extra import numpy as hnp
 from scipy import special, stats
 
 from mlstack.stats.drift import (
+    column_histogram,
     drift_metric,
     drift_table,
     ks_asymptotic_pvalue,
@@ -272,8 +273,25 @@ def test_declared_kind_is_used():
 
 
 def test_kinds_that_disagree_between_reference_and_current_are_an_error():
-    with pytest.raises(StatsError, match="numeric in the reference but not in the current"):
+    with pytest.raises(StatsError, match="numeric in the reference but categorical in the current"):
         drift_metric("psi", np.arange(5.0), np.array(["a", "b"]))
+
+
+def test_an_all_null_object_side_takes_the_other_sides_kind():
+    nulls = np.array([None, None], dtype=object)
+    result = drift_metric("ks", np.arange(50.0), nulls)
+    assert result.kind == "numeric" and math.isnan(result.value) and not result.drifted
+    assert drift_metric("wasserstein", nulls, np.arange(5.0)).note == "no non-null reference values"
+
+
+def test_column_histogram_uses_the_metrics_bins():
+    rng = np.random.default_rng(1)
+    reference, current = rng.normal(size=1_000), rng.normal(size=800)
+    hist = column_histogram(np.append(reference, np.nan), current)
+    psi = drift_metric("psi", reference, current)
+    np.testing.assert_array_equal(hist.bins.edges, psi.bins.bins.edges)
+    np.testing.assert_array_equal(hist.reference_counts, psi.bins.reference_counts)
+    assert column_histogram(reference, []) is None
 
 
 def test_unknown_metric_and_bad_threshold_are_errors():
