@@ -39,8 +39,10 @@ def main() -> None:
         validate.append(cold(VALIDATE, "validate", "specs/fraud-detection.yaml", "--env", "prod"))
     f, v = statistics.median(floor), statistics.median(validate)
     print(f"import floor (python+pydantic+yaml+typer+rich): median {f * 1000:.0f} ms over {args.runs} runs")
-    print(f"mlstack validate specs/fraud-detection.yaml:    median {v * 1000:.0f} ms, p90 "
-          f"{sorted(validate)[int(0.9 * len(validate))] * 1000:.0f} ms")
+    print(
+        f"mlstack validate specs/fraud-detection.yaml:    median {v * 1000:.0f} ms, p90 "
+        f"{sorted(validate)[int(0.9 * len(validate))] * 1000:.0f} ms"
+    )
     print(f"ratio validate / floor: {v / f:.2f}x; target < 500 ms: {'met' if v < 0.5 else 'NOT met'}")
 
 
