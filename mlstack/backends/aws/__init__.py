@@ -1,0 +1,28 @@
+"""The aws target: a resolved spec lowered to SageMaker and its neighbours with pulumi_aws (and
+pulumi_aws_native for the model-quality job definition, which pulumi_aws lacks). See README.md."""
+
+from __future__ import annotations
+
+from mlstack.errors import SpecInvalid
+from mlstack.resolve import Resolved
+
+
+def build(resolved: Resolved) -> None:
+    from mlstack.backends.aws import checks
+
+    problems = checks.problems(resolved)
+    if problems:
+        raise SpecInvalid([resolved.loaded.doc.error(path, message) for path, message in problems])
+
+    from mlstack.backends.aws import endpoints, features, monitors, pipelines, platform, registry
+    from mlstack.backends.aws.context import Aws
+
+    ctx = Aws.create(resolved)
+    shared = platform.build(ctx)
+    registry.build(ctx)
+    features.build(ctx, shared)
+    pipelines.build(ctx, shared)
+    watching = monitors.alarms(ctx, shared)
+    served = endpoints.build(ctx, shared, watching.rollback_alarms(ctx))
+    monitors.jobs(ctx, shared, watching, served)
+    shared.component.done({"bucket": shared.bucket_name})

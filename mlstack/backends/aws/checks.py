@@ -1,0 +1,213 @@
+"""What SageMaker would refuse at deploy time, checked before any resource is declared.
+
+Each check yields (spec path, message); the backend raises them all at once as located SpecErrors. The
+module imports no Pulumi or AWS SDK, so spec validation can run the same checks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from mlstack.backends.aws import images, signals
+from mlstack.backends.aws.cron import eventbridge_cron
+from mlstack.backends.aws.pipeline_definition import ancestors
+from mlstack.errors import MlstackError, Path
+from mlstack.resolve import Resolved
+from mlstack.spec.models import STEPS_WITH_CODE, Linear, Spec
+
+Problem = tuple[Path, str]
+
+LINEAR_STEP = (10, 50)  # SageMaker linear_step_size, % of capacity
+MAX_ROLLBACK_ALARMS = 10
+RESERVED_FEATURES = frozenset({"is_deleted", "write_time", "api_invocation_time"})
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_TOPIC = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
+_ACCOUNT = re.compile(r"\d{12}")
+_PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+def _s3(uri: str | None) -> bool:
+    return uri is None or uri.startswith("s3://")
+
+
+def served_versions(resolved: Resolved) -> Iterator[tuple[int, int]]:
+    """(group index, version index) of every declared version an endpoint serves, once each."""
+    groups = resolved.spec.registry.model_groups
+    served = {id(v.version) for plan in resolved.endpoints for v in plan.variants if v.version is not None}
+    for gi, group in enumerate(groups):
+        for vi, version in enumerate(group.versions):
+            if id(version) in served:
+                yield gi, vi
+
+
+def _models(resolved: Resolved) -> Iterator[Problem]:
+    spec = resolved.spec
+    for gi, vi in served_versions(resolved):
+        version = spec.registry.model_groups[gi].versions[vi]
+        path: Path = ("registry", "model_groups", gi, "versions", vi)
+        if not _s3(version.artifact):
+            yield (*path, "artifact"), "SageMaker loads model artifacts from S3: give an s3:// URI"
+        if version.image and images.ecr_repository(version.image) is None:
+            yield (*path, "image"), _not_ecr(version.image)
+        if not version.image and not images.has_default(version.framework):
+            yield (*path, "framework"), f"SageMaker has no serving image for {version.framework}: set image"
+    for gi, group in enumerate(spec.registry.model_groups):
+        for ai, account in enumerate(group.share_with):
+            if not _ACCOUNT.fullmatch(account):
+                yield (
+                    ("registry", "model_groups", gi, "share_with", ai),
+                    f"'{account}' is not an AWS account id (12 digits); SageMaker shares model groups with accounts",
+                )
+
+
+def _not_ecr(image: str) -> str:
+    return (
+        f"'{image}' is not an Amazon ECR image; SageMaker runs images from ECR "
+        "(<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>)"
+    )
+
+
+def _features(spec: Spec) -> Iterator[Problem]:
+    for vi, view in enumerate(spec.feature_store.views):
+        path: Path = ("feature_store", "views", vi)
+        if not view.online and not view.offline:
+            yield (*path, "online"), "a SageMaker feature group needs an online or an offline store (or both)"
+        for fi, feature in enumerate(view.features):
+            if feature.name in RESERVED_FEATURES:
+                yield (*path, "features", fi, "name"), f"'{feature.name}' is reserved by SageMaker Feature Store"
+
+
+def _pipelines(spec: Spec) -> Iterator[Problem]:
+    for pi, pipeline in enumerate(spec.pipelines):
+        path: Path = ("pipelines", pi)
+        if pipeline.image and images.ecr_repository(pipeline.image) is None:
+            yield (*path, "image"), _not_ecr(pipeline.image)
+        if not _s3(pipeline.data):
+            yield (*path, "data"), "SageMaker pipeline steps read data from S3: give an s3:// URI"
+        if pipeline.schedule:
+            try:
+                eventbridge_cron(pipeline.schedule)
+            except MlstackError as exc:
+                yield (*path, "schedule"), str(exc)
+        for name in pipeline.parameters:
+            if not _PARAMETER.fullmatch(name):
+                yield (*path, "parameters", name), "SageMaker pipeline parameter names are letters, digits, - and _"
+        monitors = {m.name: m for m in spec.monitors}
+        for ti, trigger in enumerate(pipeline.triggers):
+            monitor = monitors.get(trigger.on_alert)
+            if monitor is not None and signals.signal(monitor) is None:
+                yield (
+                    (*path, "triggers", ti, "on_alert"),
+                    f"monitor '{monitor.name}' has no threshold, so it never alarms: give it one to trigger on",
+                )
+        for si, step in enumerate(pipeline.steps):
+            if step.image and images.ecr_repository(step.image) is None:
+                yield (*path, "steps", si, "image"), _not_ecr(step.image)
+            if step.kind == "registration" and not any(
+                pipeline.steps[j].kind == "training" for j in ancestors(pipeline, si)
+            ):
+                yield (
+                    (*path, "steps", si, "kind"),
+                    "a registration step on SageMaker registers a training step's model: make it depend on one",
+                )
+
+
+def _endpoints(spec: Spec) -> Iterator[Problem]:
+    rollback_monitors: dict[str, int] = {}
+    for monitor in spec.monitors:
+        if any(a.type == "rollback" for a in monitor.actions):
+            rollback_monitors[monitor.endpoint] = rollback_monitors.get(monitor.endpoint, 0) + 1
+    network = spec.target.network
+    for ei, endpoint in enumerate(spec.endpoints):
+        path: Path = ("endpoints", ei)
+        strategy = endpoint.strategy
+        if isinstance(strategy, Linear) and not LINEAR_STEP[0] <= strategy.step_percent <= LINEAR_STEP[1]:
+            yield (
+                (*path, "strategy", "step_percent"),
+                f"SageMaker shifts {LINEAR_STEP[0]}-{LINEAR_STEP[1]}% of capacity per linear step",
+            )
+        if endpoint.autoscaling and endpoint.autoscaling.min < 1:
+            yield (*path, "autoscaling", "min"), "SageMaker endpoint variants scale between 1 and max instances"
+        if endpoint.auth == "key":
+            yield (*path, "auth"), "SageMaker endpoints authenticate callers with IAM (SigV4) only: use auth: token"
+        if endpoint.serverless and endpoint.captures:
+            yield (*path, "data_capture"), "SageMaker serverless endpoints cannot capture data"
+        if endpoint.serverless and network and network.subnets:
+            yield (*path, "serverless"), "SageMaker serverless endpoints cannot run in a VPC (target.network)"
+        if endpoint.data_capture and not _s3(endpoint.data_capture.destination):
+            yield (*path, "data_capture", "destination"), "SageMaker captures data to S3: give an s3:// URI"
+        rollback = getattr(strategy, "rollback", None)
+        alarms = (
+            (rollback.max_error_rate is not None) + (rollback.max_p99_latency_ms is not None) if rollback else 0
+        ) + rollback_monitors.get(endpoint.name, 0)
+        if alarms > MAX_ROLLBACK_ALARMS:
+            yield (
+                (*path, "strategy"),
+                f"SageMaker auto-rollback takes at most {MAX_ROLLBACK_ALARMS} alarms; this endpoint has {alarms}",
+            )
+
+
+def _monitors(spec: Spec) -> Iterator[Problem]:
+    for mi, monitor in enumerate(spec.monitors):
+        path: Path = ("monitors", mi)
+        if not _s3(monitor.baseline):
+            yield (*path, "baseline"), "SageMaker monitoring jobs read the baseline from S3: give an s3:// URI"
+        if monitor.kind == "model_quality":
+            if not monitor.ground_truth or not monitor.ground_truth.startswith("s3://"):
+                yield (*path, "ground_truth"), "SageMaker model-quality monitoring reads labels from an s3:// URI"
+            offered = signals.MODEL_METRICS[monitor.problem_type or "binary_classification"]
+            if monitor.metric not in offered:
+                yield (
+                    (*path, "metric"),
+                    f"SageMaker reports no '{monitor.metric}' for {monitor.problem_type}; it offers: "
+                    f"{', '.join(offered)}",
+                )
+                continue
+        if monitor.actions and signals.threshold(monitor) is None:
+            yield (*path, "threshold"), f"'{monitor.metric}' has no default threshold: set one so the actions can fire"
+        for ai, action in enumerate(monitor.actions):
+            if action.type != "alert":
+                continue
+            for ti, to in enumerate(action.to):
+                if not (_EMAIL.fullmatch(to) or to.startswith("https://") or _TOPIC.fullmatch(to)):
+                    yield (
+                        (*path, "actions", ai, "to", ti),
+                        f"'{to}' is not an e-mail address, an https:// URL or an SNS topic ARN",
+                    )
+
+
+def _default_images(resolved: Resolved) -> Iterator[Problem]:
+    spec, region = resolved.spec, resolved.region
+    if region in images.REGIONS:
+        return
+    needs = []
+    for gi, vi in served_versions(resolved):
+        if not spec.registry.model_groups[gi].versions[vi].image:
+            needs.append("model versions without image")
+            break
+    if any(
+        step.kind in STEPS_WITH_CODE and not (step.image or pipeline.image)
+        for pipeline in spec.pipelines
+        for step in pipeline.steps
+    ):
+        needs.append("pipeline steps without image")
+    if any(signals.engine(m) == "data_quality" for m in spec.monitors):
+        needs.append("Model Monitor's analyzer")
+    if needs:
+        yield (
+            ("target", "region"),
+            f"mlstack knows SageMaker's own images only in {', '.join(images.REGIONS)}; in {region} "
+            f"set images for: {', '.join(needs)}",
+        )
+
+
+def problems(resolved: Resolved) -> list[Problem]:
+    spec = resolved.spec
+    return [
+        *_models(resolved),
+        *_features(spec),
+        *_pipelines(spec),
+        *_endpoints(spec),
+        *_monitors(spec),
+        *_default_images(resolved),
+    ]

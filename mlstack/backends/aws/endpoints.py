@@ -1,0 +1,306 @@
+"""endpoints -> SageMaker Model per variant, EndpointConfiguration, Endpoint, rollback alarms, autoscaling.
+
+- Variants: one production variant (`primary`) for all_at_once, blue_green, canary and linear; the ab
+  variants with their weights; shadow adds the challenger as a shadow production variant whose weight,
+  relative to the production variant's 100, is the share of requests mirrored to it.
+- Strategies are the endpoint's `deployment_config`, applied by SageMaker whenever the endpoint moves to a
+  new configuration: blue/green with ALL_AT_ONCE (all_at_once, blue_green), CANARY (canary_size as
+  CAPACITY_PERCENT, the bake time as wait interval) or LINEAR (linear_step_size, interval); the rollback
+  conditions become CloudWatch alarms in `auto_rollback_configuration`, as do the alarms of monitors
+  whose action is `rollback`. All-at-once shifts bake for one alarm window so that the alarms can act.
+- No outage on update (terraform-provider-aws#40048): models and endpoint configurations are named after
+  a digest of their content, so a change creates the new ones, the endpoint switches (UpdateEndpoint, with
+  the strategy above) and only then are the old ones deleted. Nothing here is delete-before-replace.
+- Data capture of requests and responses to S3 (the platform bucket's `capture/<endpoint>/` unless the
+  spec names a destination), at the sampling percent, encrypted with the spec's KMS key.
+- Autoscaling: an Application Auto Scaling target per production variant and a target-tracking policy
+  on invocations per instance (predefined) or CPU/GPU utilisation (SageMaker reports those summed over
+  the instance's cores/GPUs, so the spec's per-instance percentage is scaled by their count).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from mlstack.backends.aws import iam, images
+from mlstack.backends.aws.alarms import rollback_alarms
+from mlstack.backends.aws.context import Aws
+from mlstack.backends.aws.platform import Platform, role_policy
+from mlstack.backends.components import SpecComponent
+from mlstack.resolve import EndpointPlan, Variant
+from mlstack.spec.models import AllAtOnce, BlueGreen, Canary, Linear, ModelVersion
+
+# Instance families with local NVMe storage: SageMaker refuses a KMS key for their storage volume
+# (CreateEndpointConfig, KmsKeyId); their instance storage is hardware-encrypted instead.
+LOCAL_STORAGE_FAMILIES = frozenset(
+    {"c5d", "m5d", "r5d", "g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "m6id", "c6id", "r6id"}
+)
+# Time SageMaker needs to provision the new fleet, on top of the strategy's waits.
+PROVISIONING_ALLOWANCE = 1800
+DEPLOYMENT_TIMEOUT = (600, 28800)
+MAX_WAIT = 3600
+CAPTURE_CONTENT_TYPES = {"csv_content_types": ["text/csv"], "json_content_types": ["application/json"]}
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+UTILISATION_METRICS = {"cpu_utilization": "CPUUtilization", "gpu_utilization": "GPUUtilization"}
+UTILISATION_NAMESPACE = "/aws/sagemaker/Endpoints"
+
+
+def image_of(ctx: Aws, version: ModelVersion, gpu: bool) -> str:
+    """The version's own image, else SageMaker's image for its framework in the region."""
+    return version.image or images.serving_image(version.framework, ctx.region, gpu)
+
+
+def container(ctx: Aws, variant: Variant) -> dict[str, Any]:
+    version = variant.version
+    assert version is not None  # resolve links every served variant to a declared version on aws
+    gpu = bool(variant.sku and variant.sku.gpus)
+    spec: dict[str, Any] = {"image": image_of(ctx, version, gpu), "model_data_url": version.artifact}
+    if not version.image and version.framework in images.SCRIPT_MODE_FRAMEWORKS:
+        spec["environment"] = dict(images.SCRIPT_MODE_ENV)
+    return spec
+
+
+def _network(ctx: Aws, serverless: bool) -> dict[str, Any] | None:
+    network = ctx.resolved.spec.target.network
+    if serverless or not network or not network.subnets or not network.security_groups:
+        return None
+    return {"subnets": list(network.subnets), "security_group_ids": list(network.security_groups)}
+
+
+def _variant_config(variant: Variant, model_name: str, plan: EndpointPlan) -> dict[str, Any]:
+    config: dict[str, Any] = {"variant_name": variant.name, "model_name": model_name}
+    serverless = plan.endpoint.serverless
+    if serverless:
+        config["serverless_config"] = {
+            "memory_size_in_mb": serverless.memory_gb * 1024,
+            "max_concurrency": serverless.max_concurrency,
+        }
+    else:
+        assert variant.sku is not None
+        config["instance_type"] = variant.sku.machine_type
+        config["initial_instance_count"] = variant.instance_count
+    config["initial_variant_weight"] = float(variant.weight)
+    return config
+
+
+def _volume_key(ctx: Aws, plan: EndpointPlan) -> str | None:
+    families = {v.sku.machine_type.split(".")[1] for v in plan.variants if v.sku}
+    return ctx.kms_key if ctx.kms_key and not families & LOCAL_STORAGE_FAMILIES else None
+
+
+def _capture(ctx: Aws, plan: EndpointPlan, platform: Platform) -> tuple[dict[str, Any] | None, str | None]:
+    """(data_capture_config, the spec-level destination used for naming), or (None, None)."""
+    endpoint = plan.endpoint
+    if not endpoint.captures:
+        return None, None
+    assert endpoint.data_capture is not None
+    where = endpoint.data_capture.destination or f"capture/{endpoint.name}/"
+    destination = where if where.startswith("s3://") else platform.uri(where)
+    config = {
+        "enable_capture": True,
+        "initial_sampling_percentage": endpoint.data_capture.sampling_percent,
+        "destination_s3_uri": destination,
+        "capture_options": [{"capture_mode": "Input"}, {"capture_mode": "Output"}],
+        "capture_content_type_header": CAPTURE_CONTENT_TYPES,
+        "kms_key_id": ctx.kms_key,
+    }
+    return config, where
+
+
+def traffic_routing(strategy: object) -> tuple[dict[str, Any], int] | None:
+    """(traffic_routing_configuration, termination wait) for a strategy SageMaker rolls out; None for
+    ab and shadow, whose updates take SageMaker's default all-at-once blue/green."""
+    rollback = getattr(strategy, "rollback", None)
+    bake = min(MAX_WAIT, rollback.window) if rollback else 0
+    if isinstance(strategy, AllAtOnce):
+        return {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": bake}, 0
+    if isinstance(strategy, BlueGreen):
+        return {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": bake}, strategy.termination_wait
+    if isinstance(strategy, Canary):
+        routing = {
+            "type": "CANARY",
+            "canary_size": {"type": "CAPACITY_PERCENT", "value": strategy.percent},
+            "wait_interval_in_seconds": strategy.bake_time,
+        }
+        return routing, strategy.termination_wait
+    if isinstance(strategy, Linear):
+        routing = {
+            "type": "LINEAR",
+            "linear_step_size": {"type": "CAPACITY_PERCENT", "value": strategy.step_percent},
+            "wait_interval_in_seconds": strategy.interval,
+        }
+        return routing, strategy.termination_wait
+    return None
+
+
+def deployment_config(strategy: object, alarm_names: list[pulumi.Input[str]]) -> dict[str, Any] | None:
+    found = traffic_routing(strategy)
+    if found is None:
+        if not alarm_names:
+            return None
+        found = ({"type": "ALL_AT_ONCE", "wait_interval_in_seconds": 0}, 0)
+    routing, termination = found
+    if isinstance(strategy, AllAtOnce) and not alarm_names:
+        return None  # SageMaker's default update is exactly this
+    steps = 1
+    if routing["type"] == "LINEAR":
+        steps = -(-100 // routing["linear_step_size"]["value"])
+    waits = steps * routing["wait_interval_in_seconds"] + termination
+    low, high = DEPLOYMENT_TIMEOUT
+    config: dict[str, Any] = {
+        "blue_green_update_policy": {
+            "traffic_routing_configuration": routing,
+            "termination_wait_in_seconds": termination,
+            "maximum_execution_timeout_in_seconds": max(low, min(high, waits + PROVISIONING_ALLOWANCE)),
+        }
+    }
+    if alarm_names:
+        config["auto_rollback_configuration"] = {"alarms": [{"alarm_name": name} for name in alarm_names]}
+    return config
+
+
+def _scaling_policy(plan: EndpointPlan, variant: Variant, endpoint: pulumi.Input[str]) -> dict[str, Any]:
+    scaling = plan.endpoint.autoscaling
+    assert scaling is not None
+    config: dict[str, Any] = {
+        "scale_in_cooldown": scaling.scale_in_cooldown,
+        "scale_out_cooldown": scaling.scale_out_cooldown,
+    }
+    if scaling.metric == "invocations_per_instance":
+        config["target_value"] = scaling.target
+        config["predefined_metric_specification"] = {"predefined_metric_type": "SageMakerVariantInvocationsPerInstance"}
+        return config
+    assert variant.sku is not None
+    units = variant.sku.gpus if scaling.metric == "gpu_utilization" else variant.sku.vcpus
+    config["target_value"] = scaling.target * max(units, 1)
+    return {
+        **config,
+        "customized_metric_specification": {
+            "metric_name": UTILISATION_METRICS[scaling.metric],
+            "namespace": UTILISATION_NAMESPACE,
+            "statistic": "Average",
+            "dimensions": [
+                {"name": "EndpointName", "value": endpoint},
+                {"name": "VariantName", "value": variant.name},
+            ],
+        },
+    }
+
+
+def _autoscaling(ctx: Aws, plan: EndpointPlan, endpoint: aws.sagemaker.Endpoint, component: SpecComponent) -> None:
+    scaling = plan.endpoint.autoscaling
+    if scaling is None:
+        return
+    for variant in plan.production:
+        logical = f"{plan.endpoint.name}-{variant.name}"
+        resource_id = pulumi.Output.concat("endpoint/", endpoint.name, f"/variant/{variant.name}")
+        target = aws.appautoscaling.Target(
+            f"{logical}-scaling",
+            service_namespace="sagemaker",
+            scalable_dimension=SCALABLE_DIMENSION,
+            resource_id=resource_id,
+            min_capacity=scaling.min,
+            max_capacity=scaling.max,
+            tags=ctx.tags,
+            opts=ctx.child(component),
+        )
+        aws.appautoscaling.Policy(
+            f"{logical}-target-tracking",
+            name=ctx.names.sagemaker(f"{plan.endpoint.name}-{variant.name}-{scaling.metric.replace('_', '-')}"),
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension,
+            resource_id=target.resource_id,
+            target_tracking_scaling_policy_configuration=_scaling_policy(plan, variant, endpoint.name),
+            opts=ctx.child(component),
+        )
+
+
+def _policy(ctx: Aws, plan: EndpointPlan, platform: Platform, capture_where: str | None, component: SpecComponent):
+    """What the endpoint's models may do: read their artifacts, pull their images, write their logs and
+    (with data capture on) the captured requests."""
+    name = ctx.names.sagemaker(plan.endpoint.name)
+    served = [v for v in plan.variants if v.version is not None]
+    statements = [
+        *iam.read_uris(ctx, [v.version.artifact for v in served if v.version]),
+        *iam.ecr_pull(ctx, [container(ctx, v)["image"] for v in served]),
+        iam.logs(ctx, f"/aws/sagemaker/Endpoints/{name}"),
+        *iam.kms(ctx),
+    ]
+    if capture_where:
+        if capture_where.startswith("s3://"):
+            statements.append(iam.allow(iam.S3_WRITE, [ctx.s3_uri_arns(capture_where.rstrip("/") + "/")[1]]))
+        else:
+            statements.append(iam.allow(iam.S3_WRITE, [ctx.s3_arn(platform.bucket_name, f"{capture_where}*")]))
+    return role_policy(ctx, platform, "endpoint", f"endpoint-{name}", statements, component)
+
+
+def build(
+    ctx: Aws, platform: Platform, monitor_alarms: dict[str, list[aws.cloudwatch.MetricAlarm]]
+) -> dict[str, aws.sagemaker.Endpoint]:
+    """`monitor_alarms`: endpoint name -> alarms of monitors whose action is rollback."""
+    endpoints = {}
+    for plan in ctx.resolved.endpoints:
+        spec = plan.endpoint
+        name = ctx.names.sagemaker(spec.name)
+        component = SpecComponent("endpoint", spec.name)
+        role = platform.roles["endpoint"]
+        capture, capture_where = _capture(ctx, plan, platform)
+        policy = _policy(ctx, plan, platform, capture_where, component)
+        network = _network(ctx, bool(spec.serverless))
+
+        variants: list[tuple[Variant, dict[str, Any]]] = []
+        models = []
+        for variant in plan.variants:
+            primary = container(ctx, variant)
+            model_name = ctx.names.versioned({"container": primary, "network": network}, spec.name, variant.name)
+            models.append(
+                aws.sagemaker.Model(
+                    f"{spec.name}-{variant.name}-model",
+                    name=model_name,
+                    execution_role_arn=role.arn,
+                    primary_container=primary,
+                    vpc_config=network,
+                    tags={**ctx.tags, **spec.tags, "mlstack-model": variant.model.describe()},
+                    opts=ctx.child(component, depends_on=[policy]),
+                )
+            )
+            variants.append((variant, _variant_config(variant, model_name, plan)))
+
+        production = [config for variant, config in variants if variant.role == "production"]
+        shadow = [config for variant, config in variants if variant.role == "shadow"]
+        volume_key = _volume_key(ctx, plan)
+        content = {"production": production, "shadow": shadow, "capture": capture_where, "key": volume_key}
+        if capture:
+            content["capture_sampling"] = capture["initial_sampling_percentage"]
+        config = aws.sagemaker.EndpointConfiguration(
+            f"{spec.name}-config",
+            name=ctx.names.versioned(content, spec.name, "config"),
+            production_variants=production,
+            shadow_production_variants=shadow or None,
+            data_capture_config=capture,
+            kms_key_arn=volume_key,
+            tags={**ctx.tags, **spec.tags},
+            opts=ctx.child(component, depends_on=[*models, *platform.bucket_ready]),
+        )
+
+        alarms = []
+        rollback = getattr(spec.strategy, "rollback", None)
+        if rollback:
+            alarms = rollback_alarms(ctx, spec.name, name, plan.production[0].name, rollback, component)
+        alarms += monitor_alarms.get(spec.name, [])
+        endpoint = aws.sagemaker.Endpoint(
+            spec.name,
+            name=name,
+            endpoint_config_name=config.name,
+            deployment_config=deployment_config(spec.strategy, [a.name for a in alarms]),
+            tags={**ctx.tags, **spec.tags},
+            opts=ctx.child(component, depends_on=alarms),
+        )
+        _autoscaling(ctx, plan, endpoint, component)
+        component.done({"name": endpoint.name, "config": config.name})
+        endpoints[spec.name] = endpoint
+    return endpoints

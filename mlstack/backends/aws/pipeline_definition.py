@@ -1,0 +1,340 @@
+"""A spec pipeline as a SageMaker Pipelines definition, rendered from templates/sagemaker/pipeline.json.j2.
+
+Step kinds map to step types: data_validation, processing, evaluation and deployment run as Processing
+jobs, training as a Training job, registration as RegisterModel. An evaluation step with gates is
+followed by a Condition step over its evaluation report (`evaluation.json`, `metrics.<name>`): the
+steps that come after the evaluation run in its IfSteps, a Fail step in its ElseSteps.
+
+Code runs from the step's image: an entrypoint `path/file.py` is `python3 path/file.py` in the image's
+working directory, `package.module:function` calls that function. Data flows between steps through S3:
+each step's outputs land under `s3://<bucket>/pipelines/<pipeline>/<execution id>/<step>/` and the
+steps that depend on it receive them as inputs named after it.
+
+Pure (Jinja2 and json only): tests render it without Pulumi."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from mlstack.spec.models import Pipeline, Step
+from mlstack.stats.registry import MODEL_QUALITY_METRICS, Direction
+
+TEMPLATE = Path(__file__).resolve().parents[3] / "templates" / "sagemaker" / "pipeline.json.j2"
+TRIGGER_PARAMETER = "MlstackTrigger"
+EVALUATION_REPORT = "EvaluationReport"
+EVALUATION_FILE = "evaluation.json"
+CONTENT_TYPES = ["text/csv", "application/json"]
+VOLUME_GB = 30
+PROCESSING_ROOT = "/opt/ml/processing"
+
+Expr = str | dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Registration:
+    group: str  # vendor name of the model package group
+    image: str  # serving image recorded in the model package
+    approval: str  # PendingManualApproval | Approved
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the definition needs beyond the spec pipeline, as plain values."""
+
+    bucket: str
+    role_arn: str
+    images: dict[str, str]  # step name -> container image
+    instance_types: dict[str, str]  # step name -> instance type
+    registrations: dict[str, Registration] = field(default_factory=dict)  # registration step name ->
+    endpoints: dict[str, str] = field(default_factory=dict)  # deployment step name -> endpoint vendor name
+    champions: dict[str, float] = field(default_factory=dict)  # metric -> the champion's declared value
+    feature_groups: list[str] = field(default_factory=list)
+    feature_database: str | None = None
+    kms_key: str | None = None
+    network: dict[str, list[str]] | None = None  # {"subnets": [...], "security_groups": [...]}
+
+
+def dependencies(pipeline: Pipeline, index: int) -> list[str]:
+    """The steps a step waits for: `depends_on`, or the step before it."""
+    step = pipeline.steps[index]
+    if step.depends_on is not None:
+        return list(step.depends_on)
+    return [pipeline.steps[index - 1].name] if index else []
+
+
+def ancestors(pipeline: Pipeline, index: int) -> list[int]:
+    """Indexes of every step a step waits for, directly or not."""
+    names = [s.name for s in pipeline.steps]
+    todo, seen = [index], set()
+    while todo:
+        for dep in dependencies(pipeline, todo.pop()):
+            j = names.index(dep)
+            if j not in seen:
+                seen.add(j)
+                todo.append(j)
+    return sorted(seen)
+
+
+def _join(*values: Expr) -> dict[str, Any]:
+    """An S3 path from parts, flattening parts that are paths themselves."""
+    flat: list[Expr] = []
+    for value in values:
+        inner = value.get("Std:Join") if isinstance(value, dict) else None
+        flat.extend(inner["Values"] if inner and inner["On"] == "/" else [value])
+    return {"Std:Join": {"On": "/", "Values": flat}}
+
+
+def _as_text(value: Expr) -> Expr:
+    return {"Std:Join": {"On": "", "Values": [value]}}
+
+
+def _parameter_type(value: object) -> str:
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int):
+        return "Integer"
+    if isinstance(value, float):
+        return "Float"
+    return "String"
+
+
+def _entrypoint(entrypoint: str) -> list[str]:
+    if ":" in entrypoint and not entrypoint.endswith(".py"):
+        module, function = entrypoint.split(":", 1)
+        return ["python3", "-c", f"import importlib; importlib.import_module({module!r}).{function}()"]
+    return ["python3", entrypoint]
+
+
+def _champion_parameter(metric: str) -> str:
+    return f"champion_{metric}"
+
+
+class _Builder:
+    def __init__(self, pipeline: Pipeline, settings: Settings) -> None:
+        self.pipeline = pipeline
+        self.settings = settings
+        self.kinds = {s.name: s.kind for s in pipeline.steps}
+        self.parameters: list[dict[str, Any]] = [
+            {"name": name, "type": _parameter_type(value), "default": value}
+            for name, value in sorted(pipeline.parameters.items())
+        ]
+        self.parameters.append({"name": TRIGGER_PARAMETER, "type": "String", "default": "manual"})
+
+    def prefix(self, step: str) -> dict[str, Any]:
+        root = f"s3://{self.settings.bucket}/pipelines/{self.pipeline.name}"
+        return _join(root, {"Get": "Execution.PipelineExecutionId"}, step)
+
+    def output_of(self, step: str) -> Expr:
+        if self.kinds[step] == "training":
+            return {"Get": f"Steps.{step}.ModelArtifacts.S3ModelArtifacts"}
+        name = "evaluation" if self.kinds[step] == "evaluation" else "output"
+        return {"Get": f"Steps.{step}.ProcessingOutputConfig.Outputs['{name}'].S3Output.S3Uri"}
+
+    def inputs(self, index: int) -> list[dict[str, Any]]:
+        deps = dependencies(self.pipeline, index)
+        found = [
+            {"name": dep, "uri": self.output_of(dep), "local_path": f"{PROCESSING_ROOT}/input/{dep}"}
+            for dep in deps
+            if self.kinds[dep] not in ("registration", "deployment")
+        ]
+        if not deps and self.pipeline.data:
+            found.append({"name": "data", "uri": self.pipeline.data, "local_path": f"{PROCESSING_ROOT}/input/data"})
+        return found
+
+    def arguments(self, step: Step) -> dict[str, Expr]:
+        """Pipeline parameters (overridable per run) and the step's own, as strings."""
+        values: dict[str, Expr] = {
+            name: _as_text({"Get": f"Parameters.{name}"}) for name in sorted(self.pipeline.parameters)
+        }
+        values.update({name: str(value) for name, value in sorted(step.parameters.items())})
+        return values
+
+    def environment(self, step: Step) -> dict[str, Expr]:
+        env: dict[str, Expr] = {
+            "MLSTACK_PIPELINE": self.pipeline.name,
+            "MLSTACK_STEP": step.name,
+            "MLSTACK_TRIGGER": {"Get": f"Parameters.{TRIGGER_PARAMETER}"},
+        }
+        if self.settings.feature_groups:
+            env["MLSTACK_FEATURE_GROUPS"] = ",".join(self.settings.feature_groups)
+        if self.settings.feature_database:
+            env["MLSTACK_FEATURE_DATABASE"] = self.settings.feature_database
+        return env
+
+    def base(self, index: int) -> dict[str, Any]:
+        step = self.pipeline.steps[index]
+        return {"name": step.name, "depends_on": dependencies(self.pipeline, index)}
+
+    def processing(self, index: int) -> dict[str, Any]:
+        step = self.pipeline.steps[index]
+        out = "evaluation" if step.kind == "evaluation" else "output"
+        view = {
+            **self.base(index),
+            "type": "Processing",
+            "image": self.settings.images[step.name],
+            "instance_type": self.settings.instance_types[step.name],
+            "timeout": step.timeout,
+            "environment": self.environment(step),
+            "inputs": self.inputs(index),
+            "outputs": [
+                {"name": out, "uri": _join(self.prefix(step.name), out), "local_path": f"{PROCESSING_ROOT}/{out}"}
+            ],
+            "property_files": [],
+        }
+        if step.kind == "deployment":
+            view["entrypoint"] = ["python3", "-m", "mlstack.deploy_job"]
+            view["arguments"] = ["--endpoint", self.settings.endpoints[step.name], *self.deployed_model(index)]
+            view["inputs"] = []
+        else:
+            assert step.entrypoint is not None  # the spec models require it on code steps
+            view["entrypoint"] = _entrypoint(step.entrypoint)
+            view["arguments"] = [part for k, v in self.arguments(step).items() for part in (f"--{k}", v)]
+        if step.kind == "evaluation":
+            view["property_files"] = [{"name": EVALUATION_REPORT, "output": out, "path": EVALUATION_FILE}]
+        return view
+
+    def deployed_model(self, index: int) -> list[Expr]:
+        registrations = [j for j in ancestors(self.pipeline, index) if self.pipeline.steps[j].kind == "registration"]
+        if registrations:
+            return ["--model-package", {"Get": f"Steps.{self.pipeline.steps[registrations[-1]].name}.ModelPackageArn"}]
+        return []
+
+    def training(self, index: int) -> dict[str, Any]:
+        step = self.pipeline.steps[index]
+        assert step.entrypoint is not None
+        return {
+            **self.base(index),
+            "type": "Training",
+            "image": self.settings.images[step.name],
+            "entrypoint": _entrypoint(step.entrypoint),
+            "instance_type": self.settings.instance_types[step.name],
+            "timeout": step.timeout,
+            "output_path": self.prefix(step.name),
+            "hyperparameters": self.arguments(step),
+            "environment": self.environment(step),
+            "inputs": self.inputs(index),
+        }
+
+    def registration(self, index: int) -> dict[str, Any]:
+        step = self.pipeline.steps[index]
+        before = ancestors(self.pipeline, index)
+        trained = [j for j in before if self.pipeline.steps[j].kind == "training"]
+        evaluated = [j for j in before if self.pipeline.steps[j].kind == "evaluation"]
+        registration = self.settings.registrations[step.name]
+        view = {
+            **self.base(index),
+            "type": "RegisterModel",
+            "group": registration.group,
+            "approval": registration.approval,
+            "image": registration.image,
+            "model_data": self.output_of(self.pipeline.steps[trained[-1]].name),
+            "metadata": {"mlstack:pipeline": self.pipeline.name, "mlstack:aliases": ",".join(step.aliases)},
+            "statistics": None,
+        }
+        if evaluated:
+            view["statistics"] = _join(self.output_of(self.pipeline.steps[evaluated[-1]].name), EVALUATION_FILE)
+        return view
+
+    def conditions(self, step: Step) -> list[dict[str, Any]]:
+        report = {"Get": f"Steps.{step.name}.PropertyFiles.{EVALUATION_REPORT}"}
+        found = []
+        for gate in step.gates:
+            value = {"Std:JsonGet": {"PropertyFile": report, "Path": f"metrics.{gate.metric}"}}
+            if gate.min is not None:
+                found.append({"type": "GreaterThanOrEqualTo", "left": value, "right": gate.min})
+            if gate.max is not None:
+                found.append({"type": "LessThanOrEqualTo", "left": value, "right": gate.max})
+            if gate.beat_champion and gate.metric in self.settings.champions:
+                # The champion's declared value, less the tolerance, as an overridable parameter: a run
+                # started after the champion changed can pass the new one. No champion: nothing to beat.
+                spec = MODEL_QUALITY_METRICS.get(gate.metric)
+                lower = spec is not None and spec.direction is Direction.LOWER_IS_BETTER
+                champion = self.settings.champions[gate.metric]
+                name = _champion_parameter(gate.metric)
+                if all(p["name"] != name for p in self.parameters):
+                    default = champion + gate.tolerance if lower else champion - gate.tolerance
+                    self.parameters.append({"name": name, "type": "Float", "default": round(default, 12)})
+                found.append(
+                    {
+                        "type": "LessThanOrEqualTo" if lower else "GreaterThanOrEqualTo",
+                        "left": value,
+                        "right": {"Get": f"Parameters.{name}"},
+                    }
+                )
+        return found
+
+    def view(self, index: int) -> dict[str, Any]:
+        kind = self.pipeline.steps[index].kind
+        if kind == "training":
+            return self.training(index)
+        if kind == "registration":
+            return self.registration(index)
+        return self.processing(index)
+
+    def gate_of(self, index: int) -> int | None:
+        """The nearest gated evaluation a step waits for: the step runs inside that gate's IfSteps."""
+        gated = [j for j in ancestors(self.pipeline, index) if self.pipeline.steps[j].gates]
+        return gated[-1] if gated else None
+
+    def place(self, owner: int | None) -> list[dict[str, Any]]:
+        views = []
+        for index, step in enumerate(self.pipeline.steps):
+            if self.gate_of(index) != owner:
+                continue
+            views.append(self.view(index))
+            if step.gates:
+                conditions = self.conditions(step)
+                failed = "; ".join(_describe(c) for c in conditions)
+                views.append(
+                    {
+                        "name": f"{step.name}-gates",
+                        "type": "Condition",
+                        "depends_on": [step.name],
+                        "conditions": conditions,
+                        "if_steps": self.place(index),
+                        "else_steps": [
+                            {
+                                "name": f"{step.name}-gates-failed",
+                                "type": "Fail",
+                                "message": f"{step.name}: quality gates not met ({failed})",
+                            }
+                        ],
+                    }
+                )
+        return views
+
+
+def _describe(condition: dict[str, Any]) -> str:
+    metric = condition["left"]["Std:JsonGet"]["Path"].removeprefix("metrics.")
+    right = condition["right"]
+    bound = right["Get"].removeprefix("Parameters.") if isinstance(right, dict) else right
+    return f"{metric} {'>=' if condition['type'] == 'GreaterThanOrEqualTo' else '<='} {bound}"
+
+
+@cache
+def _template() -> Any:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(loader=FileSystemLoader(TEMPLATE.parent), undefined=StrictUndefined, autoescape=False)
+    env.policies["json.dumps_kwargs"] = {"sort_keys": False}
+    return env.get_template(TEMPLATE.name)
+
+
+def render(pipeline: Pipeline, settings: Settings) -> str:
+    """The definition as compact JSON with sorted keys (stable across runs, so plans diff cleanly)."""
+    builder = _Builder(pipeline, settings)
+    top = builder.place(None)
+    text = _template().render(
+        parameters=builder.parameters,
+        top_steps=top,
+        role_arn=settings.role_arn,
+        kms_key=settings.kms_key,
+        network=settings.network,
+        volume_gb=VOLUME_GB,
+        content_types=CONTENT_TYPES,
+    )
+    return json.dumps(json.loads(text), sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,228 @@
+"""Shared things under one `mlstack:platform:Platform` component: the platform bucket, one execution
+role per concern, the alert topic, the Glue database of the offline feature store and the ECR
+repository of mlstack's runtime image.
+
+The bucket holds everything the platform writes, by prefix: `capture/<endpoint>/`,
+`monitoring/<monitor>/`, `features/`, `pipelines/<pipeline>/`. It is private (all four public-access
+blocks), versioned, encrypted with the spec's KMS key (else SSE-S3) and refuses plain HTTP.
+
+Roles start with a trust policy only; each component adds an inline policy for exactly what it
+creates, next to the resources that need it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
+import mlstack
+from mlstack.backends.aws import iam, names, signals
+from mlstack.backends.aws.context import Aws
+from mlstack.backends.components import SpecComponent
+
+RUNTIME_IMAGE_CONFIG = "runtimeImage"
+
+# concern -> services that assume its role
+CONCERNS = {
+    "endpoint": ("sagemaker.amazonaws.com",),
+    "pipeline": ("sagemaker.amazonaws.com",),
+    "monitoring": ("sagemaker.amazonaws.com",),
+    "feature-store": ("sagemaker.amazonaws.com",),
+    "pipeline-starter": ("events.amazonaws.com", "scheduler.amazonaws.com"),
+}
+
+
+@dataclass
+class Platform:
+    component: SpecComponent
+    bucket: aws.s3.Bucket
+    bucket_ready: list[pulumi.Resource]  # versioning, encryption, public access block, policy
+    roles: dict[str, aws.iam.Role] = field(default_factory=dict)
+    topic_arn: pulumi.Output[str] | None = None
+    glue_database: aws.glue.CatalogDatabase | None = None
+    runtime_image: pulumi.Output[str] | None = None
+    runtime_repository: aws.ecr.Repository | None = None
+
+    @property
+    def bucket_name(self) -> pulumi.Output[str]:
+        return self.bucket.bucket
+
+    def uri(self, prefix: str) -> pulumi.Output[str]:
+        return pulumi.Output.concat("s3://", self.bucket.bucket, "/", prefix)
+
+
+def needs_runtime_image(ctx: Aws) -> bool:
+    spec = ctx.resolved.spec
+    return any(signals.engine(m) == "mlstack" for m in spec.monitors) or any(
+        s.kind == "deployment" for p in spec.pipelines for s in p.steps
+    )
+
+
+def _concerns(ctx: Aws) -> list[str]:
+    spec = ctx.resolved.spec
+    wanted = {
+        "endpoint": bool(spec.endpoints),
+        "pipeline": bool(spec.pipelines),
+        "monitoring": bool(spec.monitors),
+        "feature-store": any(v.offline for v in spec.feature_store.views),
+        "pipeline-starter": any(p.schedule or p.triggers for p in spec.pipelines)
+        or any(a.type == "retrain" for m in spec.monitors for a in m.actions),
+    }
+    return [concern for concern in CONCERNS if wanted[concern]]
+
+
+def _bucket(ctx: Aws, component: SpecComponent) -> tuple[aws.s3.Bucket, list[pulumi.Resource]]:
+    opts = ctx.child(component)
+    name = ctx.account.apply(lambda account: ctx.names.bucket(account, ctx.region))
+    bucket = aws.s3.Bucket("platform-bucket", bucket=name, force_destroy=False, tags=ctx.tags, opts=opts)
+    block = aws.s3.BucketPublicAccessBlock(
+        "platform-bucket-public-access",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    versioning = aws.s3.BucketVersioning(
+        "platform-bucket-versioning",
+        bucket=bucket.id,
+        versioning_configuration={"status": "Enabled"},
+        opts=opts,
+    )
+    by_default = (
+        {"sse_algorithm": "aws:kms", "kms_master_key_id": ctx.kms_key} if ctx.kms_key else {"sse_algorithm": "AES256"}
+    )
+    encryption = aws.s3.BucketServerSideEncryptionConfiguration(
+        "platform-bucket-encryption",
+        bucket=bucket.id,
+        rules=[{"apply_server_side_encryption_by_default": by_default, "bucket_key_enabled": bool(ctx.kms_key)}],
+        opts=opts,
+    )
+    tls_only = pulumi.Output.json_dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    # A deny of every S3 action over plain HTTP; it grants nothing.
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )
+    policy = aws.s3.BucketPolicy(
+        "platform-bucket-policy",
+        bucket=bucket.id,
+        policy=tls_only,
+        opts=ctx.child(component, depends_on=[block]),
+    )
+    return bucket, [block, versioning, encryption, policy]
+
+
+def _topic(ctx: Aws, component: SpecComponent) -> pulumi.Output[str] | None:
+    spec = ctx.resolved.spec
+    if not any(a.type == "alert" for m in spec.monitors for a in m.actions):
+        return None
+    if spec.target.aws and spec.target.aws.alarm_topic:
+        return pulumi.Output.from_input(spec.target.aws.alarm_topic)
+    topic = aws.sns.Topic(
+        "alerts",
+        name=ctx.names.platform("alerts", max_length=names.TOPIC),
+        kms_master_key_id=ctx.kms_key,
+        tags=ctx.tags,
+        opts=ctx.child(component),
+    )
+    alarms = ctx.arn("cloudwatch", f"alarm:{ctx.names.platform(max_length=names.ALARM)}-*")
+    aws.sns.TopicPolicy(
+        "alerts-policy",
+        arn=topic.arn,
+        policy=pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "CloudWatchAlarmsOfThisPlatform",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Action": "sns:Publish",
+                        "Resource": topic.arn,
+                        "Condition": {
+                            "ArnLike": {"aws:SourceArn": alarms},
+                            "StringEquals": {"aws:SourceAccount": ctx.account},
+                        },
+                    }
+                ],
+            }
+        ),
+        opts=ctx.child(component),
+    )
+    return topic.arn
+
+
+def _runtime_image(ctx: Aws, component: SpecComponent) -> tuple[pulumi.Output[str] | None, aws.ecr.Repository | None]:
+    """mlstack's own container (monitor and deploy jobs): `mlstack:runtimeImage` in the stack config,
+    else `<repository this stack creates>:<mlstack version>`, which the release process pushes."""
+    if not needs_runtime_image(ctx):
+        return None, None
+    configured = pulumi.Config("mlstack").get(RUNTIME_IMAGE_CONFIG)
+    if configured:
+        return pulumi.Output.from_input(configured), None
+    encryption = {"encryption_type": "KMS", "kms_key": ctx.kms_key} if ctx.kms_key else {"encryption_type": "AES256"}
+    repository = aws.ecr.Repository(
+        "runtime-image",
+        name=ctx.names.platform("mlstack", max_length=names.ECR),
+        image_tag_mutability="IMMUTABLE",
+        image_scanning_configuration={"scan_on_push": True},
+        encryption_configurations=[encryption],
+        tags=ctx.tags,
+        opts=ctx.child(component),
+    )
+    image = pulumi.Output.all(ctx.account, repository.name).apply(
+        lambda values: f"{values[0]}.dkr.ecr.{ctx.region}.amazonaws.com/{values[1]}:{mlstack.__version__}"
+    )
+    return image, repository
+
+
+def build(ctx: Aws) -> Platform:
+    component = SpecComponent("platform", ctx.resolved.name)
+    bucket, ready = _bucket(ctx, component)
+    platform = Platform(component, bucket, ready)
+    for concern in _concerns(ctx):
+        platform.roles[concern] = aws.iam.Role(
+            f"{concern}-role",
+            name=ctx.names.role(concern),
+            description=f"mlstack {ctx.resolved.name}: {concern}",
+            assume_role_policy=iam.assume_role(ctx, *CONCERNS[concern]),
+            tags=ctx.tags,
+            opts=ctx.child(component),
+        )
+    platform.topic_arn = _topic(ctx, component)
+    platform.runtime_image, platform.runtime_repository = _runtime_image(ctx, component)
+    if any(v.offline for v in ctx.resolved.spec.feature_store.views):
+        platform.glue_database = aws.glue.CatalogDatabase(
+            "feature-catalog",
+            name=ctx.names.glue_database(),
+            description=f"Offline feature store of {ctx.resolved.name}",
+            tags=ctx.tags,
+            opts=ctx.child(component),
+        )
+    return platform
+
+
+def role_policy(
+    ctx: Aws, platform: Platform, concern: str, name: str, statements: list[iam.Statement], component: SpecComponent
+) -> aws.iam.RolePolicy:
+    """An inline policy on a concern's role, owned by the component whose resources it covers."""
+    return aws.iam.RolePolicy(
+        f"{name}-policy",
+        name=name,
+        role=platform.roles[concern].id,
+        policy=iam.document(statements),
+        opts=ctx.child(component),
+    )

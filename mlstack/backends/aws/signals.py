@@ -1,0 +1,123 @@
+"""Which engine runs each monitor on SageMaker, and the CloudWatch metric its alarm watches.
+
+A monitor acts (alerts, retrains, rolls back) through a CloudWatch alarm, so it needs a metric:
+
+- model_quality runs SageMaker's own model-quality job, which publishes one value per metric to
+  `aws/sagemaker/Endpoints/model-metrics`;
+- data_drift with `l_infinity` and data_quality with `null_rate` run SageMaker's analyzer (a data-quality
+  job definition) when the monitor names at most 10 features: the analyzer publishes drift distance and
+  completeness per feature (`feature_baseline_drift_<f>`, `feature_non_null_<f>`) and one metric-math alarm
+  takes the worst of them (an alarm may combine at most 10 metrics);
+- everything else (psi, jensen_shannon, wasserstein, chi2, ks, type_error_rate, out_of_range_rate,
+  prediction_drift, or no features named) runs mlstack's own monitoring container on the same schedule
+  (bring-your-own-container Model Monitor), computing with mlstack.stats and publishing one value,
+  `mlstack_<metric>` (worst column), with the Endpoint and MonitoringSchedule dimensions.
+
+Pure data and functions: validation may import this module."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from mlstack.spec.models import Monitor
+from mlstack.stats.registry import (
+    DATA_QUALITY_METRICS,
+    DRIFT_METRICS,
+    MODEL_QUALITY_METRICS,
+    Direction,
+    MetricSpec,
+)
+
+Engine = Literal["data_quality", "model_quality", "mlstack"]
+
+DATA_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
+MODEL_NAMESPACE = "aws/sagemaker/Endpoints/model-metrics"
+MAX_ALARM_METRICS = 10
+
+# spec metric -> (per-feature metric name template, value = 1 - spec value)
+_ANALYZER = {
+    "l_infinity": ("feature_baseline_drift_{feature}", False),
+    "null_rate": ("feature_non_null_{feature}", True),
+}
+_ANALYZER_KINDS = {"l_infinity": "data_drift", "null_rate": "data_quality"}
+
+# SageMaker model-quality metric names per problem type (multiclass reports weighted averages).
+MODEL_METRICS: dict[str, dict[str, str]] = {
+    "binary_classification": {m: m for m in ("accuracy", "precision", "recall", "f1", "auc")},
+    "multiclass_classification": {
+        "accuracy": "accuracy",
+        "precision": "weighted_precision",
+        "recall": "weighted_recall",
+        "f1": "weighted_f1",
+    },
+    "regression": {"mae": "mae", "rmse": "rmse"},
+}
+PROBLEM_TYPES = {
+    "binary_classification": "BinaryClassification",
+    "multiclass_classification": "MulticlassClassification",
+    "regression": "Regression",
+}
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What a monitor's alarm watches: one metric, or the worst of several per-feature metrics."""
+
+    namespace: str
+    metric_names: tuple[str, ...]
+    statistic: Literal["Maximum", "Minimum"]
+    comparison: Literal["GreaterThanThreshold", "LessThanThreshold"]
+    threshold: float
+
+    @property
+    def combine(self) -> str:
+        return "MAX" if self.statistic == "Maximum" else "MIN"
+
+
+def metric_spec(monitor: Monitor) -> MetricSpec:
+    for table in (DRIFT_METRICS, DATA_QUALITY_METRICS, MODEL_QUALITY_METRICS):
+        if monitor.metric in table:
+            return table[monitor.metric]
+    raise KeyError(monitor.metric)  # the spec models only admit metrics of these tables
+
+
+def engine(monitor: Monitor) -> Engine:
+    if monitor.kind == "model_quality":
+        return "model_quality"
+    if (
+        _ANALYZER_KINDS.get(monitor.metric) == monitor.kind
+        and monitor.features
+        and len(monitor.features) <= MAX_ALARM_METRICS
+    ):
+        return "data_quality"
+    return "mlstack"
+
+
+def threshold(monitor: Monitor) -> float | None:
+    return monitor.threshold if monitor.threshold is not None else metric_spec(monitor).default_threshold
+
+
+def signal(monitor: Monitor) -> Signal | None:
+    """The alarm's metric, or None when the monitor has no threshold (no alarm, reports only)."""
+    limit = threshold(monitor)
+    if limit is None:
+        return None
+    higher_is_better = metric_spec(monitor).direction is Direction.HIGHER_IS_BETTER
+    kind = engine(monitor)
+    if kind == "data_quality":
+        template, inverted = _ANALYZER[monitor.metric]
+        names = tuple(template.format(feature=f) for f in monitor.features)
+        if inverted:  # completeness = 1 - null rate: alarm when the least complete feature falls below
+            return Signal(DATA_NAMESPACE, names, "Minimum", "LessThanThreshold", 1.0 - limit)
+        return Signal(DATA_NAMESPACE, names, "Maximum", "GreaterThanThreshold", limit)
+    if kind == "model_quality":
+        assert monitor.problem_type is not None
+        names = (MODEL_METRICS[monitor.problem_type][monitor.metric],)
+        namespace = MODEL_NAMESPACE
+    else:
+        names = (f"mlstack_{monitor.metric}",)
+        namespace = DATA_NAMESPACE
+    if higher_is_better:
+        return Signal(namespace, names, "Minimum", "LessThanThreshold", limit)
+    return Signal(namespace, names, "Maximum", "GreaterThanThreshold", limit)
