@@ -22,6 +22,7 @@ import json
 from collections import defaultdict
 from functools import cache
 from typing import Any
+from urllib.parse import quote
 
 import pulumi
 import pulumi_gcp as gcp
@@ -200,7 +201,8 @@ def _actions(ctx: Gcp, component: SpecComponent, monitor: Monitor, served: Serve
                     "pipeline": pipeline,
                     "monitor": monitor.name,
                     "bucket": ctx.platform.bucket_name,
-                    "object": f"pipelines/{pipeline}/pipeline.json",
+                    # the Workflows storage connector takes the object name URL-encoded
+                    "object": quote(f"pipelines/{pipeline}/pipeline.json", safe=""),
                     "parent": ctx.parent,
                     "region": ctx.region,
                     "display_name": ctx.name(pipeline, "retrain", max_length=128),

@@ -200,7 +200,7 @@ def monitor(args: argparse.Namespace) -> str:
     reference = [row[0] for row in _bigquery().query(f"SELECT * FROM `{baseline}`").result()]
     current = [p if not isinstance(p, dict) else next(iter(p.values())) for p in _table(rows, "response_payload")]
     result = drift_metric(spec["metric"], reference, current, threshold=spec.get("threshold"))
-    if result.drifted:
+    if result.breached:
         alert(spec["name"], args.topic, result.value, result.threshold)
         return f"monitor {spec['name']}: {spec['metric']} {result.value:g} past {result.threshold:g}, alerted"
     return f"monitor {spec['name']}: {spec['metric']} {result.value:g} within {result.threshold:g}"

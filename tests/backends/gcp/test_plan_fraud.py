@@ -1,0 +1,270 @@
+"""fraud-detection on Vertex under Pulumi's mocks: the inputs of every resource kind."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
+
+from conftest import FRAUD, fraud_text, plan_text
+from mlstack.errors import MlstackError
+
+ENDPOINT = "gcp:vertex/aiEndpoint:AiEndpoint"
+DEPLOYMENT = "pulumi-python:dynamic/vertex:Deployment"
+SCHEDULE = "gcp:colab/schedule:Schedule"
+KEY = "projects/fraud-platform-prod/locations/us-central1/keyRings/mlstack/cryptoKeys/platform"
+
+
+def test_components_mirror_the_spec(fraud):
+    assert fraud.names("mlstack:registry:Registry") == ["fraud-model", "fraud-rules-model"]
+    assert fraud.names("mlstack:feature_view:FeatureView") == ["customer-txn-stats", "merchant-risk"]
+    assert fraud.names("mlstack:endpoint:Endpoint") == ["fraud-ab", "fraud-scorer", "fraud-shadow"]
+    assert fraud.names("mlstack:monitor:Monitor") == ["feature-drift", "input-quality", "score-drift", "scorer-accuracy"]
+    assert fraud.names("mlstack:pipeline:Pipeline") == ["train-fraud"]
+    assert fraud.one(ENDPOINT, "fraud-scorer").parent == "mlstack:endpoint:Endpoint::fraud-scorer"
+
+
+def test_model_versions_carry_artifact_image_and_aliases(fraud):
+    v3 = fraud.inputs("pulumi-python:dynamic/vertex:ModelVersion", "fraud-model-v3")
+    assert v3["model_id"] == "fraud-detection-fraud-model"
+    assert v3["artifact_uri"] == "gs://fraud-models/fraud-model/3/model.tar.gz"
+    assert v3["image_uri"] == "us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.2-1:latest"
+    assert v3["aliases"] == ["champion"] and v3["version"] == 3
+    assert v3["labels"]["owner"] == "risk" and v3["labels"]["cost-center"] == "cc-1234"
+    rules = fraud.inputs("pulumi-python:dynamic/vertex:ModelVersion", "fraud-rules-model-v1")
+    assert rules["image_uri"].endswith("/sklearn-cpu.1-6:latest")
+
+
+def test_endpoint_is_private_and_logs_its_capture_share(fraud):
+    scorer = fraud.inputs(ENDPOINT, "fraud-scorer")
+    assert scorer["privateServiceConnectConfig"] == {
+        "enablePrivateServiceConnect": True,
+        "projectAllowlists": ["fraud-platform-prod"],
+    }
+    assert scorer["predictRequestResponseLoggingConfig"] == {
+        "enabled": True,
+        "samplingRate": 0.2,
+        "bigqueryDestination": {"outputUri": "bq://fraud-platform-prod.fraud_detection.fraud_scorer_requests"},
+    }
+    assert scorer["name"].isdigit() and len(scorer["name"]) == 10
+    assert fraud.one(ENDPOINT, "fraud-scorer").options["ignoreChanges"] == ["trafficSplit"]
+    assert "encryptionSpec" not in scorer
+
+
+def test_canary_deployment_uses_the_catalog_sku(fraud):
+    deployment = fraud.inputs(DEPLOYMENT, "fraud-scorer-deployment")
+    assert deployment["endpoint"] == f"projects/fraud-platform-prod/locations/us-central1/endpoints/{fraud.inputs(ENDPOINT, 'fraud-scorer')['name']}"
+    (primary,) = deployment["variants"]
+    assert primary["machine_type"] == "g2-standard-4"
+    assert (primary["accelerator_type"], primary["accelerator_count"]) == ("NVIDIA_L4", 1)
+    assert (primary["min_replicas"], primary["max_replicas"], primary["weight"]) == (2, 6, 100)
+    assert primary["autoscaling"] == [
+        {"metric_name": "aiplatform.googleapis.com/prediction/online/request_count", "target": 200}
+    ]
+    assert deployment["strategy"] == {
+        "type": "canary",
+        "percent": 10,
+        "bake_time": 600,
+        "termination_wait": 300,
+        "rollback": {"max_error_rate": 0.02, "max_p99_latency_ms": 250, "window": 300},
+    }
+
+
+def test_ab_variants_keep_their_weights(fraud):
+    variants = fraud.inputs(DEPLOYMENT, "fraud-ab-deployment")["variants"]
+    assert [(v["name"], v["weight"], v["machine_type"]) for v in variants] == [
+        ("boosted", 80, "e2-standard-2"),
+        ("rules", 20, "e2-standard-2"),
+    ] or all("accelerator_type" not in v for v in variants)
+    assert sum(v["weight"] for v in variants) == 100
+
+
+def test_shadow_is_a_companion_endpoint_fed_by_a_replay(fraud):
+    shadow = fraud.inputs(ENDPOINT, "fraud-shadow-shadow")
+    assert shadow["predictRequestResponseLoggingConfig"]["samplingRate"] == 1
+    main = fraud.inputs(ENDPOINT, "fraud-shadow")
+    assert main["predictRequestResponseLoggingConfig"]["samplingRate"] == 0.25  # max(capture 10%, shadow 25%)
+    (challenger,) = fraud.inputs(DEPLOYMENT, "fraud-shadow-shadow-deployment")["variants"]
+    assert challenger["name"] == "shadow" and challenger["weight"] == 100
+    replay = fraud.inputs(SCHEDULE, "fraud-shadow-replay-schedule")
+    args = _only_task(replay)["args"]
+    assert args[0] == "replay" and "--share=1.0000" in args
+    assert f"--endpoint=projects/fraud-platform-prod/locations/us-central1/endpoints/{shadow['name']}" in args
+
+
+def _json(value: str | dict) -> dict:
+    """A JSON string input (the plan's records may already hold it parsed)."""
+    if isinstance(value, dict) and "value" in value:  # a secret input: Pulumi's {sig, value} wrapper
+        value = value["value"]
+    return value if isinstance(value, dict) else json.loads(value)
+
+
+def _spec(schedule: dict) -> dict:
+    return _json(schedule["createPipelineJobRequest"]["pipelineJob"]["pipelineSpec"])
+
+
+def _only_task(schedule: dict) -> dict:
+    (executor,) = _spec(schedule)["deploymentSpec"]["executors"].values()
+    return executor["container"]
+
+
+def test_training_pipeline_is_a_valid_kfp_spec_with_gates(fraud):
+    schedule = fraud.inputs(SCHEDULE, "train-fraud-schedule")
+    assert schedule["cron"] == "0 3 * * 1" and schedule["location"] == "us-central1"
+    job = schedule["createPipelineJobRequest"]["pipelineJob"]
+    assert job["runtimeConfig"] == {"gcsOutputDirectory": "gs://fraud-detection-fraud-platform-prod/pipelines/train-fraud/runs"}
+    spec = _spec(schedule)
+    json_format.ParseDict(spec, pipeline_spec_pb2.PipelineSpec())  # KFP's own type, unknown fields rejected
+    tasks = spec["root"]["dag"]["tasks"]
+    assert list(tasks) == ["build-features", "deploy", "evaluate", "evaluate-gates", "register", "train", "validate-data"]
+    assert tasks["register"]["dependentTasks"] == ["evaluate", "evaluate-gates"]
+    executors = spec["deploymentSpec"]["executors"]
+    train = executors["exec-train"]["container"]
+    assert train["image"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.0"
+    assert train["command"] == ["python3", "fraud/train.py"]
+    assert train["resources"] == {
+        "resourceCpuLimit": "4",
+        "resourceMemoryLimit": "16G",
+        "accelerator": {"resourceType": "NVIDIA_L4", "resourceCount": "1"},
+    }
+    assert "--learning_rate={{$.inputs.parameters['learning_rate']}}" in train["args"]
+    assert spec["root"]["inputDefinitions"]["parameters"]["max_depth"] == {
+        "parameterType": "NUMBER_INTEGER",
+        "defaultValue": 6,
+    }
+    register = executors["exec-register"]["container"]["args"]
+    assert register[0] == "register" and "--aliases=challenger" in register
+    assert "--artifact={{$.inputs.artifacts['train'].uri}}" in register
+    gates = executors["exec-evaluate-gates"]["container"]["args"]
+    assert json.loads(next(a for a in gates if a.startswith("--gates="))[len("--gates="):])[1]["beat_champion"]
+    deploy = executors["exec-deploy"]["container"]["args"]
+    assert json.loads(next(a for a in deploy if a.startswith("--strategy="))[len("--strategy="):])["type"] == "canary"
+    stored = fraud.inputs("gcp:storage/bucketObject:BucketObject", "train-fraud-spec")
+    assert _json(stored["content"]) == spec and stored["name"] == "pipelines/train-fraud/pipeline.json"
+
+
+def test_feature_store_groups_views_and_sync(fraud):
+    store = fraud.inputs("gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore", "online-store")
+    assert store["name"] == "fraud_detection" and store["optimized"] == {}
+    assert store["dedicatedServingEndpoint"]["privateServiceConnectConfig"]["enablePrivateServiceConnect"]
+    group = fraud.inputs("gcp:vertex/aiFeatureGroup:AiFeatureGroup", "customer-txn-stats")
+    assert group["name"] == "fraud_detection_customer_txn_stats"
+    assert group["bigQuery"] == {
+        "bigQuerySource": {"inputUri": "bq://fraud-platform-prod.fraud_detection.customer_txn_stats_source"},
+        "entityIdColumns": ["customer_id"],
+    }
+    assert group["labels"]["mlstack-ttl-seconds"] == "604800"
+    source = fraud.inputs("gcp:bigquery/table:Table", "customer-txn-stats-source")
+    assert source["view"]["query"] == (
+        "SELECT *, `event_ts` AS feature_timestamp FROM `fraud-platform-prod.features.customer_txn_stats`"
+    )
+    feature = fraud.inputs("gcp:vertex/aiFeatureGroupFeature:AiFeatureGroupFeature", "merchant-risk-merchant_category")
+    assert feature["versionColumnName"] == "merchant_category" and feature["labels"]["mlstack-dtype"] == "string"
+    online = fraud.inputs(
+        "gcp:vertex/aiFeatureOnlineStoreFeatureview:AiFeatureOnlineStoreFeatureview", "customer-txn-stats-online"
+    )
+    assert online["syncConfig"] == {"cron": "0 * * * *"} and online["name"] == "customer_txn_stats"
+    assert online["featureRegistrySource"]["featureGroups"][0]["featureIds"] == [
+        "txn_count_24h",
+        "txn_amount_mean_7d",
+        "distinct_merchants_7d",
+    ]
+
+
+def test_drift_monitor_is_the_endpoint_monitoring_job(fraud):
+    job = fraud.inputs("pulumi-python:dynamic/vertex:ModelDeploymentMonitoringJob", "fraud-scorer-monitoring")
+    assert job["skew_thresholds"] == {"txn_count_24h": 0.1, "txn_amount_mean_7d": 0.1, "distinct_merchants_7d": 0.1}
+    assert job["interval_hours"] == 1 and job["sample_rate"] == 0.2
+    assert job["training_dataset"] == {"bigquery": "bq://fraud-platform-prod.baselines.training"}
+    assert job["emails"] == ["fraud-oncall@example.com"]
+    channel = fraud.inputs("gcp:monitoring/notificationChannel:NotificationChannel", "feature-drift-topic")
+    assert channel["type"] == "pubsub"
+
+
+def test_retrain_is_topic_eventarc_workflow(fraud):
+    import yaml
+
+    trigger = fraud.inputs("gcp:eventarc/trigger:Trigger", "feature-drift-retrain-trigger")
+    assert trigger["matchingCriterias"] == [
+        {"attribute": "type", "value": "google.cloud.pubsub.topic.v1.messagePublished"}
+    ]
+    workflow = fraud.inputs("gcp:workflows/workflow:Workflow", "feature-drift-retrain")
+    steps = yaml.safe_load(workflow["sourceContents"])["main"]["steps"]
+    read, start = steps[0]["read_spec"], steps[1]["start_run"]
+    assert read["args"] == {
+        "bucket": "fraud-detection-fraud-platform-prod",
+        "object": "pipelines%2Ftrain-fraud%2Fpipeline.json",
+        "alt": "media",
+    }
+    assert start["call"] == "googleapis.aiplatform.v1.projects.locations.pipelineJobs.create"
+    assert start["args"]["body"]["pipelineSpec"] == "${spec}"
+    rollback = yaml.safe_load(fraud.inputs("gcp:workflows/workflow:Workflow", "scorer-accuracy-rollback")["sourceContents"])
+    assert rollback["main"]["steps"][-2]["switch_traffic"]["args"]["updateMask"] == "trafficSplit"
+
+
+def test_quality_monitors_run_as_scheduled_pipelines_with_log_alerts(fraud):
+    schedule = fraud.inputs(SCHEDULE, "input-quality-schedule")
+    assert schedule["cron"] == "0 * * * *"
+    args = _only_task(schedule)["args"]
+    assert args[0] == "monitor" and "--table=fraud-platform-prod.fraud_detection.fraud_scorer_requests" in args
+    assert json.loads(next(a for a in args if a.startswith("--monitor="))[10:])["metric"] == "null_rate"
+    policy = fraud.inputs("gcp:monitoring/alertPolicy:AlertPolicy", "input-quality-alert")
+    assert policy["conditions"][0]["conditionMatchedLog"]["filter"] == (
+        'jsonPayload.event="mlstack-monitor-alert" AND jsonPayload.monitor="input-quality"'
+    )
+    email = fraud.inputs("gcp:monitoring/notificationChannel:NotificationChannel", "input-quality-email-0")
+    assert email["labels"] == {"email_address": "fraud-oncall@example.com"}
+
+
+def test_iam_uses_narrow_roles_at_narrow_scopes(fraud):
+    project_roles = sorted(r.inputs["role"] for r in fraud.of("gcp:projects/iAMMember:IAMMember"))
+    assert project_roles == [
+        "roles/aiplatform.user",
+        "roles/aiplatform.user",
+        "roles/bigquery.jobUser",
+        "roles/bigquery.jobUser",
+        "roles/eventarc.eventReceiver",
+        "roles/workflows.invoker",
+    ]
+    every_role = [r.inputs.get("role", "") for r in fraud.resources]
+    assert not any(role in ("roles/owner", "roles/editor") or role.endswith(".admin") for role in every_role)
+    bucket = fraud.inputs("gcp:storage/bucket:Bucket", "bucket")
+    assert bucket["publicAccessPrevention"] == "enforced" and bucket["uniformBucketLevelAccess"] is True
+
+
+def test_prod_encrypts_with_the_key(plan_spec):
+    prod = plan_spec(fraud_text(), env="prod")
+    assert prod.inputs(ENDPOINT, "fraud-scorer")["encryptionSpec"] == {"kmsKeyName": KEY}
+    assert prod.inputs("gcp:storage/bucket:Bucket", "bucket")["encryption"] == {"defaultKmsKeyName": KEY}
+    assert prod.inputs("gcp:bigquery/dataset:Dataset", "dataset")["defaultEncryptionConfiguration"] == {"kmsKeyName": KEY}
+    assert prod.inputs("gcp:pubsub/topic:Topic", "feature-drift-alerts")["kmsKeyName"] == KEY
+    assert prod.inputs("pulumi-python:dynamic/vertex:ModelVersion", "fraud-model-v3")["kms_key"] == KEY
+    job = prod.inputs(SCHEDULE, "train-fraud-schedule")["createPipelineJobRequest"]["pipelineJob"]
+    assert job["encryptionSpec"] == {"kmsKeyName": KEY}
+    grants = prod.of("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
+    assert sorted(g.name for g in grants) == ["kms-aiplatform", "kms-bigquery", "kms-pubsub", "kms-storage"]
+    assert {g.inputs["role"] for g in grants} == {"roles/cloudkms.cryptoKeyEncrypterDecrypter"}
+    assert prod.inputs("pulumi-python:dynamic/vertex:ModelDeploymentMonitoringJob", "fraud-scorer-monitoring")[
+        "skew_thresholds"
+    ]["txn_count_24h"] == 0.08
+
+
+def test_dev_overrides_reach_the_resources(plan_spec):
+    dev = plan_spec(fraud_text(), env="dev")
+    deployment = dev.inputs(DEPLOYMENT, "fraud-scorer-deployment")
+    assert deployment["strategy"]["type"] == "all_at_once"
+    (primary,) = deployment["variants"]
+    assert primary["accelerator_type"] == "NVIDIA_TESLA_T4" and (primary["min_replicas"], primary["max_replicas"]) == (1, 2)
+    assert dev.inputs(SCHEDULE, "train-fraud-schedule")["cron"] == "0 6 * * *"
+    assert dev.inputs("gcp:storage/bucket:Bucket", "bucket")["name"] == "fraud-detection-dev-fraud-platform-prod"
+    assert dev.inputs(ENDPOINT, "fraud-scorer")["labels"]["mlstack-env"] == "dev"
+
+
+def test_the_aws_flavoured_spec_fails_with_every_uri_named():
+    with pytest.raises(MlstackError) as error:
+        plan_text(FRAUD.read_text().replace("gpu: A10G", "gpu: L4"))
+    message = str(error.value)
+    assert "s3://fraud-models/fraud-model/3/model.tar.gz" in message
+    assert "s3://fraud-data/features/merchant_risk/" in message and "bq://project.dataset.table" in message
