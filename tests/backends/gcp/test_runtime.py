@@ -1,0 +1,105 @@
+"""The pipeline-task runtime: quality gates and registration against the fake Vertex."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mlstack.backends.gcp import runtime
+
+MODEL = "projects/p-123456/locations/us-central1/models/fd-ranker"
+GATES = json.dumps([{"metric": "auc", "min": 0.9}, {"metric": "auc", "beat_champion": True, "tolerance": 0.002}])
+
+
+def write_metrics(tmp_path, **metrics) -> str:
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    return str(tmp_path)
+
+
+def register(tmp_path, name: str, metrics: dict | None = None) -> int:
+    out = tmp_path / name
+    argv = [
+        "register",
+        "--project=p-123456",
+        "--region=us-central1",
+        "--model-id=fd-ranker",
+        "--display-name=ranker",
+        f"--artifact=gs://runs/{name}/model/",
+        "--image=us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-6:latest",
+        "--aliases=champion",
+        f"--output={out}",
+    ]
+    if metrics is not None:
+        (tmp_path / f"{name}-eval").mkdir()
+        argv.append(f"--metrics={write_metrics(tmp_path / f'{name}-eval', **metrics)}")
+    return runtime.main(argv)
+
+
+def test_register_numbers_versions_and_keeps_metrics_for_gates(vertex, tmp_path):
+    assert register(tmp_path, "run1", {"auc": 0.93}) == 0
+    assert register(tmp_path, "run2") == 0
+    assert (tmp_path / "run2" / "version.txt").read_text() == f"{MODEL}@2"
+    versions = vertex.models[MODEL]
+    assert [versions[v].labels["mlstack-version"] for v in ("1", "2")] == ["1", "2"]
+    assert list(versions["2"].version_aliases) == ["champion"]
+    assert versions["1"].version_description == 'mlstack metrics {"auc": 0.93}'
+
+
+def test_gates_compare_with_min_and_the_champion(vertex, tmp_path, capsys):
+    register(tmp_path, "run1", {"auc": 0.95})
+    good = write_metrics(tmp_path, auc=0.949)
+    assert runtime.main(["gate", f"--metrics={good}", f"--gates={GATES}", "--region=us-central1", f"--model={MODEL}"]) == 0
+    bad = write_metrics(tmp_path, auc=0.94)
+    assert runtime.main(["gate", f"--metrics={bad}", f"--gates={GATES}", "--region=us-central1", f"--model={MODEL}"]) == 1
+    assert "auc 0.94 below the champion's 0.95" in capsys.readouterr().err
+
+
+def test_gates_without_a_champion_check_bounds_only(vertex, tmp_path, capsys):
+    low = write_metrics(tmp_path, auc=0.8)
+    assert runtime.main(["gate", f"--metrics={low}", f"--gates={GATES}", "--region=us-central1", f"--model={MODEL}"]) == 1
+    assert "auc 0.8 < min 0.9" in capsys.readouterr().err
+
+
+def test_missing_metrics_is_a_clear_failure(tmp_path, capsys):
+    assert runtime.main(["gate", f"--metrics={tmp_path}", f"--gates={GATES}", "--region=us-central1"]) == 1
+    assert "wrote no" in capsys.readouterr().err
+
+
+def test_deploy_rolls_the_registered_version_out(vertex, tmp_path):
+    from mlstack.backends.gcp.providers.deployment import DeploymentProvider
+
+    endpoint = "projects/p-123456/locations/us-central1/endpoints/1234567890"
+    vertex.add_endpoint(endpoint)
+    variant = {
+        "name": "primary",
+        "weight": 100,
+        "model": f"{MODEL}@1",
+        "machine_type": "n1-standard-4",
+        "accelerator_type": "NVIDIA_TESLA_T4",
+        "accelerator_count": 1,
+        "min_replicas": 1,
+        "max_replicas": 1,
+        "autoscaling": [],
+        "service_account": "",
+    }
+    base = {"project": "p-123456", "region": "us-central1", "endpoint": endpoint, "endpoint_id": "1234567890"}
+    DeploymentProvider().create({**base, "variants": [variant], "strategy": {"type": "all_at_once"}})
+    (tmp_path / "version.txt").write_text(f"{MODEL}@2")
+    strategy = json.dumps({"type": "canary", "percent": 10, "bake_time": 60, "termination_wait": 0})
+    argv = ["deploy", f"--endpoint={endpoint}", "--region=us-central1", f"--strategy={strategy}", f"--registered={tmp_path}"]
+    assert runtime.main(argv) == 0
+    (serving,) = vertex.endpoints[endpoint].deployed_models
+    assert serving.model == f"{MODEL}@2"
+    assert serving.dedicated_resources.machine_spec.accelerator_count == 1
+    assert [dict(r.endpoint.traffic_split)[serving.id] for r in vertex.sent("update_endpoint")[1:]] == [10, 100]
+
+
+@pytest.mark.parametrize("command", ["gate", "register", "deploy", "replay", "monitor"])
+def test_every_command_parses(command):
+    assert runtime.parser().parse_args([command, *_required(command)]).command == command
+
+
+def _required(command: str) -> list[str]:
+    actions = runtime.parser()._subparsers._group_actions[0].choices[command]._actions  # noqa: SLF001
+    return [f"{a.option_strings[0]}=x" for a in actions if a.required]
