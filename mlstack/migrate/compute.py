@@ -127,6 +127,8 @@ def _pinned(ctx: Context, path: Path, node: CommentedMap) -> None:
         return
     _write_pin(node, outcome.value)
     markers.write(node, "instance_type", outcome.marker)
+    accelerators = tuple((*path, key) for key in PIN_FIELDS[1:] if key in node)
+    path = (*path, "instance_type")
     if ctx.dest == "local":
         ctx.report.add(
             path,
@@ -138,7 +140,7 @@ def _pinned(ctx: Context, path: Path, node: CommentedMap) -> None:
         return
     delta = round(there.price_usd_hour - here.price_usd_hour, 5)
     what = f"{native} {here.sku} ({here.describe()}) → {ctx.dest} {there.sku} ({there.describe()})"
-    extra = {"before": here.sku, "after": there.sku, "price_delta_usd_hour": delta}
+    extra = {"before": here.sku, "after": there.sku, "price_delta_usd_hour": delta, "also": accelerators}
     if outcome.restored or native == ctx.dest:
         why = restored_note(outcome) if outcome.restored else "already a pin for this cloud"
         ctx.report.add(path, "exact", what, why, **extra)

@@ -10,7 +10,7 @@ from itertools import pairwise
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import YAMLError
+from ruamel.yaml.error import CommentMark, YAMLError
 from ruamel.yaml.scalarstring import ScalarString
 from ruamel.yaml.tokens import CommentToken
 
@@ -29,11 +29,9 @@ def _indents(text: str) -> tuple[int, int]:
             continue
         parent = len(match.group(1)) + (2 if match.group(2) else 0)
         child = len(following) - len(following.lstrip(" "))
-        if child <= parent:
-            continue
-        if following.lstrip(" ").startswith("- "):
-            offset = child - parent if offset is None else offset
-        else:
+        if following.lstrip(" ").startswith("- ") and child >= parent:
+            offset = child - parent if offset is None else offset  # 0: dashes flush with the key
+        elif child > parent:
             mapping = child - parent if mapping is None else mapping
         if mapping is not None and offset is not None:
             break
@@ -145,11 +143,13 @@ def set_eol(node: CommentedMap, key: object, text: str) -> None:
     token = _token(node, key)
     if token is None:
         if text:
-            node.yaml_add_eol_comment(f"# {text}", key)
+            # column 0 and a leading space: two spaces after the value, whatever its length becomes
+            node.ca.items.setdefault(key, [None, None, None, None])[2] = CommentToken(f" # {text}", CommentMark(0))
         return
     first, newline, rest = token.value.partition("\n")
     if text:
-        token.value = f"# {text}{newline}{rest}" if newline else f"# {text}"
+        lead = " " if token.value.startswith(" ") or not first.strip() else ""
+        token.value = f"{lead}# {text}{newline}{rest}"
         return
     if rest or (newline and first.strip() == ""):
         token.value = f"\n{rest}"
@@ -170,6 +170,8 @@ def rename_key(node: CommentedMap, old: str, new: str) -> None:
     node.insert(position, new, value)
     if comments is not None:
         node.ca.items[new] = comments
+        if len(comments) > 2 and comments[2] is not None and comments[2].column:
+            comments[2].column = max(0, comments[2].column + len(new) - len(old))
 
 
 def set_after(node: CommentedMap, key: str, value: object, after: str | None) -> None:

@@ -69,6 +69,7 @@ def finish(report: Report, text: str, output: str, environments: list[str]) -> N
     doc = parse(text, output)
     for change in report.changes:
         change.line = doc.locate(change.path, key=True)[0]
+        change.also_lines = tuple(doc.locate(path, key=True)[0] for path in change.also)
     report.errors = validate(text, output, environments)
     for error in report.errors:
         if not _covered(error, report):

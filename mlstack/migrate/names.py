@@ -8,6 +8,7 @@ import re
 
 from ruamel.yaml.comments import CommentedMap
 
+from mlstack.errors import Path
 from mlstack.migrate import markers
 from mlstack.migrate.context import Context, restored_note
 from mlstack.migrate.document import assign, rename_key
@@ -43,7 +44,8 @@ def derive_name(kind: str, name: object, cloud: str) -> str:
     return fitted
 
 
-def _rename(ctx: Context, kind: str, slot: Slot, new: str) -> int:
+def _rename(ctx: Context, kind: str, slot: Slot, new: str) -> tuple[Path, ...]:
+    """Rename the object and every reference to it; the references' paths after the rename."""
     old = slot.name
     refs = [ref for ref in references(ctx.root, kind) if ref.name == old]
     for ref in [slot, *refs]:
@@ -52,7 +54,7 @@ def _rename(ctx: Context, kind: str, slot: Slot, new: str) -> int:
             rename_key(ref.container, old, new)
         else:
             assign(ref.container, ref.key, new)
-    return len(refs)
+    return tuple((*ref.path[:-1], new) if ref.is_key else ref.path for ref in refs)
 
 
 def migrate_names(ctx: Context) -> None:
@@ -83,17 +85,24 @@ def migrate_names(ctx: Context) -> None:
                     f"'{new}' would collide with another {label}; rename it",
                 )
                 continue
-            count = _rename(ctx, kind, slot, new) if new != old else 0
+            also = _rename(ctx, kind, slot, new) if new != old else ()
+            count = len(also)
             key = new if slot.is_key else slot.key
             markers.write(slot.container, key, outcome.marker)
             path = (*slot.path[:-1], new) if slot.is_key else slot.path
             refs = f"; {count} reference{'s' if count != 1 else ''} rewritten" if count else ""
             if outcome.restored and new != old:
                 ctx.report.add(
-                    path, "exact", f"{label} '{old}' → '{new}'", restored_note(outcome) + refs, before=old, after=new
+                    path,
+                    "exact",
+                    f"{label} '{old}' → '{new}'",
+                    restored_note(outcome) + refs,
+                    before=old,
+                    after=new,
+                    also=also,
                 )
             elif new != old:
                 rule = ctx.target.names[kind]
                 why = f"{rule.says}; fitted with a hash of the full name so it stays unique{refs}"
-                ctx.report.add(path, "approximate", f"{label} '{old}' → '{new}'", why, before=old, after=new)
+                ctx.report.add(path, "approximate", f"{label} '{old}' → '{new}'", why, before=old, after=new, also=also)
             taken = (taken - {old}) | {new}

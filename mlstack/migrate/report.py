@@ -22,7 +22,9 @@ class Change:
     before: object = None
     after: object = None
     price_delta_usd_hour: float | None = None
+    also: tuple[Path, ...] = ()  # further places the same change rewrote (references to a renamed object)
     line: int | None = None  # in the written spec, filled in once it is dumped
+    also_lines: tuple[int, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -37,6 +39,10 @@ class Change:
             out["before"], out["after"] = self.before, self.after
         if self.price_delta_usd_hour is not None:
             out["price_delta_usd_hour"] = self.price_delta_usd_hour
+        if self.also:
+            out["also"] = [
+                {"path": format_path(p), "line": n} for p, n in zip(self.also, self.also_lines, strict=False)
+            ]
         return out
 
 
@@ -62,7 +68,7 @@ class Report:
 
     def lines(self, *grades: Grade) -> set[int]:
         """Lines of the written spec that changes of these grades touched."""
-        return {c.line for c in self.changes if c.grade in grades and c.line is not None}
+        return {n for c in self.changes if c.grade in grades for n in (c.line, *c.also_lines) if n is not None}
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} {grade}" for grade, n in self.counts().items())

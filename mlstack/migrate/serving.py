@@ -110,7 +110,7 @@ def migrate_serving(ctx: Context) -> None:
             continue
         limit = ctx.target.max_canary_percent if new["type"] == "canary" else ctx.target.max_shadow_percent
         why = f"{ctx.target.title} allows at most {limit}% for a {new['type']}"
-        ctx.report.add((*path, "percent"), "approximate", what, why, before=current, after=new)
+        ctx.report.add((*path, "percent"), "approximate", what, why, before=current, after=new, also=((*path, "type"),))
     if not ctx.target.serverless:
         for path, endpoint in endpoints(ctx.root):
             if endpoint.get("serverless") is not None:
