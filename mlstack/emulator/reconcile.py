@@ -77,9 +77,12 @@ def _endpoint_details(
             moves = True
         elif target.blocked:
             details.append(target.blocked)
-        elif serving.get(target.variant) != (target.version.group, target.version.version):
+        elif serving.get(target.variant) != (target.version.group, target.version.version, target.version.created_at):
             old = serving.get(target.variant)
-            details.append(f"{target.variant}: {f'v{old[1]} -> ' if old else ''}{target.version.ref} ({label})")
+            if old and old[:2] == (target.version.group, target.version.version):
+                details.append(f"{target.variant}: reload {target.version.ref} (replaced in the registry)")
+            else:
+                details.append(f"{target.variant}: {f'v{old[1]} -> ' if old else ''}{target.version.ref} ({label})")
             moves = True
     return details, runs, moves
 
@@ -128,7 +131,14 @@ def apply(core: Emulator, desired: dict[str, Any], op: Operation) -> dict[str, A
     result = plan(core, desired)
     changes: list[Change] = result.pop("_changes")
     core.set_platform(desired)
+    pipelines = core.configs("pipeline")
     for change in changes:
+        if change.kind == "endpoint" and change.action == "unchanged":
+            # What it serves may have changed under it while earlier resources were applied
+            # (a declared version replaced): look again now.
+            assert change.config is not None
+            _, _, moves = _endpoint_details(core, change.config, core.observed("endpoint", change.name), pipelines)
+            change.action = "update" if moves else "unchanged"
         if change.action in ("create", "update"):
             assert change.config is not None
             apply_one(core, change.kind, change.name, change.config, op, verb=change.action)

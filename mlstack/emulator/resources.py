@@ -72,8 +72,9 @@ def producers(pipelines: list[dict[str, Any]], ref: dict[str, Any]) -> list[str]
     return names
 
 
-def serving_of(observed: dict[str, Any]) -> dict[str, tuple[str, int]]:
-    return {s["variant"]: (s["group"], s["version"]) for s in observed.get("serving", [])}
+def serving_of(observed: dict[str, Any]) -> dict[str, tuple[str, int, float | None]]:
+    """Per variant: the group, version and registration time (a replaced version has a new one)."""
+    return {s["variant"]: (s["group"], s["version"], s.get("created_at")) for s in observed.get("serving", [])}
 
 
 class Handler:
@@ -210,7 +211,13 @@ class EndpointHandler(Handler):
         variants = [(t.variant, t.version, t.weight) for t in targets if t.version is not None]
         runtime = core.serving.deploy(name, variants, config.get("capture_percent", 0))
         serving = [
-            {"variant": v.name, "group": v.version.group, "version": v.version.version, "weight": v.weight}
+            {
+                "variant": v.name,
+                "group": v.version.group,
+                "version": v.version.version,
+                "created_at": v.version.created_at,
+                "weight": v.weight,
+            }
             for v in runtime.variants
         ]
         first = runtime.variants[0]

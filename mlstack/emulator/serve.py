@@ -15,6 +15,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -90,7 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("mlstack.emulator").info("started on %s (recovered after a stop: %s)", core.base_url, recovered)
     pipe.write(json.dumps({**info, "recovered": recovered}) + "\n")
     pipe.close()
+    # Load the serving stack while the first plan is computed, not when the first endpoint deploys.
+    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     return serve(core, token, sock, lock)
+
+
+def _warm_up() -> None:
+    import joblib  # noqa: F401
+    import sklearn.base  # noqa: F401
 
 
 def serve(core: Emulator, token: str, sock: socket.socket, lock: IO[str]) -> int:
