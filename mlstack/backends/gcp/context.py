@@ -61,7 +61,9 @@ class Gcp:
     def of(cls, resolved: Resolved) -> Gcp:
         settings = resolved.spec.target.gcp
         if settings is None or not resolved.region:
-            raise MlstackError("the gcp target needs target.gcp.project and a region (target.region or target.gcp.region)")
+            raise MlstackError(
+                "the gcp target needs target.gcp.project and a region (target.region or target.gcp.region)"
+            )
         return cls(resolved, settings.project, resolved.region)
 
     @property

@@ -91,11 +91,7 @@ def _endpoint(
         if log_table
         else None
     )
-    private = (
-        None
-        if spec.public
-        else {"enable_private_service_connect": True, "project_allowlists": [ctx.project]}
-    )
+    private = None if spec.public else {"enable_private_service_connect": True, "project_allowlists": [ctx.project]}
     resource = gcp.vertex.AiEndpoint(
         name,
         name=endpoint_id,

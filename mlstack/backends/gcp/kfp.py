@@ -96,9 +96,7 @@ def _template() -> Any:
     return env.get_template("pipeline.json.j2")
 
 
-def render(
-    name: str, description: str, pipeline_root: str, parameters: dict[str, Any], tasks: list[Task]
-) -> str:
+def render(name: str, description: str, pipeline_root: str, parameters: dict[str, Any], tasks: list[Task]) -> str:
     """The pipeline spec as compact JSON (parsed and re-dumped, so the text is stable and valid)."""
     text = _template().render(
         name=name,

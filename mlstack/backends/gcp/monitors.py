@@ -138,7 +138,9 @@ def _alert_channels(ctx: Gcp, component: SpecComponent, monitor: Monitor, with_e
     targets = [to for a in monitor.actions if a.type == "alert" for to in a.to]
     for i, target in enumerate(targets):
         if target.startswith(("http://", "https://")):
-            channels.append(_channel(ctx, component, f"{monitor.name}-webhook-{i}", "webhook_tokenauth", {"url": target}))
+            channels.append(
+                _channel(ctx, component, f"{monitor.name}-webhook-{i}", "webhook_tokenauth", {"url": target})
+            )
         elif target.startswith("projects/") and "/topics/" in target:
             channels.append(_channel(ctx, component, f"{monitor.name}-topic-{i}", "pubsub", {"topic": target}))
         elif with_email:
@@ -285,7 +287,10 @@ def _custom(ctx: Gcp, component: SpecComponent, monitor: Monitor, served: Served
 def build_monitors(ctx: Gcp, served: dict[str, Served]) -> None:
     assert ctx.platform is not None
     agent = gcp.projects.ServiceIdentity(
-        "agent-monitoring", project=ctx.project, service="monitoring.googleapis.com", opts=ctx.opts(ctx.platform.component)
+        "agent-monitoring",
+        project=ctx.project,
+        service="monitoring.googleapis.com",
+        opts=ctx.opts(ctx.platform.component),
     )
     native_by_endpoint: dict[str, list[Monitor]] = defaultdict(list)
     channels_by_endpoint: dict[str, list[pulumi.Output[str]]] = defaultdict(list)

@@ -53,8 +53,8 @@ def _upstream(pipeline: Pipeline, step: Step, kind: str) -> str | None:
 def _deps(pipeline: Pipeline) -> dict[str, list[str]]:
     deps = {}
     for i, step in enumerate(pipeline.steps):
-        deps[step.name] = list(step.depends_on) if step.depends_on is not None else (
-            [pipeline.steps[i - 1].name] if i else []
+        deps[step.name] = (
+            list(step.depends_on) if step.depends_on is not None else ([pipeline.steps[i - 1].name] if i else [])
         )
     return deps
 
@@ -62,7 +62,9 @@ def _deps(pipeline: Pipeline) -> dict[str, list[str]]:
 def _code_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Task:
     image = step.image or pipeline.image
     if image is None:
-        raise MlstackError(f"pipeline '{pipeline.name}' step '{step.name}': Vertex runs steps in a container; set image")
+        raise MlstackError(
+            f"pipeline '{pipeline.name}' step '{step.name}': Vertex runs steps in a container; set image"
+        )
     assert step.entrypoint is not None
     args = [f"--{name}={kfp.parameter(name)}" for name in sorted(pipeline.parameters)]
     args += [f"--{name}={value}" for name, value in sorted(step.parameters.items())]

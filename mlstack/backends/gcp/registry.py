@@ -57,4 +57,3 @@ def build_group(ctx: Gcp, group: ModelGroup) -> dict[int, ModelVersion]:
         versions[version.version] = ModelVersion(f"{group.name}-v{version.version}", props, ctx.opts(component))
     component.done()
     return versions
-

@@ -177,7 +177,9 @@ def replay(args: argparse.Namespace) -> str:
     rows = logged_requests(args.table, int(args.hours), float(args.share))
     for row in rows:
         instances = [json.loads(p) for p in row["request_payload"]]
-        body = httpbody_pb2.HttpBody(content_type="application/json", data=json.dumps({"instances": instances}).encode())
+        body = httpbody_pb2.HttpBody(
+            content_type="application/json", data=json.dumps({"instances": instances}).encode()
+        )
         service.raw_predict(request=types().RawPredictRequest(endpoint=args.endpoint, http_body=body))
     return f"replayed {len(rows)} requests to {args.endpoint}"
 

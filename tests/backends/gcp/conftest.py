@@ -69,10 +69,10 @@ def fraud() -> Plan:
 @pytest.fixture
 def vertex(monkeypatch: pytest.MonkeyPatch):
     """The fake Vertex in place of google.cloud.aiplatform_v1's service clients; rollout waits recorded."""
+    from gcp_fakes import Metrics, Vertex
     from google.cloud import aiplatform_v1, monitoring_v3
 
     from mlstack.backends.gcp.providers import clients
-    from gcp_fakes import Metrics, Vertex
 
     fake = Vertex()
     for name, factory in fake.clients().items():

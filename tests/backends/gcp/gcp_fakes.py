@@ -191,9 +191,11 @@ class EndpointService:
         remaining = [m for m in endpoint.deployed_models if m.id != request.deployed_model_id]
         if len(remaining) == len(endpoint.deployed_models):
             raise NotFound(request.deployed_model_id)
-        split = dict(request.traffic_split) if request.traffic_split else {
-            k: v for k, v in endpoint.traffic_split.items() if k != request.deployed_model_id
-        }
+        split = (
+            dict(request.traffic_split)
+            if request.traffic_split
+            else {k: v for k, v in endpoint.traffic_split.items() if k != request.deployed_model_id}
+        )
         if remaining and endpoint.traffic_split.get(request.deployed_model_id):
             _check_split(split, {m.id for m in remaining})
         del endpoint.deployed_models[:]

@@ -55,9 +55,7 @@ def test_create_sends_the_job_field_by_field(vertex):
     assert job.model_deployment_monitoring_schedule_config.monitor_interval.total_seconds() == 6 * 3600
     assert job.logging_sampling_strategy.random_sample_config.sample_rate == 0.2
     assert list(job.model_monitoring_alert_config.email_alert_config.user_emails) == ["oncall@example.com"]
-    assert list(job.model_monitoring_alert_config.notification_channels) == [
-        "projects/p-123456/notificationChannels/7"
-    ]
+    assert list(job.model_monitoring_alert_config.notification_channels) == ["projects/p-123456/notificationChannels/7"]
     assert job.model_monitoring_alert_config.enable_logging
     assert job.stats_anomalies_base_directory.output_uri_prefix == "gs://bucket/monitoring/fraud-scorer"
     assert job.endpoint == ENDPOINT and not job.encryption_spec.kms_key_name

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import FRAUD, fraud_text, plan_text
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from conftest import FRAUD, fraud_text, plan_text
 from mlstack.errors import MlstackError
 
 ENDPOINT = "gcp:vertex/aiEndpoint:AiEndpoint"
@@ -21,7 +21,12 @@ def test_components_mirror_the_spec(fraud):
     assert fraud.names("mlstack:registry:Registry") == ["fraud-model", "fraud-rules-model"]
     assert fraud.names("mlstack:feature_view:FeatureView") == ["customer-txn-stats", "merchant-risk"]
     assert fraud.names("mlstack:endpoint:Endpoint") == ["fraud-ab", "fraud-scorer", "fraud-shadow"]
-    assert fraud.names("mlstack:monitor:Monitor") == ["feature-drift", "input-quality", "score-drift", "scorer-accuracy"]
+    assert fraud.names("mlstack:monitor:Monitor") == [
+        "feature-drift",
+        "input-quality",
+        "score-drift",
+        "scorer-accuracy",
+    ]
     assert fraud.names("mlstack:pipeline:Pipeline") == ["train-fraud"]
     assert fraud.one(ENDPOINT, "fraud-scorer").parent == "mlstack:endpoint:Endpoint::fraud-scorer"
 
@@ -55,7 +60,10 @@ def test_endpoint_is_private_and_logs_its_capture_share(fraud):
 
 def test_canary_deployment_uses_the_catalog_sku(fraud):
     deployment = fraud.inputs(DEPLOYMENT, "fraud-scorer-deployment")
-    assert deployment["endpoint"] == f"projects/fraud-platform-prod/locations/us-central1/endpoints/{fraud.inputs(ENDPOINT, 'fraud-scorer')['name']}"
+    assert (
+        deployment["endpoint"]
+        == f"projects/fraud-platform-prod/locations/us-central1/endpoints/{fraud.inputs(ENDPOINT, 'fraud-scorer')['name']}"
+    )
     (primary,) = deployment["variants"]
     assert primary["machine_type"] == "g2-standard-4"
     assert (primary["accelerator_type"], primary["accelerator_count"]) == ("NVIDIA_L4", 1)
@@ -114,11 +122,21 @@ def test_training_pipeline_is_a_valid_kfp_spec_with_gates(fraud):
     schedule = fraud.inputs(SCHEDULE, "train-fraud-schedule")
     assert schedule["cron"] == "0 3 * * 1" and schedule["location"] == "us-central1"
     job = schedule["createPipelineJobRequest"]["pipelineJob"]
-    assert job["runtimeConfig"] == {"gcsOutputDirectory": "gs://fraud-detection-fraud-platform-prod/pipelines/train-fraud/runs"}
+    assert job["runtimeConfig"] == {
+        "gcsOutputDirectory": "gs://fraud-detection-fraud-platform-prod/pipelines/train-fraud/runs"
+    }
     spec = _spec(schedule)
     json_format.ParseDict(spec, pipeline_spec_pb2.PipelineSpec())  # KFP's own type, unknown fields rejected
     tasks = spec["root"]["dag"]["tasks"]
-    assert list(tasks) == ["build-features", "deploy", "evaluate", "evaluate-gates", "register", "train", "validate-data"]
+    assert list(tasks) == [
+        "build-features",
+        "deploy",
+        "evaluate",
+        "evaluate-gates",
+        "register",
+        "train",
+        "validate-data",
+    ]
     assert tasks["register"]["dependentTasks"] == ["evaluate", "evaluate-gates"]
     executors = spec["deploymentSpec"]["executors"]
     train = executors["exec-train"]["container"]
@@ -138,9 +156,9 @@ def test_training_pipeline_is_a_valid_kfp_spec_with_gates(fraud):
     assert register[0] == "register" and "--aliases=challenger" in register
     assert "--artifact={{$.inputs.artifacts['train'].uri}}" in register
     gates = executors["exec-evaluate-gates"]["container"]["args"]
-    assert json.loads(next(a for a in gates if a.startswith("--gates="))[len("--gates="):])[1]["beat_champion"]
+    assert json.loads(next(a for a in gates if a.startswith("--gates="))[len("--gates=") :])[1]["beat_champion"]
     deploy = executors["exec-deploy"]["container"]["args"]
-    assert json.loads(next(a for a in deploy if a.startswith("--strategy="))[len("--strategy="):])["type"] == "canary"
+    assert json.loads(next(a for a in deploy if a.startswith("--strategy="))[len("--strategy=") :])["type"] == "canary"
     stored = fraud.inputs("gcp:storage/bucketObject:BucketObject", "train-fraud-spec")
     assert _json(stored["content"]) == spec and stored["name"] == "pipelines/train-fraud/pipeline.json"
 
@@ -200,7 +218,9 @@ def test_retrain_is_topic_eventarc_workflow(fraud):
     }
     assert start["call"] == "googleapis.aiplatform.v1.projects.locations.pipelineJobs.create"
     assert start["args"]["body"]["pipelineSpec"] == "${spec}"
-    rollback = yaml.safe_load(fraud.inputs("gcp:workflows/workflow:Workflow", "scorer-accuracy-rollback")["sourceContents"])
+    rollback = yaml.safe_load(
+        fraud.inputs("gcp:workflows/workflow:Workflow", "scorer-accuracy-rollback")["sourceContents"]
+    )
     assert rollback["main"]["steps"][-2]["switch_traffic"]["args"]["updateMask"] == "trafficSplit"
 
 
@@ -238,7 +258,9 @@ def test_prod_encrypts_with_the_key(plan_spec):
     prod = plan_spec(fraud_text(), env="prod")
     assert prod.inputs(ENDPOINT, "fraud-scorer")["encryptionSpec"] == {"kmsKeyName": KEY}
     assert prod.inputs("gcp:storage/bucket:Bucket", "bucket")["encryption"] == {"defaultKmsKeyName": KEY}
-    assert prod.inputs("gcp:bigquery/dataset:Dataset", "dataset")["defaultEncryptionConfiguration"] == {"kmsKeyName": KEY}
+    assert prod.inputs("gcp:bigquery/dataset:Dataset", "dataset")["defaultEncryptionConfiguration"] == {
+        "kmsKeyName": KEY
+    }
     assert prod.inputs("gcp:pubsub/topic:Topic", "feature-drift-alerts")["kmsKeyName"] == KEY
     assert prod.inputs("pulumi-python:dynamic/vertex:ModelVersion", "fraud-model-v3")["kms_key"] == KEY
     job = prod.inputs(SCHEDULE, "train-fraud-schedule")["createPipelineJobRequest"]["pipelineJob"]
@@ -246,9 +268,12 @@ def test_prod_encrypts_with_the_key(plan_spec):
     grants = prod.of("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
     assert sorted(g.name for g in grants) == ["kms-aiplatform", "kms-bigquery", "kms-pubsub", "kms-storage"]
     assert {g.inputs["role"] for g in grants} == {"roles/cloudkms.cryptoKeyEncrypterDecrypter"}
-    assert prod.inputs("pulumi-python:dynamic/vertex:ModelDeploymentMonitoringJob", "fraud-scorer-monitoring")[
-        "skew_thresholds"
-    ]["txn_count_24h"] == 0.08
+    assert (
+        prod.inputs("pulumi-python:dynamic/vertex:ModelDeploymentMonitoringJob", "fraud-scorer-monitoring")[
+            "skew_thresholds"
+        ]["txn_count_24h"]
+        == 0.08
+    )
 
 
 def test_dev_overrides_reach_the_resources(plan_spec):
@@ -256,7 +281,10 @@ def test_dev_overrides_reach_the_resources(plan_spec):
     deployment = dev.inputs(DEPLOYMENT, "fraud-scorer-deployment")
     assert deployment["strategy"]["type"] == "all_at_once"
     (primary,) = deployment["variants"]
-    assert primary["accelerator_type"] == "NVIDIA_TESLA_T4" and (primary["min_replicas"], primary["max_replicas"]) == (1, 2)
+    assert primary["accelerator_type"] == "NVIDIA_TESLA_T4" and (primary["min_replicas"], primary["max_replicas"]) == (
+        1,
+        2,
+    )
     assert dev.inputs(SCHEDULE, "train-fraud-schedule")["cron"] == "0 6 * * *"
     assert dev.inputs("gcp:storage/bucket:Bucket", "bucket")["name"] == "fraud-detection-dev-fraud-platform-prod"
     assert dev.inputs(ENDPOINT, "fraud-scorer")["labels"]["mlstack-env"] == "dev"

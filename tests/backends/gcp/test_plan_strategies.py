@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import plan_text
+
 from mlstack.errors import MlstackError
 
 BASE = """
@@ -70,7 +70,10 @@ def test_rollout_strategies_reach_the_deployment(strategy, expected):
 def test_shadow_gets_a_companion_and_a_replay_in_the_region():
     p = plan("{type: shadow, challenger: {group: ranker, alias: challenger}, percent: 30}")
     assert p.names("gcp:vertex/aiEndpoint:AiEndpoint") == ["rank", "rank-shadow"]
-    assert p.inputs("gcp:vertex/aiEndpoint:AiEndpoint", "rank")["predictRequestResponseLoggingConfig"]["samplingRate"] == 0.5
+    assert (
+        p.inputs("gcp:vertex/aiEndpoint:AiEndpoint", "rank")["predictRequestResponseLoggingConfig"]["samplingRate"]
+        == 0.5
+    )
     replay = p.inputs("gcp:colab/schedule:Schedule", "rank-replay-schedule")
     assert replay["location"] == "europe-west4" and replay["cron"] == "5 * * * *"
     model = p.inputs("pulumi-python:dynamic/vertex:ModelVersion", "ranker-v2")
@@ -161,15 +164,19 @@ def test_monitor_kinds():
 
 
 def test_a_metric_vertex_would_not_compute_for_the_feature_is_an_error():
-    wrong = MONITORS.replace("features: [country]\n    metric: l_infinity", "features: [country]\n    metric: jensen_shannon")
+    wrong = MONITORS.replace(
+        "features: [country]\n    metric: l_infinity", "features: [country]\n    metric: jensen_shannon"
+    )
     with pytest.raises(MlstackError, match="categorical feature 'country' with l_infinity"):
         plan("{type: all_at_once}", wrong)
 
 
 def test_bigtable_online_store():
-    text = BASE.format(strategy="{type: all_at_once}", extra=MONITORS).replace(
-        "feature_store:\n", "feature_store:\n  online_store: bigtable\n"
-    ).replace("      online: false\n", "")
+    text = (
+        BASE.format(strategy="{type: all_at_once}", extra=MONITORS)
+        .replace("feature_store:\n", "feature_store:\n  online_store: bigtable\n")
+        .replace("      online: false\n", "")
+    )
     store = plan_text(text).inputs("gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore", "online-store")
     assert store["bigtable"]["autoScaling"] == {"minNodeCount": 1, "maxNodeCount": 3, "cpuUtilizationTarget": 50}
     assert "optimized" not in store and "dedicatedServingEndpoint" not in store

@@ -49,15 +49,21 @@ def test_register_numbers_versions_and_keeps_metrics_for_gates(vertex, tmp_path)
 def test_gates_compare_with_min_and_the_champion(vertex, tmp_path, capsys):
     register(tmp_path, "run1", {"auc": 0.95})
     good = write_metrics(tmp_path, auc=0.949)
-    assert runtime.main(["gate", f"--metrics={good}", f"--gates={GATES}", "--region=us-central1", f"--model={MODEL}"]) == 0
+    assert (
+        runtime.main(["gate", f"--metrics={good}", f"--gates={GATES}", "--region=us-central1", f"--model={MODEL}"]) == 0
+    )
     bad = write_metrics(tmp_path, auc=0.94)
-    assert runtime.main(["gate", f"--metrics={bad}", f"--gates={GATES}", "--region=us-central1", f"--model={MODEL}"]) == 1
+    assert (
+        runtime.main(["gate", f"--metrics={bad}", f"--gates={GATES}", "--region=us-central1", f"--model={MODEL}"]) == 1
+    )
     assert "auc 0.94 below the champion's 0.95" in capsys.readouterr().err
 
 
 def test_gates_without_a_champion_check_bounds_only(vertex, tmp_path, capsys):
     low = write_metrics(tmp_path, auc=0.8)
-    assert runtime.main(["gate", f"--metrics={low}", f"--gates={GATES}", "--region=us-central1", f"--model={MODEL}"]) == 1
+    assert (
+        runtime.main(["gate", f"--metrics={low}", f"--gates={GATES}", "--region=us-central1", f"--model={MODEL}"]) == 1
+    )
     assert "auc 0.8 < min 0.9" in capsys.readouterr().err
 
 
@@ -87,7 +93,13 @@ def test_deploy_rolls_the_registered_version_out(vertex, tmp_path):
     DeploymentProvider().create({**base, "variants": [variant], "strategy": {"type": "all_at_once"}})
     (tmp_path / "version.txt").write_text(f"{MODEL}@2")
     strategy = json.dumps({"type": "canary", "percent": 10, "bake_time": 60, "termination_wait": 0})
-    argv = ["deploy", f"--endpoint={endpoint}", "--region=us-central1", f"--strategy={strategy}", f"--registered={tmp_path}"]
+    argv = [
+        "deploy",
+        f"--endpoint={endpoint}",
+        "--region=us-central1",
+        f"--strategy={strategy}",
+        f"--registered={tmp_path}",
+    ]
     assert runtime.main(argv) == 0
     (serving,) = vertex.endpoints[endpoint].deployed_models
     assert serving.model == f"{MODEL}@2"
@@ -101,5 +113,5 @@ def test_every_command_parses(command):
 
 
 def _required(command: str) -> list[str]:
-    actions = runtime.parser()._subparsers._group_actions[0].choices[command]._actions  # noqa: SLF001
+    actions = runtime.parser()._subparsers._group_actions[0].choices[command]._actions
     return [f"{a.option_strings[0]}=x" for a in actions if a.required]

@@ -152,9 +152,7 @@ class DeploymentProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         endpoint = Endpoint(props)
         existing = endpoint.deployed()
-        ids = {
-            v["name"]: existing.get(display_name(v)) or endpoint.deploy(v) for v in props["variants"]
-        }
+        ids = {v["name"]: existing.get(display_name(v)) or endpoint.deploy(v) for v in props["variants"]}
         split = {ids[v["name"]]: int(v["weight"]) for v in props["variants"]}
         endpoint.set_split(split)
         return CreateResult(f"{props['endpoint']}/deployments", _outs(props, ids, split))
@@ -189,9 +187,7 @@ class DeploymentProvider(ResourceProvider):
             split = split_at(weights, moves, kept, stage.percent)
             endpoint.set_split(split)
             _watch(endpoint, health, stage.watch, new_ids, before)
-        retired = [m.old for m in moves.values() if m.old] + [
-            d["id"] for name, d in old.items() if name not in weights
-        ]
+        retired = [m.old for m in moves.values() if m.old] + [d["id"] for name, d in old.items() if name not in weights]
         for deployed_id in retired:
             endpoint.undeploy(deployed_id)
         ids = {**kept, **{name: m.new for name, m in moves.items()}}

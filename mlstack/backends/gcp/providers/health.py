@@ -39,9 +39,7 @@ class Health:
                 f'metric.type = "{metric}" AND resource.labels.endpoint_id = "{self.endpoint_id}" '
                 f'AND metric.labels.deployed_model_id = "{deployed_model_id}"'
             ),
-            interval=m.TimeInterval(
-                start_time={"seconds": int(now) - window}, end_time={"seconds": int(now)}
-            ),
+            interval=m.TimeInterval(start_time={"seconds": int(now) - window}, end_time={"seconds": int(now)}),
             aggregation=m.Aggregation(
                 alignment_period={"seconds": window}, per_series_aligner=aligner, cross_series_reducer=reducer
             ),

@@ -121,7 +121,8 @@ class ModelVersionProvider(ResourceProvider):
         old_aliases = list(olds.get("aliases", []))
         set_aliases(service, parent, version_id, list(news.get("aliases", [])), old_aliases)
         fields = [
-            f for f, key in (("labels", "labels"), ("description", "description"), ("display_name", "display_name"))
+            f
+            for f, key in (("labels", "labels"), ("description", "description"), ("display_name", "display_name"))
             if olds.get(key) != news.get(key)
         ]
         if fields:
