@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from mlstack.backends.aws import images, signals
+from mlstack.backends.aws import images, job_compute, signals
 from mlstack.backends.aws.cron import eventbridge_cron
 from mlstack.backends.aws.pipeline_definition import ancestors
 from mlstack.errors import MlstackError, Path
@@ -103,6 +103,14 @@ def _pipelines(spec: Spec) -> Iterator[Problem]:
         for si, step in enumerate(pipeline.steps):
             if step.image and images.ecr_repository(step.image) is None:
                 yield (*path, "steps", si, "image"), _not_ecr(step.image)
+            compute = step.compute or (pipeline.compute if step.kind != "deployment" else None)
+            pinned = spec.compute[compute] if isinstance(compute, str) else compute
+            kind = job_compute.job_kind(step.kind)
+            if pinned and pinned.instance_type in job_compute.NOT_FOR_JOBS[kind]:
+                yield (
+                    (*path, "steps", si, "compute"),
+                    f"SageMaker {kind} jobs do not run on {pinned.instance_type}; pin another instance type",
+                )
             if step.kind == "registration" and not any(
                 pipeline.steps[j].kind == "training" for j in ancestors(pipeline, si)
             ):

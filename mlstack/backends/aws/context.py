@@ -86,6 +86,11 @@ class Aws:
             f"arn:{self.partition}:{service}:{self.region if region else ''}:", self.account, f":{resource}"
         )
 
+    def known(self, output: pulumi.Output[str], arn: pulumi.Input[str]) -> pulumi.Output[str]:
+        """`arn` (what AWS will call the resource, derived from its name) once `output` resolves: the
+        value is readable in plans and the dependency on the resource is kept."""
+        return pulumi.Output.all(output, arn).apply(lambda values: values[1])
+
     def s3_arn(self, bucket: pulumi.Input[str], key: str = "") -> pulumi.Output[str]:
         return pulumi.Output.concat(f"arn:{self.partition}:s3:::", bucket, f"/{key}" if key else "")
 

@@ -247,7 +247,6 @@ def build(
         spec = plan.endpoint
         name = ctx.names.sagemaker(spec.name)
         component = SpecComponent("endpoint", spec.name)
-        role = platform.roles["endpoint"]
         capture, capture_where = _capture(ctx, plan, platform)
         policy = _policy(ctx, plan, platform, capture_where, component)
         network = _network(ctx, bool(spec.serverless))
@@ -261,7 +260,7 @@ def build(
                 aws.sagemaker.Model(
                     f"{spec.name}-{variant.name}-model",
                     name=model_name,
-                    execution_role_arn=role.arn,
+                    execution_role_arn=platform.role_arns["endpoint"],
                     primary_container=primary,
                     vpc_config=network,
                     tags={**ctx.tags, **spec.tags, "mlstack-model": variant.model.describe()},

@@ -125,7 +125,7 @@ def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.FeatureGroup]
             feature_definitions=feature_definitions(view, entity),
             online_store_config=online,
             offline_store_config=offline,
-            role_arn=platform.roles["feature-store"].arn if view.offline else None,
+            role_arn=platform.role_arns["feature-store"] if view.offline else None,
             tags={**ctx.tags, "mlstack-entity": entity.name},
             opts=ctx.child(component, depends_on=depends),
         )

@@ -47,22 +47,21 @@ def assume_role(ctx: Aws, *services: str) -> pulumi.Output[str]:
     )
 
 
-def ecr_pull(ctx: Aws, image_uris: Iterable[pulumi.Input[str]]) -> list[Statement]:
+def ecr_pull(ctx: Aws, image_uris: Iterable[str], repositories: Iterable[pulumi.Input[str]] = ()) -> list[Statement]:
     """Pull rights on the ECR repositories of these images (AWS's own included: cross-account pulls
-    need them too), plus the registry login, which has no resource-level permission."""
-    repositories: set[str] = set()
-    for uri in image_uris:
-        if isinstance(uri, str) and (found := images.ecr_repository(uri)):
-            account, region, repository = found
-            repositories.add(f"arn:{ctx.partition}:ecr:{region}:{account}:repository/{repository}")
+    need them too) and on repositories this stack creates, plus the registry login, which has no
+    resource-level permission."""
+    found: list[pulumi.Input[str]] = sorted(
+        {
+            f"arn:{ctx.partition}:ecr:{region}:{account}:repository/{repository}"
+            for account, region, repository in filter(None, map(images.ecr_repository, image_uris))
+        }
+    )
+    found += list(repositories)
     statements = [allow(["ecr:GetAuthorizationToken"], ["*"])]
-    if repositories:
-        statements.append(allow(ECR_PULL, sorted(repositories)))
+    if found:
+        statements.append(allow(ECR_PULL, found))
     return statements
-
-
-def repository_pull(repository_arn: pulumi.Input[str]) -> Statement:
-    return allow(ECR_PULL, [repository_arn])
 
 
 def logs(ctx: Aws, *groups: str) -> Statement:

@@ -182,13 +182,12 @@ def _policy(ctx: Aws, platform: Platform, monitor: Monitor, component: SpecCompo
         statements += iam.read_uris(ctx, [destination.rstrip("/") + "/"])
     else:
         statements += iam.bucket_prefix(ctx, platform.bucket_name, [f"capture/{endpoint.name}/"], write=False)
-    if signals.engine(monitor) == "mlstack":
-        if platform.runtime_repository is not None:
-            statements.append(iam.repository_pull(platform.runtime_repository.arn))
-        else:
-            statements.append(iam.allow(["ecr:GetAuthorizationToken"], ["*"]))
-    else:
+    if signals.engine(monitor) != "mlstack":
         statements += iam.ecr_pull(ctx, [images.monitor_analyzer_image(ctx.region)])
+    elif platform.runtime_repository_arn is not None:
+        statements += iam.ecr_pull(ctx, [], platform.runtime_repository_arns)
+    else:  # a configured runtime image: its repository is not known as an ECR ARN unless it is a URI
+        statements += iam.ecr_pull(ctx, [])
     return role_policy(
         ctx, platform, "monitoring", f"monitor-{schedule_name(ctx, monitor.name)}", statements, component
     )
@@ -211,7 +210,7 @@ def _data_quality(ctx: Aws, platform: Platform, monitor: Monitor, component: Spe
     job = aws.sagemaker.DataQualityJobDefinition(
         f"{monitor.name}-job",
         name=ctx.names.sagemaker(f"{monitor.name}-job"),
-        role_arn=platform.roles["monitoring"].arn,
+        role_arn=platform.role_arns["monitoring"],
         data_quality_app_specification={
             "image_uri": images.monitor_analyzer_image(ctx.region),
             "environment": {"publish_cloudwatch_metrics": "Enabled"},
@@ -243,7 +242,7 @@ def _model_quality(ctx: Aws, platform: Platform, monitor: Monitor, component: Sp
         f"{monitor.name}-job",
         job_definition_name=ctx.names.sagemaker(f"{monitor.name}-job"),
         endpoint_name=endpoint_input["endpoint_name"],
-        role_arn=platform.roles["monitoring"].arn,
+        role_arn=platform.role_arns["monitoring"],
         model_quality_app_specification={
             "image_uri": images.monitor_analyzer_image(ctx.region),
             "problem_type": signals.PROBLEM_TYPES[monitor.problem_type],
@@ -284,7 +283,7 @@ def _mlstack(ctx: Aws, platform: Platform, monitor: Monitor, component: SpecComp
     config = {
         "monitoring_type": "DataQuality",
         "monitoring_job_definition": {
-            "role_arn": platform.roles["monitoring"].arn,
+            "role_arn": platform.role_arns["monitoring"],
             "monitoring_app_specification": {
                 "image_uri": platform.runtime_image,
                 "container_entrypoints": MONITOR_JOB,

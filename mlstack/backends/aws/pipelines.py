@@ -12,7 +12,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from mlstack.backends.aws import iam, images, names
+from mlstack.backends.aws import iam, images, job_compute, names
 from mlstack.backends.aws.context import Aws
 from mlstack.backends.aws.cron import eventbridge_cron
 from mlstack.backends.aws.endpoints import image_of
@@ -20,12 +20,17 @@ from mlstack.backends.aws.features import OFFLINE_PREFIX
 from mlstack.backends.aws.monitors import alarm_name
 from mlstack.backends.aws.pipeline_definition import TRIGGER_PARAMETER, Registration, Settings, render
 from mlstack.backends.aws.platform import Platform, role_policy
+from mlstack.backends.aws.registry import package_group_arn
 from mlstack.backends.components import SpecComponent
 from mlstack.spec.models import Pipeline
 
-DEFAULT_INSTANCE = "ml.m5.xlarge"
 DEPLOY_INSTANCE = "ml.t3.medium"
 JOB_PREFIX = "pipelines-"  # SageMaker Pipelines names the jobs it starts pipelines-<execution>-<step>-...
+
+
+def needs_runtime(pipeline: Pipeline) -> bool:
+    """Deployment steps without an image of their own run mlstack's runtime image."""
+    return any(s.kind == "deployment" and not s.image for s in pipeline.steps)
 
 
 def triggers(ctx: Aws, pipeline: Pipeline) -> list[str]:
@@ -60,14 +65,18 @@ def _champions(ctx: Aws, pipeline: Pipeline) -> dict[str, float]:
 def _settings(ctx: Aws, pipeline: Pipeline, bucket: str, role_arn: str, runtime_image: str | None) -> Settings:
     step_images, instance_types = {}, {}
     for step in pipeline.steps:
-        sku = ctx.resolved.step_sku(pipeline.name, step.name)
+        compute = step.compute or pipeline.compute
+        profile = ctx.resolved.profile(compute) if compute is not None else None
         if step.kind == "deployment":
-            assert runtime_image is not None  # the platform builds it whenever a deployment step exists
-            step_images[step.name] = step.image or runtime_image
-            instance_types[step.name] = sku.machine_type if sku and step.compute else DEPLOY_INSTANCE
+            image = step.image or runtime_image
+            assert image is not None  # the platform builds the runtime image whenever a step needs it
+            step_images[step.name] = image
+            # The deploy job only calls SageMaker's API: the smallest instance unless the step names one.
+            chosen = ctx.resolved.profile(step.compute) if step.compute is not None else None
+            instance_types[step.name] = job_compute.instance_type(chosen, "processing") if chosen else DEPLOY_INSTANCE
         else:
             step_images[step.name] = step.image or pipeline.image or images.step_image(ctx.region)
-            instance_types[step.name] = sku.machine_type if sku else DEFAULT_INSTANCE
+            instance_types[step.name] = job_compute.instance_type(profile, job_compute.job_kind(step.kind))
     network = ctx.resolved.spec.target.network
     feature_views = set(pipeline.feature_views)
     offline = any(v.offline for v in ctx.resolved.spec.feature_store.views if v.name in feature_views)
@@ -96,10 +105,10 @@ def _settings(ctx: Aws, pipeline: Pipeline, bucket: str, role_arn: str, runtime_
 
 def _policy(ctx: Aws, pipeline: Pipeline, platform: Platform, settings: Settings, component: SpecComponent):
     spec = ctx.resolved.spec
-    role = platform.roles["pipeline"]
+    role_arn = platform.role_arns["pipeline"]
     jobs = [ctx.arn("sagemaker", f"{kind}-job/{JOB_PREFIX}*") for kind in ("processing", "training")]
     statements = [
-        iam.allow(["iam:PassRole"], [role.arn], StringEquals={"iam:PassedToService": "sagemaker.amazonaws.com"}),
+        iam.allow(["iam:PassRole"], [role_arn], StringEquals={"iam:PassedToService": "sagemaker.amazonaws.com"}),
         iam.allow(
             [
                 "sagemaker:AddTags",
@@ -113,7 +122,11 @@ def _policy(ctx: Aws, pipeline: Pipeline, platform: Platform, settings: Settings
             jobs,
         ),
         *iam.bucket_prefix(ctx, platform.bucket_name, [f"pipelines/{pipeline.name}/"], write=True),
-        *iam.ecr_pull(ctx, [image for image in settings.images.values() if isinstance(image, str)]),
+        *iam.ecr_pull(
+            ctx,
+            list(settings.images.values()),
+            platform.runtime_repository_arns if needs_runtime(pipeline) else [],
+        ),
         iam.logs(ctx, "/aws/sagemaker/ProcessingJobs", "/aws/sagemaker/TrainingJobs"),
         *iam.kms(ctx),
     ]
@@ -129,10 +142,7 @@ def _policy(ctx: Aws, pipeline: Pipeline, platform: Platform, settings: Settings
                     "sagemaker:DescribeModelPackageGroup",
                     "sagemaker:UpdateModelPackage",
                 ],
-                [
-                    ctx.arn("sagemaker", f"model-package-group/{vendor}"),
-                    ctx.arn("sagemaker", f"model-package/{vendor}/*"),
-                ],
+                [package_group_arn(ctx, group), ctx.arn("sagemaker", f"model-package/{vendor}/*")],
             )
         )
     # Evaluation compares with the champion: read the groups' declared artifacts.
@@ -176,29 +186,27 @@ def _policy(ctx: Aws, pipeline: Pipeline, platform: Platform, settings: Settings
             ),
             iam.allow(
                 ["iam:PassRole"],
-                [platform.roles["endpoint"].arn],
+                [platform.role_arns["endpoint"]],
                 StringEquals={"iam:PassedToService": "sagemaker.amazonaws.com"},
             ),
         ]
-        if platform.runtime_repository is not None:
-            statements.append(iam.repository_pull(platform.runtime_repository.arn))
     return role_policy(
         ctx, platform, "pipeline", f"pipeline-{ctx.names.sagemaker(pipeline.name)}", statements, component
     )
 
 
-def _starts(ctx: Aws, pipeline: Pipeline, platform: Platform, resource: aws.sagemaker.Pipeline, component):
+def _starts(ctx: Aws, pipeline: Pipeline, platform: Platform, arn: pulumi.Output[str], component: SpecComponent):
     """Schedule and drift triggers, through the pipeline-starter role."""
     monitors = triggers(ctx, pipeline)
     if not pipeline.schedule and not monitors:
         return
-    starter = platform.roles["pipeline-starter"]
+    starter = platform.role_arns["pipeline-starter"]
     start = role_policy(
         ctx,
         platform,
         "pipeline-starter",
         f"start-{ctx.names.sagemaker(pipeline.name)}",
-        [iam.allow(["sagemaker:StartPipelineExecution"], [resource.arn])],
+        [iam.allow(["sagemaker:StartPipelineExecution"], [arn])],
         component,
     )
     if pipeline.schedule:
@@ -211,8 +219,8 @@ def _starts(ctx: Aws, pipeline: Pipeline, platform: Platform, resource: aws.sage
             flexible_time_window={"mode": "OFF"},
             kms_key_arn=ctx.kms_key,
             target={
-                "arn": resource.arn,
-                "role_arn": starter.arn,
+                "arn": arn,
+                "role_arn": starter,
                 "sagemaker_pipeline_parameters": {
                     "pipeline_parameters": [{"name": TRIGGER_PARAMETER, "value": "schedule"}]
                 },
@@ -238,8 +246,8 @@ def _starts(ctx: Aws, pipeline: Pipeline, platform: Platform, resource: aws.sage
         aws.cloudwatch.EventTarget(
             f"{pipeline.name}-on-{monitor}-start",
             rule=rule.name,
-            arn=resource.arn,
-            role_arn=starter.arn,
+            arn=arn,
+            role_arn=starter,
             sagemaker_pipeline_target={
                 "pipeline_parameter_lists": [{"name": TRIGGER_PARAMETER, "value": f"alert:{monitor}"}]
             },
@@ -251,26 +259,28 @@ def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.Pipeline]:
     pipelines = {}
     for pipeline in ctx.resolved.spec.pipelines:
         component = SpecComponent("pipeline", pipeline.name)
-        role = platform.roles["pipeline"]
-        needs_runtime = any(s.kind == "deployment" and not s.image for s in pipeline.steps)
-        runtime = platform.runtime_image if needs_runtime else None
-        # The policy's ECR statements need the step images, known before the Outputs resolve.
-        static = _settings(ctx, pipeline, "", "", runtime and "mlstack-runtime-image")
+        role_arn = platform.role_arns["pipeline"]
+        runtime = platform.runtime_image if needs_runtime(pipeline) else None
+        # The policy needs the step images, which are known before the Outputs resolve (the runtime
+        # image's repository is granted by its ARN).
+        static = _settings(ctx, pipeline, "", "", "" if runtime else None)
         policy = _policy(ctx, pipeline, platform, static, component)
-        definition = pulumi.Output.all(platform.bucket_name, role.arn, runtime).apply(
+        definition = pulumi.Output.all(platform.bucket_name, role_arn, runtime).apply(
             lambda values, p=pipeline: render(p, _settings(ctx, p, values[0], values[1], values[2]))
         )
+        vendor = ctx.names.sagemaker(pipeline.name, max_length=names.PIPELINE)
         resource = aws.sagemaker.Pipeline(
             pipeline.name,
-            pipeline_name=ctx.names.sagemaker(pipeline.name, max_length=names.PIPELINE),
-            pipeline_display_name=ctx.names.sagemaker(pipeline.name, max_length=names.PIPELINE),
+            pipeline_name=vendor,
+            pipeline_display_name=vendor,
             pipeline_description=pipeline.description or None,
-            role_arn=role.arn,
+            role_arn=role_arn,
             pipeline_definition=definition,
             tags=ctx.tags,
             opts=ctx.child(component, depends_on=[policy, *platform.bucket_ready]),
         )
-        _starts(ctx, pipeline, platform, resource, component)
-        component.done({"name": resource.pipeline_name, "arn": resource.arn})
+        arn = ctx.known(resource.arn, ctx.arn("sagemaker", f"pipeline/{vendor}"))
+        _starts(ctx, pipeline, platform, arn, component)
+        component.done({"name": resource.pipeline_name, "arn": arn})
         pipelines[pipeline.name] = resource
     return pipelines

@@ -39,14 +39,20 @@ class Platform:
     bucket: aws.s3.Bucket
     bucket_ready: list[pulumi.Resource]  # versioning, encryption, public access block, policy
     roles: dict[str, aws.iam.Role] = field(default_factory=dict)
+    role_arns: dict[str, pulumi.Output[str]] = field(default_factory=dict)
     topic_arn: pulumi.Output[str] | None = None
     glue_database: aws.glue.CatalogDatabase | None = None
     runtime_image: pulumi.Output[str] | None = None
     runtime_repository: aws.ecr.Repository | None = None
+    runtime_repository_arn: pulumi.Output[str] | None = None
 
     @property
     def bucket_name(self) -> pulumi.Output[str]:
         return self.bucket.bucket
+
+    @property
+    def runtime_repository_arns(self) -> list[pulumi.Output[str]]:
+        return [self.runtime_repository_arn] if self.runtime_repository_arn is not None else []
 
     def uri(self, prefix: str) -> pulumi.Output[str]:
         return pulumi.Output.concat("s3://", self.bucket.bucket, "/", prefix)
@@ -110,7 +116,7 @@ def _bucket(ctx: Aws, component: SpecComponent) -> tuple[aws.s3.Bucket, list[pul
                     "Effect": "Deny",
                     "Principal": "*",
                     "Action": "s3:*",
-                    "Resource": [bucket.arn, pulumi.Output.concat(bucket.arn, "/*")],
+                    "Resource": [ctx.s3_arn(bucket.bucket), ctx.s3_arn(bucket.bucket, "*")],
                     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
                 }
             ],
@@ -131,17 +137,19 @@ def _topic(ctx: Aws, component: SpecComponent) -> pulumi.Output[str] | None:
         return None
     if spec.target.aws and spec.target.aws.alarm_topic:
         return pulumi.Output.from_input(spec.target.aws.alarm_topic)
+    name = ctx.names.platform("alerts", max_length=names.TOPIC)
     topic = aws.sns.Topic(
         "alerts",
-        name=ctx.names.platform("alerts", max_length=names.TOPIC),
+        name=name,
         kms_master_key_id=ctx.kms_key,
         tags=ctx.tags,
         opts=ctx.child(component),
     )
     alarms = ctx.arn("cloudwatch", f"alarm:{ctx.names.platform(max_length=names.ALARM)}-*")
+    arn = ctx.known(topic.arn, ctx.arn("sns", name))
     aws.sns.TopicPolicy(
         "alerts-policy",
-        arn=topic.arn,
+        arn=arn,
         policy=pulumi.Output.json_dumps(
             {
                 "Version": "2012-10-17",
@@ -151,7 +159,7 @@ def _topic(ctx: Aws, component: SpecComponent) -> pulumi.Output[str] | None:
                         "Effect": "Allow",
                         "Principal": {"Service": "cloudwatch.amazonaws.com"},
                         "Action": "sns:Publish",
-                        "Resource": topic.arn,
+                        "Resource": arn,
                         "Condition": {
                             "ArnLike": {"aws:SourceArn": alarms},
                             "StringEquals": {"aws:SourceAccount": ctx.account},
@@ -162,21 +170,24 @@ def _topic(ctx: Aws, component: SpecComponent) -> pulumi.Output[str] | None:
         ),
         opts=ctx.child(component),
     )
-    return topic.arn
+    return arn
 
 
-def _runtime_image(ctx: Aws, component: SpecComponent) -> tuple[pulumi.Output[str] | None, aws.ecr.Repository | None]:
+def _runtime_image(
+    ctx: Aws, component: SpecComponent
+) -> tuple[pulumi.Output[str] | None, aws.ecr.Repository | None, pulumi.Output[str] | None]:
     """mlstack's own container (monitor and deploy jobs): `mlstack:runtimeImage` in the stack config,
     else `<repository this stack creates>:<mlstack version>`, which the release process pushes."""
     if not needs_runtime_image(ctx):
-        return None, None
+        return None, None, None
     configured = pulumi.Config("mlstack").get(RUNTIME_IMAGE_CONFIG)
     if configured:
-        return pulumi.Output.from_input(configured), None
+        return pulumi.Output.from_input(configured), None, None
     encryption = {"encryption_type": "KMS", "kms_key": ctx.kms_key} if ctx.kms_key else {"encryption_type": "AES256"}
+    name = ctx.names.platform("mlstack", max_length=names.ECR)
     repository = aws.ecr.Repository(
         "runtime-image",
-        name=ctx.names.platform("mlstack", max_length=names.ECR),
+        name=name,
         image_tag_mutability="IMMUTABLE",
         image_scanning_configuration={"scan_on_push": True},
         encryption_configurations=[encryption],
@@ -186,7 +197,7 @@ def _runtime_image(ctx: Aws, component: SpecComponent) -> tuple[pulumi.Output[st
     image = pulumi.Output.all(ctx.account, repository.name).apply(
         lambda values: f"{values[0]}.dkr.ecr.{ctx.region}.amazonaws.com/{values[1]}:{mlstack.__version__}"
     )
-    return image, repository
+    return image, repository, ctx.known(repository.arn, ctx.arn("ecr", f"repository/{name}"))
 
 
 def build(ctx: Aws) -> Platform:
@@ -194,16 +205,19 @@ def build(ctx: Aws) -> Platform:
     bucket, ready = _bucket(ctx, component)
     platform = Platform(component, bucket, ready)
     for concern in _concerns(ctx):
-        platform.roles[concern] = aws.iam.Role(
+        name = ctx.names.role(concern)
+        platform.roles[concern] = role = aws.iam.Role(
             f"{concern}-role",
-            name=ctx.names.role(concern),
+            name=name,
             description=f"mlstack {ctx.resolved.name}: {concern}",
             assume_role_policy=iam.assume_role(ctx, *CONCERNS[concern]),
             tags=ctx.tags,
             opts=ctx.child(component),
         )
+        platform.role_arns[concern] = ctx.known(role.arn, ctx.arn("iam", f"role/{name}", region=False))
     platform.topic_arn = _topic(ctx, component)
-    platform.runtime_image, platform.runtime_repository = _runtime_image(ctx, component)
+    platform.runtime_image, platform.runtime_repository, repository_arn = _runtime_image(ctx, component)
+    platform.runtime_repository_arn = repository_arn
     if any(v.offline for v in ctx.resolved.spec.feature_store.views):
         platform.glue_database = aws.glue.CatalogDatabase(
             "feature-catalog",

@@ -24,7 +24,7 @@ SHARED_READ = [
 
 def _share(ctx: Aws, group: ModelGroup, package_group: aws.sagemaker.ModelPackageGroup, component: SpecComponent):
     versions = ctx.arn("sagemaker", f"model-package/{ctx.names.sagemaker(group.name)}/*")
-    statement = iam.allow(SHARED_READ, [package_group.arn, versions])
+    statement = iam.allow(SHARED_READ, [ctx.known(package_group.arn, package_group_arn(ctx, group.name)), versions])
     statement["Sid"] = "ShareWithAccounts"
     statement["Principal"] = {"AWS": [f"arn:{ctx.partition}:iam::{account}:root" for account in group.share_with]}
     return aws.sagemaker.ModelPackageGroupPolicy(
