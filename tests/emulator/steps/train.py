@@ -1,7 +1,7 @@
 """Test training step: fits a majority-class model on a tiny table; can be told to wait or fail.
 
-Parameters: sleep (seconds to wait after writing the pid marker), fail (exit 3), marker (a file to
-write this process's pid to when it starts)."""
+Parameters: marker (a file to write this process's pid to when it starts), sleep (seconds to wait
+then), block (wait while this file exists), fail (exit 3)."""
 
 import json
 import os
@@ -13,6 +13,8 @@ params = json.loads(os.environ["MLSTACK_PARAMS"])
 if params.get("marker"):
     Path(params["marker"]).write_text(str(os.getpid()))
 time.sleep(float(params.get("sleep", 0)))
+while params.get("block") and Path(params["block"]).exists():
+    time.sleep(0.05)
 if params.get("fail"):
     print("training failed on purpose: the data is cursed", file=sys.stderr)
     sys.exit(3)
