@@ -221,10 +221,10 @@ AZURE = TargetProfile(
     },
     strategies={
         **_ALL_STRATEGIES,
-        "canary": "traffic settings",
-        "linear": "staged traffic settings",
-        "blue_green": "new deployment, then traffic switch",
-        "shadow": "mirror_traffic",
+        "canary": "a new deployment next to the serving one; the endpoint's traffic moves to it in two stages",
+        "linear": "a new deployment next to the serving one; the endpoint's traffic moves to it step by step",
+        "blue_green": "a new deployment next to the serving one, then all traffic switches to it",
+        "shadow": "mirror_traffic to the challenger's deployment",
     },
     unsupported_strategies={},
     max_canary_percent=99,
@@ -238,10 +238,11 @@ AZURE = TargetProfile(
         "null_rate": "null_value_rate",
         "type_error_rate": "data_type_error_rate",
         "out_of_range_rate": "out_of_bounds_rate",
+        # Azure's model performance signal (azure-ai-ml ModelPerformance*Thresholds) measures accuracy,
+        # precision and recall for classification and MAE and RMSE for regression: no F1, no AUC.
         "accuracy": "accuracy",
         "precision": "precision",
         "recall": "recall",
-        "f1": "f1_score",
         "mae": "mean_absolute_error",
         "rmse": "root_mean_squared_error",
     },
@@ -250,6 +251,9 @@ AZURE = TargetProfile(
     schedule_rule="any",
     kms_key_pattern=r"https://[a-zA-Z0-9-]+\.vault\.azure\.net/keys/[^/]+(/[^/]+)?",
     kms_key_example="https://my-vault.vault.azure.net/keys/mlstack/0123456789abcdef",
+    artifact_schemes=("azureml://", "abfss://", "wasbs://", "https://"),
+    source_schemes=("abfss://", "wasbs://", "https://", "azureml://"),
+    capture_schemes=("abfss://", "wasbs://", "https://", "azureml://"),
 )
 
 LOCAL = TargetProfile(
