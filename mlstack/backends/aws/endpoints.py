@@ -57,7 +57,13 @@ def container(ctx: Aws, variant: Variant) -> dict[str, Any]:
     version = variant.version
     assert version is not None  # resolve links every served variant to a declared version on aws
     gpu = bool(variant.sku and variant.sku.gpus)
-    spec: dict[str, Any] = {"image": image_of(ctx, version, gpu), "model_data_url": version.artifact}
+    spec: dict[str, Any] = {"image": image_of(ctx, version, gpu)}
+    if version.artifact.endswith("/"):
+        # A prefix holds the model's files as they are: SageMaker copies them uncompressed.
+        source = {"s3_uri": version.artifact, "s3_data_type": "S3Prefix", "compression_type": "None"}
+        spec["model_data_source"] = {"s3_data_sources": [source]}
+    else:
+        spec["model_data_url"] = version.artifact  # a model.tar.gz
     if not version.image and version.framework in images.SCRIPT_MODE_FRAMEWORKS:
         spec["environment"] = dict(images.SCRIPT_MODE_ENV)
     return spec

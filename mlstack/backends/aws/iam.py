@@ -75,9 +75,22 @@ def kms(ctx: Aws) -> list[Statement]:
 
 
 def read_uris(ctx: Aws, uris: Iterable[str | None]) -> list[Statement]:
-    """Read the objects (or prefixes, for URIs ending in /) the spec names outside the stack."""
-    objects = sorted({ctx.s3_uri_arns(uri)[1] for uri in uris if uri and uri.startswith("s3://")})
-    return [allow(S3_READ, objects)] if objects else []
+    """Read the objects (or prefixes, for URIs ending in /) the spec names outside the stack, and list
+    the prefixes."""
+    found = [uri for uri in uris if uri and uri.startswith("s3://")]
+    if not found:
+        return []
+    statements = [allow(S3_READ, sorted({ctx.s3_uri_arns(uri)[1] for uri in found}))]
+    prefixes: dict[str, set[str]] = {}
+    for uri in found:
+        if uri.endswith("/"):
+            key = uri.removeprefix("s3://").partition("/")[2]
+            prefixes.setdefault(ctx.s3_uri_arns(uri)[0], set()).add(f"{key}*")
+    statements += [
+        allow(["s3:ListBucket"], [bucket], StringLike={"s3:prefix": sorted(keys)})
+        for bucket, keys in sorted(prefixes.items())
+    ]
+    return statements
 
 
 def bucket_prefix(ctx: Aws, bucket: pulumi.Input[str], prefixes: Sequence[str], *, write: bool) -> list[Statement]:
