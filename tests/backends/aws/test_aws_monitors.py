@@ -1,0 +1,302 @@
+"""Each monitor kind on its engine (SageMaker's analyzer, model-quality job, or mlstack's container), its
+schedule, its alarm and its actions."""
+
+from __future__ import annotations
+
+import json
+
+import pulumi.runtime.config as pulumi_config
+import pytest
+from aws_plans import (
+    ALARM,
+    DATA_QUALITY_JOB,
+    ENDPOINT,
+    EVENT_RULE,
+    EVENT_TARGET,
+    MODEL_QUALITY_JOB,
+    MONITORING_SCHEDULE,
+    SUBSCRIPTION,
+    TOPIC,
+    plan_text,
+    spec_text,
+)
+
+BUCKET = "mlstack-shop-111122223333-us-east-1"
+ANALYZER = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer:latest"
+RUNTIME = "111122223333.dkr.ecr.us-east-1.amazonaws.com/shop-mlstack:0.1.0"
+PIPELINE = """\
+pipelines:
+  - name: retrain
+    image: 111122223333.dkr.ecr.us-east-1.amazonaws.com/train:1
+    steps:
+      - name: train
+        kind: training
+        entrypoint: train.py
+"""
+
+
+def monitors(body: str, rest: str = "", target_extra: str = ""):
+    return plan_text(spec_text(rest=rest + "monitors:\n" + body, target_extra=target_extra))
+
+
+def schedule_config(plan) -> dict:
+    return plan.inputs(MONITORING_SCHEDULE)["monitoringScheduleConfig"]
+
+
+def test_linf_drift_on_named_features_runs_sagemakers_analyzer():
+    plan = monitors(
+        """\
+  - name: drift
+    kind: data_drift
+    endpoint: ranker
+    baseline: s3://data/train.csv
+    features: [price, clicks]
+    metric: l_infinity
+    threshold: 0.2
+    schedule: "0 2 * * *"
+"""
+    )
+    job = plan.inputs(DATA_QUALITY_JOB)
+    assert job["name"] == "drift-job"
+    assert job["dataQualityAppSpecification"] == {
+        "imageUri": ANALYZER,
+        "environment": {"publish_cloudwatch_metrics": "Enabled"},
+    }
+    assert job["dataQualityBaselineConfig"] == {
+        "constraintsResource": {"s3Uri": f"s3://{BUCKET}/monitoring/drift/baseline/constraints.json"},
+        "statisticsResource": {"s3Uri": f"s3://{BUCKET}/monitoring/drift/baseline/statistics.json"},
+    }
+    assert job["dataQualityJobInput"] == {
+        "endpointInput": {
+            "endpointName": "ranker",
+            "localPath": "/opt/ml/processing/input/endpoint",
+            "s3DataDistributionType": "FullyReplicated",
+            "s3InputMode": "File",
+        }
+    }
+    assert job["dataQualityJobOutputConfig"]["monitoringOutputs"]["s3Output"]["s3Uri"] == (
+        f"s3://{BUCKET}/monitoring/drift/reports"
+    )
+    assert job["jobResources"] == {
+        "clusterConfig": {"instanceCount": 1, "instanceType": "ml.m5.xlarge", "volumeSizeInGb": 20}
+    }
+    assert job["roleArn"] == "arn:aws:iam::111122223333:role/shop-monitoring"
+    assert schedule_config(plan) == {
+        "monitoringType": "DataQuality",
+        "monitoringJobDefinitionName": "drift-job",
+        "scheduleConfig": {"scheduleExpression": "cron(0 2 ? * * *)"},
+    }
+    alarm = plan.inputs(ALARM, "drift-alarm")
+    assert alarm["comparisonOperator"] == "GreaterThanThreshold" and alarm["threshold"] == 0.2
+    queries = alarm["metricQueries"]
+    assert [q["metric"]["period"] for q in queries[:2]] == [86400, 86400]  # one datapoint a day
+    assert [q["metric"]["metricName"] for q in queries[:2]] == [
+        "feature_baseline_drift_price",
+        "feature_baseline_drift_clicks",
+    ]
+    assert all(q["metric"]["namespace"] == "aws/sagemaker/Endpoints/data-metrics" for q in queries[:2])
+    assert all(q["metric"]["dimensions"] == {"Endpoint": "ranker", "MonitoringSchedule": "drift"} for q in queries[:2])
+    assert queries[2] == {"id": "worst", "expression": "MAX([m0, m1])", "label": "worst", "returnData": True}
+
+
+def test_null_rate_alarm_watches_the_least_complete_feature():
+    plan = monitors(
+        """\
+  - name: nulls
+    kind: data_quality
+    endpoint: ranker
+    baseline: s3://data/train.csv
+    features: [price]
+    metric: null_rate
+    threshold: 0.1
+"""
+    )
+    assert plan.all(DATA_QUALITY_JOB)
+    alarm = plan.inputs(ALARM)
+    assert (alarm["metricName"], alarm["statistic"]) == ("feature_non_null_price", "Minimum")
+    assert alarm["comparisonOperator"] == "LessThanThreshold" and alarm["threshold"] == pytest.approx(0.9)
+    assert schedule_config(plan)["scheduleConfig"]["scheduleExpression"] == "cron(0 * ? * * *)"
+
+
+@pytest.mark.parametrize(
+    ("kind", "metric", "features", "threshold", "comparison", "statistic"),
+    [
+        ("data_drift", "psi", "[price]", 0.1, "GreaterThanThreshold", "Maximum"),
+        ("data_drift", "l_infinity", "[]", 0.1, "GreaterThanThreshold", "Maximum"),  # no features: no analyzer alarm
+        ("prediction_drift", "ks", "[]", 0.05, "LessThanThreshold", "Minimum"),  # a p-value: low is drift
+        ("data_quality", "out_of_range_rate", "[price]", None, None, None),  # no default threshold: no alarm
+    ],
+)
+def test_other_metrics_run_in_mlstacks_container(kind, metric, features, threshold, comparison, statistic):
+    plan = monitors(
+        f"""\
+  - name: watch
+    kind: {kind}
+    endpoint: ranker
+    baseline: s3://data/train.csv
+    features: {features}
+    metric: {metric}
+    schedule: "0 */4 * * *"
+"""
+    )
+    assert not plan.all(DATA_QUALITY_JOB) and not plan.all(MODEL_QUALITY_JOB)
+    config = schedule_config(plan)
+    assert config["monitoringType"] == "DataQuality"
+    assert config["scheduleConfig"] == {"scheduleExpression": "cron(0 0/4 ? * * *)"}
+    job = config["monitoringJobDefinition"]
+    assert job["monitoringAppSpecification"] == {
+        "imageUri": RUNTIME,
+        "containerEntrypoints": ["python3", "-m", "mlstack.monitor_job"],
+        "containerArguments": ["--monitor", "watch"],
+    }
+    assert job["environment"]["MLSTACK_KIND"] == kind and job["environment"]["MLSTACK_METRIC"] == metric
+    assert job["environment"]["MLSTACK_BASELINE"] == "s3://data/train.csv"
+    assert job["environment"]["publish_cloudwatch_metrics"] == "Enabled"
+    assert job["stoppingConditions"] == [{"maxRuntimeInSeconds": 1800}]
+    assert job["monitoringOutputConfig"]["monitoringOutputs"]["s3Output"]["s3Uri"] == (
+        f"s3://{BUCKET}/monitoring/watch/reports"
+    )
+    repository = plan.inputs("aws:ecr/repository:Repository")
+    assert (repository["name"], repository["imageTagMutability"]) == ("shop-mlstack", "IMMUTABLE")
+    if threshold is None:
+        assert "MLSTACK_THRESHOLD" not in job["environment"] and not plan.all(ALARM)
+        return
+    assert job["environment"]["MLSTACK_THRESHOLD"] == repr(threshold)
+    alarm = plan.inputs(ALARM)
+    assert (alarm["metricName"], alarm["namespace"]) == (f"mlstack_{metric}", "aws/sagemaker/Endpoints/data-metrics")
+    assert (alarm["comparisonOperator"], alarm["statistic"], alarm["threshold"]) == (comparison, statistic, threshold)
+    assert alarm["period"] == 4 * 3600
+
+
+def test_the_runtime_image_comes_from_the_stack_config_when_set():
+    image = "999999999999.dkr.ecr.us-east-1.amazonaws.com/mlstack:2.0"
+    pulumi_config.set_config("mlstack:runtimeImage", image)
+    try:
+        plan = monitors(
+            "  - name: watch\n    kind: data_drift\n    endpoint: ranker\n"
+            "    baseline: s3://data/train.csv\n    metric: psi\n"
+        )
+    finally:
+        pulumi_config.set_all_config({})
+    job = schedule_config(plan)["monitoringJobDefinition"]
+    assert job["monitoringAppSpecification"]["imageUri"] == image
+    assert not plan.all("aws:ecr/repository:Repository")
+
+
+@pytest.mark.parametrize(
+    ("problem_type", "metric", "api_metric", "comparison"),
+    [
+        ("binary_classification", "auc", "auc", "LessThanThreshold"),
+        ("multiclass_classification", "f1", "weighted_f1", "LessThanThreshold"),
+        ("regression", "rmse", "rmse", "GreaterThanThreshold"),
+    ],
+)
+def test_model_quality_uses_the_native_job_definition(problem_type, metric, api_metric, comparison):
+    plan = monitors(
+        f"""\
+  - name: quality
+    kind: model_quality
+    endpoint: ranker
+    problem_type: {problem_type}
+    ground_truth: s3://labels/ranker/
+    metric: {metric}
+    threshold: 0.7
+    schedule: "0 5 * * *"
+"""
+    )
+    job = plan.inputs(MODEL_QUALITY_JOB)
+    assert job["jobDefinitionName"] == "quality-job"
+    assert (
+        job["modelQualityAppSpecification"]["problemType"]
+        == {
+            "binary_classification": "BinaryClassification",
+            "multiclass_classification": "MulticlassClassification",
+            "regression": "Regression",
+        }[problem_type]
+    )
+    assert job["modelQualityJobInput"]["groundTruthS3Input"] == {"s3Uri": "s3://labels/ranker/"}
+    assert job["modelQualityJobInput"]["endpointInput"]["inferenceAttribute"] == "0"
+    assert job["modelQualityBaselineConfig"] == {
+        "constraintsResource": {"s3Uri": f"s3://{BUCKET}/monitoring/quality/baseline/constraints.json"}
+    }
+    assert {"key": "mlstack-spec", "value": "shop"} in job["tags"]
+    assert schedule_config(plan) == {
+        "monitoringType": "ModelQuality",
+        "monitoringJobDefinitionName": "quality-job",
+        "scheduleConfig": {"scheduleExpression": "cron(0 5 ? * * *)"},
+    }
+    alarm = plan.inputs(ALARM)
+    assert (alarm["namespace"], alarm["metricName"]) == ("aws/sagemaker/Endpoints/model-metrics", api_metric)
+    assert (alarm["comparisonOperator"], alarm["threshold"]) == (comparison, 0.7)
+
+
+def test_alert_to_an_existing_topic_and_a_webhook():
+    topic = "arn:aws:sns:us-east-1:111122223333:oncall"
+    plan = monitors(
+        """\
+  - name: drift
+    kind: data_drift
+    endpoint: ranker
+    baseline: s3://data/train.csv
+    metric: psi
+    actions:
+      - type: alert
+        to: [arn:aws:sns:us-east-1:111122223333:team, https://hooks.example.com/ml]
+""",
+        target_extra=f"  alarm_topic: {topic}\n",
+    )
+    assert not plan.all(TOPIC)  # target.aws.alarm_topic is used instead
+    assert plan.inputs(ALARM)["alarmActions"] == [topic, "arn:aws:sns:us-east-1:111122223333:team"]
+    subscription = plan.inputs(SUBSCRIPTION)
+    assert subscription["topic"] == topic
+    assert (subscription["protocol"], subscription["endpoint"]) == ("https", "https://hooks.example.com/ml")
+    assert json.loads(subscription["filterPolicy"]) == {"AlarmName": ["shop-drift"]}
+
+
+def test_retrain_action_starts_the_pipeline_on_alarm():
+    plan = monitors(
+        """\
+  - name: drift
+    kind: data_drift
+    endpoint: ranker
+    baseline: s3://data/train.csv
+    metric: psi
+    actions:
+      - type: retrain
+        pipeline: retrain
+""",
+        rest=PIPELINE,
+    )
+    assert plan.inputs(ALARM)["alarmActions"] == []
+    rule = plan.inputs(EVENT_RULE, "retrain-on-drift")
+    assert json.loads(rule["eventPattern"])["resources"] == [
+        "arn:aws:cloudwatch:us-east-1:111122223333:alarm:shop-drift"
+    ]
+    target = plan.inputs(EVENT_TARGET, "retrain-on-drift-start")
+    assert target["arn"] == "arn:aws:sagemaker:us-east-1:111122223333:pipeline/retrain"
+    assert target["roleArn"] == "arn:aws:iam::111122223333:role/shop-pipeline-starter"
+    assert target["sagemakerPipelineTarget"]["pipelineParameterLists"] == [
+        {"name": "MlstackTrigger", "value": "alert:drift"}
+    ]
+
+
+def test_rollback_action_guards_the_endpoints_rollouts():
+    plan = monitors(
+        """\
+  - name: quality
+    kind: model_quality
+    endpoint: ranker
+    problem_type: regression
+    ground_truth: s3://labels/
+    metric: mae
+    threshold: 3
+    actions:
+      - type: rollback
+"""
+    )
+    config = plan.inputs(ENDPOINT)["deploymentConfig"]
+    assert config["autoRollbackConfiguration"] == {"alarms": [{"alarmName": "shop-quality"}]}
+    assert config["blueGreenUpdatePolicy"]["trafficRoutingConfiguration"]["type"] == "ALL_AT_ONCE"
+    endpoint = plan.one(ENDPOINT)
+    assert endpoint.parent == "mlstack:endpoint:Endpoint::ranker"
+    assert plan.one(ALARM).parent == "mlstack:monitor:Monitor::quality"
