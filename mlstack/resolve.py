@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from mlstack.spec import LoadedSpec
+from mlstack.spec.locations import absolutize
 from mlstack.spec.models import AB, ComputeProfile, Endpoint, ModelRef, ModelVersion, Shadow, Spec
 
 if TYPE_CHECKING:
@@ -49,8 +50,9 @@ class Resolved:
 
     def __init__(self, loaded: LoadedSpec) -> None:
         self.loaded = loaded
-        self.spec: Spec = loaded.spec
         self.cloud: str = loaded.cloud
+        # Backends see every data location absolute for their cloud (mlstack.spec.locations).
+        self.spec: Spec = absolutize(loaded.spec, self.cloud, loaded.path.parent)
         self.environment = loaded.environment
         self.production: bool = loaded.production
         self.region: str | None = self.spec.target.region_for(self.cloud)

@@ -40,8 +40,9 @@ def plan(
     pending = list(resources)
     # Parents are registered before children, but the list is sorted by type: attach in waves.
     while pending:
+        ready = [r for r in pending if r.parent in nodes]
         rest = [r for r in pending if r.parent not in nodes]
-        for r in (r for r in pending if r.parent in nodes):
+        for r in ready:
             nodes[r.key] = nodes[r.parent].add(f"{r.type} [cyan]{r.name}[/cyan]")
         if len(rest) == len(pending):
             for r in rest:

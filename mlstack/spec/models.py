@@ -45,6 +45,12 @@ class AwsSettings(Model):
     region: str | None = Field(None, description="Overrides target.region on AWS.")
     alarm_topic: str | None = Field(None, description="SNS topic ARN for monitor alerts; created when absent.")
     kms_key: str | None = Field(None, description="KMS key ARN; overrides target.kms_key on AWS.")
+    data_root: str | None = Field(
+        None, pattern=r"^s3://", description="Where relative data paths in the spec live on AWS (s3://bucket/prefix)."
+    )
+    image_registry: str | None = Field(
+        None, description="Registry for bare image names (name:tag), e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com."
+    )
 
 
 class GcpSettings(Model):
@@ -53,6 +59,17 @@ class GcpSettings(Model):
     )
     region: str | None = Field(None, description="Overrides target.region on GCP.")
     kms_key: str | None = Field(None, description="Cloud KMS key (CMEK); overrides target.kms_key on GCP.")
+    data_root: str | None = Field(
+        None, pattern=r"^gs://", description="Where relative data paths in the spec live on GCP (gs://bucket/prefix)."
+    )
+    feature_dataset: str | None = Field(
+        None,
+        pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]\.\w+$",
+        description="BigQuery dataset (project.dataset) holding the tables that relative feature sources name.",
+    )
+    image_registry: str | None = Field(
+        None, description="Registry for bare image names (name:tag), e.g. us-central1-docker.pkg.dev/project/repo."
+    )
 
 
 class AzureSettings(Model):
@@ -71,6 +88,14 @@ class AzureSettings(Model):
     )
     region: str | None = Field(None, description="Overrides target.region on Azure.")
     kms_key: str | None = Field(None, description="Key Vault key URL; overrides target.kms_key on Azure.")
+    data_root: str | None = Field(
+        None,
+        pattern=r"^(azureml|abfss|https)://",
+        description="Where relative data paths in the spec live on Azure (azureml://datastores/<name>/paths/<prefix>).",
+    )
+    image_registry: str | None = Field(
+        None, description="Registry for bare image names (name:tag), e.g. myregistry.azurecr.io."
+    )
 
 
 class LocalSettings(Model):

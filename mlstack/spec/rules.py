@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 
 from mlstack.errors import Path, SpecError, did_you_mean
+from mlstack.spec import locations
 from mlstack.spec.models import (
     AB,
     ComputeProfile,
@@ -312,6 +313,7 @@ RULES: tuple[Callable[[Spec, str], Iterable[Problem]], ...] = (
     _references,
     lambda spec, cloud: _target_rules(spec, profile(cloud)),
     _compute_fits,
+    lambda spec, cloud: locations.problems(spec, cloud),
 )
 
 

@@ -19,8 +19,7 @@ BILLION_LAUGHS = "\n".join(
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "mlstack", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run([sys.executable, "-m", "mlstack", *args], cwd=cwd, capture_output=True, text=True, timeout=60)
 
 
 def bad_inputs(tmp: Path) -> dict[str, Path]:

@@ -16,10 +16,18 @@ TEXTS = [p.read_text() for p in EXAMPLE_SPECS]
 DATA = [yaml.safe_load(t) for t in TEXTS]
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.floats(allow_nan=True),
-    st.text(max_size=12), st.sampled_from(["aws", "canary", "champion", "0 * * * *", "7d", "-1", "psi"]),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True),
+    st.text(max_size=12),
+    st.sampled_from(["aws", "canary", "champion", "0 * * * *", "7d", "-1", "psi"]),
 )
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=6)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
 
 
 def _paths(node: object, prefix: tuple = ()) -> list[tuple]:
@@ -86,5 +94,5 @@ def test_textual_mutations(data):
     elif action == "insert":
         mutated = text[:cut] + junk + text[cut:]
     else:
-        mutated = text[:cut] + text[cut + len(junk):]
+        mutated = text[:cut] + text[cut + len(junk) :]
     _check(mutated)

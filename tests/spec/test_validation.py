@@ -15,11 +15,13 @@ owner: team@example.com
 target:
   cloud: {cloud}
   region: us-east-1
-  gcp: {{project: shop-project}}
+  aws: {{data_root: "s3://shop-data"}}
+  gcp: {{project: shop-project, data_root: "gs://shop-data"}}
   azure:
     subscription_id: 00000000-1111-2222-3333-444444444444
     resource_group: rg
     workspace: shop-ws
+    data_root: azureml://datastores/workspaceblobstore/paths/shop
 compute:
   cpu: {{vcpus: 2}}
 registry:
@@ -28,10 +30,10 @@ registry:
       approval: auto
       versions:
         - version: 1
-          artifact: s3://b/recs/1/model.tar.gz
+          artifact: models/recs/1/
           aliases: [champion]
         - version: 2
-          artifact: s3://b/recs/2/model.tar.gz
+          artifact: models/recs/2/
           aliases: [challenger]
 endpoints:
   - name: {endpoint}
@@ -44,13 +46,12 @@ monitors:
   - name: drift
     kind: data_drift
     endpoint: {endpoint}
-    baseline: s3://b/baseline.parquet
+    baseline: baselines/recs.csv
     metric: {metric}
     schedule: "{schedule}"
 """
 
-DEFAULTS = dict(cloud="aws", endpoint="recs-api", strategy="      type: all_at_once", metric="ks",
-                schedule="0 * * * *")
+DEFAULTS = dict(cloud="aws", endpoint="recs-api", strategy="      type: all_at_once", metric="ks", schedule="0 * * * *")
 
 
 def spec_text(**overrides: str) -> str:
@@ -179,11 +180,14 @@ def test_drift_monitor_needs_data_capture():
 
 
 def test_unknown_dtype_suggests():
-    text = spec_text() + """feature_store:
+    text = (
+        spec_text()
+        + """feature_store:
   entities:
     - name: user
       join_keys: [{name: user_id, dtype: int65}]
 """
+    )
     [error] = errors_of(text)
     assert "did you mean 'int64'" in error and "feature_store.entities[0].join_keys[0].dtype" in error
 
@@ -204,7 +208,9 @@ def test_every_problem_is_reported_at_once():
 
 
 def test_environment_overlay_errors_point_at_the_overlay():
-    text = spec_text() + """environments:
+    text = (
+        spec_text()
+        + """environments:
   prod:
     endpoints:
       recs-api:
@@ -212,6 +218,7 @@ def test_environment_overlay_errors_point_at_the_overlay():
       recs-apx:
         public: true
 """
+    )
     with pytest.raises(SpecInvalid) as info:
         loads(text, "shop.yaml", env="prod")
     rendered = [e.render() for e in info.value.errors]
@@ -226,13 +233,16 @@ def test_environment_overlay_errors_point_at_the_overlay():
 
 
 def test_environment_overlay_applies():
-    text = spec_text() + """environments:
+    text = (
+        spec_text()
+        + """environments:
   prod:
     endpoints:
       recs-api:
         instance_count: 3
         strategy: {type: canary, percent: 20}
 """
+    )
     loaded = loads(text, "shop.yaml", env="prod")
     endpoint = loaded.spec.endpoints[0]
     assert endpoint.instance_count == 3 and endpoint.strategy.type == "canary"
@@ -241,12 +251,15 @@ def test_environment_overlay_applies():
 
 
 def test_overlay_value_errors_are_located_in_the_overlay():
-    text = spec_text() + """environments:
+    text = (
+        spec_text()
+        + """environments:
   prod:
     endpoints:
       recs-api:
         strategy: {type: canary, percent: 70}
 """
+    )
     with pytest.raises(SpecInvalid) as info:
         loads(text, "shop.yaml", env="prod")
     [error] = info.value.errors
@@ -269,9 +282,46 @@ def test_kms_key_must_match_the_cloud():
     ],
 )
 def test_plain_text_secrets_are_refused(value):
-    text = spec_text() + f"""    actions:
+    text = (
+        spec_text()
+        + f"""    actions:
       - type: alert
         to: ["{value}"]
 """
+    )
     [error] = errors_of(text)
     assert "monitors[0].actions[0].to[0]" in error and "secret" in error
+
+
+def test_relative_data_paths_need_the_clouds_root():
+    errors = errors_of(spec_text().replace('  aws: {data_root: "s3://shop-data"}\n', ""))
+    assert len(errors) == 3 and all("target.aws.data_root" in e for e in errors)
+    assert "registry.model_groups[0].versions[0].artifact" in errors[0]
+    from mlstack.resolve import resolve
+
+    for cloud, root in (("aws", "s3://shop-data"), ("gcp", "gs://shop-data")):
+        resolved = resolve(loads(spec_text(metric="l_infinity"), "shop.yaml", target=cloud))
+        assert resolved.spec.registry.model_groups[0].versions[0].artifact == f"{root}/models/recs/1/"
+        assert resolved.spec.monitors[0].baseline == f"{root}/baselines/recs.csv"
+
+
+def test_full_uris_pin_a_cloud():
+    text = spec_text(metric="jensen_shannon").replace("artifact: models/recs/1/", "artifact: s3://b/recs/1/")
+    [error] = errors_of(text, target="gcp")
+    assert "Google Vertex AI reads model artifacts from gs://" in error
+
+
+def test_bare_image_names_resolve_in_the_clouds_registry():
+    text = spec_text().replace(
+        "          aliases: [champion]", "          image: recs-serve:2\n          aliases: [champion]"
+    )
+    [error] = errors_of(text)
+    assert "image_registry" in error
+    registry = text.replace(
+        '{data_root: "s3://shop-data"}',
+        '{data_root: "s3://shop-data", image_registry: 1.dkr.ecr.us-east-1.amazonaws.com}',
+    )
+    from mlstack.resolve import resolve
+
+    version = resolve(loads(registry, "shop.yaml")).spec.registry.model_groups[0].versions[0]
+    assert version.image == "1.dkr.ecr.us-east-1.amazonaws.com/recs-serve:2"

@@ -1,0 +1,139 @@
+"""Data locations: a relative path in a spec (`models/fraud/3/`, `baselines/training.csv`) lives under the
+target's data root, so one spec serves every cloud; a full URI (`s3://…`, `gs://…`, `bq://…`) pins one.
+Images likewise: a bare `name:tag` lives in the target's image registry; anything with a `/` is pinned.
+
+Code paths (step entrypoints) are not data and stay relative to the spec file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path as FsPath
+
+from mlstack.errors import Path
+from mlstack.spec.models import Spec
+from mlstack.targets import profile
+
+_ROOT_EXAMPLES = {
+    "aws": "s3://my-bucket/prefix",
+    "gcp": "gs://my-bucket/prefix",
+    "azure": "azureml://datastores/workspaceblobstore/paths/prefix",
+}
+
+
+def is_relative(uri: str) -> bool:
+    return "://" not in uri and not uri.startswith("/")
+
+
+def _join(root: str, path: str) -> str:
+    return f"{root.rstrip('/')}/{path.lstrip('./')}" if path.startswith("./") else f"{root.rstrip('/')}/{path}"
+
+
+def _table_name(path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]", "_", path.strip("/"))
+
+
+def data_fields(spec: Spec) -> Iterator[tuple[Path, str, str]]:
+    """(path, kind, uri) of every location: kind is artifact, source, data, baseline, labels, capture or image."""
+    for gi, group in enumerate(spec.registry.model_groups):
+        for vi, version in enumerate(group.versions):
+            yield ("registry", "model_groups", gi, "versions", vi, "artifact"), "artifact", version.artifact
+    for vi, view in enumerate(spec.feature_store.views):
+        yield ("feature_store", "views", vi, "source", "uri"), "source", view.source.uri
+    for pi, pipeline in enumerate(spec.pipelines):
+        if pipeline.data:
+            yield ("pipelines", pi, "data"), "data", pipeline.data
+    for ei, endpoint in enumerate(spec.endpoints):
+        if endpoint.data_capture and endpoint.data_capture.destination:
+            yield ("endpoints", ei, "data_capture", "destination"), "capture", endpoint.data_capture.destination
+    for gi, group in enumerate(spec.registry.model_groups):
+        for vi, version in enumerate(group.versions):
+            if version.image:
+                yield ("registry", "model_groups", gi, "versions", vi, "image"), "image", version.image
+    for pi, pipeline in enumerate(spec.pipelines):
+        if pipeline.image:
+            yield ("pipelines", pi, "image"), "image", pipeline.image
+        for si, step in enumerate(pipeline.steps):
+            if step.image:
+                yield ("pipelines", pi, "steps", si, "image"), "image", step.image
+    for mi, monitor in enumerate(spec.monitors):
+        if monitor.baseline:
+            yield ("monitors", mi, "baseline"), "baseline", monitor.baseline
+        if monitor.ground_truth:
+            yield ("monitors", mi, "ground_truth"), "labels", monitor.ground_truth
+
+
+def locate(spec: Spec, cloud: str, kind: str, uri: str, spec_dir: FsPath | None = None) -> str | None:
+    """The absolute location of `uri` on `cloud`, or None when the spec lacks the root it needs."""
+    if kind == "image":
+        if "/" in uri or cloud == "local":
+            return uri
+        registry = getattr(getattr(spec.target, cloud), "image_registry", None)
+        return f"{registry.rstrip('/')}/{uri}" if registry else None
+    if not is_relative(uri):
+        return uri
+    if cloud == "local":
+        return str(((spec_dir or FsPath(".")) / uri).resolve())
+    settings = getattr(spec.target, cloud)
+    if kind == "source" and cloud == "gcp":
+        dataset = getattr(settings, "feature_dataset", None)
+        return f"bq://{dataset}.{_table_name(uri)}" if dataset else None
+    root = getattr(settings, "data_root", None)
+    return _join(root, uri) if root else None
+
+
+def absolutize(spec: Spec, cloud: str, spec_dir: FsPath | None = None) -> Spec:
+    """A copy of the spec with every data location absolute for `cloud`."""
+    data = spec.model_dump(mode="python", by_alias=True, exclude_unset=False)
+    for path, kind, uri in data_fields(spec):
+        located = locate(spec, cloud, kind, uri, spec_dir)
+        if located is None or located == uri:
+            continue
+        node = data
+        for part in path[:-1]:
+            node = node[part]
+        node[path[-1]] = located
+    return Spec.model_validate(data)
+
+
+_SCHEMES = {"artifact": "artifact_schemes", "source": "source_schemes", "capture": "capture_schemes"}
+_WHAT = {
+    "artifact": "model artifacts",
+    "source": "feature view sources",
+    "capture": "captured requests",
+}
+
+
+def problems(spec: Spec, cloud: str) -> Iterator[tuple[Path, str]]:
+    if cloud == "local":
+        return
+    target = profile(cloud)
+    for path, kind, uri in data_fields(spec):
+        located = locate(spec, cloud, kind, uri)
+        if located is None:
+            if kind == "source" and cloud == "gcp":
+                yield (
+                    path,
+                    (
+                        f"'{uri}' is relative: on {target.title} a feature view source is a BigQuery table, so set "
+                        "target.gcp.feature_dataset (project.dataset) or write bq://project.dataset.table"
+                    ),
+                )
+            elif kind == "image":
+                yield (
+                    path,
+                    (f"'{uri}' names no registry: set target.{cloud}.image_registry or write the full image reference"),
+                )
+            else:
+                yield (
+                    path,
+                    (
+                        f"'{uri}' is relative: set target.{cloud}.data_root (e.g. {_ROOT_EXAMPLES[cloud]}) "
+                        "or write a full URI"
+                    ),
+                )
+            continue
+        schemes: tuple[str, ...] = getattr(target, _SCHEMES.get(kind, ""), ()) if kind in _SCHEMES else ()
+        if schemes and not located.startswith(schemes):
+            shown = uri if uri == located else f"'{uri}' (= {located})"
+            yield path, f"{shown}: {target.title} reads {_WHAT[kind]} from {' or '.join(schemes)} only"
