@@ -1,0 +1,37 @@
+"""The azure target: a resolved spec lowered to Azure Machine Learning with pulumi_azure_native
+(README.md in this directory maps every spec object to its Azure resources and says what is left out)."""
+
+from __future__ import annotations
+
+from mlstack.backends.azure.compute import build_clusters
+from mlstack.backends.azure.context import Azure
+from mlstack.backends.azure.endpoints import build_endpoint
+from mlstack.backends.azure.environments import Environments
+from mlstack.backends.azure.events import wire
+from mlstack.backends.azure.features import build_feature_store
+from mlstack.backends.azure.monitors import build_monitor
+from mlstack.backends.azure.pipelines import build_pipeline
+from mlstack.backends.azure.registry import build_registry
+from mlstack.backends.azure.sources import warn_unreadable
+from mlstack.backends.azure.workspace import build_platform
+from mlstack.resolve import Resolved
+
+
+def build(resolved: Resolved) -> None:
+    ctx = Azure.of(resolved)
+    warn_unreadable(resolved.spec)
+    platform = build_platform(ctx)
+    environments = Environments(ctx)
+    models = build_registry(ctx)
+    store = build_feature_store(ctx)
+    clusters = build_clusters(ctx)
+    deployments = {plan.endpoint.name: build_endpoint(ctx, plan, models, environments) for plan in resolved.endpoints}
+    pipelines = {
+        pipeline.name: build_pipeline(
+            ctx, pipeline, environments, clusters, deployments, store.feature_sets if store else {}
+        )
+        for pipeline in resolved.spec.pipelines
+    }
+    monitors = [build_monitor(ctx, m, deployments.get(m.endpoint, {})) for m in resolved.spec.monitors]
+    wire(ctx, monitors, pipelines)
+    platform.component.done({"workspace": platform.workspace_name})

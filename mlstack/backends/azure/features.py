@@ -1,0 +1,359 @@
+"""The feature store as an Azure ML workspace of kind FeatureStore: entities as
+FeaturestoreEntityContainerEntity/FeaturestoreEntityVersion, views as FeaturesetContainerEntity/
+FeaturesetVersion with a feature set specification (templates/azureml/featureset_spec.yaml.j2, stored
+next to the offline store) and materialisation settings: offline store on ADLS Gen2, online store on
+Azure Cache for Redis, both reached with the feature store's managed identity, synced on the view's schedule.
+
+Asset versions are hashes of what they declare: Azure asset versions are immutable, so a changed view is
+a new feature set version and the old one stays readable until Pulumi removes it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path, PurePosixPath
+
+import jinja2
+import pulumi
+import pulumi_azure_native as azure_native
+from pulumi_azure_native import machinelearningservices as ml
+
+from mlstack.backends.azure.context import Azure, after, short_hash
+from mlstack.backends.azure.iam import grant
+from mlstack.backends.azure.schedules import recurrence
+from mlstack.backends.azure.workspace import workspace_encryption, workspace_identity
+from mlstack.backends.components import SpecComponent, physical_name
+from mlstack.spec.models import Entity, FeatureView
+
+TEMPLATE = Path(__file__).resolve().parents[3] / "templates" / "azureml" / "featureset_spec.yaml.j2"
+# spec dtype -> Azure feature set column type (azure-ai-ml DataColumnType; the REST enum capitalises it)
+COLUMN_TYPES = {
+    "int32": "integer",
+    "int64": "long",
+    "float32": "float",
+    "float64": "double",
+    "string": "string",
+    "bool": "boolean",
+    "timestamp": "datetime",
+}
+OFFLINE_CONNECTION = "offline-store"
+ONLINE_CONNECTION = "online-store"
+OFFLINE_CONTAINER = "offline-store"
+SPECS_CONTAINER = "featuresets"
+SPARK_RUNTIME = "3.4"
+MATERIALIZATION_INSTANCE = "standard_e8s_v3"
+SPEC_FILE = "FeaturesetSpec.yaml"
+
+
+@cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return env.from_string(TEMPLATE.read_text())
+
+
+def source_type(uri: str) -> str:
+    return "csv" if PurePosixPath(uri).suffix.lower() == ".csv" else "parquet"
+
+
+def lookback(seconds: int | None) -> dict[str, int]:
+    if not seconds:
+        return {}
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    parts = {"days": days, "hours": hours, "minutes": rest // 60}
+    return {unit: amount for unit, amount in parts.items() if amount}
+
+
+def featureset_spec(view: FeatureView, entity: Entity) -> str:
+    """The view's FeaturesetSpec.yaml."""
+    return _template().render(
+        source={
+            "type": source_type(view.source.uri),
+            "path": view.source.uri,
+            "timestamp": view.source.timestamp_field,
+        },
+        features=[{"name": f.name, "type": COLUMN_TYPES[f.dtype], "description": f.description} for f in view.features],
+        index_columns=[{"name": c.name, "type": COLUMN_TYPES[c.dtype]} for c in entity.join_keys],
+        lookback=lookback(view.ttl),
+    )
+
+
+def store_type(view: FeatureView) -> str:
+    return {(True, True): "OnlineAndOffline", (True, False): "Online", (False, True): "Offline"}.get(
+        (view.online, view.offline), "None"
+    )
+
+
+def entity_version(entity: Entity) -> str:
+    return short_hash(json.dumps([(c.name, c.dtype) for c in entity.join_keys]), digits=8)
+
+
+def featureset_version(view: FeatureView, spec_text: str) -> str:
+    return short_hash(spec_text, store_type(view), view.sync_schedule or "", digits=8)
+
+
+@dataclass
+class FeatureStore:
+    name: pulumi.Input[str]
+    feature_sets: dict[str, pulumi.Output[str]] = field(default_factory=dict)  # view -> "<name>:<version>"
+
+
+def offline_account(ctx: Azure) -> str:
+    return ctx.unique_name("fs", 24)
+
+
+def store_name(ctx: Azure) -> str:
+    return physical_name(ctx.workspace, "fs", max_length=33)
+
+
+def redis_name(ctx: Azure) -> str:
+    return ctx.name("online", max_length=63)
+
+
+def _offline_storage(ctx: Azure, component: SpecComponent) -> azure_native.storage.StorageAccount:
+    return azure_native.storage.StorageAccount(
+        "offline-store",
+        account_name=offline_account(ctx),
+        **ctx.in_group(),
+        kind="StorageV2",
+        sku=azure_native.storage.SkuArgs(name="Standard_ZRS" if ctx.resolved.production else "Standard_LRS"),
+        is_hns_enabled=True,
+        allow_blob_public_access=False,
+        allow_shared_key_access=False,
+        default_to_o_auth_authentication=True,
+        enable_https_traffic_only=True,
+        minimum_tls_version="TLS1_2",
+        public_network_access="Disabled" if ctx.platform and ctx.platform.private else "Enabled",
+        tags=ctx.tags,
+        opts=component.child(),
+    )
+
+
+def _connection(ctx: Azure, component: SpecComponent, store: ml.Workspace, name: str, category: str, target):
+    assert ctx.platform is not None
+    return ml.WorkspaceConnection(
+        f"feature-store-{name}",
+        connection_name=name,
+        resource_group_name=ctx.platform.resource_group_name,
+        workspace_name=after(store, store_name(ctx)),
+        properties=ml.ManagedIdentityAuthTypeWorkspaceConnectionPropertiesArgs(
+            auth_type="ManagedIdentity",
+            category=category,
+            target=target,
+            use_workspace_managed_identity=True,
+        ),
+        opts=component.child(),
+    )
+
+
+def _online_store(ctx: Azure, component: SpecComponent) -> azure_native.redis.Redis:
+    return azure_native.redis.Redis(
+        "online-store",
+        name=redis_name(ctx),
+        **ctx.in_group(),
+        sku=azure_native.redis.SkuArgs(
+            name="Premium" if ctx.resolved.production else "Standard",
+            family="P" if ctx.resolved.production else "C",
+            capacity=1,
+        ),
+        enable_non_ssl_port=False,
+        minimum_tls_version="1.2",
+        # Entra ID only: no access keys to leak
+        disable_access_key_authentication=True,
+        redis_configuration=azure_native.redis.RedisCommonPropertiesRedisConfigurationArgs(aad_enabled="true"),
+        public_network_access="Disabled" if ctx.platform and ctx.platform.private else "Enabled",
+        tags=ctx.tags,
+        opts=component.child(),
+    )
+
+
+def _store_workspace(ctx: Azure, component: SpecComponent, online: bool) -> ml.Workspace:
+    platform = ctx.platform
+    assert platform is not None
+    return ml.Workspace(
+        "feature-store",
+        workspace_name=store_name(ctx),
+        **ctx.in_group(),
+        kind="FeatureStore",
+        friendly_name=f"{ctx.spec_name} feature store",
+        storage_account=platform.storage_account_id,
+        key_vault=platform.key_vault_id,
+        application_insights=platform.application_insights_id,
+        container_registry=platform.container_registry_id,
+        identity=workspace_identity(platform.cmk_identity),
+        primary_user_assigned_identity=platform.cmk_identity.id if platform.cmk_identity else None,
+        encryption=workspace_encryption(ctx, platform.cmk_identity),
+        system_datastores_auth_mode="Identity",
+        public_network_access="Disabled" if platform.private else "Enabled",
+        feature_store_settings=ml.FeatureStoreSettingsArgs(
+            compute_runtime=ml.ComputeRuntimeDtoArgs(spark_runtime_version=SPARK_RUNTIME),
+            offline_store_connection_name=OFFLINE_CONNECTION,
+            online_store_connection_name=ONLINE_CONNECTION if online else None,
+        ),
+        tags=ctx.tags,
+        opts=component.child(),
+    )
+
+
+def _store_scope(ctx: Azure, store: ml.Workspace) -> dict:
+    assert ctx.platform is not None
+    return {"resource_group_name": ctx.platform.resource_group_name, "workspace_name": after(store, store_name(ctx))}
+
+
+def build_feature_store(ctx: Azure) -> FeatureStore | None:
+    spec = ctx.resolved.spec.feature_store
+    if not spec.views and not spec.entities:
+        return None
+    platform = ctx.platform
+    assert platform is not None
+    shared = platform.component
+    online = any(v.online for v in spec.views)
+    offline = _offline_storage(ctx, shared)
+    account = after(offline, offline_account(ctx))
+    offline_id = ctx.resource_id("Microsoft.Storage/storageAccounts", offline_account(ctx))
+    containers = {
+        name: azure_native.storage.BlobContainer(
+            f"offline-store-{name}",
+            container_name=name,
+            account_name=account,
+            resource_group_name=platform.resource_group_name,
+            public_access="None",
+            opts=shared.child(),
+        )
+        for name in (OFFLINE_CONTAINER, SPECS_CONTAINER)
+    }
+    # whoever runs `pulumi up` writes the feature set specifications with Entra ID (no account keys)
+    deployer = azure_native.authorization.get_client_config_output(
+        opts=pulumi.InvokeOutputOptions(provider=ctx.provider)
+    )
+    deployer_grant = grant(
+        ctx,
+        shared,
+        "deployer-featureset-specs",
+        principal_id=deployer.object_id,
+        role="Storage Blob Data Contributor",
+        scope=after(containers[SPECS_CONTAINER], f"{offline_id}/blobServices/default/containers/{SPECS_CONTAINER}"),
+        scope_key="featuresets",
+        principal_type=None,  # a user or a service principal, whichever runs the deployment
+    )
+    store = _store_workspace(ctx, shared, online)
+    grant(
+        ctx,
+        shared,
+        "feature-store-offline-store",
+        principal_id=store.identity.apply(lambda identity: identity.principal_id if identity else None),
+        role="Storage Blob Data Contributor",
+        scope=after(offline, offline_id),
+        scope_key="offline-store",
+    )
+    _connection(
+        ctx,
+        shared,
+        store,
+        OFFLINE_CONNECTION,
+        "ADLSGen2",
+        pulumi.Output.concat("https://", account, f".dfs.core.windows.net/{OFFLINE_CONTAINER}"),
+    )
+    if online:
+        redis = _online_store(ctx, shared)
+        _connection(
+            ctx,
+            shared,
+            store,
+            ONLINE_CONNECTION,
+            "Redis",
+            after(redis, ctx.resource_id("Microsoft.Cache/redis", redis_name(ctx))),
+        )
+    scope = _store_scope(ctx, store)
+    entity_ids = {}
+    for entity in spec.entities:
+        component = ctx.component("entity", entity.name)
+        version = entity_version(entity)
+        container = ml.FeaturestoreEntityContainerEntity(
+            entity.name,
+            name=entity.name,
+            properties=ml.FeaturestoreEntityContainerPropertiesArgs(description=entity.description, tags=ctx.tags),
+            **scope,
+            opts=component.child(),
+        )
+        ml.FeaturestoreEntityVersion(
+            f"{entity.name}-version",
+            name=entity.name,
+            version=version,
+            properties=ml.FeaturestoreEntityVersionPropertiesArgs(
+                description=entity.description,
+                index_columns=[
+                    ml.IndexColumnArgs(column_name=c.name, data_type=COLUMN_TYPES[c.dtype].capitalize())
+                    for c in entity.join_keys
+                ],
+                tags=ctx.tags,
+            ),
+            **scope,
+            opts=component.child(depends_on=[container]),
+        )
+        entity_ids[entity.name] = f"azureml:{entity.name}:{version}"
+        component.done()
+    built = FeatureStore(store_name(ctx))
+    for view in spec.views:
+        entity = next(e for e in spec.entities if e.name == view.entity)
+        component = ctx.component("feature_view", view.name)
+        text = featureset_spec(view, entity)
+        version = featureset_version(view, text)
+        folder = f"{view.name}/{version}"
+        blob = azure_native.storage.Blob(
+            f"{view.name}-spec",
+            blob_name=f"{folder}/{SPEC_FILE}",
+            container_name=after(containers[SPECS_CONTAINER], SPECS_CONTAINER),
+            account_name=account,
+            resource_group_name=platform.resource_group_name,
+            source=pulumi.StringAsset(text),
+            content_type="application/x-yaml",
+            opts=component.child(depends_on=[deployer_grant]),
+        )
+        container = ml.FeaturesetContainerEntity(
+            view.name,
+            name=view.name,
+            properties=ml.FeaturesetContainerPropertiesArgs(description=view.description, tags=ctx.tags),
+            **scope,
+            opts=component.child(),
+        )
+        schedule = None
+        if view.sync_schedule and view.online:
+            rec = recurrence(view.sync_schedule)
+            schedule = ml.RecurrenceTriggerArgs(
+                trigger_type="Recurrence",
+                frequency=rec.frequency,
+                interval=rec.interval,
+                time_zone="UTC",
+                schedule=ml.RecurrenceScheduleArgs(
+                    hours=list(rec.hours), minutes=list(rec.minutes), week_days=list(rec.week_days) or None
+                )
+                if rec.minutes
+                else None,
+            )
+        featureset = ml.FeaturesetVersion(
+            f"{view.name}-version",
+            name=view.name,
+            version=version,
+            properties=ml.FeaturesetVersionPropertiesArgs(
+                description=view.description,
+                entities=[entity_ids[view.entity]],
+                specification=ml.FeaturesetSpecificationArgs(
+                    path=pulumi.Output.concat(
+                        "abfss://", SPECS_CONTAINER, "@", account, f".dfs.core.windows.net/{folder}"
+                    )
+                ),
+                materialization_settings=ml.MaterializationSettingsArgs(
+                    store_type=store_type(view),
+                    schedule=schedule,
+                    resource=ml.MaterializationComputeResourceArgs(instance_type=MATERIALIZATION_INSTANCE),
+                ),
+                tags=ctx.tags,
+            ),
+            **scope,
+            opts=component.child(depends_on=[container, blob]),
+        )
+        built.feature_sets[view.name] = after(featureset, f"{view.name}:{version}")
+        component.done()
+    return built

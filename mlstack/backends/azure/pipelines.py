@@ -1,0 +1,321 @@
+"""Pipelines as Azure ML pipeline jobs: the steps as command components (ComponentVersion), the job
+rendered from templates/azureml/pipeline_job.yaml.j2, a Schedule with a cron trigger when the spec gives
+one, and a Logic App that submits the same job when a monitor alerts (mlstack.backends.azure.events)."""
+
+from __future__ import annotations
+
+import io
+import json
+import shlex
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pulumi
+import yaml
+from pulumi_azure_native import machinelearningservices as ml
+
+from mlstack.backends.azure.context import Azure, short_hash
+from mlstack.backends.azure.endpoints import Deployment
+from mlstack.backends.azure.environments import Environments
+from mlstack.backends.components import SpecComponent
+from mlstack.errors import MlstackError
+from mlstack.spec.models import Gate, ModelRef, Pipeline, Step
+
+TEMPLATE = Path(__file__).resolve().parents[3] / "templates" / "azureml" / "pipeline_job.yaml.j2"
+# The Azure CLI image the deployment step runs in (it rolls the endpoint with `az ml`).
+AZURE_CLI_IMAGE = "mcr.microsoft.com/azure-cli:2.67.0"
+CHAMPION = "champion"
+_INPUT_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
+
+
+@cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env.filters["shell"] = lambda value: shlex.quote(str(value))
+    return env.from_string(TEMPLATE.read_text())
+
+
+def job_id(step: str) -> str:
+    """A pipeline node name: Azure allows letters, digits and underscores."""
+    return step.replace("-", "_")
+
+
+def component_name(ctx: Azure, pipeline: str, step: str) -> str:
+    return "_".join(p.replace("-", "_") for p in (ctx.spec_name, pipeline, step))
+
+
+def _entry(step: Step) -> dict[str, str] | None:
+    if step.entrypoint is None:
+        return None
+    if ":" in step.entrypoint and not step.entrypoint.endswith(".py"):
+        module, function = step.entrypoint.split(":", 1)
+        return {"module": module, "function": function}
+    return {"file": step.entrypoint}
+
+
+def _gates(ctx: Azure, pipeline: Pipeline, gates: list[Gate]) -> list[dict[str, Any]]:
+    """Gates as metric bounds; beat_champion becomes a lower bound from the champion's declared metric."""
+    group = next((s.model_group for s in pipeline.steps if s.kind == "registration"), None)
+    out = []
+    for gate in gates:
+        low = gate.min
+        if gate.beat_champion:
+            champion = ctx.resolved.model_version(ModelRef(group=group, alias=CHAMPION)) if group else None
+            if champion is None or gate.metric not in champion.metrics:
+                raise MlstackError(
+                    f"pipeline {pipeline.name}: beat_champion on {gate.metric} needs a '{CHAMPION}' version of "
+                    f"{group or 'the registered model group'} with that metric in the registry"
+                )
+            bound = champion.metrics[gate.metric] - gate.tolerance
+            low = bound if low is None else max(low, bound)
+        out.append({"metric": gate.metric, "min": low, "max": gate.max})
+    return out
+
+
+def _dependencies(pipeline: Pipeline, index: int) -> list[str]:
+    step = pipeline.steps[index]
+    if step.depends_on is not None:
+        return list(step.depends_on)
+    return [pipeline.steps[index - 1].name] if index else []
+
+
+def _upstream_training(pipeline: Pipeline, index: int) -> str:
+    for step in reversed(pipeline.steps[:index]):
+        if step.kind == "training":
+            return job_id(step.name)
+    raise MlstackError(f"pipeline {pipeline.name}: a registration step needs a training step before it")
+
+
+@dataclass
+class PipelineJob:
+    """The rendered job: components (name -> YAML spec) and the pipeline job YAML, plus their REST forms."""
+
+    components: dict[str, dict[str, Any]]
+    job: dict[str, Any]
+
+    def rest_components(self) -> dict[str, dict[str, Any]]:
+        from azure.ai.ml import load_component
+
+        return {
+            name: load_component(io.StringIO(yaml.safe_dump(spec)))._to_rest_object().properties.component_spec
+            for name, spec in self.components.items()
+        }
+
+    def rest_job(self) -> dict[str, Any]:
+        """The pipeline job as azure-ai-ml sends it (`properties` of a Job resource)."""
+        from azure.ai.ml import load_job
+
+        rest = load_job(io.StringIO(yaml.safe_dump(self.job)))._to_rest_object()
+        return json.loads(json.dumps(rest.as_dict()["properties"]))
+
+
+def render(ctx: Azure, pipeline: Pipeline, context: dict[str, Any]) -> PipelineJob:
+    text = _template().render(**context)
+    document = yaml.safe_load(text)
+    return PipelineJob(components=document["components"], job=document["pipeline"])
+
+
+def template_context(
+    ctx: Azure,
+    pipeline: Pipeline,
+    *,
+    environments: dict[str, str],
+    computes: dict[str, str],
+    deployments: dict[str, Deployment],
+    feature_sets: dict[str, str],
+) -> dict[str, Any]:
+    """Everything the template needs, as plain strings: environments and computes are ARM ids."""
+    resolved = ctx.resolved
+    steps = []
+    for index, step in enumerate(pipeline.steps):
+        sku = resolved.step_sku(pipeline.name, step.name)
+        image = AZURE_CLI_IMAGE if step.kind == "deployment" else step.image or pipeline.image
+        if image is None:
+            raise MlstackError(f"pipeline {pipeline.name} step {step.name}: Azure runs steps from an image; set image")
+        deps = [job_id(d) for d in _dependencies(pipeline, index)]
+        parameters = {
+            **{
+                k: {"type": _INPUT_TYPES[type(v)], "value": v, "from_pipeline": True}
+                for k, v in pipeline.parameters.items()
+            },
+            **{
+                k: {"type": _INPUT_TYPES[type(v)], "value": v, "from_pipeline": False}
+                for k, v in step.parameters.items()
+            },
+        }
+        if step.kind not in ("data_validation", "processing", "training", "evaluation"):
+            parameters = {}
+        entry = {
+            "job": job_id(step.name),
+            "name": step.name,
+            "kind": step.kind,
+            "entry": _entry(step),
+            "environment": environments[image],
+            "compute": computes.get(sku.sku) if sku else None,
+            "timeout": step.timeout,
+            "deps": deps,
+            "data": bool(pipeline.data) and not deps,
+            "parameters": parameters,
+            "gates": _gates(ctx, pipeline, step.gates),
+            "env": {"MLSTACK_FEATURE_SETS": ",".join(v for _, v in sorted(feature_sets.items()))}
+            if pipeline.feature_views
+            else {},
+        }
+        if step.kind == "registration":
+            entry |= {"model_group": step.model_group, "model_from": _upstream_training(pipeline, index)}
+        if step.kind == "deployment":
+            entry["deploy"] = _deploy_target(ctx, pipeline, step, deployments)
+        spec_version = short_hash(json.dumps(entry, sort_keys=True, default=str), digits=12)
+        name = component_name(ctx, pipeline.name, step.name)
+        entry["component"] = {
+            "name": name,
+            "version": spec_version,
+            "id": ctx.asset_id("components", name, spec_version),
+        }
+        steps.append(entry)
+    data = None
+    if pipeline.data:
+        data = {"uri": pipeline.data, "type": "uri_file" if Path(pipeline.data).suffix else "uri_folder"}
+    return {
+        "pipeline": {
+            "name": pipeline.name,
+            "description": pipeline.description,
+            "experiment": f"{ctx.spec_name}-{pipeline.name}",
+        },
+        "tags": ctx.tags,
+        "parameters": dict(pipeline.parameters),
+        "data": data,
+        "default_compute": None,
+        "steps": steps,
+    }
+
+
+def _deploy_target(ctx: Azure, pipeline: Pipeline, step: Step, deployments: dict[str, Deployment]) -> dict[str, str]:
+    endpoint = ctx.resolved.spec.endpoint(step.endpoint or "")
+    primary = next((d for d in deployments.values() if d.variant.role == "production"), None)
+    if endpoint is None or primary is None:
+        raise MlstackError(f"pipeline {pipeline.name} step {step.name}: no endpoint {step.endpoint} to deploy to")
+    group = (
+        next((s.model_group for s in pipeline.steps if s.kind == "registration"), None) or primary.variant.model.group
+    )
+    return {
+        "endpoint": ctx.endpoint_name(endpoint.name),
+        "deployment": primary.name,
+        "model": group,
+        "resource_group": ctx.resource_group,
+        "workspace": ctx.workspace,
+        "subscription": ctx.subscription,
+    }
+
+
+def job_definition(rest: dict[str, Any]) -> ml.PipelineJobArgs:
+    """The REST pipeline job as the Schedule's job definition."""
+    inputs: dict[str, Any] = {}
+    for name, value in (rest.get("inputs") or {}).items():
+        kind = value["jobInputType"]
+        if kind == "literal":
+            inputs[name] = ml.LiteralJobInputArgs(job_input_type="literal", value=value["value"])
+        elif kind == "uri_file":
+            inputs[name] = ml.UriFileJobInputArgs(job_input_type="uri_file", uri=value["uri"])
+        else:
+            inputs[name] = ml.UriFolderJobInputArgs(job_input_type="uri_folder", uri=value["uri"])
+    return ml.PipelineJobArgs(
+        job_type="Pipeline",
+        display_name=rest.get("displayName"),
+        description=rest.get("description"),
+        experiment_name=rest.get("experimentName"),
+        jobs=rest["jobs"],
+        inputs=inputs or None,
+        settings=rest.get("settings"),
+        tags=rest.get("tags"),
+    )
+
+
+@dataclass
+class BuiltPipeline:
+    name: str
+    component: SpecComponent
+    rest: pulumi.Output[dict[str, Any]]  # the REST job, for whatever else submits it
+
+
+def build_pipeline(
+    ctx: Azure,
+    pipeline: Pipeline,
+    environments: Environments,
+    clusters: dict[str, pulumi.Output[str]],
+    deployments: dict[str, dict[str, Deployment]],
+    feature_sets: dict[str, pulumi.Output[str]],
+) -> BuiltPipeline:
+    assert ctx.platform is not None
+    component = ctx.component("pipeline", pipeline.name)
+    images = sorted(
+        {AZURE_CLI_IMAGE if s.kind == "deployment" else (s.image or pipeline.image or "") for s in pipeline.steps}
+        - {""}
+    )
+    env_ids = {image: environments.of(image, serving=False) for image in images}
+    target = next((s.endpoint for s in pipeline.steps if s.kind == "deployment"), None)
+    views = {v: feature_sets[v] for v in pipeline.feature_views if v in feature_sets}
+
+    def make(args: list[Any]) -> PipelineJob:
+        envs = dict(zip(images, args[: len(images)], strict=True))
+        computes = dict(zip(sorted(clusters), args[len(images) : len(images) + len(clusters)], strict=True))
+        sets = dict(zip(sorted(views), args[len(images) + len(clusters) :], strict=True))
+        context = template_context(
+            ctx,
+            pipeline,
+            environments=envs,
+            computes=computes,
+            deployments=deployments.get(target or "", {}),
+            feature_sets=sets,
+        )
+        return render(ctx, pipeline, context)
+
+    inputs = [
+        *(env_ids[i] for i in images),
+        *(clusters[s] for s in sorted(clusters)),
+        *(views[v] for v in sorted(views)),
+    ]
+    job = pulumi.Output.all(*inputs).apply(make)
+    versions = []
+    for step in pipeline.steps:
+        name = component_name(ctx, pipeline.name, step.name)
+        spec = job.apply(lambda j, name=name: j.rest_components()[name])
+        container = ml.ComponentContainer(
+            f"{pipeline.name}-{step.name}",
+            name=name,
+            properties=ml.ComponentContainerPropertiesArgs(
+                description=f"{step.kind} step of {pipeline.name}", tags=ctx.tags
+            ),
+            **ctx.in_workspace(),
+            opts=component.child(),
+        )
+        versions.append(
+            ml.ComponentVersion(
+                f"{pipeline.name}-{step.name}-version",
+                name=name,
+                version=spec.apply(lambda s: s["version"]),
+                properties=ml.ComponentVersionPropertiesArgs(component_spec=spec, tags=ctx.tags),
+                **ctx.in_workspace(),
+                opts=component.child(depends_on=[container]),
+            )
+        )
+    rest = job.apply(lambda j: j.rest_job())
+    if pipeline.schedule:
+        ml.Schedule(
+            f"{pipeline.name}-schedule",
+            name=pipeline.name,
+            properties=ml.SchedulePropertiesArgs(
+                display_name=f"{pipeline.name} on {pipeline.schedule}",
+                description=pipeline.description,
+                is_enabled=True,
+                tags=ctx.tags,
+                trigger=ml.CronTriggerArgs(trigger_type="Cron", expression=pipeline.schedule, time_zone="UTC"),
+                action=ml.JobScheduleActionArgs(action_type="CreateJob", job_definition=rest.apply(job_definition)),
+            ),
+            **ctx.in_workspace(),
+            opts=component.child(depends_on=versions),
+        )
+    return BuiltPipeline(pipeline.name, component, rest)

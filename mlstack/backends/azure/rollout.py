@@ -1,0 +1,92 @@
+"""How an endpoint's traffic moves from what Azure serves now to what the spec asks for, stage by stage.
+
+Pure data, shared by the plan (what the backend declares) and the traffic provider (what it does at
+deploy time). Canary, linear and blue/green are sequences of traffic settings with waits in between;
+during each wait the rollback alarms are watched while the previous deployment still exists."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+from mlstack.spec.models import AllAtOnce, BlueGreen, Canary, Endpoint, Linear
+
+Traffic = dict[str, int]
+
+
+@dataclass(frozen=True)
+class Rollout:
+    kind: str = "all_at_once"  # all_at_once | blue_green | canary | linear
+    first_percent: int = 100  # canary: share of traffic the new deployment takes first
+    step_percent: int = 100  # linear: share shifted at each step
+    wait_seconds: int = 0  # canary bake time or linear interval, between partial stages
+    watch_seconds: int = 0  # after the final shift: alarms watched while the old deployment still exists
+
+    def as_dict(self) -> dict[str, int | str]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> Rollout:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Stage:
+    traffic: Traffic
+    wait_seconds: int
+
+
+def rollout_of(endpoint: Endpoint) -> Rollout:
+    """The spec's strategy as traffic stages. Shadow and A/B endpoints set their split at once: their
+    strategy is the split itself, not a way of moving to it."""
+    strategy = endpoint.strategy
+    rollback = getattr(strategy, "rollback", None)
+    if isinstance(strategy, Canary):
+        return Rollout("canary", strategy.percent, 100, strategy.bake_time, strategy.termination_wait)
+    if isinstance(strategy, Linear):
+        return Rollout(
+            "linear", strategy.step_percent, strategy.step_percent, strategy.interval, strategy.termination_wait
+        )
+    if isinstance(strategy, BlueGreen):
+        return Rollout("blue_green", watch_seconds=strategy.termination_wait)
+    if isinstance(strategy, AllAtOnce) and rollback is not None:
+        return Rollout("all_at_once", watch_seconds=rollback.window)
+    return Rollout()
+
+
+def split(total: int, weights: Mapping[str, int]) -> Traffic:
+    """`total` percent shared in proportion to `weights`, in whole percents (largest remainder)."""
+    weight_sum = sum(weights.values())
+    if total == 0 or weight_sum == 0:
+        return {name: 0 for name in weights}
+    exact = {name: total * w / weight_sum for name, w in weights.items()}
+    shares = {name: int(value) for name, value in exact.items()}
+    left = total - sum(shares.values())
+    for name in sorted(exact, key=lambda n: (shares[n] - exact[n], n))[:left]:
+        shares[name] += 1
+    return shares
+
+
+def mix(live: Mapping[str, int], desired: Mapping[str, int], new_share: int) -> Traffic:
+    """The new deployments take `new_share` percent in their desired proportions; the deployments serving
+    now keep the rest in theirs."""
+    old = {name: weight for name, weight in live.items() if weight > 0 and name not in desired}
+    traffic = {**split(100 - new_share, old), **split(new_share, desired)}
+    return {name: share for name, share in traffic.items() if share > 0 or name in desired}
+
+
+def stages(live: Mapping[str, int], desired: Mapping[str, int], rollout: Rollout) -> list[Stage]:
+    """The traffic settings to apply in order, each followed by a wait (alarms watched meanwhile)."""
+    serving = {name for name, weight in live.items() if weight > 0}
+    leaving = serving - set(desired)
+    if not serving or not leaving:
+        # a first deployment, or the same deployments re-weighted: nothing to move away from
+        return [Stage(dict(desired), 0)]
+    partial: list[int] = []
+    if rollout.kind == "canary":
+        partial = [rollout.first_percent]
+    elif rollout.kind == "linear":
+        partial = list(range(rollout.step_percent, 100, rollout.step_percent))
+    return [Stage(mix(live, desired, share), rollout.wait_seconds) for share in partial] + [
+        Stage(dict(desired), rollout.watch_seconds)
+    ]
