@@ -232,9 +232,11 @@ class _Builder:
             "approval": registration.approval,
             "image": registration.image,
             "model_data": self.output_of(self.pipeline.steps[trained[-1]].name),
-            "metadata": {"mlstack:pipeline": self.pipeline.name, "mlstack:aliases": ",".join(step.aliases)},
+            "metadata": {"mlstack:pipeline": self.pipeline.name},
             "statistics": None,
         }
+        if step.aliases:  # the deploy job (or a person approving) moves these aliases to the new version
+            view["metadata"]["mlstack:aliases"] = ",".join(step.aliases)
         if evaluated:
             view["statistics"] = _join(self.output_of(self.pipeline.steps[evaluated[-1]].name), EVALUATION_FILE)
         return view
