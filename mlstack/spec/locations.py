@@ -133,6 +133,9 @@ def problems(spec: Spec, cloud: str) -> Iterator[tuple[Path, str]]:
                     ),
                 )
             continue
+        if kind == "baseline" and target.baseline_pattern and not re.fullmatch(target.baseline_pattern, located):
+            yield path, f"'{located}': {target.baseline_says}"
+            continue
         schemes: tuple[str, ...] = getattr(target, _SCHEMES.get(kind, ""), ()) if kind in _SCHEMES else ()
         if schemes and not located.startswith(schemes):
             shown = uri if uri == located else f"'{uri}' (= {located})"

@@ -411,6 +411,8 @@ class Autoscaling(Model):
     def _bounds(self) -> Self:
         if self.min > self.max:
             raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        if self.metric != "invocations_per_instance" and self.target > 100:
+            raise ValueError(f"{self.metric} is a percentage: target must be 1-100, not {self.target:g}")
         return self
 
 

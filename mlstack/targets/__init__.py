@@ -52,6 +52,9 @@ class TargetProfile:
     artifact_schemes: tuple[str, ...] = ()
     source_schemes: tuple[str, ...] = ()
     capture_schemes: tuple[str, ...] = ()
+    # what a monitor baseline may be (a regex on the absolute location); None means any
+    baseline_pattern: str | None = None
+    baseline_says: str = ""
 
 
 _ALL_STRATEGIES: dict[str, str | None] = {
@@ -193,6 +196,8 @@ GCP = TargetProfile(
     artifact_schemes=("gs://",),
     source_schemes=("bq://",),
     capture_schemes=("bq://",),
+    baseline_pattern=r"bq://.+|gs://.+\.(csv|jsonl|tfrecord)",
+    baseline_says="Vertex monitoring reads a baseline from BigQuery (bq://) or a gs:// CSV, JSONL or TFRecord file",
 )
 
 AZURE = TargetProfile(

@@ -13,24 +13,10 @@ from mlstack.spec import loads
 
 ROOT = Path(__file__).resolve().parents[3]
 FRAUD = ROOT / "specs" / "fraud-detection.yaml"
-# specs/fraud-detection.yaml names AWS data (s3:// artifacts and sources, an A10G). On Vertex the same
-# platform reads Cloud Storage and BigQuery and serves on an L4, so these are the only lines that change.
-ON_GCP = {
-    "s3://fraud-models/": "gs://fraud-models/",
-    "s3://fraud-data/features/customer_txn_stats/": "bq://fraud-platform-prod.features.customer_txn_stats",
-    "s3://fraud-data/features/merchant_risk/": "bq://fraud-platform-prod.features.merchant_risk",
-    "s3://fraud-data/baselines/training.parquet": "bq://fraud-platform-prod.baselines.training",
-    "s3://fraud-data/baselines/predictions.parquet": "bq://fraud-platform-prod.baselines.predictions",
-    "s3://fraud-data/labels/": "bq://fraud-platform-prod.labels.fraud",
-    "gpu: A10G": "gpu: L4",
-}
 
 
 def fraud_text() -> str:
-    text = FRAUD.read_text()
-    for old, new in ON_GCP.items():
-        text = text.replace(old, new)
-    return text
+    return FRAUD.read_text()
 
 
 class Plan:

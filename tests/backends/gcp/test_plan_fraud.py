@@ -9,7 +9,7 @@ from conftest import FRAUD, fraud_text, plan_text
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
-from mlstack.errors import MlstackError
+from mlstack.errors import SpecInvalid
 
 ENDPOINT = "gcp:vertex/aiEndpoint:AiEndpoint"
 DEPLOYMENT = "pulumi-python:dynamic/vertex:Deployment"
@@ -34,7 +34,7 @@ def test_components_mirror_the_spec(fraud):
 def test_model_versions_carry_artifact_image_and_aliases(fraud):
     v3 = fraud.inputs("pulumi-python:dynamic/vertex:ModelVersion", "fraud-model-v3")
     assert v3["model_id"] == "fraud-detection-fraud-model"
-    assert v3["artifact_uri"] == "gs://fraud-models/fraud-model/3/model.tar.gz"
+    assert v3["artifact_uri"] == "gs://fraud-platform-data/models/fraud-model/3/"
     assert v3["image_uri"] == "us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.2-1:latest"
     assert v3["aliases"] == ["champion"] and v3["version"] == 3
     assert v3["labels"]["owner"] == "risk" and v3["labels"]["cost-center"] == "cc-1234"
@@ -140,7 +140,7 @@ def test_training_pipeline_is_a_valid_kfp_spec_with_gates(fraud):
     assert tasks["register"]["dependentTasks"] == ["evaluate", "evaluate-gates"]
     executors = spec["deploymentSpec"]["executors"]
     train = executors["exec-train"]["container"]
-    assert train["image"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.0"
+    assert train["image"] == "us-central1-docker.pkg.dev/fraud-platform-prod/ml/fraud-train:1.4.0"
     assert train["command"] == ["python3", "fraud/train.py"]
     assert train["resources"] == {
         "resourceCpuLimit": "4",
@@ -176,7 +176,7 @@ def test_feature_store_groups_views_and_sync(fraud):
     assert group["labels"]["mlstack-ttl-seconds"] == "604800"
     source = fraud.inputs("gcp:bigquery/table:Table", "customer-txn-stats-source")
     assert source["view"]["query"] == (
-        "SELECT *, `event_ts` AS feature_timestamp FROM `fraud-platform-prod.features.customer_txn_stats`"
+        "SELECT *, `event_ts` AS feature_timestamp FROM `fraud-platform-prod.fraud_features.customer_txn_stats`"
     )
     feature = fraud.inputs("gcp:vertex/aiFeatureGroupFeature:AiFeatureGroupFeature", "merchant-risk-merchant_category")
     assert feature["versionColumnName"] == "merchant_category" and feature["labels"]["mlstack-dtype"] == "string"
@@ -195,7 +195,7 @@ def test_drift_monitor_is_the_endpoint_monitoring_job(fraud):
     job = fraud.inputs("pulumi-python:dynamic/vertex:ModelDeploymentMonitoringJob", "fraud-scorer-monitoring")
     assert job["skew_thresholds"] == {"txn_count_24h": 0.1, "txn_amount_mean_7d": 0.1, "distinct_merchants_7d": 0.1}
     assert job["interval_hours"] == 1 and job["sample_rate"] == 0.2
-    assert job["training_dataset"] == {"bigquery": "bq://fraud-platform-prod.baselines.training"}
+    assert job["training_dataset"] == {"format": "csv", "gcs": "gs://fraud-platform-data/baselines/training.csv"}
     assert job["emails"] == ["fraud-oncall@example.com"]
     channel = fraud.inputs("gcp:monitoring/notificationChannel:NotificationChannel", "feature-drift-topic")
     assert channel["type"] == "pubsub"
@@ -290,9 +290,14 @@ def test_dev_overrides_reach_the_resources(plan_spec):
     assert dev.inputs(ENDPOINT, "fraud-scorer")["labels"]["mlstack-env"] == "dev"
 
 
-def test_the_aws_flavoured_spec_fails_with_every_uri_named():
-    with pytest.raises(MlstackError) as error:
-        plan_text(FRAUD.read_text().replace("gpu: A10G", "gpu: L4"))
+def test_a_spec_pinned_to_aws_data_fails_validation_with_every_uri_named():
+    text = (
+        FRAUD.read_text()
+        .replace("artifact: models/fraud-model/3/", "artifact: s3://fraud-models/fraud-model/3/model.tar.gz")
+        .replace("uri: merchant_risk", "uri: s3://fraud-data/features/merchant_risk/")
+    )
+    with pytest.raises(SpecInvalid) as error:
+        plan_text(text)
     message = str(error.value)
-    assert "s3://fraud-models/fraud-model/3/model.tar.gz" in message
-    assert "s3://fraud-data/features/merchant_risk/" in message and "bq://project.dataset.table" in message
+    assert "s3://fraud-models/fraud-model/3/model.tar.gz: Google Vertex AI reads model artifacts from gs://" in message
+    assert "s3://fraud-data/features/merchant_risk/: Google Vertex AI reads feature view sources from bq://" in message

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import plan_text
 
-from mlstack.errors import MlstackError
+from mlstack.errors import MlstackError, SpecInvalid
 
 BASE = """
 apiVersion: mlstack/v1
@@ -108,7 +108,7 @@ def test_cpu_autoscaling_maps_to_vertex_metric_and_checks_percent():
         {"metric_name": "aiplatform.googleapis.com/prediction/online/cpu/utilization", "target": 70}
     ]
     assert (variant["min_replicas"], variant["max_replicas"]) == (1, 4)
-    with pytest.raises(MlstackError, match="1-100"):
+    with pytest.raises(SpecInvalid, match="1-100"):
         plan_text(text.replace("target: 70", "target: 170"))
 
 
