@@ -66,17 +66,20 @@ def migrate(
     output: OutputOpt = None,
     report: ReportOpt = None,
     json_report: JsonReportOpt = None,
+    check_plan: Annotated[
+        bool, typer.Option("--plan/--no-plan", help="Also plan the written spec offline with the target's backend.")
+    ] = True,
 ) -> None:
     """Rewrite a spec for another target, with a report of every change.
 
     Comments and key order are kept; each change is graded exact, approximate or unsupported. Exit 1
-    when the written spec does not validate yet (it is still written)."""
+    when the written spec does not validate (or plan) yet; it is written all the same."""
     from mlstack.migrate.migrate import migrate as run
     from mlstack.spec.yaml_loader import load_file
 
     load_file(spec)  # unreadable, binary, oversized or broken YAML: a located error before anything else
     text = spec.read_text(encoding="utf-8-sig")
-    result = run(text, to.value, file=str(spec), output=str(output) if output else "<stdout>")
+    result = run(text, to.value, file=str(spec), output=str(output) if output else "<stdout>", check_plan=check_plan)
     _write(result.text, output, result.report, report, json_report)
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from fnmatch import fnmatch
 
 from ruamel.yaml.comments import CommentedMap
 
 from mlstack.errors import Path
 from mlstack.migrate import markers
 from mlstack.migrate.context import Context, restored_note
-from mlstack.migrate.document import assign, get, items
+from mlstack.migrate.document import assign, get, items, plain
 from mlstack.migrate.markers import Unmappable
 from mlstack.migrate.walk import pipelines
 from mlstack.targets import profile
@@ -57,19 +58,28 @@ def _parts(uri: str) -> tuple[str, str]:
     raise Unmappable(f"'{uri}' is not in an object store mlstack can map; upload it and give its URI")
 
 
-def relocate(uri: str, scheme: str, project: object) -> str:
-    """The same data's proposed home under `scheme`: same bucket/container name and path (the user copies it)."""
+def relocate(uri: str, scheme: str, settings: dict) -> str:
+    """The same data's proposed home under `scheme`: under the cloud's data root when it has one, else a
+    bucket (container, dataset) of the same name; the user copies the data there."""
     container, path = _parts(uri)
+    leaf = next((p for p in reversed(path.split("/")) if p), container).rsplit(".", 1)[0]
     if scheme == "bq://":
-        if not isinstance(project, str):
+        table = re.sub(r"[^\w-]", "_", leaf)
+        if settings.get("feature_dataset"):
+            return f"bq://{settings['feature_dataset']}.{table}"
+        if not settings.get("project"):
             raise Unmappable("a BigQuery table needs the GCP project (target.gcp.project)")
-        table = next((p for p in reversed(path.split("/")) if p), container).split(".")[0]
-        dataset, table = re.sub(r"\W", "_", container), re.sub(r"[^\w-]", "_", table)
-        return f"bq://{project}.{dataset}.{table}"
+        return f"bq://{settings['project']}.{re.sub(r'[^A-Za-z0-9_]', '_', container)}.{table}"
+    tail = f"{container}/{path}".rstrip("/")
+    root = settings.get("data_root")
+    if isinstance(root, str) and root.startswith(scheme):
+        return f"{root.rstrip('/')}/{tail}"
     if scheme in ("gs://", "s3://"):
         bucket = re.sub(r"[^a-z0-9._-]", "-", container.lower()).strip("-.")[:63]
         return f"{scheme}{bucket}/{path}" if path else f"{scheme}{bucket}"
-    raise Unmappable(f"mlstack cannot propose a {scheme} location")
+    if scheme == "azureml://":  # every Azure ML workspace has this blob datastore
+        return f"azureml://datastores/workspaceblobstore/paths/{tail}"
+    raise Unmappable(f"mlstack cannot propose a {scheme} location without target data_root")
 
 
 def _fields(node: object, path: Path, *keys: str) -> Iterator[tuple[Path, CommentedMap, str]]:
@@ -79,11 +89,25 @@ def _fields(node: object, path: Path, *keys: str) -> Iterator[tuple[Path, Commen
                 yield (*path, key), node, key
 
 
-# The spec fields a target profile may restrict to URI schemes (TargetProfile.<kind>_schemes).
 Field = tuple[Path, CommentedMap, str]
+
+# What each cloud's backend reads, per kind of data, as fnmatch patterns in order of preference, where
+# the target profile does not state it (TargetProfile.<kind>_schemes wins when it does). Sources:
+# backends/aws/checks.py (S3 everywhere) and backends/gcp/monitors.py (BigQuery, or Cloud Storage
+# CSV/JSONL/TFRecord baselines). These belong in the target profiles; they are here until they are.
+READS: dict[tuple[str, str], tuple[str, ...]] = {
+    **{("aws", kind): ("s3://*",) for kind in ("artifact", "data", "capture", "baseline", "labels")},
+    ("gcp", "baseline"): ("gs://*.csv", "gs://*.jsonl", "gs://*.tfrecord", "bq://*"),
+}
+
+
+def reads(cloud: str, kind: str) -> tuple[str, ...]:
+    declared = getattr(profile(cloud), f"{kind}_schemes", ())
+    return tuple(f"{scheme}*" for scheme in declared) or READS.get((cloud, kind), ())
 
 
 def data(root: CommentedMap) -> Iterator[tuple[str, Field]]:
+    """The data a cloud must be able to read, by kind."""
     for gi, group in items(get(root, ("registry", "model_groups"))):
         for vi, version in items(group.get("versions")):
             for field in _fields(version, ("registry", "model_groups", gi, "versions", vi), "artifact"):
@@ -91,9 +115,17 @@ def data(root: CommentedMap) -> Iterator[tuple[str, Field]]:
     for vi, view in items(get(root, ("feature_store", "views"))):
         for field in _fields(view.get("source"), ("feature_store", "views", vi, "source"), "uri"):
             yield "source", field
+    for pi, pipeline in items(root.get("pipelines")):
+        for field in _fields(pipeline, ("pipelines", pi), "data"):
+            yield "data", field
     for ei, endpoint in items(root.get("endpoints")):
         for field in _fields(endpoint.get("data_capture"), ("endpoints", ei, "data_capture"), "destination"):
             yield "capture", field
+    for mi, monitor in items(root.get("monitors")):
+        for field in _fields(monitor, ("monitors", mi), "baseline"):
+            yield "baseline", field
+        for field in _fields(monitor, ("monitors", mi), "ground_truth"):
+            yield "labels", field
 
 
 def references(root: CommentedMap) -> Iterator[tuple[Path, str]]:
@@ -103,14 +135,12 @@ def references(root: CommentedMap) -> Iterator[tuple[Path, str]]:
             for path, node, key in _fields(version, ("registry", "model_groups", gi, "versions", vi), "image"):
                 yield path, node[key]
     for ppath, pipeline in pipelines(root):
-        for path, node, key in _fields(pipeline, ppath, "image", "data"):
+        for path, node, key in _fields(pipeline, ppath, "image"):
             yield path, node[key]
         for si, step in items(pipeline.get("steps")):
             for path, node, key in _fields(step, (*ppath, "steps", si), "image"):
                 yield path, node[key]
     for mi, monitor in items(root.get("monitors")):
-        for path, node, key in _fields(monitor, ("monitors", mi), "baseline", "ground_truth"):
-            yield path, node[key]
         for ai, action in items(monitor.get("actions")):
             for ti, to in enumerate(action.get("to") or []):
                 yield ("monitors", mi, "actions", ai, "to", ti), str(to)
@@ -130,21 +160,38 @@ def _foreign(ctx: Context, path: Path, uri: str) -> None:
     )
 
 
+def propose(uri: str, patterns: tuple[str, ...], settings: dict) -> str:
+    """`uri` itself when a pattern accepts it (or it is relative to the data root, so it moves with the
+    spec), else its proposed home under the first pattern that can take it."""
+    if not patterns or "://" not in uri or any(fnmatch(uri, p) for p in patterns):
+        return uri
+    problems = []
+    for pattern in patterns:
+        try:
+            candidate = relocate(uri, pattern.split("//")[0] + "//", settings)
+        except Unmappable as exc:
+            problems.append(str(exc))
+            continue
+        if fnmatch(candidate, pattern):
+            return candidate
+    raise Unmappable(problems[0] if problems else f"'{uri}' has no counterpart mlstack can propose")
+
+
 def _relocate(ctx: Context, kind: str, field: Field) -> None:
     path, node, key = field
-    project = get(ctx.root, ("target", "gcp", "project"))
+    old = str(node[key])
 
     def derive(_cloud: str, value: object, to: str) -> object:
-        schemes = getattr(profile(to), f"{kind}_schemes")
-        uri = str(value)
-        return uri if not schemes or uri.startswith(schemes) else relocate(uri, schemes[0], project)
+        settings = plain(get(ctx.root, ("target", to)))
+        return propose(str(value), reads(to, kind), settings if isinstance(settings, dict) else {})
 
-    old = str(node[key])
     try:
         outcome = ctx.translate(node, key, derive)
     except Unmappable as exc:
-        schemes = " or ".join(getattr(ctx.target, f"{kind}_schemes"))
-        ctx.report.add(path, "unsupported", f"{old} cannot be read on {ctx.dest}", f"{exc}; {ctx.dest} reads {schemes}")
+        accepted = " or ".join(reads(ctx.dest, kind))
+        ctx.report.add(
+            path, "unsupported", f"{old} cannot be read on {ctx.dest}", f"{exc}; {ctx.dest} reads {accepted}"
+        )
         return
     markers.write(node, key, outcome.marker)
     new = str(outcome.value)
@@ -157,7 +204,10 @@ def _relocate(ctx: Context, kind: str, field: Field) -> None:
         ctx.report.add(path, "exact", what, restored_note(outcome), before=old, after=new)
         _foreign(ctx, path, new)
     else:
-        decide = f"{ctx.target.title} reads only {new.split('//')[0]}//: copy the data to {new} (a proposed location) or point at where it lives"
+        decide = (
+            f"{ctx.target.title} reads {' or '.join(reads(ctx.dest, kind))} here: copy the data to {new} "
+            "(a proposed location) or point at where it lives"
+        )
         ctx.report.add(path, "unsupported", what, decide, before=old, after=new)
 
 

@@ -64,20 +64,53 @@ def _covered(error: SpecError, report: Report) -> bool:
     return False
 
 
-def finish(report: Report, text: str, output: str, environments: list[str]) -> None:
-    """Locate every change in the written text and record what still keeps it from validating."""
+def plan_problems(text: str, file: str, environments: list[str]) -> list[SpecError]:
+    """What the target's backend refuses when it plans the spec offline (Pulumi mocks), once each."""
+    from mlstack.plan import plan
+    from mlstack.resolve import resolve
+
+    problems: dict[str, SpecError] = {}
+    for env in [None, *environments]:
+        try:
+            plan(resolve(loads(text, file=file, env=env)))
+        except ModuleNotFoundError as exc:  # a backend that is not written (or installed) yet: nothing to check
+            if not (exc.name or "").startswith("mlstack.backends"):
+                raise
+            return []
+        except SpecInvalid as exc:
+            for error in exc.errors:
+                problems.setdefault(error.render(), error)
+        except Exception as exc:
+            where = f" (environment {env})" if env else ""
+            reason = (
+                str(exc) if isinstance(exc, MlstackError) else f"{type(exc).__name__}: {exc} (a bug in the backend)"
+            )
+            error = SpecError(f"the {loads(text).cloud} backend cannot plan it{where}: {reason}", (), file)
+            problems.setdefault(error.render(), error)
+    return list(problems.values())
+
+
+def finish(report: Report, text: str, output: str, environments: list[str], check_plan: bool = False) -> None:
+    """Locate every change in the written text and record what still keeps it from validating (and, when
+    asked, from planning)."""
     doc = parse(text, output)
     for change in report.changes:
         change.line = doc.locate(change.path, key=True)[0]
         change.also_lines = tuple(doc.locate(path, key=True)[0] for path in change.also)
     report.errors = validate(text, output, environments)
+    if check_plan and not report.errors:
+        report.errors = plan_problems(text, output, environments)
+        report.planned = not report.errors
     for error in report.errors:
         if not _covered(error, report):
-            change = report.add(error.path, "unsupported", "does not validate", error.message)
+            what = "does not validate" if report.planned is None else "does not plan"
+            change = report.add(error.path, "unsupported", what, error.message)
             change.line = error.line
 
 
-def migrate(text: str, to: str, file: str = "<spec>", output: str = "<migrated>") -> Migration:
+def migrate(
+    text: str, to: str, file: str = "<spec>", output: str = "<migrated>", check_plan: bool = False
+) -> Migration:
     if to not in CLOUDS:
         raise MlstackError(f"unknown target '{to}'; expected one of: {', '.join(CLOUDS)}")
     spec = read_spec(text, file)
@@ -87,5 +120,5 @@ def migrate(text: str, to: str, file: str = "<spec>", output: str = "<migrated>"
     for step in STEPS:
         step(ctx)
     written = document.dump(root, yaml)
-    finish(report, written, output, list(spec.environments))
+    finish(report, written, output, list(spec.environments), check_plan)
     return Migration(written, report)

@@ -52,7 +52,8 @@ class Report:
     source: str  # file or account/region read
     output: str  # the spec written
     changes: list[Change] = field(default_factory=list)
-    errors: list[SpecError] = field(default_factory=list)  # the written spec's validation problems
+    errors: list[SpecError] = field(default_factory=list)  # what keeps the written spec from validating (planning)
+    planned: bool | None = None  # None: planning was not checked
 
     def add(self, path: Path, grade: Grade, what: str, why: str = "", **extra: object) -> Change:
         change = Change(tuple(path), grade, what, why, **extra)  # type: ignore[arg-type]
@@ -72,8 +73,15 @@ class Report:
 
     def summary(self) -> str:
         counts = ", ".join(f"{n} {grade}" for grade, n in self.counts().items())
-        state = "validates" if self.valid else f"does not validate yet ({len(self.errors)} problems)"
+        state = self.state()
         return f"{self.title}: {counts}; {self.output} {state}"
+
+    def state(self) -> str:
+        if self.planned:
+            return "validates and plans offline"
+        if self.planned is False:
+            return f"validates but does not plan yet ({len(self.errors)} problems)"
+        return "validates" if self.valid else f"does not validate yet ({len(self.errors)} problems)"
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -81,6 +89,7 @@ class Report:
             "source": self.source,
             "output": self.output,
             "valid": self.valid,
+            "planned": self.planned,
             "counts": self.counts(),
             "changes": [c.as_dict() for c in self.changes],
             "errors": [e.as_dict() for e in self.errors],
@@ -93,14 +102,9 @@ class Report:
         out = [f"# {self.title}", "", f"- source: `{self.source}`", f"- written: `{self.output}`"]
         counts = self.counts()
         out.append(f"- changes: {', '.join(f'{n} {grade}' for grade, n in counts.items())}")
+        out.append(f"- the written spec {self.state()}")
         if self.errors:
-            out += [
-                "",
-                f"**The written spec does not validate yet** ({len(self.errors)} problems); "
-                "the unsupported items below say what to decide.",
-            ]
-        else:
-            out.append("- the written spec validates for its target")
+            out += ["", "**Not ready yet**: the unsupported items below say what to decide."]
         headings = {
             "unsupported": ("Unsupported: the user must decide", "decide"),
             "approximate": ("Approximate", "why"),
@@ -118,7 +122,7 @@ class Report:
                 cells = [str(c.line or ""), f"`{format_path(c.path)}`", c.what, c.why, price]
                 out.append("| " + " | ".join(_cell(x) for x in cells) + " |")
         if self.errors:
-            out += ["", "## Validation problems", ""]
+            out += ["", "## Problems", ""]
             out += [f"- `{e.render()}`" for e in self.errors]
         return "\n".join(out) + "\n"
 

@@ -164,6 +164,7 @@ def _kms_key(ctx: Context, path: Path, section: CommentedMap) -> None:
             "unsupported",
             f"target.kms_key is a {owner} key: moved to target.{owner}.kms_key",
             decide,
+            also=((*path, "kms_key"),),
         )
         return
     if isinstance(generic, str):

@@ -178,15 +178,28 @@ def test_data_locations_are_proposed_where_the_target_reads_only_its_own_storage
     artifact = change(result.report, "registry.model_groups[0].versions[0].artifact")
     assert (artifact.grade, artifact.after) == ("unsupported", "gs://risk-models/risk/1/model.tar.gz")
     assert "copy the data" in artifact.why
-    source = change(result.report, "feature_store.views[0].source.uri")
-    assert source.after == "bq://risk-platform.risk_data.card_stats"
+    assert change(result.report, "feature_store.views[0].source.uri").after == "bq://risk-platform.risk_data.card_stats"
+    baseline = change(result.report, "monitors[0].baseline")  # Vertex reads parquet baselines through BigQuery
+    assert baseline.after == "bq://risk-platform.risk_data.baseline"
     image = change(result.report, "pipelines[0].image")  # kept, but listed
     assert image.grade == "unsupported" and "Amazon ECR" in image.what
     assert "123456789012.dkr.ecr" in result.text
-    azure = migrate(result.text, "azure")  # Azure ML takes any URI: the original comes back, still listed
-    assert change(azure.report, "registry.model_groups[0].versions[0].artifact", "exact")
-    assert "Amazon S3" in change(azure.report, "registry.model_groups[0].versions[0].artifact", "unsupported").what
-    assert "artifact: s3://risk-models/risk/1/model.tar.gz\n" in azure.text
+    azure = migrate(result.text, "azure")  # translated from the original s3 URI, not from the gs:// proposal
+    moved = change(azure.report, "registry.model_groups[0].versions[0].artifact")
+    assert moved.after == "azureml://datastores/workspaceblobstore/paths/risk-models/risk/1/model.tar.gz"
+    assert migrate(azure.text, "aws").text == wide
+
+
+def test_relative_data_moves_with_the_spec_and_a_data_root_is_used_for_proposals(wide):
+    text = wide.replace("s3://risk-models/risk/1/model.tar.gz", "models/risk/1/").replace(
+        "    project: risk-platform\n", "    project: risk-platform\n    data_root: gs://risk-lake/ml\n"
+    )
+    result = migrate(text, "gcp")
+    assert "artifact: models/risk/1/\n" in result.text
+    assert not [c for c in result.report.changes if format_path(c.path).endswith("versions[0].artifact")]
+    assert change(result.report, "registry.model_groups[0].versions[1].artifact").after == (
+        "gs://risk-lake/ml/risk-models/risk/2/model.tar.gz"
+    )
 
 
 def test_serverless_endpoints_are_left_for_the_user_where_the_target_has_none(wide):

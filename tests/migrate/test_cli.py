@@ -1,0 +1,67 @@
+"""`mlstack migrate` from the shell: files written, reports in both forms, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from mlstack.spec import load
+from tests.conftest import ROOT
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlstack", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_migrate_writes_the_spec_and_both_reports(tmp_path: Path):
+    out, md, js = tmp_path / "gcp.yaml", tmp_path / "r.md", tmp_path / "r.json"
+    result = run(
+        "migrate",
+        "specs/fraud-detection.yaml",
+        "--to",
+        "gcp",
+        "-o",
+        str(out),
+        "--report",
+        str(md),
+        "--json-report",
+        str(js),
+        "--no-plan",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "migrate fraud-detection: aws → gcp" in result.stderr and "validates" in result.stderr
+    assert load(out).cloud == "gcp"
+    report = json.loads(js.read_text())
+    assert report["valid"] is True and report["planned"] is None
+    assert report["counts"]["exact"] == sum(1 for c in report["changes"] if c["grade"] == "exact") > 0
+    cloud = next(c for c in report["changes"] if c["path"] == "target.cloud")
+    assert (cloud["before"], cloud["after"], cloud["line"]) == ("aws", "gcp", 12)
+    assert md.read_text().startswith("# migrate fraud-detection: aws → gcp\n")
+
+
+def test_a_spec_that_does_not_validate_yet_is_written_and_exits_1_with_located_errors(tmp_path: Path):
+    out = tmp_path / "q.yaml"
+    result = run("migrate", "specs/quickstart.yaml", "--to", "azure", "-o", str(out))
+    assert result.returncode == 1
+    assert out.exists() and "cloud: azure" in out.read_text()
+    assert f"{out}:" in result.stderr and "needs target.azure" in result.stderr
+    assert "decide: target.azure is missing" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_migrate_prints_to_stdout_and_plans_by_default():
+    result = run("migrate", "specs/fraud-detection.yaml", "--to", "aws")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (ROOT / "specs" / "fraud-detection.yaml").read_text()
+    assert "validates and plans offline" in result.stderr
+
+
+def test_bad_input_and_usage():
+    missing = run("migrate", "no/such.yaml", "--to", "gcp")
+    assert missing.returncode == 1 and "no/such.yaml:1:1: no such file" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    assert run("migrate", "specs/quickstart.yaml", "--to", "moon").returncode == 2
