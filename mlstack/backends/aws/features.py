@@ -74,41 +74,46 @@ def _offline(ctx: Aws, platform: Platform, view: FeatureView) -> dict[str, Any]:
     }
 
 
-def _store_policy(ctx: Aws, platform: Platform, component: SpecComponent) -> aws.iam.RolePolicy:
-    """What SageMaker needs to write the offline store: the features prefix and the Glue tables."""
-    assert platform.glue_database is not None
-    database = platform.glue_database.name
-    glue = [
-        ctx.arn("glue", "catalog"),
-        pulumi.Output.concat(ctx.arn("glue", "database/"), database),
-        pulumi.Output.concat(ctx.arn("glue", "table/"), database, "/*"),
-    ]
-    statements = [
-        *iam.bucket_prefix(ctx, platform.bucket_name, [OFFLINE_PREFIX], write=True),
-        iam.allow(["s3:GetBucketAcl"], [ctx.s3_arn(platform.bucket_name)]),
-        iam.allow(
-            ["glue:GetDatabase", "glue:GetTable", "glue:CreateTable", "glue:UpdateTable", "glue:BatchCreatePartition"],
-            glue,
-        ),
-        *iam.kms(ctx),
-    ]
-    return role_policy(ctx, platform, "feature-store", "feature-store", statements, component)
+def _store_policy(ctx: Aws, platform: Platform) -> aws.iam.RolePolicy | None:
+    """What SageMaker needs for the stores: the features prefix and the Glue tables of the offline store,
+    the key of both; None when there is nothing to grant (online stores without a key)."""
+    statements = list(iam.kms(ctx))
+    if platform.glue_database is not None:
+        database = platform.glue_database.name
+        glue = [
+            ctx.arn("glue", "catalog"),
+            pulumi.Output.concat(ctx.arn("glue", "database/"), database),
+            pulumi.Output.concat(ctx.arn("glue", "table/"), database, "/*"),
+        ]
+        statements += [
+            *iam.bucket_prefix(ctx, platform.bucket_name, [OFFLINE_PREFIX], write=True),
+            iam.allow(["s3:GetBucketAcl"], [ctx.s3_arn(platform.bucket_name)]),
+            iam.allow(
+                [
+                    "glue:BatchCreatePartition",
+                    "glue:CreateTable",
+                    "glue:GetDatabase",
+                    "glue:GetTable",
+                    "glue:UpdateTable",
+                ],
+                glue,
+            ),
+        ]
+    if not statements:
+        return None
+    return role_policy(ctx, platform, "feature-store", "feature-store", statements, platform.component)
 
 
 def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.FeatureGroup]:
     spec = ctx.resolved.spec
     entities = {e.name: e for e in spec.feature_store.entities}
     groups: dict[str, aws.sagemaker.FeatureGroup] = {}
-    store_policy = None
+    store_policy = _store_policy(ctx, platform) if spec.feature_store.views else None
     for view in spec.feature_store.views:
         component = SpecComponent("feature_view", view.name)
         entity = entities[view.entity]
-        depends: list[pulumi.Resource] = list(platform.bucket_ready)
-        offline = None
-        if view.offline:
-            store_policy = store_policy or _store_policy(ctx, platform, platform.component)
-            depends.append(store_policy)
-            offline = _offline(ctx, platform, view)
+        depends: list[pulumi.Resource] = [*platform.bucket_ready, *([store_policy] if store_policy else [])]
+        offline = _offline(ctx, platform, view) if view.offline else None
         online = None
         if view.online:
             online = {
@@ -125,7 +130,7 @@ def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.FeatureGroup]
             feature_definitions=feature_definitions(view, entity),
             online_store_config=online,
             offline_store_config=offline,
-            role_arn=platform.role_arns["feature-store"] if view.offline else None,
+            role_arn=platform.role_arns["feature-store"],  # required even for online-only groups
             tags={**ctx.tags, "mlstack-entity": entity.name},
             opts=ctx.child(component, depends_on=depends),
         )

@@ -71,7 +71,7 @@ def _concerns(ctx: Aws) -> list[str]:
         "endpoint": bool(spec.endpoints),
         "pipeline": bool(spec.pipelines),
         "monitoring": bool(spec.monitors),
-        "feature-store": any(v.offline for v in spec.feature_store.views),
+        "feature-store": bool(spec.feature_store.views),
         "pipeline-starter": any(p.schedule or p.triggers for p in spec.pipelines)
         or any(a.type == "retrain" for m in spec.monitors for a in m.actions),
     }

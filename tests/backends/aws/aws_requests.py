@@ -173,7 +173,16 @@ def update_endpoint(inputs: dict[str, Any]) -> Request:
 
 
 def model(inputs: dict[str, Any]) -> Request:
-    return {**without(inputs, "name", "tags"), "ModelName": inputs["name"], "Tags": tag_list(inputs.get("tags"))}
+    container = dict(inputs["primaryContainer"])
+    if "modelDataSource" in container:  # the provider's one-item list is the API's single S3DataSource
+        (source,) = container.pop("modelDataSource")["s3DataSources"]
+        container["ModelDataSource"] = {"S3DataSource": source}
+    return {
+        **without(inputs, "name", "tags", "primaryContainer"),
+        "ModelName": inputs["name"],
+        "PrimaryContainer": container,
+        "Tags": tag_list(inputs.get("tags")),
+    }
 
 
 def feature_group(inputs: dict[str, Any]) -> Request:
