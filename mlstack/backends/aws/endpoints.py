@@ -46,6 +46,11 @@ CAPTURE_CONTENT_TYPES = {"csv_content_types": ["text/csv"], "json_content_types"
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 UTILISATION_METRICS = {"cpu_utilization": "CPUUtilization", "gpu_utilization": "GPUUtilization"}
 UTILISATION_NAMESPACE = "/aws/sagemaker/Endpoints"
+# Stepped rollouts: spec strategy -> (routing type, size field, spec share field, spec wait field).
+STEPPED: dict[type, tuple[str, str, str, str]] = {
+    Canary: ("CANARY", "canary_size", "percent", "bake_time"),
+    Linear: ("LINEAR", "linear_step_size", "step_percent", "interval"),
+}
 
 
 def image_of(ctx: Aws, version: ModelVersion, gpu: bool) -> str:
@@ -125,18 +130,12 @@ def traffic_routing(strategy: object) -> tuple[dict[str, Any], int] | None:
         return {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": bake}, 0
     if isinstance(strategy, BlueGreen):
         return {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": bake}, strategy.termination_wait
-    if isinstance(strategy, Canary):
+    if isinstance(strategy, Canary | Linear):
+        kind, size, share, wait = STEPPED[type(strategy)]
         routing = {
-            "type": "CANARY",
-            "canary_size": {"type": "CAPACITY_PERCENT", "value": strategy.percent},
-            "wait_interval_in_seconds": strategy.bake_time,
-        }
-        return routing, strategy.termination_wait
-    if isinstance(strategy, Linear):
-        routing = {
-            "type": "LINEAR",
-            "linear_step_size": {"type": "CAPACITY_PERCENT", "value": strategy.step_percent},
-            "wait_interval_in_seconds": strategy.interval,
+            "type": kind,
+            size: {"type": "CAPACITY_PERCENT", "value": getattr(strategy, share)},
+            "wait_interval_in_seconds": getattr(strategy, wait),
         }
         return routing, strategy.termination_wait
     return None

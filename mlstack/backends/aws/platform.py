@@ -106,21 +106,18 @@ def _bucket(ctx: Aws, component: SpecComponent) -> tuple[aws.s3.Bucket, list[pul
         rules=[{"apply_server_side_encryption_by_default": by_default, "bucket_key_enabled": bool(ctx.kms_key)}],
         opts=opts,
     )
-    tls_only = pulumi.Output.json_dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    # A deny of every S3 action over plain HTTP; it grants nothing.
-                    "Sid": "DenyInsecureTransport",
-                    "Effect": "Deny",
-                    "Principal": "*",
-                    "Action": "s3:*",
-                    "Resource": [ctx.s3_arn(bucket.bucket), ctx.s3_arn(bucket.bucket, "*")],
-                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
-            ],
-        }
+    tls_only = iam.document(
+        [
+            {
+                # A deny of every S3 action over plain HTTP; it grants nothing.
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [ctx.s3_arn(bucket.bucket), ctx.s3_arn(bucket.bucket, "*")],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ]
     )
     policy = aws.s3.BucketPolicy(
         "platform-bucket-policy",
@@ -150,23 +147,20 @@ def _topic(ctx: Aws, component: SpecComponent) -> pulumi.Output[str] | None:
     aws.sns.TopicPolicy(
         "alerts-policy",
         arn=arn,
-        policy=pulumi.Output.json_dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "CloudWatchAlarmsOfThisPlatform",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                        "Action": "sns:Publish",
-                        "Resource": arn,
-                        "Condition": {
-                            "ArnLike": {"aws:SourceArn": alarms},
-                            "StringEquals": {"aws:SourceAccount": ctx.account},
-                        },
-                    }
-                ],
-            }
+        policy=iam.document(
+            [
+                {
+                    "Sid": "CloudWatchAlarmsOfThisPlatform",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": arn,
+                    "Condition": {
+                        "ArnLike": {"aws:SourceArn": alarms},
+                        "StringEquals": {"aws:SourceAccount": ctx.account},
+                    },
+                }
+            ]
         ),
         opts=ctx.child(component),
     )

@@ -35,6 +35,14 @@ pipelines:
 """
 
 
+def psi_drift(actions: str) -> str:
+    """A drift monitor on mlstack's container with these actions (YAML list items)."""
+    return (
+        "  - name: drift\n    kind: data_drift\n    endpoint: ranker\n    baseline: s3://data/train.csv\n"
+        "    metric: psi\n    actions:\n" + actions
+    )
+
+
 def monitors(body: str, rest: str = "", target_extra: str = ""):
     return plan_text(spec_text(rest=rest + "monitors:\n" + body, target_extra=target_extra))
 
@@ -233,16 +241,9 @@ def test_model_quality_uses_the_native_job_definition(problem_type, metric, api_
 def test_alert_to_an_existing_topic_and_a_webhook():
     topic = "arn:aws:sns:us-east-1:111122223333:oncall"
     plan = monitors(
-        """\
-  - name: drift
-    kind: data_drift
-    endpoint: ranker
-    baseline: s3://data/train.csv
-    metric: psi
-    actions:
-      - type: alert
-        to: [arn:aws:sns:us-east-1:111122223333:team, https://hooks.example.com/ml]
-""",
+        psi_drift(
+            "      - type: alert\n        to: [arn:aws:sns:us-east-1:111122223333:team, https://hooks.example.com/ml]\n"
+        ),
         target_extra=f"  alarm_topic: {topic}\n",
     )
     assert not plan.all(TOPIC)  # target.aws.alarm_topic is used instead
@@ -254,19 +255,7 @@ def test_alert_to_an_existing_topic_and_a_webhook():
 
 
 def test_retrain_action_starts_the_pipeline_on_alarm():
-    plan = monitors(
-        """\
-  - name: drift
-    kind: data_drift
-    endpoint: ranker
-    baseline: s3://data/train.csv
-    metric: psi
-    actions:
-      - type: retrain
-        pipeline: retrain
-""",
-        rest=PIPELINE,
-    )
+    plan = monitors(psi_drift("      - type: retrain\n        pipeline: retrain\n"), rest=PIPELINE)
     assert plan.inputs(ALARM)["alarmActions"] == []
     rule = plan.inputs(EVENT_RULE, "retrain-on-drift")
     assert json.loads(rule["eventPattern"])["resources"] == [
