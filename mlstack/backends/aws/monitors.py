@@ -52,6 +52,16 @@ def schedule_name(ctx: Aws, monitor: str) -> str:
     return ctx.names.sagemaker(monitor)
 
 
+def job_definition_name(ctx: Aws, monitor: Monitor) -> str:
+    """Job definitions cannot change: a new one (new name) is created, the schedule moves to it, and the
+    old one, no longer in use, is deleted."""
+    used = monitor.model_dump(
+        mode="json", include={"kind", "endpoint", "baseline", "features", "metric", "problem_type", "ground_truth"}
+    )
+    content = {"monitor": used, "key": ctx.kms_key, "network": _network(ctx), "region": ctx.region}
+    return ctx.names.versioned(content, monitor.name, "job")
+
+
 @dataclass
 class Monitors:
     components: dict[str, SpecComponent] = field(default_factory=dict)
@@ -209,7 +219,7 @@ def _data_quality(ctx: Aws, platform: Platform, monitor: Monitor, component: Spe
     baseline = f"monitoring/{monitor.name}/baseline"
     job = aws.sagemaker.DataQualityJobDefinition(
         f"{monitor.name}-job",
-        name=ctx.names.sagemaker(f"{monitor.name}-job"),
+        name=job_definition_name(ctx, monitor),
         role_arn=platform.role_arns["monitoring"],
         data_quality_app_specification={
             "image_uri": images.monitor_analyzer_image(ctx.region),
@@ -240,7 +250,7 @@ def _model_quality(ctx: Aws, platform: Platform, monitor: Monitor, component: Sp
     endpoint_input = {**_endpoint_input(ctx, monitor), "inference_attribute": "0"}
     job = native.ModelQualityJobDefinition(
         f"{monitor.name}-job",
-        job_definition_name=ctx.names.sagemaker(f"{monitor.name}-job"),
+        job_definition_name=job_definition_name(ctx, monitor),
         endpoint_name=endpoint_input["endpoint_name"],
         role_arn=platform.role_arns["monitoring"],
         model_quality_app_specification={

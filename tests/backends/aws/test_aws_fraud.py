@@ -328,7 +328,7 @@ def test_monitors_run_on_their_engines_with_alarms():
     accuracy = plan.inputs(MONITORING_SCHEDULE, "scorer-accuracy-schedule")["monitoringScheduleConfig"]
     assert accuracy == {
         "monitoringType": "ModelQuality",
-        "monitoringJobDefinitionName": "scorer-accuracy-job",
+        "monitoringJobDefinitionName": plan.inputs(MODEL_QUALITY_JOB)["jobDefinitionName"],
         "scheduleConfig": {"scheduleExpression": "cron(0 4 ? * * *)"},
     }
     quality = plan.inputs(MODEL_QUALITY_JOB)

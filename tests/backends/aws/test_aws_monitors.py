@@ -4,6 +4,7 @@ schedule, its alarm and its actions."""
 from __future__ import annotations
 
 import json
+import re
 
 import pulumi.runtime.config as pulumi_config
 import pytest
@@ -65,7 +66,7 @@ def test_linf_drift_on_named_features_runs_sagemakers_analyzer():
 """
     )
     job = plan.inputs(DATA_QUALITY_JOB)
-    assert job["name"] == "drift-job"
+    assert re.fullmatch(r"drift-job-[0-9a-f]{8}", job["name"])
     assert job["dataQualityAppSpecification"] == {
         "imageUri": ANALYZER,
         "environment": {"publish_cloudwatch_metrics": "Enabled"},
@@ -91,7 +92,7 @@ def test_linf_drift_on_named_features_runs_sagemakers_analyzer():
     assert job["roleArn"] == "arn:aws:iam::111122223333:role/shop-monitoring"
     assert schedule_config(plan) == {
         "monitoringType": "DataQuality",
-        "monitoringJobDefinitionName": "drift-job",
+        "monitoringJobDefinitionName": job["name"],
         "scheduleConfig": {"scheduleExpression": "cron(0 2 ? * * *)"},
     }
     alarm = plan.inputs(ALARM, "drift-alarm")
@@ -213,7 +214,7 @@ def test_model_quality_uses_the_native_job_definition(problem_type, metric, api_
 """
     )
     job = plan.inputs(MODEL_QUALITY_JOB)
-    assert job["jobDefinitionName"] == "quality-job"
+    assert re.fullmatch(r"quality-job-[0-9a-f]{8}", job["jobDefinitionName"])
     assert (
         job["modelQualityAppSpecification"]["problemType"]
         == {
@@ -230,7 +231,7 @@ def test_model_quality_uses_the_native_job_definition(problem_type, metric, api_
     assert {"key": "mlstack-spec", "value": "shop"} in job["tags"]
     assert schedule_config(plan) == {
         "monitoringType": "ModelQuality",
-        "monitoringJobDefinitionName": "quality-job",
+        "monitoringJobDefinitionName": job["jobDefinitionName"],
         "scheduleConfig": {"scheduleExpression": "cron(0 5 ? * * *)"},
     }
     alarm = plan.inputs(ALARM)
@@ -289,3 +290,19 @@ def test_rollback_action_guards_the_endpoints_rollouts():
     endpoint = plan.one(ENDPOINT)
     assert endpoint.parent == "mlstack:endpoint:Endpoint::ranker"
     assert plan.one(ALARM).parent == "mlstack:monitor:Monitor::quality"
+
+
+def test_a_changed_job_definition_is_a_new_one_the_schedule_moves_to():
+    body = (
+        "  - name: drift\n    kind: data_drift\n    endpoint: ranker\n    baseline: s3://data/train.csv\n"
+        "    features: [price]\n    metric: l_infinity\n    threshold: 0.2\n"
+    )
+    before = monitors(body)
+    rebased = monitors(body.replace("train.csv", "train-2.csv"))
+    retuned = monitors(body.replace("threshold: 0.2", "threshold: 0.3"))
+    names = [p.inputs(DATA_QUALITY_JOB)["name"] for p in (before, rebased, retuned)]
+    assert names[0] != names[1] and names[0] == names[2]  # the threshold lives in the alarm, not the job
+    assert schedule_config(rebased)["monitoringJobDefinitionName"] == names[1]
+    assert before.one(DATA_QUALITY_JOB).name == rebased.one(DATA_QUALITY_JOB).name == "drift-job"
+    for plan in (before, rebased):
+        assert all("deleteBeforeReplace" not in r.options for r in plan.resources)
