@@ -24,6 +24,9 @@ _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _TOPIC = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
 _ACCOUNT = re.compile(r"\d{12}")
 _PARAMETER = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_FEATURE_NAME = re.compile(r"[a-zA-Z0-9]([-_]*[a-zA-Z0-9]){0,63}")
+_BAD_FEATURE = "SageMaker feature names are 1-64 letters, digits, - and _, starting and ending with a letter or digit"
+FEATURE_GROUP_DESCRIPTION = 128
 
 
 def _s3(uri: str | None) -> bool:
@@ -68,13 +71,31 @@ def _not_ecr(image: str) -> str:
 
 
 def _features(spec: Spec) -> Iterator[Problem]:
+    for ni, entity in enumerate(spec.feature_store.entities):
+        for ki, key in enumerate(entity.join_keys):
+            if not _FEATURE_NAME.fullmatch(key.name):
+                yield ("feature_store", "entities", ni, "join_keys", ki, "name"), _BAD_FEATURE
+        if len(entity.join_keys) > 1 and not _FEATURE_NAME.fullmatch("__".join(k.name for k in entity.join_keys)):
+            yield (
+                ("feature_store", "entities", ni, "join_keys"),
+                "the keys joined with __ name SageMaker's record identifier, which is then too long (64 at most)",
+            )
     for vi, view in enumerate(spec.feature_store.views):
         path: Path = ("feature_store", "views", vi)
         if not view.online and not view.offline:
             yield (*path, "online"), "a SageMaker feature group needs an online or an offline store (or both)"
+        if len(view.description) > FEATURE_GROUP_DESCRIPTION:
+            yield (
+                (*path, "description"),
+                f"SageMaker feature group descriptions are {FEATURE_GROUP_DESCRIPTION} characters at most",
+            )
+        if not _FEATURE_NAME.fullmatch(view.source.timestamp_field):
+            yield (*path, "source", "timestamp_field"), _BAD_FEATURE
         for fi, feature in enumerate(view.features):
             if feature.name in RESERVED_FEATURES:
                 yield (*path, "features", fi, "name"), f"'{feature.name}' is reserved by SageMaker Feature Store"
+            elif not _FEATURE_NAME.fullmatch(feature.name):
+                yield (*path, "features", fi, "name"), _BAD_FEATURE
 
 
 def _pipelines(spec: Spec) -> Iterator[Problem]:

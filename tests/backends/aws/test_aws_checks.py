@@ -81,12 +81,16 @@ feature_store:
       online: false
       offline: false
       source: {uri: s3://data/users/, timestamp_field: ts}
-      features: [{name: is_deleted, dtype: bool}]
+      features: [{name: is_deleted, dtype: bool}, {name: _private, dtype: int32}]
 """
     found = problems(spec_text(rest=views))
     assert [(p, m) for p, m, _ in found] == [
         ("feature_store.views.0.online", "a SageMaker feature group needs an online or an offline store (or both)"),
         ("feature_store.views.0.features.0.name", "'is_deleted' is reserved by SageMaker Feature Store"),
+        (
+            "feature_store.views.0.features.1.name",
+            "SageMaker feature names are 1-64 letters, digits, - and _, starting and ending with a letter or digit",
+        ),
     ]
 
 
