@@ -72,10 +72,10 @@ def _not_ecr(image: str) -> str:
 
 def _features(spec: Spec) -> Iterator[Problem]:
     for ni, entity in enumerate(spec.feature_store.entities):
-        for ki, key in enumerate(entity.join_keys):
-            if not _FEATURE_NAME.fullmatch(key.name):
-                yield ("feature_store", "entities", ni, "join_keys", ki, "name"), _BAD_FEATURE
-        if len(entity.join_keys) > 1 and not _FEATURE_NAME.fullmatch("__".join(k.name for k in entity.join_keys)):
+        bad = [ki for ki, key in enumerate(entity.join_keys) if not _FEATURE_NAME.fullmatch(key.name)]
+        for ki in bad:
+            yield ("feature_store", "entities", ni, "join_keys", ki, "name"), _BAD_FEATURE
+        if not bad and not _FEATURE_NAME.fullmatch("__".join(k.name for k in entity.join_keys)):
             yield (
                 ("feature_store", "entities", ni, "join_keys"),
                 "the keys joined with __ name SageMaker's record identifier, which is then too long (64 at most)",
