@@ -256,9 +256,10 @@ AZURE = TargetProfile(
     schedule_rule="any",
     kms_key_pattern=r"https://[a-zA-Z0-9-]+\.vault\.azure\.net/keys/[^/]+(/[^/]+)?",
     kms_key_example="https://my-vault.vault.azure.net/keys/mlstack/0123456789abcdef",
-    artifact_schemes=("azureml://", "abfss://", "wasbs://", "https://"),
-    source_schemes=("abfss://", "wasbs://", "https://", "azureml://"),
-    capture_schemes=("abfss://", "wasbs://", "https://", "azureml://"),
+    # "azureml:" covers datastore paths (azureml://datastores/...) and registered assets (azureml:name:version)
+    artifact_schemes=("azureml:", "abfss://", "wasbs://", "https://"),
+    source_schemes=("azureml:", "abfss://", "wasbs://", "https://"),
+    capture_schemes=("azureml:", "abfss://", "wasbs://", "https://"),
 )
 
 LOCAL = TargetProfile(
