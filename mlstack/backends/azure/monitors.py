@@ -72,11 +72,16 @@ def task_type(monitor: Monitor) -> str:
     return "Regression" if monitor.problem_type == "regression" else "Classification"
 
 
+# Enough consecutive runs to meet the longest gap of any cron (a month's, or a weekday set's).
+WINDOW_SAMPLES = 13
+
+
 def window_days(cron: str) -> int:
-    """Each run looks back over the time since the previous one, in whole days (Azure's granularity)."""
+    """Each run looks back over the longest time between two runs, in whole days (Azure's granularity)."""
     runs = croniter(cron, datetime(2026, 1, 1, tzinfo=UTC))
-    first, second = runs.get_next(datetime), runs.get_next(datetime)
-    return max(1, math.ceil((second - first).total_seconds() / 86400))
+    times = [runs.get_next(datetime) for _ in range(WINDOW_SAMPLES)]
+    longest = max(later - earlier for earlier, later in zip(times, times[1:]))
+    return max(1, math.ceil(longest.total_seconds() / 86400))
 
 
 def job_input_type(uri: str) -> str:
