@@ -8,6 +8,7 @@ rejects it before anything is planned."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -80,7 +81,7 @@ def window_days(cron: str) -> int:
     """Each run looks back over the longest time between two runs, in whole days (Azure's granularity)."""
     runs = croniter(cron, datetime(2026, 1, 1, tzinfo=UTC))
     times = [runs.get_next(datetime) for _ in range(WINDOW_SAMPLES)]
-    longest = max(later - earlier for earlier, later in zip(times, times[1:]))
+    longest = max(later - earlier for earlier, later in itertools.pairwise(times))
     return max(1, math.ceil(longest.total_seconds() / 86400))
 
 

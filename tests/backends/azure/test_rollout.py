@@ -115,7 +115,7 @@ def _handler(state: FakeArm):
             self.end_headers()
             self.wfile.write(data)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             url = urlparse(self.path)
             query = parse_qs(url.query)
             state.tokens.append(self.headers.get("Authorization", ""))
@@ -129,7 +129,7 @@ def _handler(state: FakeArm):
                 )
             return self._reply(404, {"error": {"code": "NotFound", "message": url.path}})
 
-        def do_PUT(self) -> None:  # noqa: N802
+        def do_PUT(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             state.puts.append(body)
             state.traffic = body["properties"]["traffic"]
