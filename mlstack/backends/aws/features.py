@@ -33,7 +33,6 @@ FEATURE_TYPES = {
     "string": "String",
     "timestamp": "String",
 }
-COMPOSITE_SEPARATOR = "#"
 # (unit, seconds) from the largest; SageMaker takes a whole number of one unit.
 TTL_UNITS = (("Weeks", 604800), ("Days", 86400), ("Hours", 3600), ("Minutes", 60), ("Seconds", 1))
 OFFLINE_PREFIX = "features/"

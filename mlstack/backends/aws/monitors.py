@@ -192,12 +192,10 @@ def _policy(ctx: Aws, platform: Platform, monitor: Monitor, component: SpecCompo
         statements += iam.read_uris(ctx, [destination.rstrip("/") + "/"])
     else:
         statements += iam.bucket_prefix(ctx, platform.bucket_name, [f"capture/{endpoint.name}/"], write=False)
-    if signals.engine(monitor) != "mlstack":
+    if signals.engine(monitor) == "mlstack":
+        statements += iam.ecr_pull(ctx, platform.runtime_image_uris, platform.runtime_repository_arns)
+    else:
         statements += iam.ecr_pull(ctx, [images.monitor_analyzer_image(ctx.region)])
-    elif platform.runtime_repository_arn is not None:
-        statements += iam.ecr_pull(ctx, [], platform.runtime_repository_arns)
-    else:  # a configured runtime image: its repository is not known as an ECR ARN unless it is a URI
-        statements += iam.ecr_pull(ctx, [])
     return role_policy(
         ctx, platform, "monitoring", f"monitor-{schedule_name(ctx, monitor.name)}", statements, component
     )

@@ -124,7 +124,7 @@ def _policy(ctx: Aws, pipeline: Pipeline, platform: Platform, settings: Settings
         *iam.bucket_prefix(ctx, platform.bucket_name, [f"pipelines/{pipeline.name}/"], write=True),
         *iam.ecr_pull(
             ctx,
-            list(settings.images.values()),
+            [*settings.images.values(), *(platform.runtime_image_uris if needs_runtime(pipeline) else [])],
             platform.runtime_repository_arns if needs_runtime(pipeline) else [],
         ),
         iam.logs(ctx, "/aws/sagemaker/ProcessingJobs", "/aws/sagemaker/TrainingJobs"),

@@ -43,16 +43,13 @@ class Platform:
     topic_arn: pulumi.Output[str] | None = None
     glue_database: aws.glue.CatalogDatabase | None = None
     runtime_image: pulumi.Output[str] | None = None
-    runtime_repository: aws.ecr.Repository | None = None
-    runtime_repository_arn: pulumi.Output[str] | None = None
+    # What pulling the runtime image takes: its URI when configured, its repository's ARN when created.
+    runtime_image_uris: list[str] = field(default_factory=list)
+    runtime_repository_arns: list[pulumi.Output[str]] = field(default_factory=list)
 
     @property
     def bucket_name(self) -> pulumi.Output[str]:
         return self.bucket.bucket
-
-    @property
-    def runtime_repository_arns(self) -> list[pulumi.Output[str]]:
-        return [self.runtime_repository_arn] if self.runtime_repository_arn is not None else []
 
     def uri(self, prefix: str) -> pulumi.Output[str]:
         return pulumi.Output.concat("s3://", self.bucket.bucket, "/", prefix)
@@ -167,16 +164,16 @@ def _topic(ctx: Aws, component: SpecComponent) -> pulumi.Output[str] | None:
     return arn
 
 
-def _runtime_image(
-    ctx: Aws, component: SpecComponent
-) -> tuple[pulumi.Output[str] | None, aws.ecr.Repository | None, pulumi.Output[str] | None]:
+def _runtime_image(ctx: Aws, platform: Platform) -> None:
     """mlstack's own container (monitor and deploy jobs): `mlstack:runtimeImage` in the stack config,
     else `<repository this stack creates>:<mlstack version>`, which the release process pushes."""
     if not needs_runtime_image(ctx):
-        return None, None, None
+        return
     configured = pulumi.Config("mlstack").get(RUNTIME_IMAGE_CONFIG)
     if configured:
-        return pulumi.Output.from_input(configured), None, None
+        platform.runtime_image = pulumi.Output.from_input(configured)
+        platform.runtime_image_uris = [configured]
+        return
     encryption = {"encryption_type": "KMS", "kms_key": ctx.kms_key} if ctx.kms_key else {"encryption_type": "AES256"}
     name = ctx.names.platform("mlstack", max_length=names.ECR)
     repository = aws.ecr.Repository(
@@ -186,12 +183,12 @@ def _runtime_image(
         image_scanning_configuration={"scan_on_push": True},
         encryption_configurations=[encryption],
         tags=ctx.tags,
-        opts=ctx.child(component),
+        opts=ctx.child(platform.component),
     )
-    image = pulumi.Output.all(ctx.account, repository.name).apply(
+    platform.runtime_image = pulumi.Output.all(ctx.account, repository.name).apply(
         lambda values: f"{values[0]}.dkr.ecr.{ctx.region}.amazonaws.com/{values[1]}:{mlstack.__version__}"
     )
-    return image, repository, ctx.known(repository.arn, ctx.arn("ecr", f"repository/{name}"))
+    platform.runtime_repository_arns = [ctx.known(repository.arn, ctx.arn("ecr", f"repository/{name}"))]
 
 
 def build(ctx: Aws) -> Platform:
@@ -210,8 +207,7 @@ def build(ctx: Aws) -> Platform:
         )
         platform.role_arns[concern] = ctx.known(role.arn, ctx.arn("iam", f"role/{name}", region=False))
     platform.topic_arn = _topic(ctx, component)
-    platform.runtime_image, platform.runtime_repository, repository_arn = _runtime_image(ctx, component)
-    platform.runtime_repository_arn = repository_arn
+    _runtime_image(ctx, platform)
     if any(v.offline for v in ctx.resolved.spec.feature_store.views):
         platform.glue_database = aws.glue.CatalogDatabase(
             "feature-catalog",

@@ -16,6 +16,7 @@ from aws_plans import (
     EVENT_TARGET,
     MODEL_QUALITY_JOB,
     MONITORING_SCHEDULE,
+    ROLE_POLICY,
     SUBSCRIPTION,
     TOPIC,
     plan_text,
@@ -190,6 +191,9 @@ def test_the_runtime_image_comes_from_the_stack_config_when_set():
     job = schedule_config(plan)["monitoringJobDefinition"]
     assert job["monitoringAppSpecification"]["imageUri"] == image
     assert not plan.all("aws:ecr/repository:Repository")
+    statements = json.loads(plan.inputs(ROLE_POLICY, "monitor-watch-policy")["policy"])["Statement"]
+    pull = next(s for s in statements if "ecr:BatchGetImage" in s["Action"])
+    assert pull["Resource"] == ["arn:aws:ecr:us-east-1:999999999999:repository/mlstack"]
 
 
 @pytest.mark.parametrize(
