@@ -30,6 +30,9 @@ class Platform(StrEnum):
     aws = "aws"
 
 
+PlanOpt = Annotated[
+    bool, typer.Option("--plan/--no-plan", help="Also plan the written spec offline with the target's backend.")
+]
 JsonReportOpt = Annotated[Path | None, typer.Option("--json-report", help="Write the report as JSON here.")]
 
 
@@ -66,9 +69,7 @@ def migrate(
     output: OutputOpt = None,
     report: ReportOpt = None,
     json_report: JsonReportOpt = None,
-    check_plan: Annotated[
-        bool, typer.Option("--plan/--no-plan", help="Also plan the written spec offline with the target's backend.")
-    ] = True,
+    check_plan: PlanOpt = True,
 ) -> None:
     """Rewrite a spec for another target, with a report of every change.
 
@@ -95,11 +96,14 @@ def import_platform(
     output: OutputOpt = None,
     report: ReportOpt = None,
     json_report: JsonReportOpt = None,
+    check_plan: PlanOpt = True,
 ) -> None:
     """Write a spec from an existing SageMaker platform, with a report of what did not map.
 
     Reads one account and region with the environment's AWS credentials; the spec targets aws."""
     from mlstack.migrate.importer import import_sagemaker
 
-    result = import_sagemaker(region=region, name=name, owner=owner, output=str(output) if output else "<stdout>")
+    result = import_sagemaker(
+        region=region, name=name, owner=owner, output=str(output) if output else "<stdout>", check_plan=check_plan
+    )
     _write(result.text, output, result.report, report, json_report)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,77 @@ def test_bad_input_and_usage():
     assert missing.returncode == 1 and "no/such.yaml:1:1: no such file" in missing.stderr
     assert "Traceback" not in missing.stderr
     assert run("migrate", "specs/quickstart.yaml", "--to", "moon").returncode == 2
+
+
+def test_import_reads_a_live_endpoint_and_reports_what_the_account_would_not_tell(tmp_path: Path):
+    """`mlstack import` as a user runs it, against moto's server on 127.0.0.1 (no feature groups or
+    monitoring schedules there: the report must say they were not read)."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        env = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        sm = boto3.client(
+            "sagemaker",
+            region_name="eu-west-1",
+            endpoint_url=url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/serve:1"
+        sm.create_model(
+            ModelName="scorer-model",
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+            PrimaryContainer={"Image": image, "ModelDataUrl": "s3://models/scorer.tar.gz"},
+        )
+        sm.create_endpoint_config(
+            EndpointConfigName="scorer-config",
+            ProductionVariants=[
+                {
+                    "VariantName": "primary",
+                    "ModelName": "scorer-model",
+                    "InstanceType": "ml.c5.xlarge",
+                    "InitialInstanceCount": 3,
+                    "InitialVariantWeight": 1.0,
+                }
+            ],
+        )
+        sm.create_endpoint(EndpointName="scorer", EndpointConfigName="scorer-config")
+        out, report = tmp_path / "imported.yaml", tmp_path / "import.json"
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mlstack",
+                "import",
+                "--from",
+                "aws",
+                "--region",
+                "eu-west-1",
+                "--owner",
+                "ml@example.com",
+                "-o",
+                str(out),
+                "--json-report",
+                str(report),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, **env},
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stderr
+    assert "validates and plans offline" in result.stderr
+    spec = load(out).spec
+    assert spec.target.region == "eu-west-1"
+    assert [(e.name, e.compute, e.instance_count) for e in spec.endpoints] == [("scorer", "c5-xlarge", 3)]
+    assert spec.compute["c5-xlarge"].instance_type == "ml.c5.xlarge"
+    unread = [c["what"] for c in json.loads(report.read_text())["changes"] if c["what"].startswith("could not read")]
+    assert unread == ["could not read feature groups", "could not read monitoring schedules"]

@@ -202,13 +202,14 @@ def endpoint(ctx: Import, registry: Registry, data: Endpoint, index: int) -> dic
 def _ab(ctx: Import, production: list[dict[str, Any]], ref: Any, out: dict[str, Any], path: tuple) -> dict[str, Any]:
     weights = [v.get("InitialVariantWeight", 1.0) for v in production]
     shares = percents(weights)
-    if [float(s) for s in shares] != weights:
-        ctx.report.add(
-            (*path, "strategy", "variants"),
-            "approximate",
-            f"weights {weights} → {shares}",
-            "the spec's weights are whole percentages summing to 100, in the same proportions",
-        )
+    total = sum(weights) or 1.0
+    proportional = all(abs(s / 100 - w / total) < 1e-9 for s, w in zip(shares, weights, strict=True))
+    ctx.report.add(
+        (*path, "strategy", "variants"),
+        "exact" if proportional else "approximate",
+        f"weights {weights} → {shares}",
+        "the spec's weights are whole percentages summing to 100" + ("" if proportional else ", rounded"),
+    )
     counts = {v.get("InitialInstanceCount", 1) for v in production}
     if len(counts) > 1:
         out["instance_count"] = max(counts)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlstack.migrate.importer.context import Import, spec_name
+from mlstack.migrate.importer.context import Import, spec_name, user_tags
 from mlstack.spec.types import format_duration
 
 DTYPES = {"Integral": "int64", "Fractional": "float64", "String": "string"}
@@ -62,6 +62,13 @@ def feature_store(ctx: Import) -> dict[str, Any]:
             view["ttl"] = format_duration(ttl["Value"] * TTL_SECONDS[ttl["Unit"]])
         view["online"] = bool(online.get("EnableOnlineStore"))
         view["offline"] = offline is not None
+        if own := user_tags(tags):
+            ctx.report.add(
+                path,
+                "unsupported",
+                f"tags of feature group {vendor}: {own}",
+                "feature views carry the spec's tags only: move them to the spec's tags or drop them",
+            )
         if group.get("Description"):
             view["description"] = group["Description"]
         if types.get(event_time) not in (None, "Fractional", "String"):
