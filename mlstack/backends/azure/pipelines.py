@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import shlex
 from dataclasses import dataclass
 from functools import cache
@@ -28,6 +29,8 @@ TEMPLATE = Path(__file__).resolve().parents[3] / "templates" / "azureml" / "pipe
 # The Azure CLI image the deployment step runs in (it rolls the endpoint with `az ml`).
 AZURE_CLI_IMAGE = "mcr.microsoft.com/azure-cli:2.67.0"
 CHAMPION = "champion"
+# azure-ai-ml announces each experimental class it loads; a plan is no place for that
+logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
 _INPUT_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
 
 
