@@ -83,6 +83,43 @@ ENDPOINT_YAML = """\
     sampling_percent: 50
 """
 
+ROLLBACK = """\
+    rollback:
+      max_error_rate: 0.05
+      max_p99_latency_ms: 120
+      window: 2m
+"""
+
+
+def endpoint_with(strategy: str, extra: str = "") -> str:
+    return f"""\
+- name: ranker
+  model: {{group: ranker, alias: champion}}
+  compute: cpu
+  instance_count: 4
+  data_capture:
+    sampling_percent: 50
+{extra}  strategy:
+{strategy}"""
+
+
+MONITORED = """\
+monitors:
+  - name: drift
+    kind: data_drift
+    endpoint: ranker
+    baseline: s3://data/train.csv
+    features: [price]
+    metric: l_infinity
+    actions: [{type: alert, to: [ops@example.com]}]
+  - name: quality
+    kind: model_quality
+    endpoint: ranker
+    problem_type: regression
+    ground_truth: s3://labels/
+    metric: mae
+"""
+
 
 @dataclass(frozen=True)
 class Plan:

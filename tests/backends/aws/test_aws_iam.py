@@ -8,6 +8,7 @@ import re
 
 import pytest
 from aws_plans import (
+    MONITORED,
     PACKAGE_GROUP_POLICY,
     ROLE,
     ROLE_POLICY,
@@ -22,22 +23,6 @@ ACTION = re.compile(r"[a-z0-9-]+:[A-Za-z0-9]+")
 RESOURCE_STAR = {"ecr:GetAuthorizationToken": None, "cloudwatch:PutMetricData": "cloudwatch:namespace"}
 ARN = re.compile(r"arn:aws:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>\d{12})?:(?P<resource>.+)")
 
-MONITORED = """\
-monitors:
-  - name: drift
-    kind: data_drift
-    endpoint: ranker
-    baseline: s3://data/train.csv
-    features: [price]
-    metric: l_infinity
-    actions: [{type: alert, to: [ops@example.com]}]
-  - name: quality
-    kind: model_quality
-    endpoint: ranker
-    problem_type: regression
-    ground_truth: s3://labels/
-    metric: mae
-"""
 SHARED = spec_text(rest=MONITORED).replace(
     "    - name: ranker\n", "    - name: ranker\n      share_with: ['444455556666']\n", 1
 )

@@ -16,19 +16,20 @@ from aws_plans import (
     FEATURE_GROUP,
     MODEL,
     MODEL_QUALITY_JOB,
+    MONITORED,
     MONITORING_SCHEDULE,
     PIPELINE,
+    ROLLBACK,
     SCALING_POLICY,
     SCALING_TARGET,
     SCHEDULE,
     Plan,
+    endpoint_with,
     fraud,
     plan_text,
     spec_text,
 )
 from botocore.exceptions import ParamValidationError
-from test_aws_iam import MONITORED
-from test_aws_strategies import ROLLBACK, endpoint_with
 
 # (planned type, service, operation, request builder)
 REQUESTS = [

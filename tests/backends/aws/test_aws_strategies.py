@@ -4,26 +4,7 @@ delete the serving configuration first."""
 from __future__ import annotations
 
 import pytest
-from aws_plans import ALARM, CONFIG, ENDPOINT, MODEL, plan_text, spec_text
-
-ROLLBACK = """\
-    rollback:
-      max_error_rate: 0.05
-      max_p99_latency_ms: 120
-      window: 2m
-"""
-
-
-def endpoint_with(strategy: str, extra: str = "") -> str:
-    return f"""\
-- name: ranker
-  model: {{group: ranker, alias: champion}}
-  compute: cpu
-  instance_count: 4
-  data_capture:
-    sampling_percent: 50
-{extra}  strategy:
-{strategy}"""
+from aws_plans import ALARM, CONFIG, ENDPOINT, MODEL, ROLLBACK, endpoint_with, plan_text, spec_text
 
 
 def routing(plan) -> dict:
