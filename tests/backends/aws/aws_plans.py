@@ -91,7 +91,8 @@ ROLLBACK = """\
 """
 
 
-def endpoint_with(strategy: str, extra: str = "") -> str:
+def endpoint_with(strategy: str) -> str:
+    """The base endpoint on four instances with this strategy (YAML indented under `strategy:`)."""
     return f"""\
 - name: ranker
   model: {{group: ranker, alias: champion}}
@@ -99,7 +100,7 @@ def endpoint_with(strategy: str, extra: str = "") -> str:
   instance_count: 4
   data_capture:
     sampling_percent: 50
-{extra}  strategy:
+  strategy:
 {strategy}"""
 
 
