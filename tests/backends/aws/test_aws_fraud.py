@@ -286,7 +286,12 @@ def test_dev_overrides_apply():
     assert endpoint["deploymentConfig"]["autoRollbackConfiguration"] == {
         "alarms": [{"alarmName": "fraud-detection-dev-scorer-accuracy"}]
     }
-    assert not plan.all(ALARM) or "fraud-scorer-error-rate" not in {a.name for a in plan.all(ALARM)}
+    assert {a.name for a in plan.all(ALARM)} == {  # no strategy rollback in dev: only the monitors' alarms
+        "feature-drift-alarm",
+        "score-drift-alarm",
+        "input-quality-alarm",
+        "scorer-accuracy-alarm",
+    }
     assert (plan.inputs(SCALING_TARGET)["minCapacity"], plan.inputs(SCALING_TARGET)["maxCapacity"]) == (1, 2)
     assert plan.inputs(SCHEDULE)["scheduleExpression"] == "cron(0 6 * * ? *)"
 
