@@ -204,20 +204,16 @@ def _neutral(ctx: Context, path: Path, node: CommentedMap) -> None:
     if ctx.dest == "local":
         resolves = "the emulator serves it on this machine's CPUs"
     note = _price_note(ctx.source, ctx.dest) if delta is not None else ""
-    if outcome is None or outcome.value == node.get("gpu"):
-        if outcome is not None:
-            markers.write(node, "gpu", outcome.marker)
+    old = ctx.settle(node, "gpu", outcome) if outcome else None
+    if outcome is None or outcome.value == old:
         ctx.report.add(
             path, "exact", f"neutral profile kept: {resolves}", note.strip(" ()"), price_delta_usd_hour=delta
         )
         return
-    old = node["gpu"]
-    assign(node, "gpu", outcome.value)
-    markers.write(node, "gpu", outcome.marker)
     what = f"gpu {old} → {outcome.value}: {resolves}"
     extra = {"before": old, "after": outcome.value, "price_delta_usd_hour": delta}
     if outcome.restored:
-        ctx.report.add((*path, "gpu"), "exact", what, restored_note(outcome), **extra)
+        ctx.restored((*path, "gpu"), what, outcome, **extra)
     else:
         why = f"{ctx.target.title} has no {outcome.origin.value}; {outcome.value} is the catalog's closest counterpart{note}"
         ctx.report.add((*path, "gpu"), "approximate", what, why, **extra)

@@ -12,9 +12,8 @@ from fnmatch import fnmatch
 from ruamel.yaml.comments import CommentedMap
 
 from mlstack.errors import Path
-from mlstack.migrate import markers
-from mlstack.migrate.context import Context, restored_note
-from mlstack.migrate.document import assign, get, items, plain
+from mlstack.migrate.context import Context
+from mlstack.migrate.document import get, items, plain
 from mlstack.migrate.markers import Unmappable
 from mlstack.migrate.walk import pipelines
 from mlstack.targets import profile
@@ -77,7 +76,7 @@ def relocate(uri: str, scheme: str, settings: dict) -> str:
     if scheme in ("gs://", "s3://"):
         bucket = re.sub(r"[^a-z0-9._-]", "-", container.lower()).strip("-.")[:63]
         return f"{scheme}{bucket}/{path}" if path else f"{scheme}{bucket}"
-    if scheme == "azureml://":  # every Azure ML workspace has this blob datastore
+    if scheme.startswith("azureml:"):  # every Azure ML workspace has this blob datastore
         return f"azureml://datastores/workspaceblobstore/paths/{tail}"
     raise Unmappable(f"mlstack cannot propose a {scheme} location without target data_root")
 
@@ -168,7 +167,7 @@ def propose(uri: str, patterns: tuple[str, ...], settings: dict) -> str:
     problems = []
     for pattern in patterns:
         try:
-            candidate = relocate(uri, pattern.split("//")[0] + "//", settings)
+            candidate = relocate(uri, re.sub(r"\*.*$", "", pattern), settings)
         except Unmappable as exc:
             problems.append(str(exc))
             continue
@@ -193,15 +192,14 @@ def _relocate(ctx: Context, kind: str, field: Field) -> None:
             path, "unsupported", f"{old} cannot be read on {ctx.dest}", f"{exc}; {ctx.dest} reads {accepted}"
         )
         return
-    markers.write(node, key, outcome.marker)
+    ctx.settle(node, key, outcome)
     new = str(outcome.value)
     if new == old:
         _foreign(ctx, path, new)
         return
-    assign(node, key, new)
     what = f"{old} → {new}"
     if outcome.restored:
-        ctx.report.add(path, "exact", what, restored_note(outcome), before=old, after=new)
+        ctx.restored(path, what, outcome, before=old, after=new)
         _foreign(ctx, path, new)
     else:
         decide = (

@@ -3,16 +3,15 @@ schedule its monitoring cannot run becomes the nearest one it can."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from itertools import pairwise
 
 from ruamel.yaml.comments import CommentedMap
 
 from mlstack.errors import Path
-from mlstack.migrate import markers
-from mlstack.migrate.context import Context, restored_note
-from mlstack.migrate.document import assign
-from mlstack.migrate.markers import Unmappable
+from mlstack.migrate.context import Context
+from mlstack.migrate.markers import Derive, Outcome, Unmappable
 from mlstack.migrate.walk import monitors
 from mlstack.targets import profile, supports_metric
 from mlstack.targets.schedules import schedule_problem
@@ -82,59 +81,48 @@ def nearest_schedule(rule: str, cron: str) -> str:
 
 
 def migrate_monitors(ctx: Context) -> None:
-    rule = ctx.target.schedule_rule
     for path, monitor in monitors(ctx.root):
         if "metric" in monitor:
-            _metric(ctx, path, monitor)
+            _translate(ctx, path, monitor, "metric", derive_metric, lambda o, m=monitor: _metric_why(ctx, m, o))
         if isinstance(monitor.get("schedule"), str):
-            outcome = ctx.translate(
-                monitor, "schedule", lambda _c, v, to: nearest_schedule(profile(to).schedule_rule, str(v))
-            )
-            old = monitor["schedule"]
-            markers.write(monitor, "schedule", outcome.marker)
-            if outcome.value == old:
-                continue
-            assign(monitor, "schedule", outcome.value)
-            what = f"schedule '{old}' → '{outcome.value}'"
-            if outcome.restored:
-                ctx.report.add(
-                    (*path, "schedule"), "exact", what, restored_note(outcome), before=old, after=outcome.value
-                )
-            else:
-                why = schedule_problem(rule, str(old)) or ""
-                ctx.report.add(
-                    (*path, "schedule"),
-                    "approximate",
-                    what,
-                    f"{why}; the nearest it can run",
-                    before=old,
-                    after=outcome.value,
-                )
+            _translate(ctx, path, monitor, "schedule", derive_schedule, lambda o: _schedule_why(ctx, o))
 
 
-def _metric(ctx: Context, path: Path, monitor: CommentedMap) -> None:
-    old = monitor["metric"]
+def derive_schedule(_cloud: str, value: object, to: str) -> object:
+    return nearest_schedule(profile(to).schedule_rule, str(value))
+
+
+def _translate(
+    ctx: Context, path: Path, monitor: CommentedMap, key: str, derive: Derive, why: Callable[[Outcome], str]
+) -> None:
+    old = monitor[key]
     try:
-        outcome = ctx.translate(monitor, "metric", derive_metric)
+        outcome = ctx.translate(monitor, key, derive)
     except Unmappable as exc:
-        ctx.report.add(
-            (*path, "metric"), "unsupported", f"metric {old}", f"{exc}; choose another metric or drop the monitor"
-        )
+        ctx.report.add((*path, key), "unsupported", f"{key} {old}", f"{exc}; choose another {key} or drop the monitor")
         return
-    markers.write(monitor, "metric", outcome.marker)
-    if outcome.value == old:
+    if ctx.settle(monitor, key, outcome) == outcome.value:
         return
-    assign(monitor, "metric", outcome.value)
-    what = f"metric {old} → {outcome.value}"
+    what = f"{key} '{old}' → '{outcome.value}'"
     if outcome.restored:
-        ctx.report.add((*path, "metric"), "exact", what, restored_note(outcome), before=old, after=outcome.value)
-        return
+        ctx.restored((*path, key), what, outcome, before=old, after=outcome.value)
+    else:
+        ctx.report.add((*path, key), "approximate", what, why(outcome), before=old, after=outcome.value)
+
+
+def _schedule_why(ctx: Context, outcome: Outcome) -> str:
+    return f"{schedule_problem(ctx.target.schedule_rule, str(outcome.origin.value))}; the nearest it can run"
+
+
+def _metric_why(ctx: Context, monitor: CommentedMap, outcome: Outcome) -> str:
     original = str(outcome.origin.value)
-    threshold = monitor.get("threshold")
     why = (
         f"{ctx.target.title} has no {original} ({MEANS.get(original, original)}); {outcome.value} is the closest it "
         f"offers ({MEANS.get(str(outcome.value), outcome.value)})"
     )
-    if threshold is not None:
-        why += f"; the threshold {threshold} was chosen for {original}: check it (and environment overrides) against {outcome.value}"
-    ctx.report.add((*path, "metric"), "approximate", what, why, before=old, after=outcome.value)
+    if monitor.get("threshold") is not None:
+        why += (
+            f"; the threshold {monitor['threshold']} was chosen for {original}: check it (and environment "
+            f"overrides) against {outcome.value}"
+        )
+    return why
