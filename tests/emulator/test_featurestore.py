@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -33,16 +34,22 @@ def _view(name: str, source: Path, key: str, dtype: str, features: list[str], tt
     )
 
 
-def _store(tmp_path: Path, *views: View) -> FeatureStore:
-    return FeatureStore(OnlineStore(tmp_path / "online.db"), lambda: {v.name: v for v in views})
+def _store(tmp_path: Path, *views: View, fast: bool = True) -> FeatureStore:
+    store = FeatureStore(OnlineStore(tmp_path / "online.db"), lambda: {v.name: v for v in views})
+    store.offline.fast = fast
+    return store
+
+
+# Point-in-time joins run through NumPy for a single integer key and DuckDB otherwise; both must agree.
+BOTH_PATHS = pytest.mark.parametrize("fast", [True, False], ids=["numpy", "duckdb"])
 
 
 def _values(column) -> list:
     return [None if v is None or (isinstance(v, float) and math.isnan(v)) else v for v in column]
 
 
-@pytest.fixture
-def hand_made(tmp_path: Path) -> FeatureStore:
+@pytest.fixture(params=[True, False], ids=["numpy", "duckdb"])
+def hand_made(tmp_path: Path, request: pytest.FixtureRequest) -> FeatureStore:
     ts = pd.to_datetime
     pd.DataFrame(
         {
@@ -63,7 +70,7 @@ def hand_made(tmp_path: Path) -> FeatureStore:
         "customer-stats", tmp_path / "customers.parquet", "customer_id", "int64", ["spend"], 2 * DAY, "created"
     )
     merchants = _view("merchant-risk", tmp_path / "merchants.csv", "merchant_id", "string", ["risk"], None, None)
-    return _store(tmp_path, customers, merchants)
+    return _store(tmp_path, customers, merchants, fast=request.param)
 
 
 def test_point_in_time_join_matches_hand_computed_values(hand_made):
@@ -121,7 +128,8 @@ def _reference(source: pd.DataFrame, entities: pd.DataFrame, ttl: pd.Timedelta) 
     return out
 
 
-def test_point_in_time_join_matches_a_brute_force_reference(tmp_path):
+@BOTH_PATHS
+def test_point_in_time_join_matches_a_brute_force_reference(tmp_path, fast):
     rng = np.random.default_rng(7)
     start = pd.Timestamp("2024-01-01")
     source = pd.DataFrame(
@@ -139,7 +147,7 @@ def test_point_in_time_join_matches_a_brute_force_reference(tmp_path):
             "event_timestamp": start + pd.to_timedelta(rng.integers(0, 32 * 24, 300), unit="h"),
         }
     )
-    store = _store(tmp_path, _view("v", tmp_path / "s.parquet", "k", "int64", ["f"], 3 * DAY, "created"))
+    store = _store(tmp_path, _view("v", tmp_path / "s.parquet", "k", "int64", ["f"], 3 * DAY, "created"), fast=fast)
     got = _values(store.get_historical_features(entities, ["v:f"]).to_pandas()["f"])
     assert got == _reference(source, entities, pd.Timedelta(days=3))
     assert sum(v is None for v in got) not in (0, len(got))  # the data exercises both outcomes
@@ -258,3 +266,15 @@ def test_materialize_writes_the_latest_value_of_every_entity(tmp_path):
     assert store.materialize("x") == 1000
     assert store.get_online_features("x", [{"k": 999}, {"k": 5}]) == [{"f": 999.0}, {"f": 5.0}]
     assert store.online.count("x") == 1000
+
+
+def test_the_numpy_path_covers_integer_keys_and_leaves_the_rest_to_duckdb():
+    from mlstack.emulator.features import asof
+
+    times = pa.chunked_array([pa.array([1_000_000, 2_000_000], pa.timestamp("us"))])
+    ints = pa.chunked_array([pa.array([1, 2])])
+    strings = pa.chunked_array([pa.array(["a", "b"])])
+    assert asof.positions(ints, times, ints, times, None, None).tolist() == [0, 1]
+    assert asof.positions(strings, times, strings, times, None, None) is None
+    with_null = pa.chunked_array([pa.array([1, None])])
+    assert asof.positions(with_null, times, ints, times, None, None) is None
