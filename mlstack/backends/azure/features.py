@@ -22,7 +22,7 @@ from pulumi_azure_native import machinelearningservices as ml
 from mlstack.backends.azure.context import Azure, after, short_hash
 from mlstack.backends.azure.iam import grant
 from mlstack.backends.azure.schedules import recurrence
-from mlstack.backends.azure.workspace import workspace_encryption, workspace_identity
+from mlstack.backends.azure.workspace import storage_account, workspace_encryption, workspace_identity
 from mlstack.backends.components import SpecComponent, physical_name
 from mlstack.spec.models import Entity, FeatureView
 
@@ -111,25 +111,6 @@ def redis_name(ctx: Azure) -> str:
     return ctx.name("online", max_length=63)
 
 
-def _offline_storage(ctx: Azure, component: SpecComponent) -> azure_native.storage.StorageAccount:
-    return azure_native.storage.StorageAccount(
-        "offline-store",
-        account_name=offline_account(ctx),
-        **ctx.in_group(),
-        kind="StorageV2",
-        sku=azure_native.storage.SkuArgs(name="Standard_ZRS" if ctx.resolved.production else "Standard_LRS"),
-        is_hns_enabled=True,
-        allow_blob_public_access=False,
-        allow_shared_key_access=False,
-        default_to_o_auth_authentication=True,
-        enable_https_traffic_only=True,
-        minimum_tls_version="TLS1_2",
-        public_network_access="Disabled" if ctx.platform and ctx.platform.private else "Enabled",
-        tags=ctx.tags,
-        opts=component.child(),
-    )
-
-
 def _connection(ctx: Azure, component: SpecComponent, store: ml.Workspace, name: str, category: str, target):
     assert ctx.platform is not None
     return ml.WorkspaceConnection(
@@ -209,7 +190,16 @@ def build_feature_store(ctx: Azure) -> FeatureStore | None:
     assert platform is not None
     shared = platform.component
     online = any(v.online for v in spec.views)
-    offline = _offline_storage(ctx, shared)
+    offline = storage_account(
+        ctx,
+        shared,
+        "offline-store",
+        offline_account(ctx),
+        rg=platform.resource_group_name,
+        private=platform.private,
+        cmk=platform.cmk_identity,
+        hierarchical=True,
+    )
     account = after(offline, offline_account(ctx))
     offline_id = ctx.resource_id("Microsoft.Storage/storageAccounts", offline_account(ctx))
     containers = {

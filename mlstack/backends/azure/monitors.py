@@ -51,6 +51,36 @@ PERFORMANCE_METRICS = {
     "Regression": ("mean_absolute_error", "root_mean_squared_error"),
 }
 CATEGORICAL_DTYPES = ("string", "bool")
+
+
+@dataclass(frozen=True)
+class SignalKind:
+    args: type  # the signal's Pulumi args class
+    production: str  # the captured collection it watches (also its data context)
+    reference: str  # the baseline's data context
+    thresholds: tuple[type, type]  # numerical and categorical metric threshold args
+
+
+SIGNALS = {
+    "data_drift": SignalKind(
+        ml.DataDriftMonitoringSignalArgs,
+        "model_inputs",
+        "training",
+        (ml.NumericalDataDriftMetricThresholdArgs, ml.CategoricalDataDriftMetricThresholdArgs),
+    ),
+    "prediction_drift": SignalKind(
+        ml.PredictionDriftMonitoringSignalArgs,
+        "model_outputs",
+        "validation",
+        (ml.NumericalPredictionDriftMetricThresholdArgs, ml.CategoricalPredictionDriftMetricThresholdArgs),
+    ),
+    "data_quality": SignalKind(
+        ml.DataQualityMonitoringSignalArgs,
+        "model_inputs",
+        "training",
+        (ml.NumericalDataQualityMetricThresholdArgs, ml.CategoricalDataQualityMetricThresholdArgs),
+    ),
+}
 # The serverless Spark pool monitoring jobs run on (azure-ai-ml's documented defaults).
 SPARK_INSTANCE_TYPE = "standard_e4s_v3"
 SPARK_RUNTIME = "3.4"
@@ -183,48 +213,23 @@ def build_signal(ctx: Azure, monitor: Monitor, deployment: Deployment, notify: b
     if monitor.kind == "model_quality":
         return performance_signal(monitor, assets["model_outputs"], notify, days)
     assert monitor.baseline is not None
-    metric = azure_metric(monitor)
-    features = (
-        ml.FeatureSubsetArgs(filter_type="FeatureSubset", features=monitor.features)
-        if monitor.features
-        else ml.AllFeaturesArgs(filter_type="AllFeatures")
-    )
-    overrides = feature_types(spec, monitor.features) or None
-    if monitor.kind == "data_drift":
-        return ml.DataDriftMonitoringSignalArgs(
-            signal_type="DataDrift",
-            production_data=_production(assets["model_inputs"], "model_inputs", days),
-            reference_data=_reference(monitor.baseline, "training"),
-            metric_thresholds=_thresholds(
-                monitor, metric, ml.NumericalDataDriftMetricThresholdArgs, ml.CategoricalDataDriftMetricThresholdArgs
-            ),
-            features=features,
-            feature_data_type_override=overrides,
-            notification_types=notifications,
-        )
-    if monitor.kind == "prediction_drift":
-        return ml.PredictionDriftMonitoringSignalArgs(
-            signal_type="PredictionDrift",
-            production_data=_production(assets["model_outputs"], "model_outputs", days),
-            reference_data=_reference(monitor.baseline, "validation"),
-            metric_thresholds=_thresholds(
-                monitor,
-                metric,
-                ml.NumericalPredictionDriftMetricThresholdArgs,
-                ml.CategoricalPredictionDriftMetricThresholdArgs,
-            ),
-            notification_types=notifications,
-        )
-    return ml.DataQualityMonitoringSignalArgs(
-        signal_type="DataQuality",
-        production_data=_production(assets["model_inputs"], "model_inputs", days),
-        reference_data=_reference(monitor.baseline, "training"),
-        metric_thresholds=_thresholds(
-            monitor, metric, ml.NumericalDataQualityMetricThresholdArgs, ml.CategoricalDataQualityMetricThresholdArgs
-        ),
-        features=features,
-        feature_data_type_override=overrides,
+    kind = SIGNALS[monitor.kind]
+    watches_features = monitor.kind != "prediction_drift"
+    features = {}
+    if watches_features:
+        features = {
+            "features": ml.FeatureSubsetArgs(filter_type="FeatureSubset", features=monitor.features)
+            if monitor.features
+            else ml.AllFeaturesArgs(filter_type="AllFeatures"),
+            "feature_data_type_override": feature_types(spec, monitor.features) or None,
+        }
+    return kind.args(
+        signal_type=SIGNAL_TYPES[monitor.kind],
+        production_data=_production(assets[kind.production], kind.production, days),
+        reference_data=_reference(monitor.baseline, kind.reference),
+        metric_thresholds=_thresholds(monitor, azure_metric(monitor), *kind.thresholds),
         notification_types=notifications,
+        **features,
     )
 
 

@@ -115,27 +115,17 @@ def build_registry(ctx: Azure) -> Models:
                 properties={f"metric.{k}": repr(v) for k, v in sorted(version.metrics.items())},
             )
             opts = component.child(depends_on=[container])
-            key = (group.name, version.version)
+            label = f"{group.name}-v{version.version}"
             if registry is not None:
                 resource = ml.RegistryModelVersion(
-                    f"{group.name}-v{version.version}",
-                    model_name=group.name,
-                    version=str(version.version),
-                    properties=props,
-                    **where,
-                    opts=opts,
+                    label, model_name=group.name, version=str(version.version), properties=props, **where, opts=opts
                 )
-                path = f"/models/{group.name}/versions/{version.version}"
-                models.ids[key] = after(resource, f"azureml://registries/{registry_name(ctx)}{path}")
+                model_id = f"azureml://registries/{registry_name(ctx)}/models/{group.name}/versions/{version.version}"
             else:
                 resource = ml.ModelVersion(
-                    f"{group.name}-v{version.version}",
-                    name=group.name,
-                    version=str(version.version),
-                    properties=props,
-                    **where,
-                    opts=opts,
+                    label, name=group.name, version=str(version.version), properties=props, **where, opts=opts
                 )
-                models.ids[key] = after(resource, ctx.asset_id("models", group.name, str(version.version)))
+                model_id = ctx.asset_id("models", group.name, str(version.version))
+            models.ids[(group.name, version.version)] = after(resource, model_id)
         component.done()
     return models

@@ -96,13 +96,19 @@ def _cmk_identity(
     return identity
 
 
-def _storage(
+def storage_account(
     ctx: Azure,
     component: SpecComponent,
+    logical: str,
+    name: str,
+    *,
     rg: pulumi.Input[str],
     private: bool,
     cmk: azure_native.managedidentity.UserAssignedIdentity | None,
-):
+    hierarchical: bool = False,
+) -> azure_native.storage.StorageAccount:
+    """A storage account reached by identities only (no shared keys, no anonymous blobs, TLS 1.2), private when
+    the platform is, and encrypted with the customer's key when the spec gives one."""
     key = ctx.key
     encryption = None
     identity = None
@@ -120,12 +126,13 @@ def _storage(
             ),
         )
     return azure_native.storage.StorageAccount(
-        "storage",
-        account_name=names(ctx)[STORAGE],
+        logical,
+        account_name=name,
         resource_group_name=rg,
         location=ctx.location,
         kind="StorageV2",
         sku=azure_native.storage.SkuArgs(name="Standard_ZRS" if ctx.resolved.production else "Standard_LRS"),
+        is_hns_enabled=hierarchical or None,
         allow_blob_public_access=False,
         # identities only: the workspace's datastores use identity auth (system_datastores_auth_mode)
         allow_shared_key_access=False,
@@ -261,7 +268,11 @@ def _new_workspace(ctx: Azure, component: SpecComponent, private: bool) -> Platf
     cmk = _cmk_identity(ctx, component, rg)
     logs = _log_analytics(ctx, component, rg)
     ids = {
-        STORAGE: known_id(ctx, _storage(ctx, component, rg, private, cmk), STORAGE),
+        STORAGE: known_id(
+            ctx,
+            storage_account(ctx, component, "storage", names(ctx)[STORAGE], rg=rg, private=private, cmk=cmk),
+            STORAGE,
+        ),
         VAULT: known_id(ctx, _key_vault(ctx, component, rg, private), VAULT),
         INSIGHTS: known_id(ctx, _insights(ctx, component, rg, logs), INSIGHTS),
         REGISTRY: known_id(ctx, _registry(ctx, component, rg, private, cmk), REGISTRY),

@@ -96,6 +96,10 @@ def test_prod_encrypts_with_the_customer_key_through_a_user_assigned_identity(fr
         "keyVaultUri": "https://fraud-kv.vault.azure.net/",
         "keyVersion": "0123456789abcdef0123456789abcdef",
     }
+    offline = plan.inputs("StorageAccount", "offline-store")["encryption"]
+    assert (
+        offline["keySource"] == "Microsoft.Keyvault" and offline["keyVaultProperties"] == storage["keyVaultProperties"]
+    )
     registry = plan.inputs("Registry", "registry")["encryption"]
     assert registry["status"] == "enabled" and registry["keyVaultProperties"]["keyIdentifier"] == key
     grant = plan.inputs("RoleAssignment", "cmk-key-access")
