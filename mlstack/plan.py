@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,13 +49,28 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+# ARN shapes that differ from arn:aws:<service>:<region>:<account>:<resource-type>/<name>
+_GLOBAL_SERVICES = {"iam"}
+_RESOURCE_TYPES = {"EndpointConfiguration": "endpoint-config", "RolePolicy": "role", "Topic": ""}
+
+
+def _aws_arn(typ: str, name: str, region: str) -> str:
+    service = typ.split(":")[1].split("/")[0]
+    kind = typ.rsplit(":", 1)[-1]
+    if service == "s3":
+        return f"arn:aws:s3:::{name}"
+    resource = _RESOURCE_TYPES.get(kind, re.sub(r"(?<!^)(?=[A-Z])", "-", kind).lower())
+    where = "" if service in _GLOBAL_SERVICES else region
+    path = f"{resource}/{name}" if resource else name
+    return f"arn:aws:{service}:{where}:{_ACCOUNT}:{path}"
+
+
 def _fake_outputs(typ: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     provider = typ.split(":", 1)[0]
     vendor_name = inputs.get("name") or name
     outputs: dict[str, Any] = {"name": vendor_name}
     if provider == "aws":
-        service = typ.split(":")[1].split("/")[0]
-        outputs["arn"] = f"arn:aws:{service}:{region}:{_ACCOUNT}:{typ.rsplit(':', 1)[-1].lower()}/{vendor_name}"
+        outputs["arn"] = _aws_arn(typ, str(vendor_name), region)
         outputs["id"] = vendor_name
     elif provider == "gcp":
         outputs["id"] = f"projects/mock/locations/{region}/{vendor_name}"

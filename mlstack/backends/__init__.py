@@ -18,6 +18,14 @@ BACKENDS = {
     "local": "mlstack.backends.local",
 }
 EXTRAS = {"aws": "aws", "gcp": "gcp", "azure": "azure", "local": "local"}
+# Deploy-time rules a backend knows and validation runs (modules free of Pulumi and SDK imports):
+# each has problems(resolved) -> iterable of (spec path, message).
+CHECKS = {"aws": "mlstack.backends.aws.checks"}
+
+
+def deploy_problems(resolved: Resolved) -> list[tuple[tuple[str | int, ...], str]]:
+    module = CHECKS.get(resolved.cloud)
+    return list(importlib.import_module(module).problems(resolved)) if module else []
 
 
 def build(resolved: Resolved) -> None:

@@ -50,9 +50,15 @@ def validate_document(doc: Document, env: str | None = None, target: str | None 
     except ValidationError as exc:
         raise SpecInvalid(pydantic_errors.convert(exc, doc, Spec)) from None
     errors: list[SpecError] = rules.check(spec, doc, spec.target.cloud)
+    loaded = LoadedSpec(spec=spec, doc=doc, cloud=spec.target.cloud, environment=env)
+    if not errors:
+        from mlstack.backends import deploy_problems
+        from mlstack.resolve import resolve
+
+        errors = [doc.error(path, message) for path, message in deploy_problems(resolve(loaded))]
     if errors:
         raise SpecInvalid(sorted(errors, key=lambda e: (e.line, e.column)))
-    return LoadedSpec(spec=spec, doc=doc, cloud=spec.target.cloud, environment=env)
+    return loaded
 
 
 def load(path: str | FsPath, env: str | None = None, target: str | None = None) -> LoadedSpec:
