@@ -40,6 +40,16 @@ registry:
 """
 
 
+def ab_strategy(control: int, treatment: int, treatment_compute: str | None = None) -> str:
+    """An A/B strategy block: ranker v1 as control, v2 as treatment."""
+    compute = f"    compute: {treatment_compute}\n" if treatment_compute else ""
+    return (
+        "type: ab\nvariants:\n"
+        f"  - name: control\n    model: {{group: ranker, version: 1}}\n    weight: {control}\n"
+        f"  - name: treatment\n    model: {{group: ranker, version: 2}}\n    weight: {treatment}\n{compute}"
+    )
+
+
 def endpoint_spec(
     strategy: str,
     *,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from azure_plans import secret_value
-from azure_specs import endpoint_spec, monitor_spec
+from azure_specs import ab_strategy, endpoint_spec, monitor_spec
 
 from mlstack.errors import MlstackError
 
@@ -165,16 +165,7 @@ def test_an_alert_recipient_azure_cannot_reach_is_refused(planned):
 
 
 def test_an_ab_endpoint_gets_one_signal_per_serving_deployment(planned):
-    strategy = """\
-    type: ab
-    variants:
-      - name: control
-        model: {group: ranker, version: 1}
-        weight: 50
-      - name: treatment
-        model: {group: ranker, version: 2}
-        weight: 50
-    """
+    strategy = ab_strategy(50, 50)
     monitor = """\
     monitors:
       - name: drift

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from azure_specs import endpoint_spec
+from azure_specs import ab_strategy, endpoint_spec
 
 from mlstack.backends.azure.rollout import Rollout
 
@@ -51,18 +51,7 @@ def test_shadow_mirrors_to_its_own_deployment_and_never_serves(planned):
 
 
 def test_ab_weights_are_the_split(planned):
-    strategy = """\
-    type: ab
-    variants:
-      - name: control
-        model: {group: ranker, version: 1}
-        weight: 70
-      - name: treatment
-        model: {group: ranker, version: 2}
-        weight: 30
-        compute: big
-    """
-    plan = planned(endpoint_spec(strategy))
+    plan = planned(endpoint_spec(ab_strategy(70, 30, treatment_compute="big")))
     control, treatment = _deployment(plan, "control"), _deployment(plan, "treatment")
     assert _traffic(plan)["traffic"] == {control["deploymentName"]: 70, treatment["deploymentName"]: 30}
     assert treatment["properties"]["model"].endswith("/models/ranker/versions/2")
