@@ -7,10 +7,12 @@ from typing import Any
 
 import httpx
 
+from mlstack.emulator.errors import BadRequest, Conflict, NotFound
 from mlstack.emulator.layout import StateDir
 from mlstack.errors import MlstackError
 
 POLL_WAIT = 1.0
+ERRORS: dict[int, type[MlstackError]] = {400: BadRequest, 404: NotFound, 409: Conflict}
 
 
 class Client:
@@ -40,7 +42,7 @@ class Client:
             where = f" in {self.state.token_file}" if self.state else ""
             raise MlstackError(f"the emulator at {self.url} rejected the token{where}: {_reason(response)}")
         if response.status_code >= 400:
-            raise MlstackError(_reason(response))
+            raise ERRORS.get(response.status_code, MlstackError)(_reason(response))
         if response.headers.get("content-type", "").startswith("application/json"):
             return response.json()
         return response.text

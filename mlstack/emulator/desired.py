@@ -24,8 +24,17 @@ REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 PRIMARY_VARIANT = "primary"
 
 
+def _prune(value: Any) -> Any:
+    """Without null fields: Pulumi drops them from inputs, so both routes send the same config."""
+    if isinstance(value, dict):
+        return {k: _prune(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_prune(v) for v in value]
+    return value
+
+
 def resource(kind: str, name: str, config: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": kind, "name": name, "config": config}
+    return {"kind": kind, "name": name, "config": _prune(config)}
 
 
 def version_name(group: str, version: int) -> str:

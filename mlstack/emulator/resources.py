@@ -110,7 +110,7 @@ class ModelVersionHandler(Handler):
             config["framework"],
             config.get("entrypoint"),
         )
-        if existing is not None and same and existing.lineage.get("sha256") == config["sha256"]:
+        if existing is not None and same and existing.lineage.get("sha256") == config.get("sha256"):
             core.registry.set_approval(group, number, config["approval"])
             for alias in config["aliases"]:
                 core.registry.set_alias(group, alias, number)
@@ -126,7 +126,7 @@ class ModelVersionHandler(Handler):
             framework=config["framework"],
             entrypoint=config.get("entrypoint"),
             metrics=config.get("metrics", {}),
-            lineage={"sha256": config["sha256"], "artifact_source": config["artifact"]},
+            lineage={"sha256": config.get("sha256"), "artifact_source": config["artifact"]},
             source="spec",
             approval=config["approval"],
             aliases=config["aliases"],

@@ -1,0 +1,80 @@
+"""The local Pulumi backend: its resources under Pulumi's mocks, and its dynamic provider's
+create/diff/update/delete against a real emulator."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from mlstack.backends.local import EmulatorProvider
+from mlstack.plan import plan
+from mlstack.resolve import resolve
+from mlstack.spec import load
+
+DYNAMIC = "pulumi-python:dynamic/local:EmulatorResource"
+
+
+def test_the_quickstart_plans_offline_as_components_with_emulator_resources(quickstart):
+    resources = {(r.type, r.name): r for r in plan(resolve(load(quickstart, target="local")))}
+    assert set(resources) == {
+        ("mlstack:model_group:ModelGroup", "iris-classifier"),
+        ("mlstack:pipeline:Pipeline", "train-iris"),
+        ("mlstack:endpoint:Endpoint", "iris"),
+        (DYNAMIC, "iris-classifier"),
+        (DYNAMIC, "train-iris"),
+        (DYNAMIC, "iris"),
+    }
+    endpoint = next(r for (t, n), r in resources.items() if t == DYNAMIC and n == "iris")
+    assert endpoint.parent == "mlstack:endpoint:Endpoint::iris"
+    assert endpoint.inputs["kind"] == "endpoint"
+    assert endpoint.inputs["state_dir"] == str((quickstart.parent / ".mlstack").resolve())
+    assert endpoint.inputs["port"] == 0
+    assert endpoint.inputs["config"]["variants"] == [
+        {"name": "primary", "model": {"group": "iris-classifier", "alias": "champion"}, "weight": 100}
+    ]
+    pipeline = next(r for (t, n), r in resources.items() if t == DYNAMIC and n == "train-iris")
+    steps = pipeline.inputs["config"]["steps"]
+    assert [s["name"] for s in steps] == ["train", "evaluate", "register"]
+    assert steps[0]["entrypoint"] == str((quickstart.parent / "quickstart" / "train.py").resolve())
+    assert steps[1]["depends_on"] == ["train"]
+
+
+def test_the_provider_creates_updates_and_deletes_through_the_control_plane(emulator):
+    provider = EmulatorProvider()
+    props = {
+        "kind": "model_group",
+        "name": "fraud",
+        "config": {"name": "fraud", "approval": "manual", "description": "v1", "tags": {}},
+        "state_dir": str(emulator.state.root),
+        "port": 0,
+    }
+    created = provider.create(props)
+    assert created.id == "model_group/fraud"
+    assert created.outs["status"] == "ready"
+    assert emulator.client.get("/v1/registry/groups") == [
+        {"name": "fraud", "approval": "manual", "description": "v1", "tags": {}}
+    ]
+
+    changed = {**props, "config": {**props["config"], "description": "v2"}}
+    diff = provider.diff(created.id, created.outs, changed)
+    assert diff.changes and not diff.replaces
+    assert not provider.diff(created.id, created.outs, {**props}).changes
+    assert provider.diff(created.id, created.outs, {**props, "name": "fraud2"}).replaces == ["name"]
+    provider.update(created.id, created.outs, changed)
+    assert emulator.client.get("/v1/registry/groups")[0]["description"] == "v2"
+
+    provider.delete(created.id, changed)
+    assert emulator.client.get("/v1/registry/groups") == []
+    provider.delete(created.id, changed)  # deleting what is gone succeeds
+    with pytest.raises(Exception, match="unknown resource kind"):
+        provider.create({**props, "kind": "gadget"})
+
+
+def test_delete_after_down_is_a_no_op(tmp_path):
+    provider = EmulatorProvider()
+    state = tmp_path / ".mlstack"
+    state.mkdir()
+    shutil.rmtree(state)
+    provider.delete("model_group/x", {"kind": "model_group", "name": "x", "state_dir": str(state), "port": 0})
+    assert not state.exists()  # and no emulator was started for it
