@@ -205,8 +205,7 @@ def test_relative_data_moves_with_the_spec_and_a_data_root_is_used_for_proposals
 def test_serverless_endpoints_are_left_for_the_user_where_the_target_has_none(wide):
     text = wide.replace(
         "    compute: a10g\n    data_capture: {sampling_percent: 50}\n    strategy:\n      type: ab",
-        "    serverless: {memory_gb: 4, max_concurrency: 10}\n    data_capture: {sampling_percent: 50}\n"
-        "    strategy:\n      type: ab",
+        "    serverless: {memory_gb: 4, max_concurrency: 10}\n    strategy:\n      type: ab",
     )
     text = text.replace("          compute:\n            instance_type: ml.m5.large\n", "")
     text = text.replace("      type: ab\n      variants:", "      type: all_at_once\n      variants:")

@@ -4,6 +4,8 @@ makes it validate and plan."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from mlstack.errors import format_path
@@ -14,12 +16,13 @@ from mlstack.spec import loads
 from tests.conftest import SPECS
 
 TARGETS = ("aws", "gcp", "azure", "local")
-FRAUD = (SPECS / "fraud-detection.yaml").read_text()
-QUICKSTART = (SPECS / "quickstart.yaml").read_text()
+FRAUD_FILE, QUICKSTART_FILE = str(SPECS / "fraud-detection.yaml"), str(SPECS / "quickstart.yaml")
+FRAUD, QUICKSTART = Path(FRAUD_FILE).read_text(), Path(QUICKSTART_FILE).read_text()
 
 
-def planned_components(text: str, env: str | None = None) -> dict[str, set[str]]:
-    resources = plan(resolve(loads(text, env=env)))
+def planned_components(text: str, file: str, env: str | None = None) -> dict[str, set[str]]:
+    """Components of the plan of `text`, written as `file` (relative data and code resolve next to it)."""
+    resources = plan(resolve(loads(text, file=file, env=env)))
     kinds: dict[str, set[str]] = {}
     for resource in resources:
         if resource.type.startswith("mlstack:"):
@@ -30,15 +33,15 @@ def planned_components(text: str, env: str | None = None) -> dict[str, set[str]]
 
 @pytest.mark.parametrize("to", TARGETS)
 def test_fraud_detection_migrates_validates_and_plans(to):
-    result = migrate(FRAUD, to, "specs/fraud-detection.yaml")
+    result = migrate(FRAUD, to, FRAUD_FILE)
     assert result.report.valid, result.report.errors
     for env in (None, "dev", "prod"):
         assert loads(result.text, env=env).cloud == to
-    components = planned_components(result.text)
+    components = planned_components(result.text, FRAUD_FILE)
     assert components["endpoint"] == {"fraud-scorer", "fraud-shadow", "fraud-ab"}
     assert components["monitor"] == {"feature-drift", "score-drift", "input-quality", "scorer-accuracy"}
     assert components["pipeline"] == {"train-fraud"}
-    assert planned_components(result.text, env="prod")["endpoint"] == components["endpoint"]
+    assert planned_components(result.text, FRAUD_FILE, env="prod")["endpoint"] == components["endpoint"]
 
 
 DECISIONS = {
@@ -62,7 +65,7 @@ IMAGES = {
 
 @pytest.mark.parametrize("to", ("aws", "gcp", "azure"))
 def test_quickstart_lists_the_users_decisions_and_plans_once_they_are_made(to):
-    result = migrate(QUICKSTART, to, "specs/quickstart.yaml", check_plan=True)
+    result = migrate(QUICKSTART, to, QUICKSTART_FILE, check_plan=True)
     assert not result.report.valid and result.report.planned is None  # invalid specs are not planned
     decide = {format_path(c.path): c.why for c in result.report.changes if c.grade == "unsupported"}
     expected = {"target.region", "pipelines[0].data", "endpoints[0].model.alias"} | (
@@ -78,18 +81,18 @@ def test_quickstart_lists_the_users_decisions_and_plans_once_they_are_made(to):
         "          aliases: [champion]\n",
     )
     # With those decided the spec validates; what the backend still refuses is the next list to act on.
-    assert loads(decided).cloud == to
-    problems = [e.message for e in plan_problems(decided, "decided.yaml", [])]
+    assert loads(decided, file=QUICKSTART_FILE).cloud == to
+    problems = [e.message for e in plan_problems(decided, QUICKSTART_FILE, [])]
     if to != "aws":  # SageMaker has a prebuilt scikit-learn image; Vertex and Azure ML need one
         assert len(problems) == 1 and "image" in problems[0], problems
         decided = decided.replace(
             "    data: quickstart/iris.csv\n", f"    data: quickstart/iris.csv\n    image: {IMAGES[to]}\n"
         )
-    assert plan_problems(decided, "decided.yaml", []) == []
-    assert planned_components(decided)["endpoint"] == {"iris"}
+    assert plan_problems(decided, QUICKSTART_FILE, []) == []
+    assert planned_components(decided, QUICKSTART_FILE)["endpoint"] == {"iris"}
 
 
 def test_quickstart_to_local_is_a_no_op():
     result = migrate(QUICKSTART, "local")
     assert result.text == QUICKSTART and result.report.valid
-    assert planned_components(result.text)["endpoint"] == {"iris"}
+    assert planned_components(result.text, QUICKSTART_FILE)["endpoint"] == {"iris"}
