@@ -4,6 +4,7 @@ one object. The HTTP server (`server.py`) is a thin layer over it."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from mlstack.emulator.serving import Serving
 from mlstack.emulator.store import open_state
 from mlstack.errors import MlstackError
 
+log = logging.getLogger("mlstack.emulator")
 RESOURCE_WAIT = 900.0  # how long a per-resource write waits for a running apply
 INTERRUPTED_RUN = "interrupted: the emulator stopped during the run; start it again with `mlstack pipeline run {}`"
 
@@ -50,7 +52,12 @@ class Emulator:
         """Recover from a crash, bring back schedules and serving, start the scheduler."""
         recovered = self.recover()
         for row in self.resources():
-            HANDLERS[row["kind"]].restore(self, row["name"], row["config"], row["observed"])
+            try:
+                HANDLERS[row["kind"]].restore(self, row["name"], row["config"], row["observed"])
+            except MlstackError as exc:
+                # One broken resource (say, an artifact deleted by hand) must not keep the rest down.
+                log.error("could not restore %s %s: %s", row["kind"], row["name"], exc)
+                self.put_resource(row["kind"], row["name"], row["config"], "failed", str(exc), {})
         self.scheduler.start()
         return recovered
 

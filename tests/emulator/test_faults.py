@@ -199,3 +199,16 @@ def test_a_second_up_while_one_runs_is_refused(blocked):
     assert "serving clf v1" in out
     assert cli("up", str(spec)).stdout.count("No changes.") == 1
     process.stop(StateDir(spec.parent / ".mlstack"))
+
+
+def test_a_restart_with_a_lost_artifact_keeps_the_rest_serving(emulator, tmp_path):
+    spec = write_spec(tmp_path, pipeline_spec())
+    assert emulator.apply(spec)["status"] == "succeeded"
+    (version,) = emulator.client.get("/v1/registry/groups/clf/versions")
+    emulator.kill()
+    Path(version["artifact"]).unlink()
+    emulator.restart()
+    endpoint = emulator.client.get("/v1/resources/endpoint/scorer")
+    assert endpoint["status"] == "failed"
+    assert "cannot load clf v1" in endpoint["message"]
+    assert emulator.client.get("/v1/resources/pipeline/train")["status"] == "ready"
