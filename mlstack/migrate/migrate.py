@@ -64,8 +64,9 @@ def _covered(error: SpecError, report: Report) -> bool:
     return False
 
 
-def plan_problems(text: str, file: str, environments: list[str]) -> list[SpecError]:
-    """What the target's backend refuses when it plans the spec offline (Pulumi mocks), once each."""
+def plan_problems(text: str, file: str, environments: list[str]) -> list[SpecError] | None:
+    """What the target's backend refuses when it plans the spec offline (Pulumi mocks), once each; None
+    when the target has no backend to ask yet."""
     from mlstack.plan import plan
     from mlstack.resolve import resolve
 
@@ -76,7 +77,7 @@ def plan_problems(text: str, file: str, environments: list[str]) -> list[SpecErr
         except ModuleNotFoundError as exc:  # a backend that is not written (or installed) yet: nothing to check
             if not (exc.name or "").startswith("mlstack.backends"):
                 raise
-            return []
+            return None
         except SpecInvalid as exc:
             for error in exc.errors:
                 problems.setdefault(error.render(), error)
@@ -98,9 +99,9 @@ def finish(report: Report, text: str, output: str, environments: list[str], chec
         change.line = doc.locate(change.path, key=True)[0]
         change.also_lines = tuple(doc.locate(path, key=True)[0] for path in change.also)
     report.errors = validate(text, output, environments)
-    if check_plan and not report.errors:
-        report.errors = plan_problems(text, output, environments)
-        report.planned = not report.errors
+    if check_plan and not report.errors and (problems := plan_problems(text, output, environments)) is not None:
+        report.errors = problems
+        report.planned = not problems
     for error in report.errors:
         if not _covered(error, report):
             what = "does not validate" if report.planned is None else "does not plan"

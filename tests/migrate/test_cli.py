@@ -140,3 +140,22 @@ def test_import_reads_a_live_endpoint_and_reports_what_the_account_would_not_tel
     assert spec.compute["c5-xlarge"].instance_type == "ml.c5.xlarge"
     unread = [c["what"] for c in json.loads(report.read_text())["changes"] if c["what"].startswith("could not read")]
     assert unread == ["could not read feature groups", "could not read monitoring schedules"]
+
+
+def test_import_without_credentials_says_so(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env |= {
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "mlstack", "import", "--from", "aws", "--region", "us-east-1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 1
+    assert "no AWS credentials" in result.stderr and "Traceback" not in result.stderr

@@ -81,10 +81,14 @@ class Reader:
 
     def attempt(self, what: str, read: Any) -> None:
         """Run one part of the reading; a refusal (no permission, not offered) is recorded, not raised."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
         try:
             read()
+        except NoCredentialsError:
+            from mlstack.errors import MlstackError
+
+            raise MlstackError("no AWS credentials: configure them (AWS_PROFILE, ~/.aws/credentials, SSO)") from None
         except (ClientError, BotoCoreError, NotImplementedError) as exc:
             self.snapshot.unread.append((what, f"{type(exc).__name__}: {exc}"))
 
