@@ -13,29 +13,25 @@ from mlstack.errors import Path
 from mlstack.migrate.document import entries, get, items, mapping
 
 
-def endpoints(root: CommentedMap) -> Iterator[tuple[Path, CommentedMap]]:
-    """Endpoints and their environment overlays (which carry the same serving fields)."""
-    for i, endpoint in items(root.get("endpoints")):
-        yield ("endpoints", i), endpoint
+def _with_overlays(root: CommentedMap, section: str) -> Iterator[tuple[Path, CommentedMap]]:
+    """A named list's items and the environments' overlays of them (which carry the same fields)."""
+    for i, item in items(root.get(section)):
+        yield (section, i), item
     for env, body in entries(root.get("environments")):
-        for name, overlay in entries(body.get("endpoints")):
-            yield ("environments", env, "endpoints", name), overlay
+        for name, overlay in entries(body.get(section)):
+            yield ("environments", env, section, name), overlay
+
+
+def endpoints(root: CommentedMap) -> Iterator[tuple[Path, CommentedMap]]:
+    return _with_overlays(root, "endpoints")
 
 
 def pipelines(root: CommentedMap) -> Iterator[tuple[Path, CommentedMap]]:
-    for i, pipeline in items(root.get("pipelines")):
-        yield ("pipelines", i), pipeline
-    for env, body in entries(root.get("environments")):
-        for name, overlay in entries(body.get("pipelines")):
-            yield ("environments", env, "pipelines", name), overlay
+    return _with_overlays(root, "pipelines")
 
 
 def monitors(root: CommentedMap) -> Iterator[tuple[Path, CommentedMap]]:
-    for i, monitor in items(root.get("monitors")):
-        yield ("monitors", i), monitor
-    for env, body in entries(root.get("environments")):
-        for name, overlay in entries(body.get("monitors")):
-            yield ("environments", env, "monitors", name), overlay
+    return _with_overlays(root, "monitors")
 
 
 def targets(root: CommentedMap) -> Iterator[tuple[Path, CommentedMap]]:
