@@ -132,7 +132,12 @@ class _Builder:
         return resource("pipeline", pipeline.name, config)
 
     def endpoint(self, endpoint: Endpoint) -> dict[str, Any]:
-        config = endpoint.model_dump(mode="json", include={"name", "instance_count", "strategy", "tags"})
+        config = endpoint.model_dump(mode="json", include={"name", "instance_count", "autoscaling", "strategy", "tags"})
+        if endpoint.compute is not None:
+            # The profile itself, not its name: a changed profile is a new fleet, rolled out like a new model.
+            compute = endpoint.compute
+            profile = self.spec.compute[compute] if isinstance(compute, str) else compute
+            config["compute"] = profile.model_dump(mode="json")
         strategy = endpoint.strategy
         if isinstance(strategy, AB):
             variants = [
