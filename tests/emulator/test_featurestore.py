@@ -278,3 +278,14 @@ def test_the_numpy_path_covers_integer_keys_and_leaves_the_rest_to_duckdb():
     assert asof.positions(strings, times, strings, times, None, None) is None
     with_null = pa.chunked_array([pa.array([1, None])])
     assert asof.positions(with_null, times, ints, times, None, None) is None
+
+
+def test_gather_lays_misses_over_any_column_type():
+    from mlstack.emulator.features.offline import gather
+
+    positions = np.array([2, -1, 0, 2])
+    assert gather(pa.chunked_array([[1.5, 2.5, 3.5]]), positions).to_pylist() == [3.5, None, 1.5, 3.5]
+    assert gather(pa.chunked_array([["a"], ["b", "c"]]), positions).to_pylist() == ["c", None, "a", "c"]
+    with_nulls = pa.chunked_array([[1, None, 3]])  # the source's own nulls stay null
+    assert gather(with_nulls, np.array([1, -1, 2])).to_pylist() == [None, None, 3]
+    assert gather(pa.chunked_array([[True, False]]), np.array([1, 0])).to_pylist() == [False, True]

@@ -1,0 +1,199 @@
+"""Models as the endpoints call them: a registry version loaded into something that predicts.
+
+Two kinds are served:
+
+* **sklearn**: an estimator saved with joblib. Rows are lists (positional features) or objects
+  (named features, matched to the names the estimator was fitted on). Classifiers with
+  `predict_proba` also answer `scores` (the positive class's probability for two classes, one list
+  per row otherwise), which model-quality monitors use for AUC.
+* **custom**: `entrypoint: module:function` on the version. The module is looked up next to the
+  version's original artifact (the folder of `artifact` in the spec), then on the Python path. The
+  function takes the list of instances (and the artifact's path, when it accepts a second argument)
+  and returns one prediction per instance.
+
+A bad request (wrong width, missing features, non-numeric rows) is a 400 with the reason; a model
+that raises is a 500 naming the exception.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from mlstack.emulator.errors import BadRequest
+from mlstack.emulator.registry import Version
+
+SERVABLE = ("sklearn", "custom")
+
+
+class InvocationError(Exception):
+    """A request that cannot be answered: `status` is the HTTP status, the message the reason."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def parse_instances(body: bytes) -> list[Any]:
+    """`{"instances": [...]}` (or "inputs"), each a list of values or an object of named features."""
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvocationError(400, f"the request body is not JSON: {exc}") from None
+    instances = payload.get("instances", payload.get("inputs")) if isinstance(payload, dict) else None
+    if not isinstance(instances, list) or not instances:
+        raise InvocationError(400, 'send {"instances": [...]}: a non-empty list of rows (lists or objects)')
+    first = type(instances[0])
+    if first in (list, dict) and all(type(row) is first for row in instances):
+        return instances
+    raise InvocationError(400, "instances must all be lists (positional features) or all objects (named features)")
+
+
+def to_json(value: Any) -> Any:
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """One loaded model version. `predict` returns the answer's fields (predictions, maybe scores)."""
+
+    version: Version
+    model: Any  # the estimator, or the custom function
+    predict: Callable[[list[Any]], dict[str, Any]]
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [str(n) for n in getattr(self.model, "feature_names_in_", [])]
+
+
+def load(version: Version) -> Predictor:
+    if version.framework == "sklearn":
+        return _sklearn(version)
+    if version.framework == "custom":
+        return _custom(version)
+    raise BadRequest(
+        f"{version.ref} is a {version.framework} model; the local emulator serves "
+        f"{' and '.join(SERVABLE)} models (scikit-learn saved with joblib, or a Python entrypoint)"
+    )
+
+
+# --- scikit-learn ---------------------------------------------------------------------------------
+
+
+def _sklearn(version: Version) -> Predictor:
+    import joblib
+
+    try:
+        model = joblib.load(version.artifact)
+    except Exception as exc:
+        raise BadRequest(f"cannot load {version.ref} from {version.artifact}: {type(exc).__name__}: {exc}") from None
+    if not callable(getattr(model, "predict", None)):
+        raise BadRequest(f"{version.ref}: the artifact holds a {type(model).__name__}, which has no predict()")
+    names = [str(n) for n in getattr(model, "feature_names_in_", [])]
+    width = int(getattr(model, "n_features_in_", 0) or len(names))
+    proba = getattr(model, "predict_proba", None) if getattr(model, "_estimator_type", "") == "classifier" else None
+
+    def predict(instances: list[Any]) -> dict[str, Any]:
+        rows = _rows(instances, names, width)
+        try:
+            answer = {"predictions": to_json(model.predict(rows))}
+            if proba is not None:
+                scores = proba(rows)
+                answer["scores"] = to_json(scores[:, 1] if scores.shape[1] == 2 else scores)
+        except Exception as exc:
+            raise InvocationError(500, f"the model raised {type(exc).__name__}: {exc}") from None
+        return answer
+
+    return Predictor(version, model, predict)
+
+
+def _rows(instances: list[Any], names: list[str], width: int) -> Any:
+    """The instances as the estimator takes them: a DataFrame when it was fitted on named columns."""
+    if isinstance(instances[0], dict):
+        import pandas as pd
+
+        frame = pd.DataFrame.from_records(instances)
+        if names:
+            missing = [n for n in names if n not in frame.columns]
+            if missing:
+                raise InvocationError(400, f"instances lack features: {', '.join(missing)}")
+            frame = frame[names]
+        elif width and frame.shape[1] != width:
+            raise InvocationError(400, f"instances have {frame.shape[1]} features; the model takes {width}")
+        return frame
+    import numpy as np
+
+    try:
+        rows = np.asarray(instances, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise InvocationError(400, f"instances are not numeric rows of equal length: {exc}") from None
+    if rows.ndim != 2:
+        raise InvocationError(400, "instances must be rows: a list of lists of numbers")
+    if width and rows.shape[1] != width:
+        raise InvocationError(400, f"instances have {rows.shape[1]} features; the model takes {width}")
+    if names:
+        import pandas as pd
+
+        return pd.DataFrame(rows, columns=names)
+    return rows
+
+
+# --- custom entrypoints ---------------------------------------------------------------------------
+
+
+def _custom(version: Version) -> Predictor:
+    entrypoint = version.entrypoint or ""
+    module_name, sep, function_name = entrypoint.partition(":")
+    if not sep or not module_name or not function_name:
+        raise BadRequest(f"{version.ref}: a custom model needs entrypoint: module:function, not '{entrypoint}'")
+    module = _import(version, module_name)
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise BadRequest(f"{version.ref}: {module_name} has no function {function_name}")
+    try:
+        takes_artifact = len(inspect.signature(function).parameters) >= 2
+    except (TypeError, ValueError):
+        takes_artifact = False
+    artifact = version.artifact
+
+    def predict(instances: list[Any]) -> dict[str, Any]:
+        try:
+            predictions = to_json(function(instances, artifact) if takes_artifact else function(instances))
+        except Exception as exc:
+            raise InvocationError(500, f"the model raised {type(exc).__name__}: {exc}") from None
+        if not isinstance(predictions, list) or len(predictions) != len(instances):
+            got = f"{len(predictions)} predictions" if isinstance(predictions, list) else type(predictions).__name__
+            raise InvocationError(500, f"{entrypoint} returned {got} for {len(instances)} instances")
+        return {"predictions": predictions}
+
+    return Predictor(version, function, predict)
+
+
+def _import(version: Version, module_name: str) -> ModuleType:
+    source = version.lineage.get("artifact_source")
+    if source:
+        folder = Path(source).parent
+        path = folder.joinpath(*module_name.split(".")).with_suffix(".py")
+        if path.is_file():
+            # A private module name per version: two versions may ship different code under one name.
+            unique = f"mlstack_model_{version.group.replace('-', '_')}_v{version.version}_{int(version.created_at)}"
+            spec = importlib.util.spec_from_file_location(unique, path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            try:
+                spec.loader.exec_module(module)
+            except Exception as exc:
+                raise BadRequest(f"{version.ref}: importing {path} raised {type(exc).__name__}: {exc}") from None
+            return module
+    try:
+        return importlib.import_module(module_name)
+    except Exception as exc:
+        looked = f" (looked next to the artifact in {Path(source).parent} and on the Python path)" if source else ""
+        raise BadRequest(f"{version.ref}: cannot import {module_name}{looked}: {type(exc).__name__}: {exc}") from None

@@ -1,0 +1,162 @@
+"""What an endpoint routes between: fleets (a variant's model on its workers) and their recent answers.
+
+Every answer a fleet gives is recorded in its `Window`: the rollback alarms (5xx share and p99
+latency over the alarm window), autoscaling and `mlstack status` read it. Requests the endpoint
+refused as malformed (4xx) are counted too, as requests but not as errors, the way SageMaker's
+`Invocation5XXErrors` alarms see them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import random
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlstack.emulator.predictors import Predictor
+from mlstack.emulator.registry import Version
+from mlstack.emulator.workers import WorkerPool
+
+# Answers kept per fleet: an hour at 55 requests a second; at higher rates the oldest go first.
+WINDOW_CAPACITY = 200_000
+KEEP_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class WindowStats:
+    seconds: float
+    requests: int
+    errors: int  # 5xx
+    client_errors: int  # 4xx
+    p99_ms: float | None
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seconds": self.seconds,
+            "requests": self.requests,
+            "errors": self.errors,
+            "client_errors": self.client_errors,
+            "error_rate": self.error_rate,
+            "p99_ms": self.p99_ms,
+        }
+
+
+class Window:
+    """(time, status, latency) of recent answers, appended from the event loop, read from any thread."""
+
+    def __init__(self) -> None:
+        self._answers: deque[tuple[float, int, float]] = deque(maxlen=WINDOW_CAPACITY)
+        self.totals = {"requests": 0, "errors": 0, "client_errors": 0}
+        self._lock = threading.Lock()
+
+    def record(self, status: int, latency_ms: float) -> None:
+        now = time.time()
+        with self._lock:
+            self._answers.append((now, status, latency_ms))
+            self.totals["requests"] += 1
+            if status >= 500:
+                self.totals["errors"] += 1
+            elif status >= 400:
+                self.totals["client_errors"] += 1
+            while self._answers and self._answers[0][0] < now - KEEP_SECONDS:
+                self._answers.popleft()
+
+    def stats(self, seconds: float) -> WindowStats:
+        since = time.time() - seconds
+        with self._lock:
+            recent = list(itertools.takewhile(lambda a: a[0] >= since, reversed(self._answers)))
+        latencies = [a[2] for a in recent]
+        p99 = None
+        if latencies:
+            import numpy as np
+
+            p99 = float(np.percentile(latencies, 99))
+        return WindowStats(
+            seconds=seconds,
+            requests=len(recent),
+            errors=sum(1 for a in recent if a[1] >= 500),
+            client_errors=sum(1 for a in recent if 400 <= a[1] < 500),
+            p99_ms=p99,
+        )
+
+
+@dataclass(eq=False)
+class Fleet:
+    """One variant's model on its workers. `name` is what answers in the variant header."""
+
+    name: str
+    role: str  # production | shadow
+    predictor: Predictor
+    pool: WorkerPool
+    compute: dict[str, Any] | None = None
+    window: Window = field(default_factory=Window)
+
+    @property
+    def version(self) -> Version:
+        return self.predictor.version
+
+    def same_model(self, version: Version, compute: dict[str, Any] | None) -> bool:
+        mine = self.version
+        return (mine.group, mine.version, mine.created_at) == (version.group, version.version, version.created_at) and (
+            self.compute == compute
+        )
+
+    def describe(self, weight: int) -> dict[str, Any]:
+        return {
+            "variant": self.name,
+            "role": self.role,
+            "group": self.version.group,
+            "version": self.version.version,
+            "created_at": self.version.created_at,
+            "weight": weight,
+            "instances": self.pool.size,
+            "stuck_calls": self.pool.stuck,
+            "totals": dict(self.window.totals),
+        }
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Who answers: production fleets by weight; a shadow fleet mirrors `shadow_percent` of requests.
+    Immutable: a change of traffic is a new Routing swapped in whole."""
+
+    production: tuple[Fleet, ...]
+    weights: tuple[int, ...]
+    shadow: Fleet | None = None
+    shadow_percent: float = 0.0
+    _live: tuple[Fleet, ...] = field(init=False, repr=False)
+    _cumulative: tuple[float, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        live = [(f, w) for f, w in zip(self.production, self.weights, strict=True) if w > 0]
+        if not live:
+            raise ValueError("a routing needs a production fleet with traffic")
+        object.__setattr__(self, "_cumulative", tuple(itertools.accumulate(w for _, w in live)))
+        object.__setattr__(self, "_live", tuple(f for f, _ in live))
+
+    def choose(self) -> Fleet:
+        live = self._live
+        if len(live) == 1:
+            return live[0]
+        cumulative = self._cumulative
+        return live[bisect.bisect_right(cumulative, random.random() * cumulative[-1])]
+
+    def mirrors(self) -> bool:
+        return self.shadow is not None and random.random() * 100 < self.shadow_percent
+
+    def fleets(self) -> list[Fleet]:
+        return [*self.production, *([self.shadow] if self.shadow else [])]
+
+    def describe(self) -> list[dict[str, Any]]:
+        described = [f.describe(w) for f, w in zip(self.production, self.weights, strict=True)]
+        if self.shadow is not None:
+            described.append({**self.shadow.describe(0), "mirrored_percent": self.shadow_percent})
+        return described
