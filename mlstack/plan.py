@@ -4,6 +4,7 @@ Pulumi program under Pulumi's own mocks — no engine, no credentials, no networ
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -30,14 +31,22 @@ class PlannedResource:
         return f"{self.type}::{self.name}"
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"type": self.type, "name": self.name, "parent": self.parent, "inputs": self.inputs}
+        out: dict[str, Any] = {
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "inputs": redact(self.inputs),
+        }
         if self.options:
             out["options"] = self.options
         return out
 
 
+_SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's marker for a secret value
+
+
 def _plain(value: Any) -> Any:
-    """Mock inputs as JSON-able data: dynamic providers' pickled code and unknowns dropped."""
+    """Mock inputs as JSON-able data: dynamic providers' pickled code dropped, assets as their content."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in sorted(value.items()) if k != "__provider"}
     if isinstance(value, list | tuple):
@@ -46,7 +55,22 @@ def _plain(value: Any) -> Any:
         return int(value)
     if value is None or isinstance(value, str | int | float | bool):
         return value
+    text = getattr(value, "text", None) or getattr(value, "path", None) or getattr(value, "uri", None)
+    if isinstance(text, str):  # a Pulumi asset: its content or location, never its object address
+        return {"asset": text}
     return str(value)
+
+
+def redact(value: Any) -> Any:
+    """Secrets replaced by a digest: plans and reviews show that a secret changed, never the secret."""
+    if isinstance(value, dict):
+        if _SECRET_SIG in value:
+            digest = hashlib.sha256(json.dumps(value.get("value"), sort_keys=True).encode()).hexdigest()[:12]
+            return f"[secret {digest}]"
+        return {k: redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
 
 
 # ARN shapes that differ from arn:aws:<service>:<region>:<account>:<resource-type>/<name>
@@ -76,7 +100,14 @@ def _fake_outputs(typ: str, name: str, inputs: dict[str, Any], region: str) -> d
         outputs["id"] = f"projects/mock/locations/{region}/{vendor_name}"
     elif provider == "azure-native":
         outputs["id"] = f"/subscriptions/mock/resourceGroups/mock/providers/{typ.rsplit(':', 1)[-1]}/{vendor_name}"
-    return {**outputs, **inputs}
+    merged = {**outputs, **inputs}
+    identity = merged.get("identity")
+    if provider == "azure-native" and isinstance(identity, dict):
+        # ARM answers user-assigned identities as a map keyed by id, though they go in as a list
+        assigned = identity.get("userAssignedIdentities")
+        if isinstance(assigned, list):
+            merged["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in assigned}}
+    return merged
 
 
 def _run(resolved: Resolved) -> list[PlannedResource]:
@@ -101,6 +132,9 @@ def _run(resolved: Resolved) -> list[PlannedResource]:
                 return {"name": region, "region": region, "id": region}
             if token.endswith("getPartition"):
                 return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
+            if token.endswith("getClientConfig"):
+                mock = "00000000-0000-0000-0000-000000000000"
+                return {"clientId": mock, "objectId": mock, "subscriptionId": mock, "tenantId": mock}
             return dict(args.args)
 
     class Monitor(mocks.MockMonitor):

@@ -21,8 +21,12 @@ _ROOT_EXAMPLES = {
 }
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
 def is_relative(uri: str) -> bool:
-    return "://" not in uri and not uri.startswith("/")
+    """No scheme (s3://, azureml:name:1, ...) and not an absolute path."""
+    return not _SCHEME.match(uri) and not uri.startswith("/")
 
 
 def _join(root: str, path: str) -> str:

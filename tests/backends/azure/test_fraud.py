@@ -11,6 +11,17 @@ from mlstack.backends.azure.rollout import Rollout
 
 SUB = "00000000-1111-2222-3333-444444444444"
 WS = f"/subscriptions/{SUB}/resourceGroups/rg-fraud/providers/Microsoft.MachineLearningServices/workspaces/fraud-ml"
+
+
+def workspace_id(plan) -> str:
+    """The workspace of the plan's environment (dev has its own)."""
+    azure = plan.resolved.spec.target.azure
+    return (
+        f"/subscriptions/{SUB}/resourceGroups/{azure.resource_group}/providers/"
+        f"Microsoft.MachineLearningServices/workspaces/{azure.workspace}"
+    )
+
+
 ENVS = [None, "dev", "prod"]
 
 
@@ -214,12 +225,12 @@ def test_shadow_mirrors_a_quarter_and_ab_splits_eighty_twenty(fraud, env):
     mirror = plan.inputs("Resource", "fraud-shadow-traffic")
     assert mirror["traffic"] == {primary: 100}
     assert mirror["mirror_traffic"] == {shadow["deploymentName"]: 25}
-    assert shadow["properties"]["model"] == f"{WS}/models/fraud-model/versions/4"
+    assert shadow["properties"]["model"] == f"{workspace_id(plan)}/models/fraud-model/versions/4"
     assert "dataCollector" not in shadow["properties"]
     boosted = plan.inputs("OnlineDeployment", "fraud-ab-boosted")["deploymentName"]
     rules = plan.inputs("OnlineDeployment", "fraud-ab-rules")
     assert plan.inputs("Resource", "fraud-ab-traffic")["traffic"] == {boosted: 80, rules["deploymentName"]: 20}
-    assert rules["properties"]["model"] == f"{WS}/models/fraud-rules-model/versions/1"
+    assert rules["properties"]["model"] == f"{workspace_id(plan)}/models/fraud-rules-model/versions/1"
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -289,7 +300,7 @@ def test_drift_alert_starts_the_retraining_pipeline_through_event_grid(fraud, en
     plan = fraud(env)
     topic = plan.inputs("SystemTopic", "workspace-events")
     assert topic["topicType"] == "Microsoft.MachineLearningServices.Workspaces"
-    assert topic["source"] == WS
+    assert topic["source"] == workspace_id(plan)
     subscription = plan.inputs("SystemTopicEventSubscription", "feature-drift-retrain-train-fraud")
     assert subscription["filter"]["includedEventTypes"] == ["Microsoft.MachineLearningServices.RunStatusChanged"]
     (advanced,) = subscription["filter"]["advancedFilters"]
@@ -303,7 +314,9 @@ def test_drift_alert_starts_the_retraining_pipeline_through_event_grid(fraud, en
     app = plan.inputs("Workflow", "train-fraud-retrain")
     assert app["identity"] == {"type": "SystemAssigned"}
     submit = app["definition"]["actions"]["route"]["else"]["actions"]["submit-pipeline"]["inputs"]
-    assert submit["method"] == "PUT" and submit["uri"].startswith(f"https://management.azure.com{WS}/jobs/")
+    assert submit["method"] == "PUT" and submit["uri"].startswith(
+        f"https://management.azure.com{workspace_id(plan)}/jobs/"
+    )
     assert submit["body"]["properties"]["jobType"] == "Pipeline"
     assert set(submit["body"]["properties"]["jobs"]) == {
         "validate_data",
@@ -314,7 +327,7 @@ def test_drift_alert_starts_the_retraining_pipeline_through_event_grid(fraud, en
         "deploy",
     }
     grant = plan.inputs("RoleAssignment", "train-fraud-retrain-submits-jobs")
-    assert grant["scope"] == WS and grant["roleDefinitionId"].endswith(ROLES["AzureML Data Scientist"])
+    assert grant["scope"] == workspace_id(plan) and grant["roleDefinitionId"].endswith(ROLES["AzureML Data Scientist"])
 
 
 @pytest.mark.parametrize(("env", "cron"), [(None, "0 3 * * 1"), ("dev", "0 6 * * *"), ("prod", "0 3 * * 1")])
