@@ -1,0 +1,8 @@
+"""`python3 -m mlstack.monitor_job --monitor NAME`: the SageMaker Model Monitor job (mlstack.jobs.monitor)."""
+
+import sys
+
+from mlstack.jobs.monitor import main
+
+if __name__ == "__main__":
+    sys.exit(main())
