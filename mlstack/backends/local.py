@@ -77,7 +77,8 @@ class EmulatorResource(pulumi.dynamic.Resource, module="local", name="EmulatorRe
 
 
 def build(resolved: Resolved) -> None:
-    wanted = desired.build(resolved.loaded)
+    # Like the cloud backends, planning reads no data: files are checked when the emulator uses them.
+    wanted = desired.build(resolved.loaded, check_files=False)
     local = resolved.spec.target.local
     state = state_dir_for(resolved.loaded.path, local.state_dir)
     earlier: list[pulumi.Resource] = []

@@ -42,14 +42,17 @@ def version_name(group: str, version: int) -> str:
 
 
 class _Builder:
-    def __init__(self, loaded: LoadedSpec) -> None:
+    def __init__(self, loaded: LoadedSpec, check_files: bool) -> None:
         self.loaded = loaded
+        self.check_files = check_files
         self.spec: Spec = loaded.spec
         self.base = loaded.path.resolve().parent
         self.problems: list[SpecError] = []
 
     def local_file(self, value: str, path: SpecPath, what: str, *, directory_ok: bool = False) -> str:
         """An existing local file named relative to the spec, as an absolute path."""
+        if not self.check_files:
+            return value if REMOTE.match(value) else str((self.base / Path(value).expanduser()).resolve())
         if REMOTE.match(value):
             self.problem(path, f"{what} '{value}' is remote; the local target reads local files only")
             return value
@@ -115,7 +118,7 @@ class _Builder:
         config["workdir"] = str(self.base)
         if pipeline.data is not None:
             config["data"] = self.local_file(pipeline.data, ("pipelines", index, "data"), "data file")
-        if pipeline.feature_views and pipeline.data is None:
+        if pipeline.feature_views and pipeline.data is None and self.check_files:
             self.problem(
                 ("pipelines", index, "feature_views"),
                 "a pipeline with feature_views needs data: the entity rows (join keys, event_timestamp, labels) "
@@ -172,6 +175,8 @@ def _is_file(entrypoint: str) -> bool:
     return entrypoint.endswith(".py") or "/" in entrypoint or ":" not in entrypoint
 
 
-def build(loaded: LoadedSpec) -> dict[str, Any]:
-    """The desired state of a loaded spec, or SpecInvalid listing every local file that is missing."""
-    return _Builder(loaded).build()
+def build(loaded: LoadedSpec, check_files: bool = True) -> dict[str, Any]:
+    """The desired state of a loaded spec, or SpecInvalid listing every local file that is missing
+    or remote. `check_files=False` (an offline plan) takes the paths as written; whatever is
+    missing then fails when the emulator uses it."""
+    return _Builder(loaded, check_files).build()

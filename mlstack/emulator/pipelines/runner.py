@@ -275,6 +275,10 @@ class PipelineRunner:
         ]
         out.update(lineage.code(pipeline["workdir"], code_files))
         if not pipeline.get("data"):
+            if pipeline.get("feature_views"):
+                raise ValueError(
+                    "a pipeline with feature_views needs data: the entity rows its training set is built from"
+                )
             return "", out
         summary = data.validate(Path(pipeline["data"]))
         out.update(data_uri=summary.path, data_sha256=summary.sha256, data_rows=summary.rows)
