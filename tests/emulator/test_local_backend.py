@@ -78,3 +78,14 @@ def test_delete_after_down_is_a_no_op(tmp_path):
     shutil.rmtree(state)
     provider.delete("model_group/x", {"kind": "model_group", "name": "x", "state_dir": str(state), "port": 0})
     assert not state.exists()  # and no emulator was started for it
+
+
+def test_planning_reads_no_data_files(tmp_path):
+    from tests.emulator.conftest import pipeline_spec, write_spec
+
+    spec = write_spec(
+        tmp_path, pipeline_spec().replace("schedule: null", "schedule: null\n            data: later.csv")
+    )
+    resources = plan(resolve(load(spec, target="local")))
+    (pipeline,) = [r for r in resources if r.type == DYNAMIC and r.name == "train"]
+    assert pipeline.inputs["config"]["data"] == str((tmp_path / "later.csv").resolve())
