@@ -297,7 +297,8 @@ def build_platform(sm: Routed, clients: dict[str, Any]) -> None:
         ("challenger", {"ModelPackageName": challenger}),
         ("rules", {"Image": SERVE, "ModelDataUrl": "s3://fraud-models/rules/model.tar.gz"}),
     ):
-        real.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer=container)
+        network = {"VpcConfig": {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]}} if name == "rules" else {}
+        real.create_model(ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer=container, **network)
     capture = {
         "EnableCapture": True,
         "InitialSamplingPercentage": 20,
@@ -572,6 +573,7 @@ def test_the_imported_spec_validates_and_reports_what_did_not_map(imported):
     assert spec.target.cloud == "aws" and spec.target.region == REGION and spec.target.aws.account_id == ACCOUNT
     unsupported = {c.what for c in report.changes if c.grade == "unsupported"}
     assert "Lambda step notify" in unsupported
+    assert "endpoint fraud-ab: model rules VpcConfig" in unsupported  # settings the spec lacks are named
     approximate = {c.what for c in report.changes if c.grade == "approximate"}
     assert "model rules is not in the registry" in approximate
     assert "source of customer-txn-stats" in approximate

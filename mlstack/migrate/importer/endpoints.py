@@ -153,6 +153,55 @@ def _autoscaling(ctx: Import, data: Endpoint, variant: dict[str, Any], path: tup
     return scaling
 
 
+# What the import reads from an endpoint configuration, its variants and models; anything else is reported.
+READ_CONFIG = frozenset(
+    {
+        "EndpointConfigName",
+        "EndpointConfigArn",
+        "ProductionVariants",
+        "ShadowProductionVariants",
+        "DataCaptureConfig",
+        "KmsKeyId",
+        "CreationTime",
+        "ResponseMetadata",
+    }
+)
+READ_VARIANT = frozenset(
+    {"VariantName", "ModelName", "InstanceType", "InitialInstanceCount", "InitialVariantWeight", "ServerlessConfig"}
+)
+READ_MODEL = frozenset(
+    {
+        "ModelName",
+        "ModelArn",
+        "PrimaryContainer",
+        "Containers",
+        "ExecutionRoleArn",
+        "CreationTime",
+        "Tags",
+        "ResponseMetadata",
+        "EnableNetworkIsolation",
+    }
+)
+
+
+def _unmapped(ctx: Import, data: Endpoint, path: tuple) -> None:
+    """Settings the spec cannot express, named in the report rather than dropped in silence."""
+    found = {f"config {k}" for k, v in data.config.items() if k not in READ_CONFIG and v}
+    for variant in [*data.config.get("ProductionVariants", []), *data.config.get("ShadowProductionVariants", [])]:
+        found |= {f"variant {variant['VariantName']} {k}" for k, v in variant.items() if k not in READ_VARIANT and v}
+    for model in data.models.values():
+        found |= {f"model {model['ModelName']} {k}" for k, v in model.items() if k not in READ_MODEL and v}
+        if model.get("EnableNetworkIsolation"):
+            found.add(f"model {model['ModelName']} EnableNetworkIsolation")
+    for setting in sorted(found):
+        ctx.report.add(
+            path,
+            "unsupported",
+            f"endpoint {data.endpoint['EndpointName']}: {setting}",
+            "the spec has no such setting: mlstack would deploy without it (network settings: target.network)",
+        )
+
+
 def endpoint(ctx: Import, registry: Registry, data: Endpoint, index: int) -> dict[str, Any] | None:
     path = ("endpoints", index)
     vendor = data.endpoint["EndpointName"]
@@ -165,6 +214,7 @@ def endpoint(ctx: Import, registry: Registry, data: Endpoint, index: int) -> dic
         return None
     out: dict[str, Any] = {"name": name}
     first = production[0]
+    _unmapped(ctx, data, path)
 
     def ref(variant: dict[str, Any], where: tuple) -> dict[str, Any] | None:
         return registry.reference(data.models[variant["ModelName"]], where)
