@@ -1,7 +1,12 @@
 """Data capture: sampled requests and responses of an endpoint, buffered and written to Parquet.
 
 Records are appended under a lock and written in files of up to `FLUSH_ROWS` rows by a flusher
-thread (every `FLUSH_SECONDS`) and at shutdown, so every record taken is written once."""
+thread (every `FLUSH_SECONDS`) and at shutdown, so every record taken is written once.
+
+A row: its own `id`, the request's `correlation_id` (a shadow's copy of a request shares it with the
+production answer), `time`, `endpoint`, `variant`, `role` (production or shadow), `model`,
+`latency_ms`, HTTP `status`, and the `request` and `response` bodies as JSON text. Files are
+`captures/<endpoint>/part-*.parquet`; `read_captures` reads them back."""
 
 from __future__ import annotations
 
@@ -14,7 +19,19 @@ from typing import Any
 
 FLUSH_SECONDS = 1.0
 FLUSH_ROWS = 10_000
-FIELDS = ("id", "time", "endpoint", "variant", "model", "latency_ms", "status", "request", "response")
+FIELDS = (
+    "id",
+    "correlation_id",
+    "time",
+    "endpoint",
+    "variant",
+    "role",
+    "model",
+    "latency_ms",
+    "status",
+    "request",
+    "response",
+)
 
 
 class CaptureWriter:
@@ -29,13 +46,26 @@ class CaptureWriter:
     def sampled(self) -> bool:
         return self.percent >= 100 or random.random() * 100 < self.percent
 
-    def record(self, *, variant: str, model: str, latency_ms: float, status: int, request: str, response: str) -> str:
+    def record(
+        self,
+        *,
+        correlation_id: str,
+        variant: str,
+        role: str,
+        model: str,
+        latency_ms: float,
+        status: int,
+        request: str,
+        response: str,
+    ) -> str:
         capture_id = uuid.uuid4().hex
         row = {
             "id": capture_id,
+            "correlation_id": correlation_id,
             "time": time.time(),
             "endpoint": self.endpoint,
             "variant": variant,
+            "role": role,
             "model": model,
             "latency_ms": latency_ms,
             "status": status,
@@ -58,7 +88,7 @@ class CaptureWriter:
             self.directory.mkdir(parents=True, exist_ok=True)
             for start in range(0, len(rows), FLUSH_ROWS):
                 chunk = rows[start : start + FLUSH_ROWS]
-                table = pa.Table.from_pylist(chunk)
+                table = pa.Table.from_pylist(chunk, schema=capture_schema())
                 name = f"part-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.parquet"
                 staging = self.directory / f".{name}"
                 pq.write_table(table, staging)
@@ -87,3 +117,24 @@ class CaptureFlusher:
         self._stop.set()
         self._thread.join(timeout=5)
         self.flush()
+
+
+def capture_schema() -> Any:
+    """The Parquet schema of a capture file (built on call, so importing this module stays light)."""
+    import pyarrow as pa
+
+    types = {"time": pa.float64(), "latency_ms": pa.float64(), "status": pa.int32()}
+    return pa.schema([(name, types.get(name, pa.string())) for name in FIELDS])
+
+
+def read_captures(directory: Path, endpoint: str, since: float | None = None) -> Any:
+    """Every flushed capture row of `endpoint` (after `since`, epoch seconds) as a pyarrow Table."""
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    files = sorted((directory / endpoint).glob("part-*.parquet"))
+    if not files:
+        return capture_schema().empty_table()
+    dataset = ds.dataset([str(f) for f in files], format="parquet", schema=capture_schema())
+    table = dataset.to_table(filter=None if since is None else ds.field("time") >= since)
+    return table.combine_chunks() if table.num_rows else pa.Table.from_batches([], capture_schema())

@@ -12,14 +12,17 @@ from contextlib import contextmanager
 from typing import Any
 
 from mlstack.emulator import procs, reconcile
+from mlstack.emulator.autoscaling import Autoscaler
 from mlstack.emulator.errors import BadRequest, Conflict, NotFound
 from mlstack.emulator.features import FeatureStore, View
 from mlstack.emulator.features.online import OnlineStore
 from mlstack.emulator.layout import StateDir
+from mlstack.emulator.monitors import Monitors
 from mlstack.emulator.operations import Operation, Operations
 from mlstack.emulator.pipelines.runner import PipelineRunner
 from mlstack.emulator.registry import Registry, Version
 from mlstack.emulator.resources import ENDPOINTS, HANDLERS
+from mlstack.emulator.rollout import Rollouts
 from mlstack.emulator.scheduler import Scheduler
 from mlstack.emulator.serving import Serving
 from mlstack.emulator.store import open_state
@@ -41,10 +44,14 @@ class Emulator:
         self.registry = Registry(self.db, state.artifacts)
         self.features = FeatureStore(OnlineStore(state.online_database), self._views)
         self.serving = Serving(state.captures)
+        self.rollouts = Rollouts(self)
         self.scheduler = Scheduler()
         self.operations = Operations(self.db)
         self.runner = PipelineRunner(self)
-        self._write = threading.RLock()
+        self.monitors = Monitors(self)
+        self.autoscaler = Autoscaler(self)
+        # Held while an endpoint's row is rewritten outside an apply (deployment steps, rollouts).
+        self.write_lock = threading.RLock()
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -59,6 +66,7 @@ class Emulator:
                 log.error("could not restore %s %s: %s", row["kind"], row["name"], exc)
                 self.put_resource(row["kind"], row["name"], row["config"], "failed", str(exc), {})
         self.scheduler.start()
+        self.autoscaler.start()
         return recovered
 
     def recover(self) -> dict[str, int]:
@@ -96,6 +104,8 @@ class Emulator:
 
     def close(self) -> None:
         self.scheduler.stop()
+        self.autoscaler.stop()
+        self.rollouts.close()
         self.runner.stop()
         self.serving.close()
         self.features.close()
@@ -296,7 +306,7 @@ class Emulator:
 
     def deploy_endpoint(self, name: str) -> str:
         """Point the endpoint at what its model reference names now (a pipeline's deployment step)."""
-        with self._write:
+        with self.write_lock:
             row = self.resource("endpoint", name)
             outcome = ENDPOINTS.redeploy(self, name, row["config"])
             self.put_resource("endpoint", name, row["config"], outcome.status, outcome.message, outcome.observed)

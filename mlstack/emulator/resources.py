@@ -10,7 +10,6 @@ from mlstack.emulator.errors import BadRequest
 from mlstack.emulator.features import View
 from mlstack.emulator.operations import Operation
 from mlstack.emulator.registry import NewVersion, Version
-from mlstack.emulator.serving import example_request
 
 if TYPE_CHECKING:
     from mlstack.emulator.core import Emulator
@@ -33,9 +32,10 @@ class Target:
 
     variant: str
     ref: dict[str, Any]
-    weight: int
+    weight: int  # production: share of traffic; shadow: mirrored percent
     version: Version | None
     blocked: str | None  # why that version may not be served, if it may not
+    role: str = "production"
 
     @property
     def servable(self) -> bool:
@@ -44,7 +44,11 @@ class Target:
 
 def resolve_targets(core: Emulator, config: dict[str, Any]) -> list[Target]:
     targets = []
-    for variant in config["variants"]:
+    variants = [(v, "production") for v in config["variants"]]
+    if config.get("shadow"):
+        shadow = config["shadow"]
+        variants.append(({"name": "shadow", "model": shadow["model"], "weight": shadow["percent"]}, "shadow"))
+    for variant, role in variants:
         ref = variant["model"]
         version = core.registry.resolve(ref["group"], version=ref.get("version"), alias=ref.get("alias"))
         blocked = None
@@ -54,7 +58,7 @@ def resolve_targets(core: Emulator, config: dict[str, Any]) -> list[Target]:
             blocked = f"{version.ref} was rejected"
         elif version.approval != "approved" and core.registry.group(ref["group"])["approval"] == "manual":
             blocked = f"{version.ref} waits for approval (mlstack registry approve {version.group} {version.version})"
-        targets.append(Target(variant["name"], ref, variant["weight"], version, blocked))
+        targets.append(Target(variant["name"], ref, variant["weight"], version, blocked, role))
     return targets
 
 
@@ -205,49 +209,35 @@ class EndpointHandler(Handler):
         blocked = [t.blocked for t in targets if not t.servable]
         current = core.serving.serving(name)
         if blocked:
-            keeps = f"; still serving {', '.join(v.version.ref for v in current.variants)}" if current else ""
+            fleets = current.routing.fleets() if current else []
+            keeps = f"; still serving {', '.join(f.version.ref for f in fleets)}" if current else ""
             observed = core.observed("endpoint", name) if current else {}
             return Outcome(status="waiting", message="; ".join(b for b in blocked if b) + keeps, observed=observed)
-        variants = [(t.variant, t.version, t.weight) for t in targets if t.version is not None]
-        runtime = core.serving.deploy(name, variants, config.get("capture_percent", 0))
-        serving = [
-            {
-                "variant": v.name,
-                "group": v.version.group,
-                "version": v.version.version,
-                "created_at": v.version.created_at,
-                "weight": v.weight,
-            }
-            for v in runtime.variants
-        ]
-        first = runtime.variants[0]
-        return Outcome(
-            message=", ".join(f"{v.name}: {v.version.ref}" for v in runtime.variants),
-            observed={
-                "serving": serving,
-                "url": core.endpoint_url(name),
-                "example": example_request(first.version, first.model),
-            },
-        )
+        return core.rollouts.deploy(name, config, targets)
 
     def redeploy(self, core: Emulator, name: str, config: dict[str, Any]) -> Outcome:
         """Re-resolve the endpoint's models without running pipelines (after approval, deployment steps)."""
         return self._deploy(core, name, config, resolve_targets(core, config))
 
     def delete(self, core: Emulator, name: str, config: dict[str, Any]) -> None:
-        core.serving.remove(name)
+        core.rollouts.remove(name)
 
     def restore(self, core: Emulator, name: str, config: dict[str, Any], observed: dict[str, Any]) -> None:
-        serving = observed.get("serving", [])
-        if not serving:
-            return
-        variants = [(s["variant"], core.registry.version(s["group"], s["version"]), s["weight"]) for s in serving]
-        core.serving.deploy(name, variants, config.get("capture_percent", 0))
+        core.rollouts.restore(name, config, observed)
 
 
 class MonitorHandler(Handler):
+    """Monitors run on their cron schedule inside the emulator (and on demand): `monitors.py`."""
+
     def apply(self, core: Emulator, name: str, config: dict[str, Any], op: Operation | None) -> Outcome:
-        return Outcome(status="recorded", message="the local emulator records monitors; it does not evaluate them yet")
+        self.restore(core, name, config, {})
+        return Outcome(message=f"scheduled {config['schedule']} (UTC) on endpoint {config['endpoint']}")
+
+    def delete(self, core: Emulator, name: str, config: dict[str, Any]) -> None:
+        core.scheduler.remove(f"monitor/{name}")
+
+    def restore(self, core: Emulator, name: str, config: dict[str, Any], observed: dict[str, Any]) -> None:
+        core.scheduler.set(f"monitor/{name}", config["schedule"], lambda: core.monitors.start(name, "schedule"))
 
 
 ENDPOINTS = EndpointHandler()

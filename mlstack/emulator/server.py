@@ -26,7 +26,8 @@ Routes (JSON in and out; errors are {"error": "..."} with a 4xx/5xx status):
     POST   /v1/features/{view}/push                     {"rows": [{keys, features, event_timestamp?}]}
     POST   /v1/features/training-set                    {"entities": path, "features": [...], "timestamp_column"?}
     GET    /v1/endpoints                                endpoints, their URLs and what they serve
-    POST   /endpoints/{name}/invocations                {"instances": [...]} -> {"predictions": [...]}
+    POST   /endpoints/{name}/invocations                {"instances": [...]} -> {"predictions": [...]} (dataplane.py)
+    ...    traffic, rollback, ground truth, monitor runs and reports: monitoring_api.py
     POST   /v1/shutdown                                 stop the emulator (runs fail, captures flush)
 """
 
@@ -40,12 +41,12 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import Body, FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from mlstack.emulator.core import Emulator
+from mlstack.emulator.dataplane import DataPlane
 from mlstack.emulator.errors import BadRequest, http_status
-from mlstack.emulator.serving import VARIANT_HEADER
+from mlstack.emulator.monitoring_api import routes
 from mlstack.errors import MlstackError, SpecInvalid
 
 MAX_WAIT = 10.0
@@ -233,16 +234,10 @@ def create_app(core: Emulator, token: str, shutdown: Callable[[], None]) -> Any:
     def endpoints() -> list[dict[str, Any]]:
         return core.endpoints()
 
-    @app.post("/endpoints/{name}/invocations")
-    async def invoke(name: str, request: Request) -> Response:
-        runtime = core.serving.get(name)
-        body = await request.body()
-        status, answer, variant = await run_in_threadpool(runtime.invoke, body)
-        return JSONResponse(answer, status_code=status, headers={VARIANT_HEADER: variant.name})
-
     @app.post("/v1/shutdown", status_code=202)
     def stop() -> dict[str, Any]:
         shutdown()
         return {"stopping": True}
 
-    return TokenAuth(app, token)
+    app.include_router(routes(core))
+    return TokenAuth(DataPlane(app, core.serving), token)

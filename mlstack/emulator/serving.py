@@ -1,24 +1,49 @@
-"""Endpoints: registry model versions served over HTTP, one or more weighted variants each.
+"""Endpoints: registry model versions served over HTTP, one or more fleets each.
 
-A deployment loads every variant's model before it replaces what the endpoint served, so an update
-never takes serving down, and a model that fails to load leaves the old deployment in place."""
+An endpoint's `Routing` says which fleets answer (production, by weight) and which one is mirrored
+(shadow). Rollouts (`rollout.py`) swap routings; this module loads models into fleets and answers
+requests. Every fleet is loaded before it takes traffic, so a model that fails to load leaves the
+old routing in place.
+
+An invocation: choose a production fleet, parse the body, predict on the fleet's workers within the
+timeout, record the answer in the fleet's window, capture it if sampled, and mirror it to the shadow
+fleet in the background if sampled. The answer names the variant (`X-Mlstack-Variant`) and carries a
+correlation id (`X-Mlstack-Correlation-Id`, the caller's when it sends one) that ground truth joins on.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import random
+import os
 import threading
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlstack.emulator import predictors
 from mlstack.emulator.capture import CaptureFlusher, CaptureWriter
-from mlstack.emulator.errors import BadRequest, NotFound
+from mlstack.emulator.errors import NotFound
+from mlstack.emulator.predictors import InvocationError, Predictor
 from mlstack.emulator.registry import Version
+from mlstack.emulator.traffic import Fleet, Routing
+from mlstack.emulator.workers import WorkerPool
 
 VARIANT_HEADER = "x-mlstack-variant"
-SERVABLE = ("sklearn",)
+CORRELATION_HEADER = "x-mlstack-correlation-id"
+CAPTURED_HEADER = "x-mlstack-captured"
+# SageMaker's limit for a real-time invocation; MLSTACK_INVOCATION_TIMEOUT (seconds) overrides it.
+DEFAULT_TIMEOUT = 60.0
+
+
+def invocation_timeout() -> float:
+    value = os.environ.get("MLSTACK_INVOCATION_TIMEOUT")
+    try:
+        return float(value) if value else DEFAULT_TIMEOUT
+    except ValueError:
+        return DEFAULT_TIMEOUT
 
 
 def example_request(version: Version, model: Any) -> dict[str, Any]:
@@ -41,154 +66,140 @@ def example_request(version: Version, model: Any) -> dict[str, Any]:
     return {"instances": [dict(zip(names, row, strict=True)) if names else row]}
 
 
-class InvocationError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 @dataclass(frozen=True)
-class Variant:
-    name: str
-    version: Version
-    weight: int
-    model: Any
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "variant": self.name,
-            "group": self.version.group,
-            "version": self.version.version,
-            "weight": self.weight,
-        }
+class Answer:
+    status: int
+    body: bytes
+    variant: str
+    correlation_id: str
+    captured: bool
 
 
-def load_model(version: Version) -> Any:
-    if version.framework not in SERVABLE:
-        raise BadRequest(
-            f"{version.ref} is a {version.framework} model; the local emulator serves "
-            f"{', '.join(SERVABLE)} models saved with joblib"
-        )
-    import joblib
-
-    try:
-        model = joblib.load(version.artifact)
-    except Exception as exc:
-        raise BadRequest(f"cannot load {version.ref} from {version.artifact}: {type(exc).__name__}: {exc}") from None
-    if not callable(getattr(model, "predict", None)):
-        raise BadRequest(f"{version.ref}: the artifact holds a {type(model).__name__}, which has no predict()")
-    return model
-
-
-def parse_instances(body: bytes) -> list[Any]:
-    """`{"instances": [...]}` (or "inputs"), each a list of numbers or an object of named features."""
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvocationError(400, f"the request body is not JSON: {exc}") from None
-    instances = payload.get("instances", payload.get("inputs")) if isinstance(payload, dict) else None
-    if not isinstance(instances, list) or not instances:
-        raise InvocationError(400, 'send {"instances": [...]}: a non-empty list of rows (lists or objects)')
-    if all(isinstance(row, dict) for row in instances) or all(isinstance(row, list) for row in instances):
-        return instances
-    raise InvocationError(400, "instances must all be lists (positional features) or all objects (named features)")
-
-
-def to_json(value: Any) -> Any:
-    return value.tolist() if hasattr(value, "tolist") else value
-
-
-def predict(model: Any, instances: list[Any]) -> list[Any]:
-    if isinstance(instances[0], dict):
-        import pandas as pd
-
-        frame = pd.DataFrame.from_records(instances)
-        names = getattr(model, "feature_names_in_", None)
-        if names is not None:
-            missing = [n for n in names if n not in frame.columns]
-            if missing:
-                raise InvocationError(400, f"instances lack features: {', '.join(missing)}")
-            frame = frame[list(names)]
-        rows: Any = frame
-    else:
-        import numpy as np
-
-        try:
-            rows = np.asarray(instances, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise InvocationError(400, f"instances are not numeric rows of equal length: {exc}") from None
-    try:
-        return to_json(model.predict(rows))
-    except Exception as exc:
-        raise InvocationError(500, f"the model raised {type(exc).__name__}: {exc}") from None
+def _answer_bytes(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, separators=(",", ":")).encode()
 
 
 class EndpointRuntime:
-    def __init__(self, name: str, variants: list[Variant], capture: CaptureWriter | None) -> None:
+    def __init__(self, name: str, routing: Routing, capture: CaptureWriter | None, timeout: float) -> None:
         self.name = name
-        self.variants = variants
+        self.routing = routing
         self.capture = capture
-        self._weights = [v.weight for v in variants]
+        self.timeout = timeout
+        self._mirrors: set[asyncio.Task[None]] = set()
 
-    def choose(self) -> Variant:
-        if len(self.variants) == 1:
-            return self.variants[0]
-        return random.choices(self.variants, weights=self._weights)[0]
-
-    def invoke(self, body: bytes) -> tuple[int, dict[str, Any], Variant]:
+    async def invoke(self, body: bytes, correlation_id: str | None = None) -> Answer:
         started = time.perf_counter()
-        variant = self.choose()
+        routing = self.routing
+        fleet = routing.choose()
+        cid = correlation_id or uuid.uuid4().hex
+        instances = None
         try:
-            predictions = predict(variant.model, parse_instances(body))
-            status, answer = 200, {"predictions": predictions, "model": variant.version.ref, "variant": variant.name}
+            instances = predictors.parse_instances(body)
+            result = await fleet.pool.run(fleet.predictor.predict, instances, self.timeout)
+            status = 200
+            payload = {**result, "model": fleet.version.ref, "variant": fleet.name, "correlation_id": cid}
         except InvocationError as exc:
-            status, answer = exc.status, {"error": str(exc), "variant": variant.name}
-        if self.capture is not None and self.capture.sampled():
-            self.capture.record(
-                variant=variant.name,
-                model=variant.version.ref,
-                latency_ms=(time.perf_counter() - started) * 1000,
-                status=status,
-                request=body.decode("utf-8", "replace"),
-                response=json.dumps(answer),
-            )
-        return status, answer, variant
+            status, payload = exc.status, {"error": str(exc), "variant": fleet.name, "correlation_id": cid}
+        except TimeoutError:
+            status = 504
+            payload = {
+                "error": f"the model did not answer within {self.timeout:g}s (MLSTACK_INVOCATION_TIMEOUT)",
+                "variant": fleet.name,
+                "correlation_id": cid,
+            }
+        latency_ms = (time.perf_counter() - started) * 1000
+        fleet.window.record(status, latency_ms)
+        data = _answer_bytes(payload)
+        captured = self._capture(fleet, cid, latency_ms, status, body, data)
+        if instances is not None and routing.mirrors():
+            assert routing.shadow is not None
+            task = asyncio.get_running_loop().create_task(self._mirror(routing.shadow, instances, cid, body))
+            self._mirrors.add(task)  # a reference, so the task is not collected mid-flight
+            task.add_done_callback(self._mirrors.discard)
+        return Answer(status, data, fleet.name, cid, captured)
+
+    async def _mirror(self, shadow: Fleet, instances: list[Any], cid: str, body: bytes) -> None:
+        """The shadow's answer to a copy of the request: recorded and captured, never returned."""
+        started = time.perf_counter()
+        try:
+            result = await shadow.pool.run(shadow.predictor.predict, instances, self.timeout)
+            status, payload = 200, {**result, "model": shadow.version.ref, "variant": shadow.name}
+        except InvocationError as exc:
+            status, payload = exc.status, {"error": str(exc), "variant": shadow.name}
+        except TimeoutError:
+            status, payload = 504, {"error": f"no answer within {self.timeout:g}s", "variant": shadow.name}
+        latency_ms = (time.perf_counter() - started) * 1000
+        shadow.window.record(status, latency_ms)
+        self._capture(shadow, cid, latency_ms, status, body, _answer_bytes(payload))
+
+    def _capture(self, fleet: Fleet, cid: str, latency_ms: float, status: int, body: bytes, answer: bytes) -> bool:
+        capture = self.capture
+        if capture is None or not capture.sampled():
+            return False
+        capture.record(
+            correlation_id=cid,
+            variant=fleet.name,
+            role=fleet.role,
+            model=fleet.version.ref,
+            latency_ms=latency_ms,
+            status=status,
+            request=body.decode("utf-8", "replace"),
+            response=answer.decode(),
+        )
+        return True
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "variants": [v.describe() for v in self.variants]}
+        return {"name": self.name, "variants": self.routing.describe()}
 
 
 class Serving:
     def __init__(self, captures: Path) -> None:
         self.captures = captures
+        self.timeout = invocation_timeout()
         self._endpoints: dict[str, EndpointRuntime] = {}
-        self._models: dict[str, Any] = {}
+        self._predictors: dict[str, Predictor] = {}
         self._lock = threading.Lock()
         self.flusher = CaptureFlusher()
 
-    def deploy(self, name: str, variants: list[tuple[str, Version, int]], capture_percent: int) -> EndpointRuntime:
-        loaded = [Variant(n, version, weight, self._model(version)) for n, version, weight in variants]
+    def fleet(
+        self, name: str, role: str, version: Version, instances: int, compute: dict[str, Any] | None = None
+    ) -> Fleet:
+        """A new fleet: the model loaded (once per version) and `instances` workers started."""
+        predictor = self.predictor(version)
+        return Fleet(name, role, predictor, WorkerPool(name, instances), compute)
+
+    def predictor(self, version: Version) -> Predictor:
+        # A replaced version keeps its artifact path but gets a new creation time.
+        key = f"{version.artifact}@{version.created_at}"
+        with self._lock:
+            found = self._predictors.get(key)
+        if found is None:
+            found = predictors.load(version)
+            with self._lock:
+                self._predictors[key] = found
+        return found
+
+    def route(self, name: str, routing: Routing, capture_percent: int) -> EndpointRuntime:
+        """Serve `routing` at the endpoint now (creating it, or swapping its routing in one step)."""
         capture = None
         if capture_percent > 0:
             capture = self.flusher.writers.get(name) or CaptureWriter(self.captures, name, capture_percent)
             capture.percent = capture_percent
             self.flusher.writers[name] = capture
-        runtime = EndpointRuntime(name, loaded, capture)
         with self._lock:
-            self._endpoints[name] = runtime
+            runtime = self._endpoints.get(name)
+            if runtime is None:
+                runtime = self._endpoints[name] = EndpointRuntime(name, routing, capture, self.timeout)
+            else:
+                runtime.routing, runtime.capture = routing, capture
         return runtime
-
-    def _model(self, version: Version) -> Any:
-        # A replaced version keeps its artifact path but gets a new creation time.
-        key = f"{version.artifact}@{version.created_at}"
-        model = self._models.get(key)
-        if model is None:
-            model = self._models[key] = load_model(version)
-        return model
 
     def remove(self, name: str) -> None:
         with self._lock:
-            self._endpoints.pop(name, None)
+            runtime = self._endpoints.pop(name, None)
+        if runtime is not None:
+            for fleet in runtime.routing.fleets():
+                fleet.pool.close()
         writer = self.flusher.writers.pop(name, None)
         if writer is not None:
             writer.flush()
@@ -203,4 +214,9 @@ class Serving:
         return self._endpoints.get(name)
 
     def close(self) -> None:
+        with self._lock:
+            runtimes = list(self._endpoints.values())
+        for runtime in runtimes:
+            for fleet in runtime.routing.fleets():
+                fleet.pool.close()
         self.flusher.close()

@@ -11,6 +11,7 @@ compute.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import queue
 import threading
@@ -59,10 +60,8 @@ class _Worker:
             self.pool.add_busy(time.perf_counter() - self.busy_since)
             self.busy_since = None
             job.worker = None
-            try:
+            with contextlib.suppress(RuntimeError):  # the event loop is gone: the server is shutting down
                 job.loop.call_soon_threadsafe(_settle, job.future, outcome)
-            except RuntimeError:
-                pass  # the event loop is gone: the server is shutting down
         self.pool.forget(self)
 
 
