@@ -164,7 +164,8 @@ def _policy(ctx: Aws, pipeline: Pipeline, platform: Platform, settings: Settings
             )
     deploys = [ctx.names.sagemaker(s.endpoint) for s in pipeline.steps if s.kind == "deployment" and s.endpoint]
     if deploys:
-        # The deploy job rolls the endpoint to the registered model through a new configuration.
+        # The deploy job (mlstack.jobs.deploy) rolls the endpoint to the registered model through a new
+        # configuration, copying the serving model's role, network and tags and the configuration's tags.
         resources = []
         for endpoint in deploys:
             resources += [
@@ -180,6 +181,8 @@ def _policy(ctx: Aws, pipeline: Pipeline, platform: Platform, settings: Settings
                     "sagemaker:CreateModel",
                     "sagemaker:DescribeEndpoint",
                     "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:ListTags",
                     "sagemaker:UpdateEndpoint",
                 ],
                 resources,
