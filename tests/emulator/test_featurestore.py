@@ -181,6 +181,7 @@ def online_spec(tmp_path: Path) -> Path:
             - name: stats
               entity: customer
               ttl: 1d
+              sync_schedule: "*/10 * * * *"
               source: {uri: stats.parquet, timestamp_field: ts}
               features:
                 - {name: spend, dtype: float64}
@@ -202,6 +203,8 @@ def test_materialize_then_online_lookups_over_http_and_python(emulator, online_s
     op = emulator.client.post("/v1/features/stats/materialize", {})
     done = emulator.client.follow(op["id"], lambda event: None)
     assert done["result"] == {"view": "stats", "rows": 3}
+    (job,) = emulator.client.get("/v1/status")["schedules"]
+    assert job["job"] == "feature_view/stats" and job["next"] % 600 == 0
     entities = {"entities": [{"customer_id": 1}, {"customer_id": 2}, {"customer_id": 9}]}
     values = emulator.client.post("/v1/features/stats/online", entities)["values"]
     # Customer 1: the newest of its rows; 2: older than the 1-day TTL; 9: unknown.

@@ -8,7 +8,7 @@ import pytest
 
 from mlstack.emulator.scheduler import Scheduler
 from mlstack.errors import MlstackError
-from tests.emulator.conftest import pipeline_spec, write_spec
+from tests.emulator.conftest import cli, pipeline_spec, write_spec
 
 
 def _run(emulator, pipeline: str, **parameters) -> dict:
@@ -116,9 +116,9 @@ def test_manual_approval_gates_deployment_until_approved(emulator, tmp_path):
     with pytest.raises(MlstackError, match="no endpoint 'scorer' is serving"):
         emulator.client.post("/endpoints/scorer/invocations", {"instances": [[1.0, 1.0]]})
     assert emulator.plan(spec)["counts"]["update"] == 0  # waiting is not a change to make
-    approved = emulator.client.put("/v1/registry/groups/clf/versions/1/approval", {"approval": "approved"})
-    assert approved["approval"] == "approved"
-    assert approved["endpoints"] == ["endpoint scorer: primary: clf v1"]
+    approved = cli("registry", "approve", "clf", "1", "-f", str(spec))
+    assert approved.returncode == 0, approved.stderr
+    assert approved.stdout.splitlines() == ["clf v1 is approved", "endpoint scorer: primary: clf v1"]
     answer = emulator.client.post("/endpoints/scorer/invocations", {"instances": [[1.0, 1.0]]})
     assert answer == {"predictions": [1], "model": "clf v1", "variant": "primary"}
 
