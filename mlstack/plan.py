@@ -159,6 +159,10 @@ def _run(resolved: Resolved) -> list[PlannedResource]:
 
     recorder = Recorder()
     settings.ROOT.set(None)
+    # Outputs and RPCs of an earlier plan in this process (a failed one above all) must not be awaited
+    # again by this one: Pulumi keeps them in process-wide sets, as its own test decorator knows.
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
     pulumi.runtime.set_mocks(
         recorder, project="mlstack", stack=resolved.environment or "plan", preview=False, monitor=Monitor(recorder)
     )
