@@ -98,7 +98,7 @@ def _sklearn(version: Version) -> Predictor:
         raise BadRequest(f"{version.ref}: the artifact holds a {type(model).__name__}, which has no predict()")
     names = [str(n) for n in getattr(model, "feature_names_in_", [])]
     width = int(getattr(model, "n_features_in_", 0) or len(names))
-    proba = getattr(model, "predict_proba", None) if getattr(model, "_estimator_type", "") == "classifier" else None
+    proba = getattr(model, "predict_proba", None) if _is_classifier(model) else None
 
     def predict(instances: list[Any]) -> dict[str, Any]:
         rows = _rows(instances, names, width)
@@ -112,6 +112,15 @@ def _sklearn(version: Version) -> Predictor:
         return answer
 
     return Predictor(version, model, predict)
+
+
+def _is_classifier(model: Any) -> bool:
+    from sklearn.base import is_classifier
+
+    try:
+        return bool(is_classifier(model))
+    except Exception:  # an object that only looks like an estimator
+        return False
 
 
 def _rows(instances: list[Any], names: list[str], width: int) -> Any:
