@@ -155,7 +155,7 @@ def prepare(sagemaker: Any, endpoint: str, package: str, variants: Sequence[str]
             variant["InitialInstanceCount"] = running[name]["CurrentInstanceCount"]
         new_variants.append(variant)
     members = _request_members("CreateEndpointConfig") - {"EndpointConfigName", "Tags"}
-    request = {k: v for k, v in current.items() if k in members}
+    request = {k: v for k, v in current.items() if k in members and v not in (None, {}, [])}
     request["ProductionVariants"] = new_variants
     name = _NAMES.versioned(request, endpoint, "config")
     if not _exists(lambda: sagemaker.describe_endpoint_config(EndpointConfigName=name)):
