@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "mlstack.commands.catalog",
     "mlstack.commands.local",
     "mlstack.commands.migrate",
+    "mlstack.commands.monitor",
     "mlstack.commands.plan",
     "mlstack.commands.review",
     "mlstack.commands.spec",
