@@ -142,40 +142,34 @@ def _request_row(item: Any) -> Row:
     return item if not _is_scalar(item) else [item]
 
 
-def request_rows(payload: dict[str, Any]) -> list[Row]:
+def _response_row(item: Any) -> Row:
+    return item if not _is_scalar(item) else [item]
+
+
+def _rows(payload: dict[str, Any], keys: tuple[str, ...], row: Any, scalars_are_one_row: bool) -> list[Row]:
     kind, text = _payload_text(payload)
     if kind == "csv":
         return _csv_rows(text)
     value = _json(text)
-    if isinstance(value, dict):
-        key = next((k for k in _REQUEST_KEYS if k in value), None)
-        if key is None:
-            return [_request_row(value)]
+    if isinstance(value, dict) and (key := next((k for k in keys if k in value), None)):
         value = value[key]
-        if not isinstance(value, list):
-            raise _Unreadable(f"'{key}' is not a list")
-        return [_request_row(item) for item in value]
-    if isinstance(value, list):
-        if all(_is_scalar(item) for item in value):
-            return [value]  # one positional row
-        return [_request_row(item) for item in value]
-    return [[value]]
+        if isinstance(value, list):
+            return [row(item) for item in value]
+    elif isinstance(value, list):
+        if scalars_are_one_row and all(_is_scalar(item) for item in value):
+            return [value]
+        return [row(item) for item in value]
+    return [row(value)]
+
+
+def request_rows(payload: dict[str, Any]) -> list[Row]:
+    """A bare list of scalars is one request row (its features)."""
+    return _rows(payload, _REQUEST_KEYS, _request_row, scalars_are_one_row=True)
 
 
 def response_rows(payload: dict[str, Any]) -> list[Row]:
-    kind, text = _payload_text(payload)
-    if kind == "csv":
-        return _csv_rows(text)
-    value = _json(text)
-    if isinstance(value, dict):
-        key = next((k for k in _RESPONSE_KEYS if k in value), None)
-        if key is None:
-            return [value]
-        value = value[key]
-    if isinstance(value, list):
-        # One prediction per request row: a list of scalars is a batch, not one row.
-        return [item if not _is_scalar(item) else [item] for item in value]
-    return [[value]]
+    """A bare list of scalars is one prediction per request row, not one row."""
+    return _rows(payload, _RESPONSE_KEYS, _response_row, scalars_are_one_row=False)
 
 
 def _record_time(record: dict[str, Any]) -> datetime | None:

@@ -13,21 +13,12 @@ CSV_OUT = "text/csv; charset=utf-8"
 def capture_line(index: int, when: datetime, request: str | None, response: str | None, kind: str = "csv") -> str:
     """One captured request as SageMaker writes it; `kind` is csv or json for both sides."""
     content = {"csv": ("text/csv", CSV_OUT, "CSV"), "json": ("application/json", "application/json", "JSON")}[kind]
-    data = {}
-    if request is not None:
-        data["endpointInput"] = {
-            "observedContentType": content[0],
-            "mode": "INPUT",
-            "data": request,
-            "encoding": content[2],
-        }
-    if response is not None:
-        data["endpointOutput"] = {
-            "observedContentType": content[1],
-            "mode": "OUTPUT",
-            "data": response,
-            "encoding": content[2],
-        }
+    sides = (("endpointInput", "INPUT", content[0], request), ("endpointOutput", "OUTPUT", content[1], response))
+    data = {
+        side: {"observedContentType": observed, "mode": mode, "data": text, "encoding": content[2]}
+        for side, mode, observed, text in sides
+        if text is not None
+    }
     metadata = {
         "eventId": f"00000000-0000-4000-8000-{index:012d}",
         "inferenceTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -3,6 +3,7 @@ table the monitor compares with the baseline."""
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 from collections import Counter
@@ -111,3 +112,36 @@ def test_a_missing_or_empty_baseline_is_refused(tmp_path):
     (tmp_path / "empty.csv").write_text("amount,count\n")
     with pytest.raises(JobFailed, match="has no rows"):
         tables.read_baseline(str(tmp_path / "empty.csv"), Storage())
+
+
+def _json_payload(value: object) -> dict:
+    return {"observedContentType": "application/json", "data": json.dumps(value), "encoding": "JSON"}
+
+
+@pytest.mark.parametrize(
+    ("request_body", "rows"),
+    [
+        ([1.5, 2, "a"], [[1.5, 2, "a"]]),  # a bare list of features is one row
+        ([[1.5, 2, "a"], [2.5, 3, "b"]], [[1.5, 2, "a"], [2.5, 3, "b"]]),
+        ({"amount": 1.5}, [{"amount": 1.5}]),
+        ({"inputs": [{"amount": 1.5}, {"amount": 2.5}]}, [{"amount": 1.5}, {"amount": 2.5}]),
+        ({"instances": [1.5, 2.5]}, [[1.5], [2.5]]),  # two instances of one feature
+        (3.5, [[3.5]]),
+    ],
+)
+def test_json_request_shapes(request_body, rows):
+    assert capture.request_rows(_json_payload(request_body)) == rows
+
+
+@pytest.mark.parametrize(
+    ("response_body", "rows"),
+    [
+        ([0.2, 0.7], [[0.2], [0.7]]),  # one prediction per request row
+        ([[0.1, 0.9], [0.8, 0.2]], [[0.1, 0.9], [0.8, 0.2]]),
+        ({"outputs": [{"score": 0.2}]}, [{"score": 0.2}]),
+        ({"predictions": 0.3}, [[0.3]]),
+        ({"label": 1, "score": 0.9}, [{"label": 1, "score": 0.9}]),
+    ],
+)
+def test_json_response_shapes(response_body, rows):
+    assert capture.response_rows(_json_payload(response_body)) == rows
