@@ -6,6 +6,7 @@ for a failed job, as its failure reason), so the same line goes there when the j
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -50,9 +51,17 @@ def run(job: str, body: Callable[[], str]) -> int:
         return _fail(job, str(exc))
     except Exception as exc:
         message = _aws_failure(exc)
-        if message is None:
+        if message is not None:
+            return _fail(job, message)
+        if os.environ.get("MLSTACK_DEBUG"):
             raise
-        return _fail(job, message)
+        from mlstack.cli import ISSUES_URL
+
+        return _fail(
+            job,
+            f"internal error {type(exc).__name__}: {exc}. This is a bug in mlstack; please report it at "
+            f"{ISSUES_URL} (set MLSTACK_DEBUG=1 for the traceback)",
+        )
     print(report, flush=True)
     write_message(report)
     return 0
