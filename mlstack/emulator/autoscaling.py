@@ -23,6 +23,8 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from mlstack.emulator.rollout import seconds
+
 if TYPE_CHECKING:
     from mlstack.emulator.core import Emulator
     from mlstack.emulator.traffic import Fleet
@@ -95,7 +97,7 @@ class Autoscaler:
         current = fleet.pool.size
         if desired is None or desired == current:
             return
-        cooldown = policy["scale_out_cooldown"] if desired > current else policy["scale_in_cooldown"]
+        cooldown = seconds(policy["scale_out_cooldown"] if desired > current else policy["scale_in_cooldown"])
         if now - self._changed.get(key, -math.inf) < cooldown:
             return
         self._changed[key] = now

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Body
 from fastapi.responses import HTMLResponse
 
 from mlstack.emulator.errors import BadRequest
-from mlstack.emulator.rollout import alarm
+from mlstack.emulator.rollout import alarm, seconds
 from mlstack.emulator.traffic import Fleet
 
 if TYPE_CHECKING:
@@ -33,10 +33,10 @@ def routes(core: Emulator) -> APIRouter:
         config = core.resource("endpoint", name)["config"]
         runtime = core.serving.get(name)
         rollback = config["strategy"].get("rollback")
-        seconds = rollback["window"] if rollback else RECENT_SECONDS
+        span = seconds(rollback["window"]) if rollback else RECENT_SECONDS
 
         def fleet_view(fleet: Fleet, entry: dict[str, Any]) -> dict[str, Any]:
-            return {**entry, "recent": fleet.window.stats(seconds).as_dict(), "alarm": alarm(rollback, fleet.window)}
+            return {**entry, "recent": fleet.window.stats(span).as_dict(), "alarm": alarm(rollback, fleet.window)}
 
         fleets = runtime.routing.fleets()
         return {

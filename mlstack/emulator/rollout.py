@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlstack.emulator.errors import BadRequest, Conflict, NotFound
 from mlstack.emulator.traffic import Fleet, Routing, Window
+from mlstack.spec.types import parse_duration
 
 if TYPE_CHECKING:
     from mlstack.emulator.core import Emulator
@@ -57,40 +58,48 @@ class Step:
     label: str
 
 
+def seconds(value: int | str) -> int:
+    """A duration from a config: the spec's JSON form writes them as text ("90s", "10m")."""
+    parsed = parse_duration(value)
+    assert isinstance(parsed, int)  # validated when the spec was loaded
+    return parsed
+
+
 def steps_for(strategy: dict[str, Any]) -> list[Step]:
     kind = strategy["type"]
+    wait = seconds(strategy.get("termination_wait", 0))
     if kind == "canary":
         return [
-            Step(strategy["percent"], strategy["bake_time"], f"canary at {strategy['percent']}%"),
-            Step(100, strategy["termination_wait"], "all traffic, old fleet kept"),
+            Step(strategy["percent"], seconds(strategy["bake_time"]), f"canary at {strategy['percent']}%"),
+            Step(100, wait, "all traffic, old fleet kept"),
         ]
     if kind == "linear":
         size = strategy["step_percent"]
-        steps = [Step(p, strategy["interval"], f"linear at {p}%") for p in range(size, 100, size)]
-        return [*steps, Step(100, strategy["termination_wait"], "all traffic, old fleet kept")]
+        steps = [Step(p, seconds(strategy["interval"]), f"linear at {p}%") for p in range(size, 100, size)]
+        return [*steps, Step(100, wait, "all traffic, old fleet kept")]
     if kind == "blue_green":
-        return [Step(100, strategy["termination_wait"], "switched, old fleet kept")]
+        return [Step(100, wait, "switched, old fleet kept")]
     rollback = strategy.get("rollback")
-    return [Step(100, rollback["window"] if rollback else 0, "all traffic, alarms watched")]
+    return [Step(100, seconds(rollback["window"]) if rollback else 0, "all traffic, alarms watched")]
 
 
 def alarm(rollback: dict[str, Any] | None, window: Window) -> str | None:
     """Why the rollback alarms fire on this window's answers, or None."""
     if not rollback:
         return None
-    seconds = rollback["window"]
-    stats = window.stats(seconds)
+    span = seconds(rollback["window"])
+    stats = window.stats(span)
     if stats.requests < MIN_REQUESTS:
         return None
     limit = rollback.get("max_error_rate")
     if limit is not None and stats.error_rate > limit:
         return (
             f"error rate {stats.error_rate:.1%} above {limit:.1%} "
-            f"({stats.errors} of {stats.requests} answers were 5xx in the last {seconds}s)"
+            f"({stats.errors} of {stats.requests} answers were 5xx in the last {span}s)"
         )
     latency = rollback.get("max_p99_latency_ms")
     if latency is not None and stats.p99_ms is not None and stats.p99_ms > latency:
-        return f"p99 latency {stats.p99_ms:.0f} ms above {latency:g} ms over the last {seconds}s"
+        return f"p99 latency {stats.p99_ms:.0f} ms above {latency:g} ms over the last {span}s"
     return None
 
 

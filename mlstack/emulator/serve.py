@@ -13,6 +13,7 @@ import fcntl
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
@@ -114,6 +115,10 @@ def serve(core: Emulator, token: str, sock: socket.socket, lock: IO[str]) -> int
 
     config = uvicorn.Config(create_app(core, token, shutdown), log_level="warning", access_log=False, lifespan="off")
     server = uvicorn.Server(config)
+    # uvicorn re-raises SIGTERM/SIGINT once it has shut down; under the default handler that would kill
+    # the process before core.close() flushes captures, so the re-raised signal lands on a no-op.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda *_: None)
     try:
         server.run(sockets=[sock])
     finally:
