@@ -15,7 +15,8 @@ Model Monitor's container contract:
   sagemaker_endpoint_name, sagemaker_monitoring_schedule_name   the alarm's Endpoint and MonitoringSchedule dimensions
   publish_cloudwatch_metrics                      "Disabled" to publish nothing
 
-Requests (data_drift, data_quality) or responses (prediction_drift) are compared with the baseline by
+Requests (data_drift, data_quality) or responses (prediction_drift; against the baseline's `prediction`
+column when it has one, else all its columns) are compared with the baseline by
 mlstack.stats, column by column. The worst column's value (the highest distance or rate, the lowest
 p-value) is published as one CloudWatch datum in the namespace the alarm watches; the reports are
 `constraint_violations.json` (SageMaker's schema) and `mlstack_report.json` (every column's result,
@@ -50,6 +51,7 @@ KINDS = (*DRIFT_KINDS, "data_quality")
 # SageMaker's violation check types (model-monitor-interpreting-violations); ranges of numbers have none.
 QUALITY_CHECKS = {"null_rate": "completeness_check", "type_error_rate": "data_type_check"}
 DRIFT_CHECK = "baseline_drift_check"
+PREDICTION = "prediction"
 MISSING_CHECK = "missing_column_check"
 
 
@@ -263,6 +265,9 @@ def _write(directory: Path, name: str, content: dict[str, Any]) -> None:
 def monitor(settings: Settings) -> str:
     storage = Storage()
     reference = tables.read_baseline(settings.baseline, storage)
+    if settings.kind == "prediction_drift" and not settings.features and PREDICTION in reference.columns:
+        # A training set with the served predictions beside it, as the local target reads baselines.
+        reference = reference[[PREDICTION]]
     captured = capture.read(settings.captures, settings.window, storage)
     rows = captured.responses if settings.kind == "prediction_drift" else captured.requests
     current = tables.frame(rows, list(reference.columns), captured.skipped, settings.rows_compared)

@@ -201,6 +201,24 @@ def test_prediction_drift_compares_the_captured_responses(tmp_path, aws):
     assert boto3.client("cloudwatch").list_metrics()["Metrics"] == []  # publishing disabled
 
 
+def test_prediction_drift_reads_the_prediction_column_of_a_training_set(tmp_path, aws):
+    rng = np.random.default_rng(4)
+    baseline = _baseline(rng).assign(prediction=np.round(rng.uniform(0, 1, 400), 4))
+    scores = np.round(rng.uniform(0.3, 1, 90), 4)
+    records = [(START + timedelta(seconds=i), "1.0,2,a", f"{s}") for i, s in enumerate(scores)]
+    _setup(tmp_path, baseline, records)
+    env = environment(
+        tmp_path, MLSTACK_KIND="prediction_drift", MLSTACK_METRIC="wasserstein", MLSTACK_CLOUDWATCH_METRIC="mlstack_w"
+    )
+
+    assert main([], env) == 0
+
+    expected = drift_metric("wasserstein", baseline["prediction"], scores).value
+    assert published("mlstack_w") == [pytest.approx(expected, rel=1e-12)]
+    report = read_json(tmp_path / "resultdata" / "mlstack_report.json")
+    assert [r["column"] for r in report["results"]] == ["prediction"]
+
+
 def test_type_error_rate_counts_text_in_a_numeric_column(tmp_path, aws):
     rng = np.random.default_rng(5)
     baseline = _baseline(rng)
