@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import pulumi
 
 
@@ -20,13 +18,3 @@ class SpecComponent(pulumi.ComponentResource):
 
     def done(self, outputs: dict | None = None) -> None:
         self.register_outputs(outputs or {})
-
-
-def physical_name(*parts: str, max_length: int, separator: str = "-") -> str:
-    """A deterministic vendor name from spec names: joined, and when too long, cut with a short hash
-    of the whole so two long names never collide."""
-    full = separator.join(p for p in parts if p)
-    if len(full) <= max_length:
-        return full
-    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
-    return f"{full[: max_length - 9].rstrip(separator)}{separator}{digest}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from mlstack.backends.components import physical_name
+from mlstack.backends.naming import physical_name
 
 # SageMaker, IAM, S3, SNS, EventBridge limits on name length.
 SAGEMAKER = 63

@@ -16,7 +16,7 @@ from mlstack.backends.azure.iam import grant
 from mlstack.backends.azure.monitors import BREACH_TAG, BuiltMonitor, webhooks
 from mlstack.backends.azure.pipelines import BuiltPipeline
 from mlstack.backends.azure.traffic import ARM, ML_API
-from mlstack.backends.components import physical_name
+from mlstack.backends.naming import physical_name
 
 RUN_STATUS_CHANGED = "Microsoft.MachineLearningServices.RunStatusChanged"
 VALIDATION_EVENT = "Microsoft.EventGrid.SubscriptionValidationEvent"

@@ -23,7 +23,8 @@ from mlstack.backends.azure.context import Azure, after, short_hash
 from mlstack.backends.azure.iam import grant
 from mlstack.backends.azure.schedules import recurrence
 from mlstack.backends.azure.workspace import storage_account, workspace_encryption, workspace_identity
-from mlstack.backends.components import SpecComponent, physical_name
+from mlstack.backends.components import SpecComponent
+from mlstack.backends.naming import physical_name
 from mlstack.spec.models import Entity, FeatureView
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "templates" / "azureml" / "featureset_spec.yaml.j2"

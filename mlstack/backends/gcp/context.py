@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_gcp as gcp
 
-from mlstack.backends.components import SpecComponent, physical_name
+from mlstack.backends.components import SpecComponent
+from mlstack.backends.naming import physical_name
 from mlstack.errors import MlstackError
 from mlstack.resolve import Resolved
 from mlstack.targets import GCP
