@@ -35,8 +35,10 @@ def diff(
         Format, typer.Option("--format", "-f", help="text, markdown (a GitHub comment) or json.")
     ] = Format.text,
 ) -> None:
-    """What a spec change does: components in the spec's words, resources (+ ~ -/+ -), risks and the monthly
-    cost delta, planned offline under Pulumi mocks. Exit 0 no change, 2 changes, 1 error."""
+    """Review a spec change offline: summary, resources, risks, monthly cost. Exit 0 no change, 2 changes, 1 error.
+
+    BASE and HEAD are planned under Pulumi mocks (no credentials). The summary speaks the spec's words;
+    resources show as terraform plan does (+ create, ~ update, -/+ replace, - delete)."""
     from mlstack.review.render import render
     from mlstack.review.report import review
 
@@ -55,8 +57,9 @@ def init_ci(
     target: Annotated[str | None, typer.Option("--target", "-t", help="Review for this target.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite a different workflow file.")] = False,
 ) -> None:
-    """Write the GitHub Actions workflow that validates the spec, diffs it against the pull request's base
-    and keeps one pull-request comment up to date."""
+    """Write the GitHub workflow that reviews spec changes in pull requests.
+
+    It validates the spec, diffs it against the pull request's base and keeps one comment up to date."""
     from mlstack.review.workflow import write_workflow
 
     path = write_workflow(spec, directory, env=env, target=target, force=force)
