@@ -67,6 +67,8 @@ class Predictor:
     version: Version
     model: Any  # the estimator, or the custom function
     predict: Callable[[list[Any]], dict[str, Any]]
+    # Trusted numeric code that cannot block (scikit-learn): small requests may run in the event loop.
+    inline: bool = False
 
     @property
     def feature_names(self) -> list[str]:
@@ -111,7 +113,7 @@ def _sklearn(version: Version) -> Predictor:
             raise InvocationError(500, f"the model raised {type(exc).__name__}: {exc}") from None
         return answer
 
-    return Predictor(version, model, predict)
+    return Predictor(version, model, predict, inline=True)
 
 
 def _is_classifier(model: Any) -> bool:

@@ -5,15 +5,22 @@ An endpoint's `Routing` says which fleets answer (production, by weight) and whi
 requests. Every fleet is loaded before it takes traffic, so a model that fails to load leaves the
 old routing in place.
 
-An invocation: choose a production fleet, parse the body, predict on the fleet's workers within the
-timeout, record the answer in the fleet's window, capture it if sampled, and mirror it to the shadow
-fleet in the background if sampled. The answer names the variant (`X-Mlstack-Variant`) and carries a
-correlation id (`X-Mlstack-Correlation-Id`, the caller's when it sends one) that ground truth joins on.
+An invocation: choose a production fleet, parse the body, predict, record the answer in the fleet's
+window, capture it if sampled, and mirror it to the shadow fleet in the background if sampled. The
+answer names the variant (`X-Mlstack-Variant`) and carries a correlation id
+(`X-Mlstack-Correlation-Id`, the caller's when it sends one) that ground truth joins on.
+
+Where the prediction runs: custom entrypoints (arbitrary code, which may block or hang) always run
+on the fleet's workers under the invocation timeout. scikit-learn estimators are numeric code that
+cannot hang; a request of up to `INLINE_ROWS` rows is predicted in the event loop, because handing a
+sub-millisecond call to a thread and back costs more than the call (see `benchmarks/bench_router.py`);
+larger requests go to the workers like custom models, so a big batch never stalls the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import threading
@@ -36,6 +43,10 @@ CORRELATION_HEADER = "x-mlstack-correlation-id"
 CAPTURED_HEADER = "x-mlstack-captured"
 # SageMaker's limit for a real-time invocation; MLSTACK_INVOCATION_TIMEOUT (seconds) overrides it.
 DEFAULT_TIMEOUT = 60.0
+INLINE_ROWS = 64
+# Correlation ids: random per process, then a counter (unique, and far cheaper than uuid4 per request).
+_ID_PREFIX = uuid.uuid4().hex[:16]
+_ids = itertools.count(1)
 
 
 def invocation_timeout() -> float:
@@ -91,11 +102,15 @@ class EndpointRuntime:
         started = time.perf_counter()
         routing = self.routing
         fleet = routing.choose()
-        cid = correlation_id or uuid.uuid4().hex
+        cid = correlation_id or f"{_ID_PREFIX}{next(_ids):016x}"
         instances = None
         try:
             instances = predictors.parse_instances(body)
-            result = await fleet.pool.run(fleet.predictor.predict, instances, self.timeout)
+            predictor = fleet.predictor
+            if predictor.inline and len(instances) <= INLINE_ROWS:
+                result = predictor.predict(instances)
+            else:
+                result = await fleet.pool.run(predictor.predict, instances, self.timeout)
             status = 200
             payload = {**result, "model": fleet.version.ref, "variant": fleet.name, "correlation_id": cid}
         except InvocationError as exc:
