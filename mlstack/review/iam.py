@@ -8,7 +8,8 @@ or when an old Deny is gone."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
@@ -92,6 +93,26 @@ def documents(value: Any) -> Iterator[dict[str, Any]]:
 
 def permissions(inputs: dict[str, Any], principal: str = "*") -> set[Permission]:
     return {p for doc in documents(inputs) for s in _statements(doc) for p in _from_statement(s, principal)}
+
+
+def renamer(renamed: dict[str, str]) -> Callable[[Permission], Permission]:
+    """A permission as it reads after spec objects were renamed (old name → new, as a whole word), so
+    a renamed object's own grants are not mistaken for new access."""
+    if not renamed:
+        return lambda p: p
+    pattern = re.compile(
+        r"(?<![A-Za-z0-9])("
+        + "|".join(re.escape(n) for n in sorted(renamed, key=len, reverse=True))
+        + r")(?![A-Za-z0-9])"
+    )
+
+    def carry(p: Permission) -> Permission:
+        def sub(text: str) -> str:
+            return pattern.sub(lambda m: renamed[m.group(1)], text)
+
+        return Permission(p.effect, sub(p.principal), sub(p.action), sub(p.resource), sub(p.condition))
+
+    return carry
 
 
 def widened(old: set[Permission], new: set[Permission]) -> list[str]:

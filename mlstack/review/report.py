@@ -16,7 +16,7 @@ from mlstack.resolve import Resolved, resolve
 from mlstack.review import cost, sources
 from mlstack.review.resources import ResourceChange, compare, counts
 from mlstack.review.risks import Risk, assess
-from mlstack.review.summary import KINDS, NOUNS, ComponentChange, summarise
+from mlstack.review.summary import KINDS, NOUNS, SAME_KIND, ComponentChange, summarise
 from mlstack.review.values import plain
 
 
@@ -87,6 +87,7 @@ class Review:
         if component is None:
             return ("", "")
         kind, name = component
+        kind = SAME_KIND.get(kind, kind)
         return kind, self._renamed_to.get((kind, name), name)
 
     @property

@@ -100,7 +100,7 @@ def _update(old: PlannedResource, new: PlannedResource, component: tuple[str, st
         new.name,
         component,
         changes,
-        delete_before_replace=bool(new.options.get("deleteBeforeReplace")),
+        delete_before_replace=bool(new.options.get("deleteBeforeReplace")) or rules.delete_before_replace,
         protected=bool(old.options.get("protect")),
         old=old,
         new=new,

@@ -63,38 +63,39 @@ def _serving(components: list[ComponentChange], resources: list[ResourceChange])
     risks = []
     gone = set()
     for c in components:
-        if c.kind == "endpoint" and c.action == "removed":
-            gone.add(c.name)
-            risks.append(
-                Risk(
-                    "high",
-                    "serving",
-                    f"endpoint {c.name} removed: its serving endpoint is deleted",
-                    ("endpoint", c.name),
-                )
+        if c.kind != "endpoint" or c.action not in ("removed", "renamed"):
+            continue
+        old = c.renamed_from or c.name
+        gone.add(old)
+        message = f"endpoint {c.name} removed: its serving endpoint is deleted"
+        if c.renamed_from:
+            message = (
+                f"endpoint {old} renamed to {c.name}: the serving endpoint {old} is deleted and a new one "
+                f"created; callers must move to {c.name}"
             )
-        elif c.kind == "endpoint" and c.action == "renamed":
-            gone.add(c.renamed_from)
-            risks.append(
-                Risk(
-                    "high",
-                    "serving",
-                    f"endpoint {c.renamed_from} renamed to {c.name}: the serving endpoint {c.renamed_from} is deleted "
-                    f"and a new one created; callers must move to {c.name}",
-                    ("endpoint", c.name),
-                )
-            )
+        risks.append(Risk("high", "serving", message, ("endpoint", c.name)))
     for r in resources:
-        if r.action not in ("replace", "delete") or not rules_for(r.type).serving:
+        planned = r.new or r.old
+        if r.action not in ("replace", "delete") or planned is None:
             continue
-        if r.component and r.component[0] == "endpoint" and r.component[1] in gone:
-            continue
-        if r.action == "delete":
-            message = f"serving resource {r.name} is deleted"
-        else:
-            order = "deleted before its replacement exists (downtime)" if r.delete_before_replace else "replaced"
-            message = f"serving resource {r.name} is {order}: {', '.join(r.replaced_by)} cannot change in place"
-        risks.append(Risk("high", "serving", message, r.component, (_label(r),)))
+        if r.component is not None and r.component[0] == "endpoint" and r.component[1] in gone:
+            continue  # said above, once for the endpoint
+        serving = rules_for(r.type).serves(planned.inputs)
+        if serving and r.action == "delete":
+            risks.append(Risk("high", "serving", f"serving endpoint {r.name} is deleted", r.component, (_label(r),)))
+        elif serving and not r.delete_before_replace:
+            because = ", ".join(r.replaced_by)
+            message = (
+                f"serving endpoint {r.name} is replaced ({because} cannot change in place): callers see a new endpoint"
+            )
+            risks.append(Risk("high", "serving", message, r.component, (_label(r),)))
+        elif r.action == "replace" and r.delete_before_replace:
+            severity = "high" if serving or (r.component is not None and r.component[0] == "endpoint") else "medium"
+            message = (
+                f"{r.name} is deleted before its replacement exists ({', '.join(r.replaced_by)} changed): "
+                "a gap in service"
+            )
+            risks.append(Risk(severity, "serving", message, r.component, (_label(r),)))
     return risks
 
 
@@ -261,45 +262,64 @@ def _opens(old: Any, new: Any) -> bool:
 # --- IAM -------------------------------------------------------------------------------------------
 
 
-def _grants(resources: Any) -> tuple[set[iam.Permission], set[str]]:
-    """Permissions given by grant resources, and who receives them."""
-    given: set[iam.Permission] = set()
-    principals = set()
-    for r in resources:
-        grant = rules_for(r.type).grant
-        if grant is None:
-            continue
-        principal = show(r.inputs.get(grant.principal))
-        principals.add(principal)
-        if grant.permission:
-            given.add(iam.Permission("Grant", principal, show(r.inputs.get(grant.permission)), "*"))
-        given |= iam.permissions(r.inputs, principal)
-    return given, principals
+def _principal(inputs: dict[str, Any], grant: Any) -> str | None:
+    """Who a grant is for, or None when the plan cannot know (an output the mocks leave unset)."""
+    value = inputs.get(grant.principal)
+    if not isinstance(value, str) or not value or value.endswith(":None"):
+        return None
+    return value
 
 
-def _iam(base: list[Any], head: list[Any], resources: list[ResourceChange]) -> list[Risk]:
+def _given(inputs: dict[str, Any], r_type: str) -> tuple[str | None, set[iam.Permission]]:
+    """A resource's grantee (None when it is not a grant, or the plan cannot know who) and what it gives."""
+    grant = rules_for(r_type).grant
+    if grant is None:
+        return None, iam.permissions(inputs)
+    principal = _principal(inputs, grant)
+    given = iam.permissions(inputs, principal or "?")
+    if grant.permission:
+        scope = show(inputs.get(grant.scope)) if grant.scope else "*"
+        given.add(iam.Permission("Grant", principal or "?", show(inputs.get(grant.permission)), scope))
+    return principal, given
+
+
+def _by_principal(plan: list[Any]) -> dict[str, tuple[set[iam.Permission], list[tuple[str, str]]]]:
+    """Per grantee: everything granted to it, and by which resources (type, name)."""
+    out: dict[str, tuple[set[iam.Permission], list[tuple[str, str]]]] = {}
+    for planned in plan:
+        principal, given = _given(planned.inputs, planned.type)
+        if principal is not None:
+            permissions, names = out.setdefault(principal, (set(), []))
+            permissions.update(given)
+            names.append((planned.type, planned.name))
+    return out
+
+
+def _iam(base: list[Any], head: list[Any], resources: list[ResourceChange], renamed: dict[str, str]) -> list[Risk]:
+    """Access widened for a principal on both sides (all its grants together, so moving a permission
+    between grants is not widening, nor is following a renamed spec object to its new name), or in
+    a policy document of a resource that is not a grant."""
     risks = []
-    for r in resources:
-        if r.action not in ("update", "replace") or r.old is None or r.new is None:
-            continue
-        rules = rules_for(r.type)
-        found = [] if rules.grant else iam.widened(iam.permissions(r.old.inputs), iam.permissions(r.new.inputs))
-        for path in rules.widening:
-            found += [
-                f"{path}: adds {item}"
-                for item in iam.items_widened(_collect(r.old.inputs, path), _collect(r.new.inputs, path))
-            ]
+    carry = iam.renamer(renamed)
+    before, after = _by_principal(base), _by_principal(head)
+    changed = {(r.type, r.name): r for r in resources if r.action != "delete"}
+    for principal in sorted(set(before) & set(after)):
+        found = iam.widened({carry(p) for p in before[principal][0]}, after[principal][0])
         if found:
-            risks.append(
-                Risk("high", "iam", f"IAM access widened on {r.name}: {'; '.join(found)}", r.component, (_label(r),))
-            )
-    old_grants, old_principals = _grants(base)
-    new_grants, _ = _grants(head)
-    known = old_principals | {r.name for r in base} | {show(r.inputs.get("name")) for r in base if r.inputs.get("name")}
-    new_for_known = {p for p in new_grants if p.principal in known}
-    found = iam.widened(old_grants, new_for_known)
-    if found:
-        risks.append(Risk("high", "iam", f"IAM access widened for existing principals: {'; '.join(found)}"))
+            mine = [changed[k] for k in after[principal][1] if k in changed]
+            message = f"IAM access widened for {principal}: {'; '.join(found)}"
+            component = mine[0].component if len({m.component for m in mine}) == 1 else None
+            risks.append(Risk("high", "iam", message, component, tuple(sorted(_label(m) for m in mine))))
+    for r in resources:
+        if r.action not in ("update", "replace") or r.old is None or r.new is None or rules_for(r.type).grant:
+            continue
+        found = iam.widened({carry(p) for p in iam.permissions(r.old.inputs)}, iam.permissions(r.new.inputs))
+        for path in rules_for(r.type).widening:
+            added = iam.items_widened(_collect(r.old.inputs, path), _collect(r.new.inputs, path))
+            found += [f"{path} adds {item}" for item in added]
+        if found:
+            message = f"IAM access widened by {r.name}: {'; '.join(found)}"
+            risks.append(Risk("high", "iam", message, r.component, (_label(r),)))
     return risks
 
 
@@ -341,11 +361,12 @@ def assess(
 ) -> list[Risk]:
     """Every risk, high first."""
     renamed = {c.name: c.renamed_from for c in components if c.kind == "endpoint" and c.renamed_from}
+    renames = {c.renamed_from: c.name for c in components if c.renamed_from}
     risks = _serving(components, resources) + _protected(resources)
     if base is not None and head is not None:
         risks += _strategy(base, head, renamed)
         risks += _monitoring(base, head, components, renamed)
         risks += _encryption(base, head, resources)
         risks += _network(base, head, resources, renamed)
-        risks += _iam(base_plan, head_plan, resources)
+        risks += _iam(base_plan, head_plan, resources, renames)
     return sorted(risks, key=Risk.sort_key)

@@ -24,7 +24,10 @@ NOUNS = {
     "monitor": "monitor",
     "environment": "environment",
     "platform": "platform",
+    "model_version": "model version",
 }
+# Component kinds a backend may use for what the summary calls otherwise (the local emulator's words).
+SAME_KIND = {"model_group": "registry"}
 _HEADLINE = {"canary": ("percent",), "linear": ("step_percent",), "shadow": ("percent", "challenger"), "ab": ()}
 
 
@@ -209,7 +212,7 @@ def _phrase(path: str, old: Any, new: Any, prefix: str = "") -> str:
     if old is MISSING:
         return f"{where} added ({show(new, 80)})" if isinstance(new, dict) else f"{where} {show(None)} → {show(new)}"
     if new is MISSING:
-        return f"{where} removed" if isinstance(old, dict) else f"{where} {show(old)} → {show(None)}"
+        return f"{where} removed ({show(old, 80)})" if isinstance(old, dict) else f"{where} {show(old)} → {show(None)}"
     return f"{where} {show(old)} → {show(new)}"
 
 

@@ -114,8 +114,10 @@ def _show(value: Any) -> str:
     if isinstance(value, list):
         return "[" + ", ".join(_show(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
-    return str(value)
+        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items() if v is not None) + "}"
+    text = str(value)
+    # one value, one line: a multi-line string (a query, a script) shows its line breaks escaped
+    return json.dumps(text, ensure_ascii=False) if any(c in text for c in "\n\r\t") else text
 
 
 def plain(value: Any) -> Any:
