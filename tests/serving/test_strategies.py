@@ -138,3 +138,30 @@ def test_shadow_mirrors_a_share_and_discards_its_answers(served, tmp_path):
     # The shadow (a custom model, m v3) answered each copy; both answers are logged under one id.
     assert {r["correlation_id"] for r in mirrored} <= production
     assert all(r["variant"] == "shadow" and r["model"] == "m v3" and r["status"] == 200 for r in mirrored)
+
+
+def test_autoscaling_adds_workers_as_invocations_rise(served, tmp_path):
+    scaled = """
+    - name: ep
+      model: {group: m, version: 3}
+      compute: {vcpus: 1}
+      autoscaling: {min: 1, max: 3, target: 10, scale_out_cooldown: 0s}
+    """
+    apply(served, tmp_path, spec_text(scaled))
+    assert served.client.get("/v1/endpoints/ep/traffic")["variants"][0]["instances"] == 1
+    for i in range(40):
+        assert invoke(served, x=float(i)).json()["predictions"] == [2.0 * i]  # m v3: the custom `double`
+
+    def scaled_out() -> dict | None:
+        traffic = served.client.get("/v1/endpoints/ep/traffic")
+        return traffic if traffic["variants"][0]["instances"] == 3 else None
+
+    traffic = wait_for(scaled_out, timeout=10)
+    events = traffic["autoscaling"]["events"]
+    # A check may land mid-burst (11-20 answers ask for 2), so it can take one or two steps.
+    assert events[0]["from"] == 1 and events[-1]["to"] == 3
+    for event in events:
+        count = int(event["reason"].split()[0])
+        assert event["reason"] == f"{count} invocations in the last minute, target 10 per instance"
+        assert event["to"] == min(3, -(-count // 10))
+    assert traffic["autoscaling"]["simulated"] is True
