@@ -3,9 +3,10 @@
 A monitor runs on its cron schedule inside the emulator's scheduler and on demand
 (`mlstack monitor run NAME`). One evaluation:
 
-* **current data**: the endpoint's captured production answers (status 200) of the last schedule
-  interval (an hourly monitor reads the last hour); model quality reads every capture that has a
-  label, since ground truth arrives late. Rows whose requests are lists get the model's feature
+* **current data**: the endpoint's captured production requests of the last schedule interval (an
+  hourly monitor reads the last hour), whatever their answer: inputs drift or break whether or not
+  the model coped (prediction drift reads the answered ones). Model quality reads every answered
+  capture that has a label, since ground truth arrives late. Rows whose requests are lists get the model's feature
   names (or the monitor's `features`, or the baseline's columns, whichever matches their width).
 * **reference**: the `baseline` file or folder (CSV/Parquet). Prediction drift compares the served
   predictions with the baseline's `prediction` column, or with what the model serving now predicts
@@ -277,7 +278,7 @@ class Monitors:
             from mlstack.stats.drift import drift_table
 
             reference_predictions = self._reference_predictions(config, reference)
-            current_predictions = _explode(captures, "predictions")
+            current_predictions = _explode(captures[captures["status"] == 200], "predictions")
             evaluation.reference = reference_predictions.to_frame(PREDICTION)
             evaluation.current = current_predictions.to_frame(PREDICTION)
             evaluation.columns = [PREDICTION]
@@ -296,7 +297,7 @@ class Monitors:
         self.core.serving.flusher.flush()  # what was answered up to now counts
         table = read_captures(self.core.state.captures, endpoint, since)
         frame = table.to_pandas()
-        return frame[(frame["role"].fillna("production") == "production") & (frame["status"] == 200)]
+        return frame[frame["role"].fillna("production") == "production"]
 
     def _features(self, config: dict[str, Any], captures: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
         import pandas as pd
@@ -374,7 +375,7 @@ class Monitors:
         columns = ["correlation_id", "label", "prediction", "score"]
         if labels.empty or captures.empty:
             return pd.DataFrame(columns=columns)
-        merged = captures.merge(labels, on="correlation_id", how="inner")
+        merged = captures[captures["status"] == 200].merge(labels, on="correlation_id", how="inner")
         out = []
         for cid, text, label in zip(merged["correlation_id"], merged["response"], merged["label"], strict=True):
             answer = json.loads(text)

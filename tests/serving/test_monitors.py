@@ -197,3 +197,48 @@ def test_model_quality_once_labels_arrive(served, tmp_path):
     assert bad.status_code == 400 and "correlation_id" in bad.json()["error"]
     missing = cli("feedback", "ep", "--labels", str(tmp_path / "nope.csv"), "-f", str(tmp_path / "mlstack.yaml"))
     assert missing.returncode == 1 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
+
+
+def test_prediction_drift_and_data_quality(served, tmp_path):
+    rng = np.random.default_rng(3)
+    baseline = pd.DataFrame({"f0": rng.normal(0, 1, 300), "f1": rng.normal(0, 1, 300)})
+    baseline.to_csv(tmp_path / "baseline.csv", index=False)
+    model = LinearRegression().fit(baseline, baseline["f0"] * 3)
+    joblib.dump(model, tmp_path / "named-v1.joblib")
+    joblib.dump(model, tmp_path / "named-v2.joblib")
+    monitors = """
+  - {name: outputs, kind: prediction_drift, endpoint: ep, baseline: baseline.csv, metric: wasserstein}
+  - {name: nulls, kind: data_quality, endpoint: ep, baseline: baseline.csv, metric: null_rate, threshold: 0.1}
+  - {name: ranges, kind: data_quality, endpoint: ep, baseline: baseline.csv, metric: out_of_range_rate,
+     features: [f0]}
+"""
+    apply(served, tmp_path, _platform(tmp_path, 1, monitors))
+    current = pd.DataFrame({"f0": rng.normal(2, 1, 150), "f1": rng.normal(0, 1, 150)})
+    answers = _send(served, current)
+    broken = [served.client.http.post("/endpoints/ep/invocations", json={"instances": [{"f0": 1.0, "f1": None}]})]
+    broken += [
+        served.client.http.post("/endpoints/ep/invocations", json={"instances": [{"f0": 0.5, "f1": None}]})
+        for _ in range(29)
+    ]
+    assert {b.status_code for b in broken} == {500}  # the model cannot take a null; the request still counts
+
+    outputs = served.client.post("/v1/monitors/outputs/runs")
+    # The reference is what the serving model predicts for the baseline's rows (it has no prediction column).
+    expected = drift_table(
+        pd.DataFrame({"prediction": model.predict(baseline)}),
+        pd.DataFrame({"prediction": [a["predictions"][0] for a in answers]}),
+        ["wasserstein"],
+    )
+    assert outputs["value"] == pytest.approx(expected[0].value, abs=1e-9)
+    assert outputs["status"] == "alert"  # default threshold 0.1: shifted inputs moved the outputs
+
+    nulls = served.client.post("/v1/monitors/nulls/runs")
+    by_column = {r["column"]: r for r in nulls["results"]}
+    assert by_column["f1"]["value"] == pytest.approx(30 / 180) and by_column["f1"]["breached"]
+    assert by_column["f0"]["value"] == 0 and nulls["status"] == "alert"
+
+    ranges = served.client.post("/v1/monitors/ranges/runs")
+    lo, hi = baseline["f0"].min(), baseline["f0"].max()
+    sent = pd.concat([current["f0"], pd.Series([1.0] + [0.5] * 29)])
+    assert ranges["value"] == pytest.approx(((sent < lo) | (sent > hi)).mean())
+    assert ranges["status"] == "ok"  # no threshold given: reported, not judged
