@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +13,7 @@ import joblib
 import pytest
 from sklearn.linear_model import LinearRegression
 
-from mlstack.emulator import process
-from mlstack.emulator.client import Client
-from mlstack.emulator.layout import StateDir
-from tests.emulator.conftest import Emulator
+from tests.emulator.conftest import Emulator, emulator  # noqa: F401 - the fixture `served` starts
 
 # The custom models: `double` answers, `boom` raises, `slow` hangs past the invocation timeout
 # (on -1 and 999 the `picky` model does the same, so one endpoint shows every fault).
@@ -78,19 +75,11 @@ def spec_text(endpoint: str, extra: str = "") -> str:
 
 
 @pytest.fixture
-def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    """A running emulator (invocation timeout 1 s) with the test models next to its spec."""
+def served(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, tmp_path: Path) -> Emulator:
+    """The emulator fixture, started with a 1 s invocation timeout and the test models next to its spec."""
     monkeypatch.setenv("MLSTACK_INVOCATION_TIMEOUT", str(TIMEOUT))
     write_models(tmp_path)
-    state = StateDir(tmp_path / ".mlstack")
-    info = process.start(state)
-    emu = Emulator(state, info, Client(info.url, state.read_token(), state=state))
-    try:
-        yield emu
-    finally:
-        emu.client.close()
-        if not process.stop(emu.state, timeout=10) and process.lock_held(emu.state):
-            emu.kill()
+    return request.getfixturevalue("emulator")
 
 
 def apply(emu: Emulator, folder: Path, text: str) -> dict[str, Any]:
