@@ -1,0 +1,100 @@
+"""Reviews of the example spec and of edits to it, written as a reviewer's pull request would make them.
+
+Both sides of a pair live in one directory, so the relative data paths in the spec resolve alike."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mlstack.review.report import Review, review
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "specs" / "fraud-detection.yaml"
+TARGETS = ("aws", "gcp", "azure", "local")
+
+Spec = dict[str, Any]
+
+
+def example() -> Spec:
+    return yaml.safe_load(EXAMPLE.read_text())
+
+
+def endpoint(spec: Spec, name: str) -> Spec:
+    return next(e for e in spec["endpoints"] if e["name"] == name)
+
+
+def raise_canary(spec: Spec) -> None:
+    endpoint(spec, "fraud-scorer")["strategy"]["percent"] = 25
+
+
+def change_gpu(spec: Spec) -> None:
+    spec["compute"]["gpu-inference"] = {"gpu": "T4", "gpus": 1}
+
+
+def remove_monitor(spec: Spec) -> None:
+    """feature-drift goes, with what names it: the retrain trigger and the prod threshold."""
+    spec["monitors"] = [m for m in spec["monitors"] if m["name"] != "feature-drift"]
+    for pipeline in spec["pipelines"]:
+        pipeline["triggers"] = [t for t in pipeline.get("triggers", []) if t["on_alert"] != "feature-drift"]
+    for env in spec["environments"].values():
+        monitors = env.get("monitors", {})
+        monitors.pop("feature-drift", None)
+        if not monitors:
+            env.pop("monitors", None)
+
+
+def rename_endpoint(spec: Spec) -> None:
+    endpoint(spec, "fraud-ab")["name"] = "fraud-ab2"
+
+
+def add_feature_view(spec: Spec) -> None:
+    spec["feature_store"]["views"].append(
+        {
+            "name": "card-velocity",
+            "entity": "customer",
+            "source": {"uri": "card_velocity", "timestamp_field": "event_ts"},
+            "ttl": "1d",
+            "features": [{"name": "cards_used_1h", "dtype": "int64"}],
+        }
+    )
+
+
+EDITS: dict[str, Callable[[Spec], None]] = {
+    "canary": raise_canary,
+    "gpu": change_gpu,
+    "monitor": remove_monitor,
+    "rename": rename_endpoint,
+    "feature_view": add_feature_view,
+}
+
+
+def write_pair(directory: Path, base: Spec | str, head: Spec | str) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = directory / "base.yaml", directory / "head.yaml"
+    for path, spec in zip(paths, (base, head), strict=True):
+        path.write_text(spec if isinstance(spec, str) else yaml.safe_dump(spec, sort_keys=False))
+    return paths
+
+
+@pytest.fixture(scope="session")
+def edited_review(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Review]:
+    """review(target, edit, env="prod"): the example spec against itself with one edit (once per session)."""
+    reviews: dict[tuple[str, str, str | None], Review] = {}
+
+    def get(target: str, edit: str, env: str | None = "prod") -> Review:
+        key = (target, edit, env)
+        if key not in reviews:
+            head = copy.deepcopy(example())
+            EDITS[edit](head)
+            where = tmp_path_factory.mktemp(f"{target}-{edit}-{env}")
+            base, changed = write_pair(where, EXAMPLE.read_text(), head)
+            reviews[key] = review(str(base), str(changed), target=target, env=env)
+        return reviews[key]
+
+    return get

@@ -1,0 +1,139 @@
+"""The edits a reviewer meets most, on the example spec, for every target: each shows its summary line in
+the spec's words, its resource changes, its risk flag (or none) and its monthly cost delta.
+
+A target whose backend is missing fails here (planning raises), it is not skipped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mlstack.catalog import Request, get_catalog
+from mlstack.review.report import Review
+from mlstack.review.resource_rules import rules_for
+from mlstack.review.resources import ResourceChange
+from tests.review.conftest import TARGETS, endpoint, example
+
+pytestmark = pytest.mark.parametrize("target", TARGETS)
+
+
+def row(review: Review, kind: str, name: str) -> list[ResourceChange]:
+    return [r for r in review.resources if review.row_key(r.component) == (kind, name)]
+
+
+def actions(changes: list[ResourceChange]) -> set[str]:
+    return {c.action for c in changes}
+
+
+def risks(review: Review, rule: str) -> list[Any]:
+    return [r for r in review.risks if r.rule == rule]
+
+
+def line(review: Review, kind: str, name: str) -> str:
+    return next(c.line for c in review.components if (c.kind, c.name) == (kind, name))
+
+
+# --- canary percent ---------------------------------------------------------------------------------
+
+
+def test_canary_percent(edited_review: Any, target: str) -> None:
+    r = edited_review(target, "canary")
+    assert line(r, "endpoint", "fraud-scorer") == "endpoint fraud-scorer: canary 10% → 25%"
+    assert [c.line for c in r.components] == ["endpoint fraud-scorer: canary 10% → 25%"]
+    changed = row(r, "endpoint", "fraud-scorer")
+    assert changed and actions(changed) <= {"update"}, "a canary percent is a setting of the live rollout"
+    assert any(p.old == 10 and p.new == 25 for c in changed for p in c.changes)
+    # the pipeline's deployment step rolls out with the endpoint's strategy, on targets that embed it
+    assert {c.component for c in r.resources} <= {("endpoint", "fraud-scorer"), ("pipeline", "train-fraud")}
+    [risk] = r.risks
+    assert (risk.severity, risk.rule, risk.component) == ("medium", "strategy", ("endpoint", "fraud-scorer"))
+    assert "weakened in production (prod)" in risk.message and "canary percent 10 → 25" in risk.message
+    assert r.cost.delta == (0, 0) and not r.cost.endpoints
+
+
+def test_canary_percent_outside_production_is_no_risk(edited_review: Any, target: str) -> None:
+    r = edited_review(target, "canary", env=None)
+    assert [c.line for c in r.components] == ["endpoint fraud-scorer: canary 10% → 25%"]
+    assert r.resources and not r.risks
+
+
+# --- GPU ----------------------------------------------------------------------------------------------
+
+
+def test_gpu_change(edited_review: Any, target: str) -> None:
+    r = edited_review(target, "gpu")
+    catalog = get_catalog()
+    before = catalog.resolve(target, Request(**example()["compute"]["gpu-inference"]))
+    after = catalog.resolve(target, Request(gpu="T4", gpus=1))
+    assert line(r, "compute", "gpu-inference") == "compute profile gpu-inference: gpu inference-24gb → T4"
+    scorer = endpoint(example(), "fraud-scorer")
+    if target == "local":  # the emulator serves on this machine's CPUs: the SKU does not change
+        assert before.sku == after.sku == "local"
+        assert not any(c.kind == "endpoint" for c in r.components)
+        assert r.cost.delta == (0, 0)
+        return
+    assert line(r, "endpoint", "fraud-scorer") == f"endpoint fraud-scorer: compute {before.sku} → {after.sku}"
+    changed = row(r, "endpoint", "fraud-scorer")
+    assert any(after.machine_type in str(p.new) for c in changed for p in c.changes)
+    assert not [risk for risk in r.risks if risk.severity == "high"], "a new instance type rolls out blue/green"
+    low, high = scorer["autoscaling"]["min"], scorer["autoscaling"]["max"]
+    expected = tuple(
+        round(round(after.price_usd_hour * n * 730, 2) - round(before.price_usd_hour * n * 730, 2), 2)
+        for n in (low, high)
+    )
+    [cost] = r.cost.endpoints
+    assert cost.name == "fraud-scorer" and (cost.delta_low, cost.delta_high) == expected
+    assert r.cost.delta == expected
+    assert f"{low}–{high} × {after.sku}" in cost.head.shape
+    assert {p.sku.sku for p in r.cost.prices} >= {before.sku, after.sku}
+
+
+# --- removed monitor ------------------------------------------------------------------------------------
+
+
+def test_removed_monitor(edited_review: Any, target: str) -> None:
+    r = edited_review(target, "monitor")
+    assert line(r, "monitor", "feature-drift") == "monitor feature-drift removed"
+    assert "pipeline train-fraud: triggers[0] removed ({on_alert: feature-drift})" in [c.line for c in r.components]
+    gone = row(r, "monitor", "feature-drift")
+    assert gone and actions(gone) == {"delete"}
+    [risk] = risks(r, "monitoring")
+    assert risk.severity == "medium" and risk.component == ("monitor", "feature-drift")
+    assert risk.message == "monitor feature-drift removed: data drift of endpoint fraud-scorer is no longer watched"
+    assert not risks(r, "serving")
+    assert r.cost.delta == (0, 0)
+
+
+# --- renamed endpoint -------------------------------------------------------------------------------------
+
+
+def test_renamed_endpoint(edited_review: Any, target: str) -> None:
+    r = edited_review(target, "rename")
+    assert [c.line for c in r.components if c.kind == "endpoint"] == ["endpoint fraud-ab renamed to fraud-ab2"]
+    moved = row(r, "endpoint", "fraud-ab2")
+    assert actions(moved) == {"create", "delete"}
+    created = [c for c in moved if c.action == "create"]
+    deleted = [c for c in moved if c.action == "delete"]
+    assert len(created) == len(deleted)
+    assert {c.component for c in deleted} == {("endpoint", "fraud-ab")}
+    assert any(rules_for(c.type).serves(c.old.inputs) for c in deleted), "the serving endpoint itself goes"
+    [risk] = risks(r, "serving")
+    assert risk.severity == "high" and risk.component == ("endpoint", "fraud-ab2")
+    assert risk.message.startswith("endpoint fraud-ab renamed to fraud-ab2: the serving endpoint fraud-ab is deleted")
+    assert not risks(r, "iam"), "the renamed endpoint's own grants follow it; access does not widen"
+    assert r.cost.delta == (0, 0) and not r.cost.endpoints
+
+
+# --- added feature view ------------------------------------------------------------------------------------
+
+
+def test_added_feature_view(edited_review: Any, target: str) -> None:
+    r = edited_review(target, "feature_view")
+    assert line(r, "feature_view", "card-velocity") == "feature view card-velocity added"
+    added = row(r, "feature_view", "card-velocity")
+    assert added and actions(added) == {"create"}
+    assert all(c.changes for c in added), "a created resource lists its inputs"
+    assert not any(c.action in ("replace", "delete") for c in r.resources)
+    assert not r.risks
+    assert r.cost.delta == (0, 0)
