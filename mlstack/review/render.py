@@ -25,6 +25,7 @@ GITHUB_COMMENT_LIMIT = 65_536
 MARKER = "<!-- mlstack-review -->"
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "review"
 FORMATS = ("text", "markdown", "json")
+FOLLOWS = "no change of its own: follows from the others"
 _ACTION_WORDS = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete"}
 
 
@@ -149,7 +150,7 @@ def _context(review: Review, detail: Detail, fmt: str) -> dict[str, Any]:
             {
                 "symbol": _row_symbol(row),
                 "label": row.label,
-                "changes": _capped(row.changes, detail.changes_per_row),
+                "changes": _capped(row.changes or (FOLLOWS,), detail.changes_per_row),
                 "resources": _counts_text(row.resources),
                 "cost": "" if row.cost is None else span(row.cost.delta_low, row.cost.delta_high, signed=True),
                 "risk": row.risks[0].severity if row.risks else "",
