@@ -41,8 +41,8 @@ class Permission:
 
     def describe(self) -> str:
         if self.effect == "Grant":
-            return f"{self.action} to {self.principal}"
-        who = "" if self.principal == "*" and self.effect != "Allow" else f" for {self.principal}"
+            return self.action if self.resource == "*" else f"{self.action} on {self.resource}"
+        who = "" if self.principal == "*" else f" for {self.principal}"
         when = " (with conditions)" if self.condition else ""
         return f"{self.effect} {self.action} on {self.resource}{who}{when}"
 

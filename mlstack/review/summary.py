@@ -79,42 +79,32 @@ def _model(ref: dict[str, Any] | None) -> str | None:
     return f"{ref['group']}@{ref['alias']}" if ref.get("alias") else f"{ref['group']}:v{ref['version']}"
 
 
-def _served(resolved: Resolved, endpoint: Any) -> dict[str, Any]:
-    """Per variant: the compute reference, the SKU it resolves to and the model version served."""
-    out = {}
-    for variant in resolved.endpoint_plan(endpoint).variants:
-        out[variant.name] = {
-            "sku": variant.sku.sku if variant.sku else "serverless",
-            "version": variant.version.version if variant.version else None,
-        }
-    return out
-
-
 def _endpoint(resolved: Resolved, endpoint: Any) -> dict[str, Any]:
+    """The endpoint as compared: compute and models moved per variant into `_served`, with the SKU and
+    model version each resolves to."""
     data = endpoint.model_dump(mode="json")
-    data["model"] = _model(data["model"])
     strategy = data["strategy"]
+    default = data.pop("compute")
+    declared = {"primary": (default, _model(data.pop("model")))}
     if strategy["type"] == "shadow":
         strategy["challenger"] = _model(strategy["challenger"])
-    default = data.pop("compute")
-    refs = {}
+        declared["shadow"] = (strategy.pop("compute") or default, strategy["challenger"])
     if strategy["type"] == "ab":
-        for v in strategy["variants"]:
-            v["model"] = _model(v["model"])
-            refs[v["name"]] = v.pop("compute") or default
-    else:
-        refs["primary"] = default
-    if strategy["type"] == "shadow":
-        refs["shadow"] = strategy.pop("compute") or default
+        declared = {v["name"]: (v.pop("compute") or default, _model(v.pop("model"))) for v in strategy["variants"]}
     capture = data.pop("data_capture") or {}
     data["data_capture"] = {
         "state": f"{capture['sampling_percent']}%" if endpoint.captures else "off",
         "destination": capture.get("destination"),
     }
-    served = _served(resolved, endpoint)
-    for name, facts in served.items():
-        facts["compute"] = refs[name]
-    data["_served"] = served
+    data["_served"] = {
+        v.name: {
+            "compute": declared[v.name][0],
+            "sku": v.sku.sku if v.sku else "serverless",
+            "model": declared[v.name][1],
+            "version": v.version.version if v.version else None,
+        }
+        for v in resolved.endpoint_plan(endpoint).variants
+    }
     return data
 
 
@@ -193,7 +183,8 @@ def _strategy_phrases(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     if _strategy_headline(old) != _strategy_headline(new):
         phrases.append(f"{kind} {_strategy_headline(old)} → {_strategy_headline(new)}")
     rest_old, rest_new = _strategy_rest(old), _strategy_rest(new)
-    phrases += [_phrase(c.path, c.old, c.new, prefix=kind) for c in diff(rest_old, rest_new, identity=_identity)]
+    changes = diff(rest_old, rest_new, identity=_identity, whole_lists=True)
+    phrases += [_phrase(c.path, c.old, c.new, prefix=kind) for c in changes]
     return phrases
 
 
@@ -220,30 +211,37 @@ def _served_phrases(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     phrases = []
     for name in sorted(set(old) & set(new)):
         before, after = old[name], new[name]
-        label = "compute" if name == "primary" else f"{name} compute"
+        prefix = "" if name == "primary" else f"{name} "
         if before["sku"] != after["sku"]:
-            phrases.append(f"{label} {before['sku']} → {after['sku']}")
+            phrases.append(f"{prefix}compute {before['sku']} → {after['sku']}")
         elif before["compute"] != after["compute"]:
-            phrases.append(f"{label} {show(before['compute'])} → {show(after['compute'])} (same SKU {after['sku']})")
-        if before.get("version") != after.get("version"):
-            who = "model" if name == "primary" else f"{name} model"
-            phrases.append(f"{who} version {show(before.get('version'))} → {show(after.get('version'))}")
+            phrases.append(
+                f"{prefix}compute {show(before['compute'])} → {show(after['compute'])} (same SKU {after['sku']})"
+            )
+        if before.get("model") != after.get("model") and name != "shadow":  # the shadow's is in its headline
+            phrases.append(f"{prefix}model {show(before.get('model'))} → {show(after.get('model'))}")
+        elif before.get("version") != after.get("version"):
+            phrases.append(
+                f"{prefix}model {after.get('model')} serves version {show(after.get('version'))} "
+                f"(was {show(before.get('version'))})"
+            )
     return phrases
 
 
 def _changes(kind: str, old: dict[str, Any], new: dict[str, Any]) -> tuple[str, ...]:
     old, new = dict(old), dict(new)
     phrases: list[str] = []
+    if kind == "endpoint":
+        phrases += _strategy_phrases(old.pop("strategy"), new.pop("strategy"))
     if "_served" in old:
         phrases += _served_phrases(old.pop("_served"), new.pop("_served"))
     if kind == "endpoint":
-        phrases += _strategy_phrases(old.pop("strategy"), new.pop("strategy"))
         capture_old, capture_new = old.pop("data_capture"), new.pop("data_capture")
         if capture_old["state"] != capture_new["state"]:
             phrases.append(f"data capture {capture_old['state']} → {capture_new['state']}")
         if capture_old["destination"] != capture_new["destination"]:
             phrases.append(_phrase("data_capture.destination", capture_old["destination"], capture_new["destination"]))
-    phrases += [_phrase(c.path, c.old, c.new) for c in diff(old, new, identity=_identity)]
+    phrases += [_phrase(c.path, c.old, c.new) for c in diff(old, new, identity=_identity, whole_lists=True)]
     return tuple(phrases)
 
 

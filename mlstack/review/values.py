@@ -54,44 +54,49 @@ def no_identity(_items: list[Any]) -> str | None:
     return None
 
 
-def diff(old: Any, new: Any, path: str = "", identity: Identity = no_identity) -> Iterator[Change]:
-    """Leaf-level changes from `old` to `new`, in a stable order (keys sorted, list items in order)."""
+def diff(
+    old: Any, new: Any, path: str = "", identity: Identity = no_identity, whole_lists: bool = False
+) -> Iterator[Change]:
+    """Leaf-level changes from `old` to `new`, in a stable order (keys sorted, list items in order).
+    With `whole_lists`, a list of plain values changes as one value (aliases [a] → [a, b])."""
     old, new = decode_json(old), decode_json(new)
     if isinstance(old, dict) and isinstance(new, dict):
         for key in sorted(set(old) | set(new), key=str):
             if old.get(key) is None and new.get(key) is None:
                 continue  # an input set to null is an input not set
-            yield from diff(old.get(key, MISSING), new.get(key, MISSING), join(path, key), identity)
+            yield from diff(old.get(key, MISSING), new.get(key, MISSING), join(path, key), identity, whole_lists)
         return
     if isinstance(old, list) and isinstance(new, list):
         key = identity(old + new)
         if key is not None:
-            yield from _diff_by_identity(old, new, path, key, identity)
+            yield from _diff_by_identity(old, new, path, key, identity, whole_lists)
+            return
+        if whole_lists and not any(isinstance(v, dict | list) for v in old + new):
+            if old != new:
+                yield Change(path, old, new)
             return
         for i in range(max(len(old), len(new))):
-            yield from diff(
-                old[i] if i < len(old) else MISSING, new[i] if i < len(new) else MISSING, join(path, i), identity
-            )
+            before, after = old[i] if i < len(old) else MISSING, new[i] if i < len(new) else MISSING
+            yield from diff(before, after, join(path, i), identity, whole_lists)
         return
     # 1 and 1.0 are the same number (JSON does not tell them apart); true and 1 are not
     if old != new or isinstance(old, bool) != isinstance(new, bool):
         yield Change(path, old, new)
 
 
-def _diff_by_identity(old: list, new: list, path: str, key: str, identity: Identity) -> Iterator[Change]:
+def _diff_by_identity(
+    old: list, new: list, path: str, key: str, identity: Identity, whole_lists: bool
+) -> Iterator[Change]:
     before = {item[key]: item for item in old}
     after = {item[key]: item for item in new}
     marker = "v" if key == "version" else ""  # versions[v4], not versions[4] which reads as a position
     for ident in sorted(set(before) | set(after), key=str):
         label = f"{path}[{marker}{ident}]"
-        yield from _whole_or_inside(before.get(ident, MISSING), after.get(ident, MISSING), label, identity)
-
-
-def _whole_or_inside(old: Any, new: Any, path: str, identity: Identity) -> Iterator[Change]:
-    if old is MISSING or new is MISSING:
-        yield Change(path, old, new)
-    else:
-        yield from diff(old, new, path, identity)
+        before_item, after_item = before.get(ident, MISSING), after.get(ident, MISSING)
+        if before_item is MISSING or after_item is MISSING:
+            yield Change(label, before_item, after_item)
+        else:
+            yield from diff(before_item, after_item, label, identity, whole_lists)
 
 
 def show(value: Any, limit: int | None = None) -> str:

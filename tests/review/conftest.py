@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 import yaml
 
+from mlstack.resolve import Resolved, resolve
 from mlstack.review.report import Review, review
+from mlstack.spec import loads
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "specs" / "fraud-detection.yaml"
@@ -72,6 +74,70 @@ EDITS: dict[str, Callable[[Spec], None]] = {
     "rename": rename_endpoint,
     "feature_view": add_feature_view,
 }
+
+
+SMALL = """\
+apiVersion: mlstack/v1
+name: shop
+owner: team@example.com
+target:
+  cloud: aws
+  region: us-east-1
+  aws:
+    account_id: "123456789012"
+    data_root: s3://shop-data
+compute:
+  small:
+    vcpus: 2
+    memory_gb: 4
+  large:
+    vcpus: 8
+    memory_gb: 32
+registry:
+  model_groups:
+    - name: ranker
+      versions:
+        - version: 1
+          artifact: models/ranker/1/
+          aliases: [champion]
+        - version: 2
+          artifact: models/ranker/2/
+          aliases: [challenger]
+endpoints:
+  - name: rank
+    model:
+      group: ranker
+      alias: champion
+    compute: small
+    instance_count: 2
+    data_capture:
+      sampling_percent: 20
+    strategy:
+      type: canary
+      percent: 10
+      rollback:
+        max_error_rate: 0.02
+monitors:
+  - name: drift
+    kind: data_drift
+    endpoint: rank
+    baseline: baselines/train.csv
+    metric: jensen_shannon
+environments:
+  prod:
+    monitors:
+      drift:
+        threshold: 0.2
+"""
+
+
+def small() -> Spec:
+    """A one-endpoint shop on aws, small enough to edit by hand in a test."""
+    return yaml.safe_load(SMALL)
+
+
+def resolved(spec: Spec, env: str | None = None, target: str | None = None) -> Resolved:
+    return resolve(loads(yaml.safe_dump(spec, sort_keys=False), env=env, target=target))
 
 
 def write_pair(directory: Path, base: Spec | str, head: Spec | str) -> tuple[Path, Path]:
