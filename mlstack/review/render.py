@@ -121,20 +121,21 @@ def _row_symbol(row: Row) -> str:
     return "~"
 
 
-def _context(review: Review, detail: Detail, fmt: str) -> dict[str, Any]:
+def _context(review: Review, detail: Detail, fmt: str, limit: int = GITHUB_COMMENT_LIMIT) -> dict[str, Any]:
     rows = review.rows()
-    shown_rows = rows if detail.rows is None else [r for r in rows if r in _ranked(rows)[: detail.rows]]
-    groups = []
-    for row in rows:
-        mine = [r for r in review.resources if review.row_key(r.component) == (row.kind, row.name)]
-        if mine:
-            groups.append(
-                {
-                    "label": row.label,
-                    "counts": _counts_words(row.resources),
-                    "lines": [line for r in mine for line in _resource_lines(r, detail)],
-                }
-            )
+    shown_rows = rows
+    if detail.rows is not None:
+        kept = {id(r) for r in _ranked(rows)[: detail.rows]}
+        shown_rows = [r for r in rows if id(r) in kept]
+    groups = [
+        {
+            "label": row.label,
+            "counts": _counts_words(row.resources),
+            "lines": [line for r in row.members for line in _resource_lines(r, detail)],
+        }
+        for row in rows
+        if row.members and detail.resources
+    ]
     head = review.head.resolved or review.base.resolved
     assert head is not None
     env = head.environment
@@ -160,10 +161,11 @@ def _context(review: Review, detail: Detail, fmt: str) -> dict[str, Any]:
         "hidden_rows": len(rows) - len(shown_rows),
         "risks": _risks(review, detail),
         "high_risks": sum(1 for r in review.risks if r.severity == "high"),
-        "groups": groups if detail.resources else [],
+        "groups": groups,
         "cost": _cost_context(review, detail),
         "notes": _notes(review, rows, detail),
         "fmt": fmt,
+        "limit": limit,
     }
 
 
@@ -281,7 +283,7 @@ def to_markdown(review: Review, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         rows //= 2
         steps.append(replace(_STEPS[-1], rows=rows))
     for detail in steps:
-        text = template.render(_context(review, detail, "markdown"))
+        text = template.render(_context(review, detail, "markdown", limit))
         if len(text) <= limit:
             return text
     raise MlstackError(f"the review does not fit in {limit} characters even as counts only")

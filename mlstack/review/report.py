@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from mlstack.errors import MlstackError, SpecInvalid
@@ -50,6 +51,7 @@ class Row:
     resources: dict[str, int]
     cost: cost.CostChange | None
     risks: tuple[Risk, ...]
+    members: tuple[ResourceChange, ...]  # the resource changes of this component
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -90,34 +92,44 @@ class Review:
         kind = SAME_KIND.get(kind, kind)
         return kind, self._renamed_to.get((kind, name), name)
 
-    @property
+    @cached_property
     def _renamed_to(self) -> dict[tuple[str, str], str]:
         return {(c.kind, c.renamed_from): c.name for c in self.components if c.renamed_from}
 
     def rows(self) -> list[Row]:
+        return list(self._rows)
+
+    @cached_property
+    def _rows(self) -> tuple[Row, ...]:
         by_key: dict[tuple[str, str], ComponentChange] = {(c.kind, c.name): c for c in self.components}
-        keys = set(by_key) | {self.row_key(r.component) for r in self.resources}
-        keys |= {("endpoint", c.name) for c in self.cost.endpoints}
-        keys |= {self.row_key(r.component) for r in self.risks if r.component}
+        members: dict[tuple[str, str], list[ResourceChange]] = {}
+        for r in self.resources:
+            members.setdefault(self.row_key(r.component), []).append(r)
+        risks: dict[tuple[str, str], list[Risk]] = {}
+        for risk in self.risks:
+            if risk.component:
+                risks.setdefault(self.row_key(risk.component), []).append(risk)
         costs = {c.name: c for c in self.cost.endpoints}
+        keys = set(by_key) | set(members) | set(risks) | {("endpoint", name) for name in costs}
         order = {kind: i for i, kind in enumerate((*KINDS, "platform", "environment"))}
         rows = []
         for kind, name in sorted(keys, key=lambda k: (k == ("", ""), order.get(k[0], len(order)), k)):
             change = by_key.get((kind, name))
             label = change.label if change else (f"{NOUNS.get(kind, kind)} {name}" if kind else "other resources")
-            mine = [r for r in self.resources if self.row_key(r.component) == (kind, name)]
+            mine = tuple(members.get((kind, name), ()))
             rows.append(
                 Row(
                     kind,
                     name,
                     label,
                     change.details if change else (),
-                    counts(mine),
+                    counts(list(mine)),
                     costs.get(name) if kind == "endpoint" else None,
-                    tuple(r for r in self.risks if r.component and self.row_key(r.component) == (kind, name)),
+                    tuple(risks.get((kind, name), ())),
+                    mine,
                 )
             )
-        return rows
+        return tuple(rows)
 
     def as_dict(self) -> dict[str, Any]:
         return {
