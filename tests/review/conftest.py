@@ -5,6 +5,7 @@ Both sides of a pair live in one directory, so the relative data paths in the sp
 from __future__ import annotations
 
 import copy
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,34 @@ def small() -> Spec:
 
 def resolved(spec: Spec, env: str | None = None, target: str | None = None) -> Resolved:
     return resolve(loads(yaml.safe_dump(spec, sort_keys=False), env=env, target=target))
+
+
+GIT_ENV = {
+    "PATH": "/usr/bin:/bin",
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+}
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, env=GIT_ENV)
+
+
+def pull_request_checkout(repo: Path, spec: Path) -> None:
+    """A pull request's checkout: origin/main has the small spec at `spec`, the working tree raises
+    its canary to 20%."""
+    git(repo, "init", "-q", "-b", "main")
+    spec.parent.mkdir(parents=True, exist_ok=True)
+    spec.write_text(yaml.safe_dump(small()))
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "base")
+    git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
+    head = small()
+    head["endpoints"][0]["strategy"]["percent"] = 20
+    spec.write_text(yaml.safe_dump(head))
 
 
 def write_pair(directory: Path, base: Spec | str, head: Spec | str) -> tuple[Path, Path]:

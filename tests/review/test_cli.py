@@ -19,8 +19,7 @@ from typer.testing import CliRunner
 from mlstack.cli import app
 from mlstack.review.render import MARKER
 from mlstack.review.workflow import TEMPLATE, fill
-from tests.review.conftest import small, write_pair
-from tests.review.test_sources import git
+from tests.review.conftest import git, pull_request_checkout, small, write_pair
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,16 +101,7 @@ def _step(name: str, values: dict[str, str] | None = None) -> dict[str, Any]:
 
 @pytest.fixture
 def pull_request(tmp_path: Path) -> Path:
-    """A checkout of a pull request: origin/main has the spec, the working tree raises the canary."""
-    git(tmp_path, "init", "-q", "-b", "main")
-    spec = tmp_path / "shop.yaml"
-    spec.write_text(yaml.safe_dump(small()))
-    git(tmp_path, "add", ".")
-    git(tmp_path, "commit", "-q", "-m", "base")
-    git(tmp_path, "update-ref", "refs/remotes/origin/main", "HEAD")
-    head = small()
-    head["endpoints"][0]["strategy"]["percent"] = 20
-    spec.write_text(yaml.safe_dump(head))
+    pull_request_checkout(tmp_path, tmp_path / "shop.yaml")
     return tmp_path
 
 

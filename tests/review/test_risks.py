@@ -250,26 +250,17 @@ def test_dropped_deny_condition_and_not_action_widen() -> None:
 
 
 def test_role_grant_changed_and_list_widening() -> None:
-    member = "gcp:projects/iAMMember:IAMMember"
-    role = "aws:iam/role:Role"
-    base = [
-        COMPONENT,
-        res(
-            member,
-            "sa",
-            {"member": "serviceAccount:sa@p.iam.gserviceaccount.com", "role": "roles/viewer", "project": "p"},
-        ),
-        res(role, "r", {"managedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnly"]}),
-    ]
-    head = [
-        COMPONENT,
-        res(
-            member,
-            "sa",
-            {"member": "serviceAccount:sa@p.iam.gserviceaccount.com", "role": "roles/editor", "project": "p"},
-        ),
-        res(role, "r", {"managedPolicyArns": ["arn:aws:iam::aws:policy/ReadOnly", "arn:aws:iam::aws:policy/Admin"]}),
-    ]
+    def plan(role: str, policies: list[str]) -> list[PlannedResource]:
+        account = "serviceAccount:sa@p.iam.gserviceaccount.com"
+        return [
+            COMPONENT,
+            res("gcp:projects/iAMMember:IAMMember", "sa", {"member": account, "role": role, "project": "p"}),
+            res("aws:iam/role:Role", "r", {"managedPolicyArns": policies}),
+        ]
+
+    read_only = "arn:aws:iam::aws:policy/ReadOnly"
+    base = plan("roles/viewer", [read_only])
+    head = plan("roles/editor", [read_only, "arn:aws:iam::aws:policy/Admin"])
     assert [r.message for r in plan_risks(base, head) if r.rule == "iam"] == [
         "IAM access widened by r: managedPolicyArns adds arn:aws:iam::aws:policy/Admin",
         "IAM access widened for serviceAccount:sa@p.iam.gserviceaccount.com: roles/editor on p",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -10,35 +9,12 @@ import yaml
 
 from mlstack.errors import MlstackError, SpecInvalid
 from mlstack.review.report import review
-from tests.review.conftest import small
-
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "t",
-    "GIT_AUTHOR_EMAIL": "t@example.com",
-    "GIT_COMMITTER_NAME": "t",
-    "GIT_COMMITTER_EMAIL": "t@example.com",
-    "GIT_CONFIG_GLOBAL": "/dev/null",
-}
-
-
-def git(repo: Path, *args: str) -> None:
-    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, env={"PATH": "/usr/bin:/bin", **GIT_ENV})
+from tests.review.conftest import git, pull_request_checkout, small
 
 
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A repository whose main branch has the spec, with origin/main pointing at it and the working
-    tree one edit ahead (the canary at 20%), as in a pull request's checkout."""
-    git(tmp_path, "init", "-q", "-b", "main")
-    (tmp_path / "specs").mkdir()
-    spec = tmp_path / "specs" / "shop.yaml"
-    spec.write_text(yaml.safe_dump(small()))
-    git(tmp_path, "add", ".")
-    git(tmp_path, "commit", "-q", "-m", "base")
-    git(tmp_path, "update-ref", "refs/remotes/origin/main", "HEAD")
-    head = small()
-    head["endpoints"][0]["strategy"]["percent"] = 20
-    spec.write_text(yaml.safe_dump(head))
+    pull_request_checkout(tmp_path, tmp_path / "specs" / "shop.yaml")
     monkeypatch.chdir(tmp_path)
     return tmp_path
 
