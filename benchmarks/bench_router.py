@@ -1,6 +1,6 @@
 """Router overhead: an emulator endpoint against a bare uvicorn app serving the same model, same run.
 
-    python3 benchmarks/bench_router.py [--requests 40000] [--seconds 10] [--rounds 3] [--concurrency 32]
+    python3 benchmarks/bench_router.py [--rounds 8] [--seconds 4] [--chunks 20] [--concurrency 32]
 
 The model is trivial (scikit-learn LinearRegression over 4 features, saved with joblib), so what is
 measured is everything around it. Two servers run as their own processes on 127.0.0.1, both on
@@ -9,22 +9,31 @@ uvicorn with the same settings (httptools and uvloop when installed):
 * **bare**: a plain ASGI app that reads the body, parses `{"instances": [...]}`, calls
   `model.predict` in the event loop and writes `{"predictions": [...]}`, nothing else;
 * **emulator**: `mlstack`'s emulator with the model declared in a spec and an endpoint serving it
-  (token check, data plane, variant choice, worker hand-off with the invocation timeout, answer
-  window for the rollback alarms, correlation id and variant headers). Data capture is off here; a
-  last round with 100% capture is printed for information.
+  (token check, data plane, variant choice, the prediction, answer window for the rollback alarms,
+  correlation id and variant headers). Data capture is off here; a last measurement with 100%
+  capture is printed for information.
 
-Load comes from a second process (`benchmarks/loadgen.py`, keep-alive connections), bounded by
-`--requests` and `--seconds` per measurement. Throughput is measured at `--concurrency` in-flight
-requests; latency at one request in flight (so that p99 is service time, not queueing). Rounds
-alternate bare and emulator, so a busy machine slows both alike; the best round of each is used.
-The targets: emulator throughput >= 80% of bare, and added p99 latency < 1 ms. Exit status 0 when
-both hold.
+Load comes from a second process (`benchmarks/loadgen.py`, keep-alive connections), each
+measurement bounded by a request count and a time limit. Both sides are first warmed up for a few
+seconds each. Then:
+
+* **throughput**: `--rounds` rounds of `--seconds` seconds at `--concurrency` requests in flight,
+  alternating bare and emulator; each side's total answers over its total time;
+* **latency**: `--chunks` chunks of `LATENCY_CHUNK` requests with one in flight (so p99 is service
+  time, not queueing), alternating. Printed: p50 and p99 over each side's pooled latencies, and the
+  median over chunks of each chunk's p99, which the target is judged on: a burst of other work on
+  this shared 2-core machine lands in some chunks of one side and would otherwise decide the tail.
+
+Alternating in short pieces spreads whatever else the machine is doing over both sides alike. The
+targets: emulator throughput >= 80% of bare, and added p99 latency (median of chunk p99s) < 1 ms.
+Exit status 0 when both hold.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,7 +43,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 BODY = '{"instances": [[1.0, 2.0, 3.0, 4.0]]}'
-LATENCY_REQUESTS = 3000
+LATENCY_CHUNK = 400
+WARM_UP_SECONDS = 4.0
 
 BARE_APP = """
 import json
@@ -131,25 +141,15 @@ def start_emulator(folder: Path, capture: int) -> tuple[object, int, str]:
     return state, info.port, state.read_token()
 
 
-def measure(port: int, path: str, token: str | None, requests: int, seconds: float, concurrency: int) -> dict:
-    command = [
-        sys.executable,
-        str(HERE / "loadgen.py"),
-        "--port",
-        str(port),
-        "--path",
-        path,
-        "--body",
-        BODY,
-        "--requests",
-        str(requests),
-        "--seconds",
-        str(seconds),
-        "--concurrency",
-        str(concurrency),
-    ]
+def measure(
+    port: int, path: str, token: str | None, requests: int, seconds: float, concurrency: int, latencies: bool = False
+) -> dict:
+    command = [sys.executable, str(HERE / "loadgen.py"), "--port", str(port), "--path", path, "--body", BODY]
+    command += ["--requests", str(requests), "--seconds", str(seconds), "--concurrency", str(concurrency)]
     if token:
         command += ["--token", token]
+    if latencies:
+        command.append("--latencies")
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     result = json.loads(out)
     if set(result["statuses"]) != {"200"}:
@@ -157,16 +157,22 @@ def measure(port: int, path: str, token: str | None, requests: int, seconds: flo
     return result
 
 
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Emulator router overhead against a bare uvicorn app.")
-    parser.add_argument("--requests", type=int, default=40_000)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--chunks", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args(argv)
 
     from mlstack.emulator import process
 
+    no_limit = 10_000_000
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         model = make_model(folder)
@@ -176,32 +182,30 @@ def main(argv: list[str] | None = None) -> int:
             "bare": (bare_port, "/invocations", None),
             "emulator": (emu_port, "/endpoints/ep/invocations", token),
         }
-        best: dict[str, dict[str, float]] = {name: {} for name in targets}
+        answered = {name: 0 for name in targets}
+        busy = {name: 0.0 for name in targets}
+        latencies: dict[str, list[float]] = {name: [] for name in targets}
+        chunk_p99: dict[str, list[float]] = {name: [] for name in targets}
         try:
-            for port, path, auth in targets.values():  # warm both up
-                measure(port, path, auth, 2000, 5, args.concurrency)
+            for port, path, auth in targets.values():
+                measure(port, path, auth, no_limit, WARM_UP_SECONDS, args.concurrency)
             for round_number in range(1, args.rounds + 1):
+                line = []
                 for name, (port, path, auth) in targets.items():
-                    load = measure(port, path, auth, args.requests, args.seconds, args.concurrency)
-                    single = measure(port, path, auth, LATENCY_REQUESTS, args.seconds, 1)
-                    print(
-                        f"round {round_number} {name:>8}: {load['throughput']:8.0f} req/s at concurrency "
-                        f"{args.concurrency} ({load['requests']} requests in {load['seconds']:.1f}s); one in flight: "
-                        f"p50 {single['p50_ms']:.3f} ms, p99 {single['p99_ms']:.3f} ms"
-                    )
-                    mine = best[name]
-                    mine["throughput"] = max(mine.get("throughput", 0.0), load["throughput"])
-                    mine["p50"] = min(mine.get("p50", float("inf")), single["p50_ms"])
-                    mine["p99"] = min(mine.get("p99", float("inf")), single["p99_ms"])
+                    load = measure(port, path, auth, no_limit, args.seconds, args.concurrency)
+                    answered[name] += load["requests"]
+                    busy[name] += load["seconds"]
+                    line.append(f"{name} {load['throughput']:.0f} req/s")
+                print(f"throughput round {round_number}: {', '.join(line)}")
+            for _ in range(args.chunks):
+                for name, (port, path, auth) in targets.items():
+                    chunk = measure(port, path, auth, LATENCY_CHUNK, args.seconds, 1, latencies=True)
+                    latencies[name] += chunk["latencies_ms"]
+                    chunk_p99[name].append(chunk["p99_ms"])
             captured_state, captured_port, captured_token = start_emulator(folder, capture=100)
             try:
                 captured = measure(
-                    captured_port,
-                    "/endpoints/ep/invocations",
-                    captured_token,
-                    args.requests,
-                    args.seconds,
-                    args.concurrency,
+                    captured_port, "/endpoints/ep/invocations", captured_token, no_limit, args.seconds, args.concurrency
                 )
             finally:
                 process.stop(captured_state)
@@ -210,17 +214,26 @@ def main(argv: list[str] | None = None) -> int:
             bare.wait(timeout=10)
             process.stop(state)
 
-    ratio = best["emulator"]["throughput"] / best["bare"]["throughput"]
-    added_p99 = best["emulator"]["p99"] - best["bare"]["p99"]
-    added_p50 = best["emulator"]["p50"] - best["bare"]["p50"]
+    throughput = {name: answered[name] / busy[name] for name in targets}
+    p50 = {name: percentile(latencies[name], 50) for name in targets}
+    p99 = {name: percentile(latencies[name], 99) for name in targets}
+    typical_p99 = {name: statistics.median(chunk_p99[name]) for name in targets}
+    for name in targets:
+        print(
+            f"{name:>8}: {throughput[name]:.0f} req/s at concurrency {args.concurrency} ({answered[name]} answers in "
+            f"{busy[name]:.1f}s); one in flight ({len(latencies[name])} requests): p50 {p50[name]:.3f} ms, "
+            f"p99 {p99[name]:.3f} ms pooled, {typical_p99[name]:.3f} ms median of {args.chunks} chunks"
+        )
+    ratio = throughput["emulator"] / throughput["bare"]
+    added_p99 = typical_p99["emulator"] - typical_p99["bare"]
+    print(f"\nthroughput ratio emulator / bare: {ratio:.2f} (target >= 0.80)")
     print(
-        f"\nthroughput: emulator {best['emulator']['throughput']:.0f} req/s, bare {best['bare']['throughput']:.0f} "
-        f"req/s: ratio {ratio:.2f} (target >= 0.80)"
+        f"added latency, one in flight: p50 {p50['emulator'] - p50['bare']:+.3f} ms, p99 {added_p99:+.3f} ms "
+        f"(median of chunk p99s; target < 1 ms), pooled p99 {p99['emulator'] - p99['bare']:+.3f} ms"
     )
-    print(f"added latency, one in flight: p50 {added_p50:+.3f} ms, p99 {added_p99:+.3f} ms (target p99 < 1 ms)")
     print(
         f"for information, with 100% data capture: {captured['throughput']:.0f} req/s "
-        f"({captured['throughput'] / best['bare']['throughput']:.2f} of bare)"
+        f"({captured['throughput'] / throughput['bare']:.2f} of bare)"
     )
     ok = ratio >= 0.80 and added_p99 < 1.0
     print("PASS" if ok else "FAIL")

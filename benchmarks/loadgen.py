@@ -1,9 +1,10 @@
 """An HTTP/1.1 load generator over keep-alive connections, for endpoint benchmarks and fault tests.
 
     python3 benchmarks/loadgen.py --port N --path /endpoints/x/invocations --body '{"instances": [[1]]}' \
-        [--token T] [--requests 20000] [--concurrency 64] [--seconds 30]
+        [--token T] [--requests 20000] [--concurrency 64] [--seconds 30] [--latencies]
 
-prints one JSON line: requests, seconds, throughput, latency percentiles (ms) and status counts.
+prints one JSON line: requests, seconds, throughput, latency percentiles (ms) and status counts (and
+every latency with --latencies).
 
 Written on asyncio streams rather than with httpx or aiohttp on purpose: on a 2-core machine those
 clients spend more CPU per request than a small ASGI server does, so they would measure themselves.
@@ -86,13 +87,13 @@ async def load(
     return replies
 
 
-def summary(replies: list[Reply], elapsed: float) -> dict[str, object]:
+def summary(replies: list[Reply], elapsed: float, with_latencies: bool = False) -> dict[str, object]:
     latencies = sorted(r.seconds * 1000 for r in replies)
 
     def percentile(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))] if latencies else float("nan")
 
-    return {
+    result: dict[str, object] = {
         "requests": len(replies),
         "seconds": elapsed,
         "throughput": len(replies) / elapsed if elapsed else 0.0,
@@ -100,6 +101,9 @@ def summary(replies: list[Reply], elapsed: float) -> dict[str, object]:
         "p99_ms": percentile(99),
         "statuses": dict(Counter(r.status for r in replies)),
     }
+    if with_latencies:
+        result["latencies_ms"] = latencies
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,12 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--latencies", action="store_true", help="Also print every latency (ms), sorted.")
     args = parser.parse_args(argv)
     headers = {"Authorization": f"Bearer {args.token}"} if args.token else {}
     prepared = request_bytes(args.path, args.body.encode(), headers)
     started = time.perf_counter()
     replies = asyncio.run(load(args.port, lambda _: prepared, args.requests, args.concurrency, args.seconds))
-    print(json.dumps(summary(replies, time.perf_counter() - started)))
+    print(json.dumps(summary(replies, time.perf_counter() - started, args.latencies)))
     return 0
 
 

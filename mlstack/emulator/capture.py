@@ -129,12 +129,10 @@ def capture_schema() -> Any:
 
 def read_captures(directory: Path, endpoint: str, since: float | None = None) -> Any:
     """Every flushed capture row of `endpoint` (after `since`, epoch seconds) as a pyarrow Table."""
-    import pyarrow as pa
     import pyarrow.dataset as ds
 
     files = sorted((directory / endpoint).glob("part-*.parquet"))
     if not files:
         return capture_schema().empty_table()
     dataset = ds.dataset([str(f) for f in files], format="parquet", schema=capture_schema())
-    table = dataset.to_table(filter=None if since is None else ds.field("time") >= since)
-    return table.combine_chunks() if table.num_rows else pa.Table.from_batches([], capture_schema())
+    return dataset.to_table(filter=None if since is None else ds.field("time") >= since)

@@ -189,6 +189,8 @@ class Rollouts:
                 fleet = serving.fleet(target.variant, "production", target.version, instances, compute)
             else:
                 reused.append(fleet)
+                if not config.get("autoscaling"):  # a changed instance_count; autoscaling owns it otherwise
+                    fleet.pool.resize(instances)
             production.append(fleet)
             weights.append(target.weight)
         shadow, percent = None, 0.0
