@@ -165,3 +165,25 @@ def test_autoscaling_adds_workers_as_invocations_rise(served, tmp_path):
         assert event["reason"] == f"{count} invocations in the last minute, target 10 per instance"
         assert event["to"] == min(3, -(-count // 10))
     assert traffic["autoscaling"]["simulated"] is True
+
+
+def test_a_compute_change_is_a_rollout_too_and_survives_a_restart(served, tmp_path):
+    canary = "{type: canary, percent: 50, bake_time: 30s, termination_wait: 0s}"
+    small = endpoint(V1, canary).replace("compute: {vcpus: 1}", "compute: {vcpus: 1, memory_gb: 2}")
+    apply(served, tmp_path, spec_text(small))
+    apply(served, tmp_path, spec_text(small.replace("memory_gb: 2", "memory_gb: 4")))
+    row = endpoint_row(served)
+    assert row["status"] == "updating" and "canary from m v1 to m v1" in row["message"]
+    # Same model on a new fleet: both answer alike, under their own names.
+    assert {variant for variant, _ in variants_of(served, 60)} == {"primary", "green"}
+    assert {p for _, p in variants_of(served, 20)} == {2.0}
+
+    # Restarted mid-rollout: the old fleet serves again and the rollout starts over.
+    assert process.stop(served.state, timeout=10)
+    served.restart()
+    row = endpoint_row(served)
+    assert row["status"] == "updating"
+    assert served.client.get("/v1/endpoints/ep/traffic")["rollout"]["strategy"] == "canary"
+    assert {variant for variant, _ in variants_of(served, 60)} == {"primary", "green"}
+    served_compute = {s["variant"]: s["compute"] for s in row["observed"]["serving"]}
+    assert served_compute == {"primary": {"vcpus": 1, "memory_gb": 4}}
