@@ -17,7 +17,8 @@ from mlstack.review.resource_rules import rules_for
 from mlstack.review.resources import ResourceChange
 from mlstack.review.summary import ComponentChange
 from mlstack.review.values import MISSING, show
-from mlstack.spec.models import Endpoint
+from mlstack.spec.models import Endpoint, Network
+from mlstack.spec.types import format_duration
 
 SEVERITIES = ("high", "medium")
 # How much a strategy guards a rollout: gradual with a bake beats a fleet switch beats all at once.
@@ -109,18 +110,18 @@ def _weakened(old: Any, new: Any) -> list[str]:
             return [f"strategy {old.type} → {new.type}"]
         return []
     out = []
-    for field, worse in (
-        ("percent", "more"),
-        ("step_percent", "more"),
-        ("bake_time", "less"),
-        ("interval", "less"),
-        ("termination_wait", "less"),
+    for field, worse, shown in (
+        ("percent", "more", show),
+        ("step_percent", "more", show),
+        ("bake_time", "less", format_duration),
+        ("interval", "less", format_duration),
+        ("termination_wait", "less", format_duration),
     ):
         if new.type == "shadow" or not hasattr(old, field):
             continue
         before, after = getattr(old, field), getattr(new, field)
         if (after > before) if worse == "more" else (after < before):
-            out.append(f"{new.type} {field} {show(before)} → {show(after)}")
+            out.append(f"{new.type} {field} {shown(before)} → {shown(after)}")
     old_rb, new_rb = getattr(old, "rollback", None), getattr(new, "rollback", None)
     if old_rb and not new_rb:
         out.append("automatic rollback removed")
@@ -145,12 +146,12 @@ def _strategy(base: Resolved, head: Resolved, renamed: dict[str, str]) -> list[R
             continue
         removed = endpoint.strategy.type == "all_at_once"
         what = "removed" if removed else "weakened"
-        env = head.environment or "the base spec"
         risks.append(
             Risk(
                 "high" if removed else "medium",
                 "strategy",
-                f"endpoint {endpoint.name}: rollout strategy {what} in production ({env}): {'; '.join(reasons)}",
+                f"endpoint {endpoint.name}: rollout strategy {what} in production ({head.environment}): "
+                f"{'; '.join(reasons)}",
                 ("endpoint", endpoint.name),
             )
         )
@@ -224,7 +225,8 @@ def _encryption(base: Resolved, head: Resolved, resources: list[ResourceChange])
 
 def _network(base: Resolved, head: Resolved, resources: list[ResourceChange], renamed: dict[str, str]) -> list[Risk]:
     risks = []
-    old_net, new_net = base.spec.target.network, head.spec.target.network
+    # no network section means the defaults: private endpoints, no VPC named
+    old_net, new_net = base.spec.target.network or Network(), head.spec.target.network or Network()
     private_settings = _resources_where(
         resources, lambda c: bool(_PRIVATE_NETWORK.search(_leaf(c.path))) and not _falsy(c.old) and _falsy(c.new)
     )
@@ -232,11 +234,11 @@ def _network(base: Resolved, head: Resolved, resources: list[ResourceChange], re
         sorted(_label(r) for r in resources if r.action == "delete" and _PRIVATE_TYPES.search(r.type.split(":")[-1]))
     )
     reasons = []
-    if old_net and old_net.private_endpoints and not (new_net and new_net.private_endpoints):
+    if old_net.private_endpoints and not new_net.private_endpoints:
         reasons.append("network.private_endpoints true → false")
-    if old_net and old_net.vpc and not (new_net and new_net.vpc):
+    if old_net.vpc and not new_net.vpc:
         reasons.append(f"network.vpc {old_net.vpc} removed")
-    if old_net and old_net.subnets and not (new_net and new_net.subnets):
+    if old_net.subnets and not new_net.subnets:
         reasons.append("network.subnets removed")
     if reasons or private_settings or removed_links:
         message = "private networking removed" + (f": {'; '.join(reasons)}" if reasons else " from resources")

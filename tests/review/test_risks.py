@@ -61,7 +61,7 @@ def test_environment_marked_production_counts() -> None:
         (
             "medium",
             "strategy",
-            "endpoint rank: rollout strategy weakened in production (live): canary bake_time 600 → 60; "
+            "endpoint rank: rollout strategy weakened in production (live): canary bake_time 10m → 1m; "
             "rollback max_error_rate 0.02 → 0.1",
         )
     ]
