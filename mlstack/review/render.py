@@ -24,7 +24,6 @@ from mlstack.review.values import MISSING, show
 GITHUB_COMMENT_LIMIT = 65_536
 MARKER = "<!-- mlstack-review -->"
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "review"
-FORMATS = ("text", "markdown", "json")
 FOLLOWS = "no change of its own: follows from the others"
 _ACTION_WORDS = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete"}
 
@@ -121,7 +120,7 @@ def _row_symbol(row: Row) -> str:
     return "~"
 
 
-def _context(review: Review, detail: Detail, fmt: str, limit: int = GITHUB_COMMENT_LIMIT) -> dict[str, Any]:
+def _context(review: Review, detail: Detail, limit: int = GITHUB_COMMENT_LIMIT) -> dict[str, Any]:
     rows = review.rows()
     shown_rows = rows
     if detail.rows is not None:
@@ -164,7 +163,6 @@ def _context(review: Review, detail: Detail, fmt: str, limit: int = GITHUB_COMME
         "groups": groups,
         "cost": _cost_context(review, detail),
         "notes": _notes(review, rows, detail),
-        "fmt": fmt,
         "limit": limit,
     }
 
@@ -271,7 +269,7 @@ def to_json(review: Review) -> str:
 
 
 def to_text(review: Review) -> str:
-    return _environment().get_template("report.txt.j2").render(_context(review, Detail(), "text"))
+    return _environment().get_template("report.txt.j2").render(_context(review, Detail()))
 
 
 def to_markdown(review: Review, limit: int = GITHUB_COMMENT_LIMIT) -> str:
@@ -283,7 +281,7 @@ def to_markdown(review: Review, limit: int = GITHUB_COMMENT_LIMIT) -> str:
         rows //= 2
         steps.append(replace(_STEPS[-1], rows=rows))
     for detail in steps:
-        text = template.render(_context(review, detail, "markdown", limit))
+        text = template.render(_context(review, detail, limit))
         if len(text) <= limit:
             return text
     raise MlstackError(f"the review does not fit in {limit} characters even as counts only")

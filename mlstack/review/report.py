@@ -323,7 +323,7 @@ def review(base_arg: str, head_arg: str, target: str | None = None, env: str | N
     if errors:
         raise SpecInvalid(errors)
     base_resolved, head_resolved = (resolve(x) if x is not None else None for x in loaded)
-    if base_src.text == head_src.text:
+    if base_src.text == head_src.text and base_src.directory == head_src.directory:  # one plan serves both
         with _collector_paused():
             base_plan = head_plan = _plan(head_resolved)
     else:

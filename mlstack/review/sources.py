@@ -19,7 +19,11 @@ NOTHING = "/dev/null"
 class Source:
     label: str  # what the user wrote; errors and reports name the spec by it
     text: str | None  # None: no spec on this side
-    workdir_path: str  # where relative paths inside the spec are resolved from
+    workdir_path: str  # the spec's path in the working tree: relative paths inside it resolve from there
+
+    @property
+    def directory(self) -> Path:
+        return Path(self.workdir_path).resolve().parent
 
 
 def read(arg: str) -> Source:
