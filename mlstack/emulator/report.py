@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlstack.errors import MlstackError
+from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 
 if TYPE_CHECKING:
     from mlstack.emulator.monitors import Evaluation
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "reports"
+TEMPLATES = TEMPLATES_ROOT / "reports"
 WIDTH, HEIGHT, AXIS = 520, 170, 20  # an SVG histogram's size and the room under it for labels
 
 

@@ -11,10 +11,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from mlstack.errors import MlstackError
+from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 from mlstack.review.cost import HOURS, NOT_ESTIMATED, span
 from mlstack.review.report import Review, Row
 from mlstack.review.resources import ACTIONS, SYMBOLS, ResourceChange
@@ -23,7 +23,7 @@ from mlstack.review.values import MISSING, show
 
 GITHUB_COMMENT_LIMIT = 65_536
 MARKER = "<!-- mlstack-review -->"
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "review"
+TEMPLATES = TEMPLATES_ROOT / "review"
 FOLLOWS = "no change of its own: follows from the others"
 _ACTION_WORDS = {"create": "to create", "update": "to update", "replace": "to replace", "delete": "to delete"}
 

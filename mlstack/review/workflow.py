@@ -12,10 +12,11 @@ from pathlib import Path
 
 from mlstack.backends import EXTRAS
 from mlstack.errors import MlstackError
+from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 from mlstack.spec import load
 
 NAME = "mlstack-review.yml"
-TEMPLATE = Path(__file__).resolve().parents[2] / "templates" / "github" / NAME
+TEMPLATE = TEMPLATES_ROOT / "github" / NAME
 _OPTION = re.compile(r'^(?P<before>.*?)"[^"]*"(?P<after>\s*# mlstack:(?P<key>\w+).*)$')
 
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
+from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 from mlstack.spec.models import Pipeline, Step
 from mlstack.stats.registry import MODEL_QUALITY_METRICS, Direction
 
-TEMPLATE = Path(__file__).resolve().parents[3] / "templates" / "sagemaker" / "pipeline.json.j2"
+TEMPLATE = TEMPLATES_ROOT / "sagemaker" / "pipeline.json.j2"
 TRIGGER_PARAMETER = "MlstackTrigger"
 EVALUATION_REPORT = "EvaluationReport"
 EVALUATION_FILE = "evaluation.json"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 import jinja2
 import pulumi
@@ -25,9 +25,10 @@ from mlstack.backends.azure.schedules import recurrence
 from mlstack.backends.azure.workspace import storage_account, workspace_encryption, workspace_identity
 from mlstack.backends.components import SpecComponent
 from mlstack.backends.naming import physical_name
+from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 from mlstack.spec.models import Entity, FeatureView
 
-TEMPLATE = Path(__file__).resolve().parents[3] / "templates" / "azureml" / "featureset_spec.yaml.j2"
+TEMPLATE = TEMPLATES_ROOT / "azureml" / "featureset_spec.yaml.j2"
 # spec dtype -> Azure feature set column type (azure-ai-ml DataColumnType; the REST enum capitalises it)
 COLUMN_TYPES = {
     "int32": "integer",

@@ -23,9 +23,10 @@ from mlstack.backends.azure.endpoints import Deployment
 from mlstack.backends.azure.environments import Environments
 from mlstack.backends.components import SpecComponent
 from mlstack.errors import MlstackError
+from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 from mlstack.spec.models import Gate, ModelRef, Pipeline, Step
 
-TEMPLATE = Path(__file__).resolve().parents[3] / "templates" / "azureml" / "pipeline_job.yaml.j2"
+TEMPLATE = TEMPLATES_ROOT / "azureml" / "pipeline_job.yaml.j2"
 # The Azure CLI image the deployment step runs in (it rolls the endpoint with `az ml`).
 AZURE_CLI_IMAGE = "mcr.microsoft.com/azure-cli:2.67.0"
 CHAMPION = "champion"

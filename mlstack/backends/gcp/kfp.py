@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import mlstack
 from mlstack.catalog import Sku
+from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "vertex"
+TEMPLATES = TEMPLATES_ROOT / "vertex"
 SYSTEM_IMAGE = "python:3.11-slim"
 SYSTEM_REQUIREMENT = f"mlstack[gcp]=={mlstack.__version__}"
 SYSTEM_COMMAND = [
