@@ -5,15 +5,13 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from mlstack.metrics import DATA_QUALITY_METRICS, DRIFT_METRICS, MODEL_QUALITY_METRICS
 from mlstack.spec.types import Cron, Duration, Ident, Name, Percent
 
 CLOUDS = ("aws", "gcp", "azure", "local")
 Cloud = Literal["aws", "gcp", "azure", "local"]
 Dtype = Literal["int32", "int64", "float32", "float64", "string", "bool", "timestamp"]
 
-DRIFT_METRICS = ("psi", "ks", "jensen_shannon", "wasserstein", "chi2", "l_infinity")
-DATA_QUALITY_METRICS = ("null_rate", "type_error_rate", "out_of_range_rate")
-MODEL_QUALITY_METRICS = ("accuracy", "precision", "recall", "f1", "auc", "mae", "rmse")
 METRICS_BY_KIND: dict[str, tuple[str, ...]] = {
     "data_drift": DRIFT_METRICS,
     "prediction_drift": DRIFT_METRICS,

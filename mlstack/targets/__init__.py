@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from mlstack.metrics import DATA_QUALITY_METRICS, DRIFT_METRICS, MODEL_QUALITY_METRICS
+
 
 @dataclass(frozen=True)
 class NameRule:
@@ -60,27 +62,7 @@ class TargetProfile:
 _ALL_STRATEGIES: dict[str, str | None] = {
     s: None for s in ("all_at_once", "blue_green", "canary", "linear", "shadow", "ab")
 }
-_ALL_METRICS = {
-    m: m
-    for m in (
-        "psi",
-        "ks",
-        "jensen_shannon",
-        "wasserstein",
-        "chi2",
-        "l_infinity",
-        "null_rate",
-        "type_error_rate",
-        "out_of_range_rate",
-        "accuracy",
-        "precision",
-        "recall",
-        "f1",
-        "auc",
-        "mae",
-        "rmse",
-    )
-}
+_ALL_METRICS = {m: m for m in (*DRIFT_METRICS, *DATA_QUALITY_METRICS, *MODEL_QUALITY_METRICS)}
 
 AWS = TargetProfile(
     cloud="aws",
@@ -175,20 +157,7 @@ GCP = TargetProfile(
     # Vertex model monitoring (v1) measures drift only; data and model quality run as mlstack jobs
     # over the endpoint's request-response logging table.
     metrics={"jensen_shannon": "jensen_shannon_divergence", "l_infinity": "l_infinity"},
-    custom_metrics=frozenset(
-        {
-            "null_rate",
-            "type_error_rate",
-            "out_of_range_rate",
-            "accuracy",
-            "precision",
-            "recall",
-            "f1",
-            "auc",
-            "mae",
-            "rmse",
-        }
-    ),
+    custom_metrics=frozenset((*DATA_QUALITY_METRICS, *MODEL_QUALITY_METRICS)),
     serverless=False,
     schedule_rule="whole_hours",
     kms_key_pattern=r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+",
