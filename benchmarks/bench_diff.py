@@ -10,8 +10,9 @@ GPU, removed monitor, renamed endpoint, added feature view, scaling limit). It t
   (imports, validation, two offline plans under Pulumi mocks, comparison, rendering) — target < 10 s;
 * in this process, `mlstack.review.report.review` (load, both plans, comparison, risks, cost) and the
   rendering, against the baseline of planning the two sides one after the other with plain
-  `mlstack.plan.plan` — what a diff cannot avoid doing. The review plans the base side in a forked child
-  meanwhile and pauses the cycle collector while planning, so its ratio is below 1.
+  `mlstack.plan.plan` — what a diff cannot avoid doing. Both sides plan with the cycle collector
+  paused (`plan` pauses it itself); the review plans the base side in a forked child meanwhile, so its
+  wall-clock ratio is below 1.
 Medians of --repeat runs. The target is from issue 9."""
 
 from __future__ import annotations

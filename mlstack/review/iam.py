@@ -115,10 +115,41 @@ def renamer(renamed: dict[str, str]) -> Callable[[Permission], Permission]:
     return carry
 
 
+_WILDCARDS = re.compile(r"[*?\[]")
+
+
+class _Covering:
+    """`any(o.covers(p) for o in permissions)` without the scan of every permission: one without a
+    wildcard covers only its case-insensitive equal, found by lookup, so only the wildcard ones are
+    scanned (a role's hundreds of grants against hundreds of new ones were quadratic)."""
+
+    def __init__(self, permissions: set[Permission]) -> None:
+        self._exact: set[tuple[str, ...]] = set()
+        self._patterns: list[Permission] = []
+        for p in permissions:
+            if any(_WILDCARDS.search(part) for part in (p.principal, p.action, p.resource)):
+                self._patterns.append(p)
+            else:
+                self._exact.add(_folded(p, p.condition))
+
+    def __call__(self, p: Permission) -> bool:
+        return (
+            _folded(p, "") in self._exact
+            or (p.condition != "" and _folded(p, p.condition) in self._exact)
+            or any(o.covers(p) for o in self._patterns)
+        )
+
+
+def _folded(p: Permission, condition: str) -> tuple[str, ...]:
+    return (p.effect, p.principal.lower(), p.action.lower(), p.resource.lower(), condition)
+
+
 def widened(old: set[Permission], new: set[Permission]) -> list[str]:
     """What `new` allows that `old` did not, and the Denies it dropped, described, sorted."""
-    added = [p for p in new if p.effect != "Deny" and not any(o.covers(p) for o in old)]
-    dropped = [p for p in old if p.effect == "Deny" and not any(n.covers(p) for n in new if n.effect == "Deny")]
+    covered_by_old = _Covering(old)
+    covered_by_new_denies = _Covering({n for n in new if n.effect == "Deny"})
+    added = [p for p in new if p.effect != "Deny" and not covered_by_old(p)]
+    dropped = [p for p in old if p.effect == "Deny" and not covered_by_new_denies(p)]
     return sorted([p.describe() for p in added] + [f"no longer {p.describe()}" for p in dropped])
 
 

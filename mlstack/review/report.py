@@ -4,12 +4,10 @@ the clock, so the same inputs give the same report."""
 
 from __future__ import annotations
 
-import gc
 import os
 import signal
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -244,20 +242,6 @@ def _plan_in_child(resolved: Resolved, fd: int) -> None:
         os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A plan makes hundreds of thousands of short-lived objects (futures, outputs) and Python's cycle
-    collector rescans them over and over: pausing it halves a plan's time. Memory is freed by
-    reference counting meanwhile, and the collector runs again afterwards."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _import_backends(*sides: Resolved | None) -> None:
     """Import Pulumi and the targets' backends once, before forking, so the child inherits them."""
     import importlib
@@ -271,11 +255,6 @@ def _import_backends(*sides: Resolved | None) -> None:
 
 
 def _plan_both(base: Resolved | None, head: Resolved | None) -> tuple[list[PlannedResource], list[PlannedResource]]:
-    with _collector_paused():
-        return _plan_both_now(base, head)
-
-
-def _plan_both_now(base: Resolved | None, head: Resolved | None) -> tuple[list[PlannedResource], list[PlannedResource]]:
     """Both plans. A plan is CPU-bound Python under Pulumi's mocks, so on a machine with more than one
     core the base side is planned meanwhile in a forked child that sends its plan back pickled."""
     import pickle
@@ -324,8 +303,7 @@ def review(base_arg: str, head_arg: str, target: str | None = None, env: str | N
         raise SpecInvalid(errors)
     base_resolved, head_resolved = (resolve(x) if x is not None else None for x in loaded)
     if base_src.text == head_src.text and base_src.directory == head_src.directory:  # one plan serves both
-        with _collector_paused():
-            base_plan = head_plan = _plan(head_resolved)
+        base_plan = head_plan = _plan(head_resolved)
     else:
         base_plan, head_plan = _plan_both(base_resolved, head_resolved)
     components = summarise(base_resolved, head_resolved, env)

@@ -8,11 +8,14 @@ import re
 import subprocess
 import time
 
+import pytest
+
 from mlstack.emulator import process
 from mlstack.emulator.layout import StateDir
 from tests.emulator.conftest import cli
 
 
+@pytest.mark.slow
 def test_quickstart_up_serves_then_down_removes_everything(quickstart):
     started = time.monotonic()
     first = cli("up", str(quickstart), cwd=quickstart.parent)

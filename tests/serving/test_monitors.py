@@ -22,6 +22,8 @@ from mlstack.stats.drift import drift_table
 from tests.emulator.conftest import STEPS, cli
 from tests.serving.conftest import apply, endpoint_row, wait_for
 
+pytestmark = pytest.mark.slow
+
 PLATFORM = """
 apiVersion: mlstack/v1
 name: watched

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -11,6 +12,8 @@ from hypothesis import strategies as st
 from mlstack.errors import SpecInvalid
 from mlstack.spec import loads
 from tests.conftest import EXAMPLE_SPECS
+
+pytestmark = pytest.mark.slow
 
 TEXTS = [p.read_text() for p in EXAMPLE_SPECS]
 DATA = [yaml.safe_load(t) for t in TEXTS]
