@@ -271,6 +271,20 @@ def test_materialize_writes_the_latest_value_of_every_entity(tmp_path):
     assert store.online.count("x") == 1000
 
 
+def test_a_batch_lookup_answers_each_entity_in_order_across_query_chunks(tmp_path):
+    now = pd.Timestamp.now()
+    keys = np.arange(1200)
+    pd.DataFrame({"k": keys, "ts": [now] * 1200, "f": keys * 2.0}).to_parquet(tmp_path / "x.parquet")
+    store = _store(tmp_path, _view("x", tmp_path / "x.parquet", "k", "int64", ["f"], None, None))
+    store.materialize("x")
+    # more keys than one IN (...) query takes, repeated and missing ones among them, in no order
+    asked = [int(k) for k in np.random.default_rng(3).permutation(1500)] + [7, 7, -1]
+    answers = store.get_online_features("x", [{"k": k} for k in asked])
+    assert answers == [{"f": k * 2.0 if 0 <= k < 1200 else None} for k in asked]
+    with pytest.raises(BadRequest, match="lacks join key .k."):
+        store.get_online_features("x", [{"k": 1}, {"other": 2}])
+
+
 def test_the_numpy_path_covers_integer_keys_and_leaves_the_rest_to_duckdb():
     from mlstack.emulator.features import asof
 

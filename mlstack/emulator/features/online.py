@@ -18,6 +18,8 @@ from mlstack.emulator.features.offline import encode_key, quote
 from mlstack.emulator.features.views import SQL_TYPES, View
 
 BATCH = 20_000
+# Keys per lookup query: well under SQLite's limit on bound parameters (32,766; 999 before 3.32).
+IN_BATCH = 500
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS online_tables (
@@ -39,7 +41,7 @@ def _signature(view: View) -> str:
 class OnlineStore:
     def __init__(self, path: Path) -> None:
         self.db = Database(path, SCHEMA)
-        self._select: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._select: dict[tuple[str, tuple[str, ...], int], str] = {}
 
     def ensure_table(self, view: View) -> bool:
         """Create the view's table; recreate it (dropping values) when keys or features changed."""
@@ -95,31 +97,48 @@ class OnlineStore:
     def lookup(
         self, view: View, entities: Sequence[dict[str, Any]], features: Sequence[str] | None = None
     ) -> list[dict[str, Any]]:
-        """Feature values per entity; None for a missing entity or a value older than the TTL."""
+        """Feature values per entity; None for a missing entity or a value older than the TTL. A batch
+        is read with one `__key IN (...)` query per `IN_BATCH` keys, not one query per entity."""
         names = tuple(features) if features else tuple(view.feature_names)
-        sql = self._select.get((view.name, names))
-        if sql is None:
-            unknown = [n for n in names if n not in view.feature_names]
-            if unknown:
-                raise KeyError(f"view '{view.name}' has no feature {', '.join(unknown)}")
-            sql = f"SELECT __ts, {', '.join(quote(n) for n in names)} FROM {table_name(view.name)} WHERE __key = ?"
-            self._select[(view.name, names)] = sql
-        conn = self.db.conn
-        oldest = time.time() - view.ttl if view.ttl else None
+        unknown = [n for n in names if n not in view.feature_names]
+        if unknown:
+            raise KeyError(f"view '{view.name}' has no feature {', '.join(unknown)}")
         keys = view.key_names
+        try:
+            encoded = [encode_key([entity[k] for k in keys]) for entity in entities]
+        except KeyError as exc:
+            entity = next(e for e in entities if any(k not in e for k in keys))
+            raise KeyError(f"entity {entity} lacks join key {exc} of view '{view.name}'") from None
+        found: dict[str, tuple[Any, ...]] = {}
+        distinct = list(dict.fromkeys(encoded))
+        try:
+            for start in range(0, len(distinct), IN_BATCH):
+                chunk = distinct[start : start + IN_BATCH]
+                for row in self.db.conn.execute(self._select_sql(view, names, len(chunk)), chunk):
+                    found[row[0]] = row[1:]
+        except sqlite3.OperationalError:
+            found = {}  # the view's table was never created: nothing materialised yet
+        oldest = time.time() - view.ttl if view.ttl else None
         out = []
-        for entity in entities:
-            try:
-                row = conn.execute(sql, (encode_key([entity[k] for k in keys]),)).fetchone()
-            except KeyError as exc:
-                raise KeyError(f"entity {entity} lacks join key {exc} of view '{view.name}'") from None
-            except sqlite3.OperationalError:
-                row = None  # the view's table was never created: nothing materialised yet
+        for key in encoded:
+            row = found.get(key)
             if row is None or (oldest is not None and row[0] < oldest):
                 out.append(dict.fromkeys(names))
             else:
                 out.append(dict(zip(names, row[1:], strict=True)))
         return out
+
+    def _select_sql(self, view: View, names: tuple[str, ...], count: int) -> str:
+        sql = self._select.get((view.name, names, count))
+        if sql is None:
+            sql = (
+                f"SELECT __key, __ts, {', '.join(quote(n) for n in names)} FROM {table_name(view.name)} "
+                f"WHERE __key IN ({', '.join('?' * count)})"
+            )
+            if len(self._select) > 4 * IN_BATCH:  # a statement per batch size: bounded
+                self._select.clear()
+            self._select[(view.name, names, count)] = sql
+        return sql
 
     def count(self, view: str) -> int:
         try:
