@@ -31,6 +31,7 @@ import numpy as np
 
 from mlstack.stats.binning import Histogram, histogram
 from mlstack.stats.columns import Table, as_array, check_kind, clean, null_mask
+from mlstack.stats.reference import ReferenceColumn, ReferenceProfile
 from mlstack.stats.registry import DRIFT_METRICS, Kind, MetricResult, MetricSpec, StatsError, lookup
 
 # scipy's ks_2samp computes an exact p-value up to this sample size and the asymptotic one above it;
@@ -70,22 +71,41 @@ class DriftResult(MetricResult):
 
 
 class _Pair:
-    """One column's cleaned reference and current values, with the sorts and histogram shared by
-    every metric computed on it."""
+    """One column's cleaned reference (raw, or summarised once in a `ReferenceColumn`) and current
+    values, with the sorts and histogram shared by every metric computed on it."""
 
-    def __init__(self, name: str, kind: Kind, reference: np.ndarray, current: np.ndarray) -> None:
+    def __init__(self, name: str, kind: Kind, reference: np.ndarray | ReferenceColumn, current: np.ndarray) -> None:
         self.name = name
         self.kind = kind
-        self.reference = reference
+        self.profile = reference if isinstance(reference, ReferenceColumn) else None
+        self.raw = None if isinstance(reference, ReferenceColumn) else reference
         self.current = current
+
+    @property
+    def reference_size(self) -> int:
+        return self.profile.size if self.profile is not None else int(self.raw.size)
+
+    @property
+    def reference(self) -> np.ndarray:
+        """The reference values, in their order or (from a profile) ascending."""
+        return self.raw if self.raw is not None else self.sorted[0]
+
+    @property
+    def reference_std(self) -> float:
+        return self.profile.std if self.profile is not None else float(np.std(self.raw))
 
     @functools.cached_property
     def histogram(self) -> Histogram:
-        return histogram(self.reference, self.current, self.kind)
+        if self.profile is not None:
+            return self.profile.histogram(self.current)
+        return histogram(self.raw, self.current, self.kind)
 
     @functools.cached_property
     def sorted(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.sort(self.reference), np.sort(self.current)
+        if self.profile is not None:
+            assert self.profile.sorted is not None  # numeric metrics only
+            return self.profile.sorted, np.sort(self.current)
+        return np.sort(self.raw), np.sort(self.current)
 
 
 def _filled_shares(counts: np.ndarray) -> np.ndarray:
@@ -114,7 +134,7 @@ def _jensen_shannon(pair: _Pair) -> float:
 def _ks(pair: _Pair) -> float:
     from scipy import stats
 
-    n, m = pair.reference.size, pair.current.size
+    n, m = pair.reference_size, pair.current.size
     if max(n, m) <= KS_EXACT_MAX_N:
         return float(stats.ks_2samp(pair.reference, pair.current).pvalue)
     # scipy's asymptotic two-sided branch: the Kolmogorov distribution at the effective size.
@@ -204,7 +224,7 @@ def _smirnov_terms(n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _wasserstein(pair: _Pair) -> float:
-    norm = max(float(np.std(pair.reference)), WASSERSTEIN_MIN_STD)
+    norm = max(pair.reference_std, WASSERSTEIN_MIN_STD)
     return wasserstein_w1(*pair.sorted) / norm
 
 
@@ -291,8 +311,8 @@ _BINNED = frozenset({"psi", "jensen_shannon", "chi2", "l_infinity"})
 
 
 def _result(pair: _Pair, spec: MetricSpec, threshold: float) -> DriftResult:
-    if pair.reference.size == 0 or pair.current.size == 0:
-        empty = "reference" if pair.reference.size == 0 else "current"
+    if pair.reference_size == 0 or pair.current.size == 0:
+        empty = "reference" if pair.reference_size == 0 else "current"
         value, bins, note = math.nan, None, f"no non-null {empty} values"
     else:
         value = _KERNELS[spec.name](pair)
@@ -307,12 +327,15 @@ def _result(pair: _Pair, spec: MetricSpec, threshold: float) -> DriftResult:
         note=note,
         kind=pair.kind,
         bins=bins,
-        reference_count=int(pair.reference.size),
+        reference_count=pair.reference_size,
         current_count=int(pair.current.size),
     )
 
 
-def _pair(name: str, reference: np.ndarray, current: np.ndarray, kind: str | None) -> _Pair:
+def _pair(name: str, reference: np.ndarray | ReferenceColumn, current: np.ndarray, kind: str | None) -> _Pair:
+    if isinstance(reference, ReferenceColumn):
+        agreed = reference.agreed_kind(current, check_kind(kind, current, name) if kind is not None else None)
+        return _Pair(name, agreed, reference, clean(current, agreed, name))
     if kind is None:
         kind = _agreed_kind(name, reference, current)
     checked = check_kind(kind, reference, name)
@@ -377,7 +400,8 @@ def drift_metric(
     side gives a NaN value with a note, never flagged as drift.
     """
     ((spec, chosen),) = _metric_specs([metric], None if threshold is None else {metric: threshold})
-    pair = _pair(column, as_array(reference, column), as_array(current, column), kind)
+    summarised = isinstance(reference, ReferenceColumn)
+    pair = _pair(column, reference if summarised else as_array(reference, column), as_array(current, column), kind)
     if pair.kind not in spec.kinds:
         raise StatsError(f"'{metric}' applies to {' and '.join(spec.kinds)} columns; column '{column}' is {pair.kind}")
     return _result(pair, spec, chosen)
@@ -397,12 +421,15 @@ def drift_table(
 
     `reference` and `current` are 2-D numpy arrays (columns named "0", "1", ...), pandas DataFrames,
     pyarrow Tables or mappings of column name to values; `current` must hold every selected column.
+    `reference` may also be a `ReferenceProfile` of the reference, computed once for many runs: the
+    results are the same, and only the current side is sorted and counted.
     `kinds` overrides the inferred kind per column, `thresholds` the default threshold per metric.
     Results come column by column in order, metrics in the order given. A metric that applies to
     none of the selected columns (chi2 on an all-numeric table) is an error.
     """
     specs = _metric_specs(metrics, thresholds)
-    ref_table, cur_table = Table(reference, "reference"), Table(current, "current")
+    ref_table = reference if isinstance(reference, ReferenceProfile) else Table(reference, "reference")
+    cur_table = Table(current, "current")
     names = ref_table.select(columns)
     cur_table.select(names)
     unknown_kinds = set(kinds or {}) - set(names)
