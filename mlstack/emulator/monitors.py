@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
     from mlstack.emulator.core import Emulator
     from mlstack.emulator.operations import Operation
+    from mlstack.stats.reference import ReferenceProfile
     from mlstack.stats.registry import MetricResult
 
 SCHEMA = """
@@ -109,9 +111,50 @@ class Evaluation:
         return f"{worst.metric} {worst.value:.4g}{where}{limit}{breached}"
 
 
+class Baselines:
+    """Each monitor's baseline, read and summarised once (`stats.reference.ReferenceProfile`) and reused
+    by every run until its file changes: a run then sorts and counts only the captured window."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._cached: dict[Path, tuple[tuple[Any, ...], pd.DataFrame, dict[tuple[str, ...], ReferenceProfile]]] = {}
+
+    def table(self, path: Path) -> pd.DataFrame:
+        return self._entry(path)[1]
+
+    def profile(self, path: Path, columns: list[str]) -> ReferenceProfile:
+        from mlstack.stats.reference import ReferenceProfile
+
+        _, table, profiles = self._entry(path)
+        key = tuple(columns)
+        if key not in profiles:
+            profiles[key] = ReferenceProfile.of(table, columns=columns)
+        return profiles[key]
+
+    def _entry(self, path: Path) -> tuple[tuple[Any, ...], pd.DataFrame, dict[tuple[str, ...], ReferenceProfile]]:
+        stamp = _stamp(path)
+        with self._lock:
+            entry = self._cached.get(path)
+        if entry is None or entry[0] != stamp:
+            entry = (stamp, read_table(path), {})
+            with self._lock:
+                self._cached[path] = entry
+        return entry
+
+
+def _stamp(path: Path) -> tuple[Any, ...]:
+    """What changes when a baseline file, or any file of a baseline folder, is rewritten."""
+    try:
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        return tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+    except OSError:
+        return ()  # read_table says what is wrong with it
+
+
 class Monitors:
     def __init__(self, core: Emulator) -> None:
         self.core = core
+        self._baselines = Baselines()
         core.db.conn.executescript(SCHEMA)
 
     @property
@@ -261,7 +304,7 @@ class Monitors:
         thresholds = {config["metric"]: config["threshold"]} if config.get("threshold") is not None else None
         if kind == "model_quality":
             return self._model_quality(config, captures, thresholds, (since, now))
-        reference = read_table(Path(config["baseline"]))
+        reference = self._baselines.table(Path(config["baseline"]))
         current = self._features(config, captures, reference)
         columns = _columns(config, reference, current)
         evaluation = Evaluation(config, (since, now), len(current), [], reference, current, columns)
@@ -271,8 +314,9 @@ class Monitors:
         if kind == "data_drift":
             from mlstack.stats.drift import drift_table
 
+            profile = self._baselines.profile(Path(config["baseline"]), columns)
             evaluation.results = list(
-                drift_table(reference, current, [config["metric"]], columns=columns, thresholds=thresholds)
+                drift_table(profile, current, [config["metric"]], columns=columns, thresholds=thresholds)
             )
         elif kind == "prediction_drift":
             from mlstack.stats.drift import drift_table

@@ -168,8 +168,14 @@ def ks_statistic(reference_sorted: np.ndarray, current_sorted: np.ndarray) -> fl
     if open_blocks.any():
         ranks = (first[open_blocks, None] + np.arange(_KS_BLOCK)).ravel()
         ranks = ranks[ranks < m]
-        best_up = max(best_up, np.max(np.searchsorted(u, v[ranks], side="left") / n - ranks / m))
-        best_down = max(best_down, np.max((ranks + 1) / m - np.searchsorted(u, v[ranks], side="right") / n))
+        needles = v[ranks]
+        below = np.searchsorted(u, needles, side="left")
+        best_up = max(best_up, np.max(below / n - ranks / m))
+        # Reference values equal to a current one are rare in continuous data: search again only there.
+        at_or_below = below.copy()
+        tied = np.flatnonzero(u[np.minimum(below, n - 1)] == needles)
+        at_or_below[tied] = np.searchsorted(u, needles[tied], side="right")
+        best_down = max(best_down, np.max((ranks + 1) / m - at_or_below / n))
     return float(max(best_up, best_down, 0.0))
 
 
