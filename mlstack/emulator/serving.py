@@ -6,7 +6,8 @@ requests. Every fleet is loaded before it takes traffic, so a model that fails t
 old routing in place.
 
 An invocation: choose a production fleet, parse the body, predict, record the answer in the fleet's
-window, capture it if sampled, and mirror it to the shadow fleet in the background if sampled. The
+window, capture it if sampled, and mirror it to the shadow fleet in the background if sampled (a
+small scikit-learn request in the event loop's next turn, after the answer is written). The
 answer names the variant (`X-Mlstack-Variant`) and carries a correlation id
 (`X-Mlstack-Correlation-Id`, the caller's when it sends one) that ground truth joins on.
 
@@ -127,11 +128,26 @@ class EndpointRuntime:
         data = _answer_bytes(payload)
         captured = self._capture(fleet, cid, latency_ms, status, body, data)
         if instances is not None and routing.mirrors():
-            assert routing.shadow is not None
-            task = asyncio.get_running_loop().create_task(self._mirror(routing.shadow, instances, cid, body))
-            self._mirrors.add(task)  # a reference, so the task is not collected mid-flight
-            task.add_done_callback(self._mirrors.discard)
+            shadow = routing.shadow
+            assert shadow is not None
+            loop = asyncio.get_running_loop()
+            if shadow.predictor.inline and len(instances) <= INLINE_ROWS:
+                # After this answer is written (the loop's next turn), in the loop like the answer was:
+                # no task and no hop to a worker thread, which cost the mirror half of the throughput.
+                loop.call_soon(self._mirror_inline, shadow, instances, cid, body, time.perf_counter())
+            else:
+                task = loop.create_task(self._mirror(shadow, instances, cid, body))
+                self._mirrors.add(task)  # a reference, so the task is not collected mid-flight
+                task.add_done_callback(self._mirrors.discard)
         return Answer(status, data, fleet.name, cid, captured)
+
+    def _mirror_inline(self, shadow: Fleet, instances: list[Any], cid: str, body: bytes, started: float) -> None:
+        try:
+            result = shadow.predictor.predict(instances)
+            status, payload = 200, {**result, "model": shadow.version.ref, "variant": shadow.name}
+        except InvocationError as exc:
+            status, payload = exc.status, {"error": str(exc), "variant": shadow.name}
+        self._mirrored(shadow, cid, body, started, status, payload)
 
     async def _mirror(self, shadow: Fleet, instances: list[Any], cid: str, body: bytes) -> None:
         """The shadow's answer to a copy of the request: recorded and captured, never returned."""
@@ -143,6 +159,11 @@ class EndpointRuntime:
             status, payload = exc.status, {"error": str(exc), "variant": shadow.name}
         except TimeoutError:
             status, payload = 504, {"error": f"no answer within {self.timeout:g}s", "variant": shadow.name}
+        self._mirrored(shadow, cid, body, started, status, payload)
+
+    def _mirrored(
+        self, shadow: Fleet, cid: str, body: bytes, started: float, status: int, payload: dict[str, Any]
+    ) -> None:
         latency_ms = (time.perf_counter() - started) * 1000
         shadow.window.record(status, latency_ms)
         self._capture(shadow, cid, latency_ms, status, body, _answer_bytes(payload))

@@ -125,3 +125,35 @@ def test_autoscaling_rule():
         None,
         "gpu_utilization is not simulated locally (no GPU): 2 instance(s) kept",
     )
+
+
+def test_a_small_scikit_learn_mirror_runs_after_the_answer_in_the_loop_and_is_recorded():
+    from mlstack.emulator.predictors import Predictor
+    from mlstack.emulator.serving import EndpointRuntime
+    from mlstack.emulator.traffic import Fleet
+
+    calls: list[tuple[str, object]] = []
+
+    def fleet(name: str, role: str) -> Fleet:
+        version = SimpleNamespace(ref=f"{name} v1")
+
+        def predict(instances: list[object]) -> dict[str, object]:
+            calls.append((name, threading.current_thread().name))
+            return {"predictions": [len(instances)]}
+
+        return Fleet(name, role, Predictor(version, None, predict, inline=True), pool=None)  # type: ignore[arg-type]
+
+    production, shadow = fleet("main", "production"), fleet("shadow", "shadow")
+    runtime = EndpointRuntime("ep", Routing((production,), (100,), shadow=shadow, shadow_percent=100), None, 5.0)
+
+    async def scenario() -> object:
+        answer = await runtime.invoke(b'{"instances": [[1, 2], [3, 4]]}')
+        mirrored_before_answer = list(calls)
+        await asyncio.sleep(0)  # the loop's next turn
+        return answer, mirrored_before_answer
+
+    answer, before = asyncio.run(scenario())
+    assert answer.status == 200 and answer.variant == "main"
+    assert before == [("main", threading.current_thread().name)]  # the shadow waited for the answer
+    assert calls == [("main", threading.current_thread().name), ("shadow", threading.current_thread().name)]
+    assert shadow.window.totals["requests"] == 1 and production.window.totals["requests"] == 1
