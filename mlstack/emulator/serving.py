@@ -7,7 +7,8 @@ old routing in place.
 
 An invocation: choose a production fleet, parse the body, predict, record the answer in the fleet's
 window, capture it if sampled, and mirror it to the shadow fleet in the background if sampled (a
-small scikit-learn request in the event loop's next turn, after the answer is written). The
+small scikit-learn request in the event loop's next turn, after the answer is written, batched with
+the others mirrored meanwhile). The
 answer names the variant (`X-Mlstack-Variant`) and carries a correlation id
 (`X-Mlstack-Correlation-Id`, the caller's when it sends one) that ground truth joins on.
 
@@ -98,6 +99,7 @@ class EndpointRuntime:
         self.capture = capture
         self.timeout = timeout
         self._mirrors: set[asyncio.Task[None]] = set()
+        self._mirror_queue: list[tuple[Fleet, list[Any], str, bytes, float]] = []
 
     async def invoke(self, body: bytes, correlation_id: str | None = None) -> Answer:
         started = time.perf_counter()
@@ -132,16 +134,40 @@ class EndpointRuntime:
             assert shadow is not None
             loop = asyncio.get_running_loop()
             if shadow.predictor.inline and len(instances) <= INLINE_ROWS:
-                # After this answer is written (the loop's next turn), in the loop like the answer was:
-                # no task and no hop to a worker thread, which cost the mirror half of the throughput.
-                loop.call_soon(self._mirror_inline, shadow, instances, cid, body, time.perf_counter())
+                if not self._mirror_queue:
+                    loop.call_soon(self._mirror_queued)
+                self._mirror_queue.append((shadow, instances, cid, body, time.perf_counter()))
             else:
                 task = loop.create_task(self._mirror(shadow, instances, cid, body))
                 self._mirrors.add(task)  # a reference, so the task is not collected mid-flight
                 task.add_done_callback(self._mirrors.discard)
         return Answer(status, data, fleet.name, cid, captured)
 
-    def _mirror_inline(self, shadow: Fleet, instances: list[Any], cid: str, body: bytes, started: float) -> None:
+    def _mirror_queued(self) -> None:
+        """The small scikit-learn requests mirrored since the loop's last turn, after their answers
+        were written, in the loop like the answers were: no task, no hop to a worker thread, and one
+        prediction over all their rows (the shadow would otherwise double the model's cost per
+        request, the largest part of it for a small model)."""
+        queue, self._mirror_queue = self._mirror_queue, []
+        for shadow in dict.fromkeys(item[0] for item in queue):  # one, unless a rollout swapped it
+            items = [item[1:] for item in queue if item[0] is shadow]
+            rows = [row for instances, *_ in items for row in instances]
+            try:
+                result = shadow.predictor.predict(rows)
+            except InvocationError:
+                result = {}  # one bad request spoils a batch: each is predicted alone below
+            if not result or any(not isinstance(v, list) or len(v) != len(rows) for v in result.values()):
+                for instances, cid, body, started in items:
+                    self._mirror_alone(shadow, instances, cid, body, started)
+                continue
+            first = 0
+            for instances, cid, body, started in items:
+                last = first + len(instances)
+                mine = {key: values[first:last] for key, values in result.items()}
+                self._mirrored(shadow, cid, body, started, 200, {**mine, "model": shadow.version.ref, "variant": shadow.name})
+                first = last
+
+    def _mirror_alone(self, shadow: Fleet, instances: list[Any], cid: str, body: bytes, started: float) -> None:
         try:
             result = shadow.predictor.predict(instances)
             status, payload = 200, {**result, "model": shadow.version.ref, "variant": shadow.name}
@@ -166,7 +192,8 @@ class EndpointRuntime:
     ) -> None:
         latency_ms = (time.perf_counter() - started) * 1000
         shadow.window.record(status, latency_ms)
-        self._capture(shadow, cid, latency_ms, status, body, _answer_bytes(payload))
+        if self.capture is not None:
+            self._capture(shadow, cid, latency_ms, status, body, _answer_bytes(payload))
 
     def _capture(self, fleet: Fleet, cid: str, latency_ms: float, status: int, body: bytes, answer: bytes) -> bool:
         capture = self.capture

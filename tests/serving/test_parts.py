@@ -127,33 +127,42 @@ def test_autoscaling_rule():
     )
 
 
-def test_a_small_scikit_learn_mirror_runs_after_the_answer_in_the_loop_and_is_recorded():
-    from mlstack.emulator.predictors import Predictor
+def test_small_scikit_learn_mirrors_run_after_the_answers_in_one_batch_and_are_recorded():
+    from mlstack.emulator.predictors import InvocationError, Predictor
     from mlstack.emulator.serving import EndpointRuntime
     from mlstack.emulator.traffic import Fleet
 
-    calls: list[tuple[str, object]] = []
+    calls: list[tuple[str, list[object]]] = []
 
     def fleet(name: str, role: str) -> Fleet:
-        version = SimpleNamespace(ref=f"{name} v1")
-
         def predict(instances: list[object]) -> dict[str, object]:
-            calls.append((name, threading.current_thread().name))
-            return {"predictions": [len(instances)]}
+            calls.append((name, list(instances)))
+            if any(sum(row) < 0 for row in instances):
+                raise InvocationError(400, "a negative row")
+            return {"predictions": [sum(row) for row in instances]}
 
-        return Fleet(name, role, Predictor(version, None, predict, inline=True), pool=None)  # type: ignore[arg-type]
+        predictor = Predictor(SimpleNamespace(ref=f"{name} v1"), None, predict, inline=True)  # type: ignore[arg-type]
+        return Fleet(name, role, predictor, pool=None)  # type: ignore[arg-type]
 
     production, shadow = fleet("main", "production"), fleet("shadow", "shadow")
     runtime = EndpointRuntime("ep", Routing((production,), (100,), shadow=shadow, shadow_percent=100), None, 5.0)
 
-    async def scenario() -> object:
-        answer = await runtime.invoke(b'{"instances": [[1, 2], [3, 4]]}')
-        mirrored_before_answer = list(calls)
-        await asyncio.sleep(0)  # the loop's next turn
-        return answer, mirrored_before_answer
+    async def scenario(*bodies: bytes) -> list[object]:
+        answers = await asyncio.gather(*(runtime.invoke(b) for b in bodies))
+        await asyncio.sleep(0)
+        return answers
 
-    answer, before = asyncio.run(scenario())
-    assert answer.status == 200 and answer.variant == "main"
-    assert before == [("main", threading.current_thread().name)]  # the shadow waited for the answer
-    assert calls == [("main", threading.current_thread().name), ("shadow", threading.current_thread().name)]
-    assert shadow.window.totals["requests"] == 1 and production.window.totals["requests"] == 1
+    answers = asyncio.run(scenario(b'{"instances": [[1, 2], [3, 4]]}', b'{"instances": [[5, 6]]}'))
+    assert [a.status for a in answers] == [200, 200]
+    # both answers first, then one shadow prediction for both requests
+    assert calls == [("main", [[1, 2], [3, 4]]), ("main", [[5, 6]]), ("shadow", [[1, 2], [3, 4], [5, 6]])]
+    assert shadow.window.totals["requests"] == 2 and production.window.totals["requests"] == 2
+
+    # A request the shadow rejects spoils the batch: each request is then predicted alone.
+    calls.clear()
+    shadow_only = Routing((fleet("ok", "production"),), (100,), shadow=shadow, shadow_percent=100)
+    runtime.routing = shadow_only
+    asyncio.run(scenario(b'{"instances": [[1, 1]]}', b'{"instances": [[-1, -1]]}'))
+    mirrored = [instances for name, instances in calls if name == "shadow"]
+    assert mirrored == [[[1, 1], [-1, -1]], [[1, 1]], [[-1, -1]]]
+    assert shadow.window.totals == {"requests": 4, "errors": 0, "client_errors": 1}
