@@ -120,24 +120,27 @@ _WILDCARDS = re.compile(r"[*?\[]")
 
 class _Covering:
     """`any(o.covers(p) for o in permissions)` without the scan of every permission: one without a
-    wildcard covers only its case-insensitive equal, found by lookup, so only the wildcard ones are
-    scanned (a role's hundreds of grants against hundreds of new ones were quadratic)."""
+    wildcard covers only its case-insensitive equal, found by lookup, and of those with one only the
+    ones of the same effect, and of the same action unless their action is a pattern, are tried (a
+    role's hundreds of grants against hundreds of new ones were quadratic)."""
 
     def __init__(self, permissions: set[Permission]) -> None:
         self._exact: set[tuple[str, ...]] = set()
-        self._patterns: list[Permission] = []
+        self._patterns: dict[tuple[str, str], list[Permission]] = {}
         for p in permissions:
             if any(_WILDCARDS.search(part) for part in (p.principal, p.action, p.resource)):
-                self._patterns.append(p)
+                action = "" if _WILDCARDS.search(p.action) else p.action.lower()
+                self._patterns.setdefault((p.effect, action), []).append(p)
             else:
                 self._exact.add(_folded(p, p.condition))
 
     def __call__(self, p: Permission) -> bool:
-        return (
-            _folded(p, "") in self._exact
-            or (p.condition != "" and _folded(p, p.condition) in self._exact)
-            or any(o.covers(p) for o in self._patterns)
-        )
+        if _folded(p, "") in self._exact or (p.condition != "" and _folded(p, p.condition) in self._exact):
+            return True
+        for action in (p.action.lower(), ""):
+            if any(o.covers(p) for o in self._patterns.get((p.effect, action), ())):
+                return True
+        return False
 
 
 def _folded(p: Permission, condition: str) -> tuple[str, ...]:
