@@ -281,7 +281,7 @@ def test_a_batch_lookup_answers_each_entity_in_order_across_query_chunks(tmp_pat
     asked = [int(k) for k in np.random.default_rng(3).permutation(1500)] + [7, 7, -1]
     answers = store.get_online_features("x", [{"k": k} for k in asked])
     assert answers == [{"f": k * 2.0 if 0 <= k < 1200 else None} for k in asked]
-    with pytest.raises(BadRequest, match="lacks join key .k."):
+    with pytest.raises(BadRequest, match="lacks join key 'k'"):
         store.get_online_features("x", [{"k": 1}, {"other": 2}])
 
 
