@@ -33,5 +33,22 @@ def ident_problem(value: object, what: str) -> str | None:
 
 
 def _shown(value: object) -> str:
-    text = repr(value)
+    text = ascii(value)  # look-alike letters show as \\u escapes
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+# Columns the emulator's online store keeps beside a view's features; SQLite compares column names
+# without case, so features must differ from these and from each other case-insensitively.
+RESERVED_COLUMNS = ("__key", "__ts")
+
+
+def column_clashes(names: list[str], others: tuple[str, ...] = RESERVED_COLUMNS) -> list[str]:
+    """Problems with a list of column names that each pass `ident_problem` but cannot share a table."""
+    problems, seen = [], {o.lower(): f"a column the online store keeps ('{o}')" for o in others}
+    for name in names:
+        first = seen.get(name.lower())
+        if first is not None:
+            problems.append(f"'{name}' clashes with {first}: column names must differ ignoring case")
+        else:
+            seen[name.lower()] = f"'{name}'"
+    return problems

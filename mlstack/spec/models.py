@@ -6,6 +6,7 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mlstack.metrics import DATA_QUALITY_METRICS, DRIFT_METRICS, MODEL_QUALITY_METRICS
+from mlstack.names import column_clashes
 from mlstack.spec.types import Cron, Duration, Ident, Name, Percent, check_bounded
 
 CLOUDS = ("aws", "gcp", "azure", "local")
@@ -255,6 +256,14 @@ class FeatureView(Model):
     offline: bool = True
     sync_schedule: Cron | None = Field(None, description="Materialise to the online store on this schedule.")
     description: str = ""
+
+    @field_validator("features", mode="after")
+    @classmethod
+    def _distinct_columns(cls, features: list[Column]) -> list[Column]:
+        problems = column_clashes([f.name for f in features])
+        if problems:
+            raise ValueError("; ".join(problems))
+        return features
 
 
 class FeatureStore(Model):
