@@ -17,6 +17,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from mlstack.emulator.layout import inside
+
 FLUSH_SECONDS = 1.0
 FLUSH_ROWS = 10_000
 FIELDS = (
@@ -36,7 +38,7 @@ FIELDS = (
 
 class CaptureWriter:
     def __init__(self, directory: Path, endpoint: str, percent: int) -> None:
-        self.directory = directory / endpoint
+        self.directory = inside(directory, endpoint)
         self.endpoint = endpoint
         self.percent = percent
         self._rows: list[dict[str, Any]] = []
@@ -131,7 +133,7 @@ def read_captures(directory: Path, endpoint: str, since: float | None = None) ->
     """Every flushed capture row of `endpoint` (after `since`, epoch seconds) as a pyarrow Table."""
     import pyarrow.dataset as ds
 
-    files = sorted((directory / endpoint).glob("part-*.parquet"))
+    files = sorted(inside(directory, endpoint).glob("part-*.parquet"))
     if not files:
         return capture_schema().empty_table()
     dataset = ds.dataset([str(f) for f in files], format="parquet", schema=capture_schema())

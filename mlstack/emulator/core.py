@@ -16,7 +16,7 @@ from mlstack.emulator.autoscaling import Autoscaler
 from mlstack.emulator.errors import BadRequest, Conflict, NotFound
 from mlstack.emulator.features import FeatureStore, View
 from mlstack.emulator.features.online import OnlineStore
-from mlstack.emulator.layout import StateDir
+from mlstack.emulator.layout import StateDir, inside
 from mlstack.emulator.monitors import Monitors
 from mlstack.emulator.operations import Operation, Operations
 from mlstack.emulator.pipelines.runner import PipelineRunner
@@ -26,7 +26,7 @@ from mlstack.emulator.rollout import Rollouts
 from mlstack.emulator.scheduler import Scheduler
 from mlstack.emulator.serving import Serving
 from mlstack.emulator.store import open_state
-from mlstack.errors import MlstackError
+from mlstack.errors import MlstackError, did_you_mean
 
 log = logging.getLogger("mlstack.emulator")
 RESOURCE_WAIT = 900.0  # how long a per-resource write waits for a running apply
@@ -263,7 +263,7 @@ class Emulator:
                     "started_at": s["started_at"],
                     "finished_at": s["finished_at"],
                     "message": s["message"],
-                    "log": str(self.state.runs / run_id / s["name"] / "log.txt"),
+                    "log": str(inside(self.state.runs, run_id, s["name"], "log.txt")),
                 }
                 for s in steps
             ],
@@ -282,6 +282,8 @@ class Emulator:
         """A monitor alerted: start the pipelines that retrain on it (the monitor's retrain actions
         and pipelines with `triggers: on_alert`). The monitoring service calls this."""
         monitors = {c["name"]: c for c in self.configs("monitor")}
+        if monitor not in monitors:
+            raise NotFound(f"no monitor '{monitor}' is applied{did_you_mean(monitor, monitors)}")
         pipelines = [
             c["name"] for c in self.configs("pipeline") if any(t["on_alert"] == monitor for t in c.get("triggers", []))
         ]

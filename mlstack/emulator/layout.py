@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlstack.emulator.errors import OutsideStateDir
 from mlstack.errors import MlstackError
 
 MARKER = "emulator-state"
@@ -94,6 +95,17 @@ class StateDir:
             return self.token_file.read_text().strip()
         except FileNotFoundError:
             raise MlstackError(f"no emulator token in {self.root}; start the emulator with `mlstack up`") from None
+
+
+def inside(root: Path, *parts: str) -> Path:
+    """`root/parts`, proven to stay inside `root` once resolved (`..`, absolute parts and symlinks
+    included). Every path the emulator writes or deletes under its state directory comes from here."""
+    path = root.joinpath(*parts)
+    base = root.resolve()
+    resolved = path.resolve()
+    if resolved == base or not resolved.is_relative_to(base):
+        raise OutsideStateDir(f"'{'/'.join(parts)}' does not name a place inside {root}")
+    return path
 
 
 def state_dir_for(spec_file: Path, configured: str) -> StateDir:

@@ -14,6 +14,7 @@ from typing import Any
 
 from mlstack.emulator.db import Database
 from mlstack.emulator.errors import BadRequest, Conflict, NotFound
+from mlstack.emulator.layout import inside
 
 ARTIFACT_NAME = "model.joblib"
 
@@ -88,7 +89,7 @@ class Registry:
     def delete_group(self, name: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM model_groups WHERE name = ?", (name,))
-        shutil.rmtree(self.artifacts / name, ignore_errors=True)
+        shutil.rmtree(inside(self.artifacts, name), ignore_errors=True)
 
     def group(self, name: str) -> dict[str, Any]:
         row = self.db.one("SELECT * FROM model_groups WHERE name = ?", (name,))
@@ -123,10 +124,10 @@ class Registry:
         elif conn.execute("SELECT 1 FROM model_versions WHERE grp = ? AND version = ?", (group, version)).fetchone():
             raise Conflict(f"{group} v{version} already exists in the registry")
         approval = new.approval or ("approved" if row["approval"] == "auto" else "pending")
-        staging = self.artifacts / group / f".staging-{uuid.uuid4().hex}"
+        staging = inside(self.artifacts, group, f".staging-{uuid.uuid4().hex}")
         staging.mkdir(parents=True)
         shutil.copy2(new.artifact, staging / ARTIFACT_NAME)
-        final = self.artifacts / group / f"v{version}"
+        final = inside(self.artifacts, group, f"v{version}")
         shutil.rmtree(final, ignore_errors=True)  # left by a crash between rename and COMMIT
         staging.rename(final)
         conn.execute(
@@ -157,7 +158,7 @@ class Registry:
     def delete_version(self, group: str, version: int) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM model_versions WHERE grp = ? AND version = ?", (group, version))
-        shutil.rmtree(self.artifacts / group / f"v{version}", ignore_errors=True)
+        shutil.rmtree(inside(self.artifacts, group, f"v{version}"), ignore_errors=True)
 
     def set_approval(self, group: str, version: int, approval: str) -> Version:
         if approval not in ("approved", "pending", "rejected"):
