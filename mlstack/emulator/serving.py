@@ -32,6 +32,7 @@ from typing import Any
 
 from mlstack.emulator import predictors
 from mlstack.emulator.capture import CaptureFlusher, CaptureWriter
+from mlstack.emulator.capture import recover as recover_captures
 from mlstack.emulator.errors import NotFound
 from mlstack.emulator.predictors import InvocationError, Predictor
 from mlstack.emulator.registry import Version
@@ -125,7 +126,9 @@ class EndpointRuntime:
         latency_ms = (time.perf_counter() - started) * 1000
         fleet.window.record(status, latency_ms)
         data = _answer_bytes(payload)
-        captured = self._capture(fleet, cid, latency_ms, status, body, data)
+        durable = self._capture(fleet, cid, latency_ms, status, body, data, acknowledge=True)
+        # Said only once the record is on disk (group commit with the answers around it).
+        captured = bool(durable is not None and await durable)
         if instances is not None and routing.mirrors():
             assert routing.shadow is not None
             task = asyncio.get_running_loop().create_task(self._mirror(routing.shadow, instances, cid, body))
@@ -147,11 +150,21 @@ class EndpointRuntime:
         shadow.window.record(status, latency_ms)
         self._capture(shadow, cid, latency_ms, status, body, _answer_bytes(payload))
 
-    def _capture(self, fleet: Fleet, cid: str, latency_ms: float, status: int, body: bytes, answer: bytes) -> bool:
+    def _capture(
+        self,
+        fleet: Fleet,
+        cid: str,
+        latency_ms: float,
+        status: int,
+        body: bytes,
+        answer: bytes,
+        acknowledge: bool = False,
+    ) -> asyncio.Future[bool] | None:
         capture = self.capture
         if capture is None or not capture.sampled():
-            return False
-        capture.record(
+            return None
+        return capture.record(
+            acknowledge=acknowledge,
             correlation_id=cid,
             variant=fleet.name,
             role=fleet.role,
@@ -161,7 +174,6 @@ class EndpointRuntime:
             request=body.decode("utf-8", "replace"),
             response=answer.decode(),
         )
-        return True
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "variants": self.routing.describe()}
@@ -174,6 +186,7 @@ class Serving:
         self._endpoints: dict[str, EndpointRuntime] = {}
         self._predictors: dict[str, Predictor] = {}
         self._lock = threading.Lock()
+        recover_captures(captures)  # what a crash left in the logs, written out before anything reads it
         self.flusher = CaptureFlusher()
 
     def fleet(
@@ -200,7 +213,7 @@ class Serving:
         if capture_percent > 0:
             capture = self.flusher.writers.get(name) or CaptureWriter(self.captures, name, capture_percent)
             capture.percent = capture_percent
-            self.flusher.writers[name] = capture
+            self.flusher.add(capture)
         with self._lock:
             runtime = self._endpoints.get(name)
             if runtime is None:
