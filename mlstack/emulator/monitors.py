@@ -447,7 +447,8 @@ def read_table(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise BadRequest(f"baseline {path} does not exist")
     try:
-        return duckdb.sql(f"SELECT * FROM {source_sql(path)}").df()
+        with duckdb.connect() as conn:  # not duckdb.sql's connection, which every thread shares
+            return conn.sql(f"SELECT * FROM {source_sql(path)}").df()
     except duckdb.Error as exc:
         raise BadRequest(f"cannot read baseline {path}: {exc}") from None
 

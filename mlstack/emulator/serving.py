@@ -71,8 +71,10 @@ def example_request(version: Version, model: Any) -> dict[str, Any]:
         from mlstack.emulator.features.offline import quote, source_sql
 
         try:
-            first = duckdb.sql(f"SELECT {', '.join(quote(n) for n in names)} FROM {source_sql(Path(data))} LIMIT 1")
-            row = list(next(iter(first.fetchall()), row))
+            with duckdb.connect() as conn:  # not duckdb.sql's connection, which every thread shares
+                columns = ", ".join(quote(n) for n in names)
+                first = conn.sql(f"SELECT {columns} FROM {source_sql(Path(data))} LIMIT 1").fetchall()
+            row = list(next(iter(first), row))
         except duckdb.Error:
             pass  # the zeros still make a valid request
     return {"instances": [dict(zip(names, row, strict=True)) if names else row]}
