@@ -4,6 +4,7 @@ approval status and movable aliases (champion, challenger)."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sqlite3
 import time
@@ -233,7 +234,8 @@ class Registry:
             framework=row["framework"],
             entrypoint=row["entrypoint"],
             approval=row["approval"],
-            metrics=json.loads(row["metrics"]),
+            # Rows written before metrics had to be finite: NaN cannot go out as JSON.
+            metrics={k: v if math.isfinite(v) else None for k, v in json.loads(row["metrics"]).items()},
             params=json.loads(row["params"]),
             lineage=json.loads(row["lineage"]),
             source=row["source"],
