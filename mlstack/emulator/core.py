@@ -319,13 +319,31 @@ class Emulator:
         )
 
     def set_approval(self, group: str, version: int, approval: str) -> dict[str, Any]:
-        """Approve or reject a version; endpoints that were waiting for it deploy now."""
+        """Approve or reject a version; endpoints that were waiting for it deploy now.
+
+        A rejected version stops being served at once, whatever the group's approval policy: every
+        endpoint serving it (in any variant or as a shadow) stops and waits, refusing invocations,
+        until its model reference names a version that may be served; it then deploys that one."""
         result = self.registry.set_approval(group, version, approval).as_dict()
         deployed = []
+        if approval == "rejected":
+            deployed += self._stop_serving(group, version)
         for row in self.resources("endpoint"):
             if row["status"] == "waiting" and any(v["model"]["group"] == group for v in row["config"]["variants"]):
                 deployed.append(self.deploy_endpoint(row["name"]))
         return {**result, "endpoints": deployed}
+
+    def _stop_serving(self, group: str, version: int) -> list[str]:
+        stopped = []
+        for row in self.resources("endpoint"):
+            runtime = self.serving.serving(row["name"])
+            if runtime and any((f.version.group, f.version.version) == (group, version) for f in runtime.routing.fleets()):
+                message = f"{group} v{version} was rejected: stopped serving it until a servable version is named"
+                with self.write_lock:
+                    self.rollouts.remove(row["name"])
+                    self.put_resource("endpoint", row["name"], row["config"], "waiting", message, {})
+                stopped.append(f"endpoint {row['name']}: {message}")
+        return stopped
 
     def endpoints(self) -> list[dict[str, Any]]:
         return [
