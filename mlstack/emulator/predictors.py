@@ -28,7 +28,8 @@ from types import ModuleType
 from typing import Any
 
 from mlstack.emulator.errors import BadRequest
-from mlstack.emulator.registry import Version
+from mlstack.emulator.pipelines.lineage import file_sha256
+from mlstack.emulator.registry import ARTIFACT_DIGEST, Version
 
 SERVABLE = ("sklearn", "custom")
 
@@ -67,8 +68,6 @@ class Predictor:
     version: Version
     model: Any  # the estimator, or the custom function
     predict: Callable[[list[Any]], dict[str, Any]]
-    # Trusted numeric code that cannot block (scikit-learn): small requests may run in the event loop.
-    inline: bool = False
 
     @property
     def feature_names(self) -> list[str]:
@@ -76,6 +75,7 @@ class Predictor:
 
 
 def load(version: Version) -> Predictor:
+    verify_digest(version)
     if version.framework == "sklearn":
         return _sklearn(version)
     if version.framework == "custom":
@@ -84,6 +84,20 @@ def load(version: Version) -> Predictor:
         f"{version.ref} is a {version.framework} model; the local emulator serves "
         f"{' and '.join(SERVABLE)} models (scikit-learn saved with joblib, or a Python entrypoint)"
     )
+
+
+def verify_digest(version: Version) -> None:
+    """Refuse an artifact that is not the file registered: loading a pickle runs code."""
+    recorded = version.lineage.get(ARTIFACT_DIGEST)
+    if recorded is None:
+        return  # registered before digests were recorded
+    path = Path(version.artifact)
+    actual = file_sha256(path) if path.is_file() else "missing"
+    if actual != recorded:
+        raise BadRequest(
+            f"{version.ref}: the artifact {path} is not the file registered (sha256 {actual[:12]}, "
+            f"registered {recorded[:12]}); refusing to load it. Register it again if the change is yours."
+        )
 
 
 # --- scikit-learn ---------------------------------------------------------------------------------
@@ -113,7 +127,7 @@ def _sklearn(version: Version) -> Predictor:
             raise InvocationError(500, f"the model raised {type(exc).__name__}: {exc}") from None
         return answer
 
-    return Predictor(version, model, predict, inline=True)
+    return Predictor(version, model, predict)
 
 
 def _is_classifier(model: Any) -> bool:

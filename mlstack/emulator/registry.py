@@ -16,8 +16,10 @@ from typing import Any
 from mlstack.emulator.db import Database
 from mlstack.emulator.errors import BadRequest, Conflict, NotFound
 from mlstack.emulator.layout import inside
+from mlstack.emulator.pipelines.lineage import file_sha256
 
 ARTIFACT_NAME = "model.joblib"
+ARTIFACT_DIGEST = "artifact_sha256"
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,9 @@ class Registry:
         staging = inside(self.artifacts, group, f".staging-{uuid.uuid4().hex}")
         staging.mkdir(parents=True)
         shutil.copy2(new.artifact, staging / ARTIFACT_NAME)
+        # Checked again before the artifact is loaded (`predictors.load`): a file swapped in the
+        # registry after registration is refused, not unpickled.
+        lineage = {**new.lineage, ARTIFACT_DIGEST: file_sha256(staging / ARTIFACT_NAME)}
         final = inside(self.artifacts, group, f"v{version}")
         shutil.rmtree(final, ignore_errors=True)  # left by a crash between rename and COMMIT
         staging.rename(final)
@@ -143,7 +148,7 @@ class Registry:
                 approval,
                 json.dumps(new.metrics),
                 json.dumps(new.params),
-                json.dumps(new.lineage),
+                json.dumps(lineage),
                 new.source,
                 time.time(),
             ),

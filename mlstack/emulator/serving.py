@@ -10,11 +10,9 @@ window, capture it if sampled, and mirror it to the shadow fleet in the backgrou
 answer names the variant (`X-Mlstack-Variant`) and carries a correlation id
 (`X-Mlstack-Correlation-Id`, the caller's when it sends one) that ground truth joins on.
 
-Where the prediction runs: custom entrypoints (arbitrary code, which may block or hang) always run
-on the fleet's workers under the invocation timeout. scikit-learn estimators are numeric code that
-cannot hang; a request of up to `INLINE_ROWS` rows is predicted in the event loop, because handing a
-sub-millisecond call to a thread and back costs more than the call (see `benchmarks/bench_router.py`);
-larger requests go to the workers like custom models, so a big batch never stalls the loop.
+Where the prediction runs: always on the fleet's workers under the invocation timeout, never in the
+event loop. A model is code the user supplied (a custom entrypoint, or an estimator whose predict may
+take seconds): run in the loop, one slow prediction froze every other request, `/v1/health` included.
 """
 
 from __future__ import annotations
@@ -44,7 +42,6 @@ CORRELATION_HEADER = "x-mlstack-correlation-id"
 CAPTURED_HEADER = "x-mlstack-captured"
 # SageMaker's limit for a real-time invocation; MLSTACK_INVOCATION_TIMEOUT (seconds) overrides it.
 DEFAULT_TIMEOUT = 60.0
-INLINE_ROWS = 64
 # Correlation ids: random per process, then a counter (unique, and far cheaper than uuid4 per request).
 _ID_PREFIX = uuid.uuid4().hex[:16]
 _ids = itertools.count(1)
@@ -109,11 +106,7 @@ class EndpointRuntime:
         instances = None
         try:
             instances = predictors.parse_instances(body)
-            predictor = fleet.predictor
-            if predictor.inline and len(instances) <= INLINE_ROWS:
-                result = predictor.predict(instances)
-            else:
-                result = await fleet.pool.run(predictor.predict, instances, self.timeout)
+            result = await fleet.pool.run(fleet.predictor.predict, instances, self.timeout)
             status = 200
             payload = {**result, "model": fleet.version.ref, "variant": fleet.name, "correlation_id": cid}
         except InvocationError as exc:
