@@ -74,3 +74,14 @@ def test_hostile_spec_through_every_command(tmp_path, name, old, new):
             assert report(exc) == 1
         if name in ("secret-key",):
             assert "AKIA" not in str(exc)
+
+
+def test_diff_never_passes_a_revision_to_git_as_an_option(tmp_path, monkeypatch):
+    import subprocess
+
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "m.yaml").write_text(QUICKSTART)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["diff", "--", f"--output={tmp_path / 'written'}:m.yaml", "m.yaml"])
+    assert isinstance(result.exception, MlstackError) and "cannot read m.yaml" in str(result.exception)
+    assert not (tmp_path / "written").exists()
