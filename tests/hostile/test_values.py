@@ -1,4 +1,4 @@
-"""NaN never passes a gate, never reaches the registry, never crashes a listing."""
+"""Values that must not pass: NaN metrics through gates, markup and hidden characters into a PR comment."""
 
 from __future__ import annotations
 
@@ -23,3 +23,12 @@ def test_an_evaluation_writing_nan_fails_its_step(tmp_path, text):
         contract.read_metrics(path)
     path.write_text(json.dumps({"accuracy": 0.9}))
     assert contract.read_metrics(path) == {"accuracy": 0.9}
+
+
+def test_pr_comment_cells_carry_no_links_mentions_or_hidden_characters():
+    from mlstack.review.render import cell
+
+    text = cell("[click](https://evil.example) @octocat \u202eevil\u200b\x00!")
+    assert "[" not in text and "]" not in text and "@" not in text
+    assert "\u202e" not in text and "\u200b" not in text and "\x00" not in text
+    assert "\\u202e" in text and "\\x00" in text  # shown, not hidden
