@@ -45,9 +45,11 @@ class InvocationError(Exception):
 def parse_instances(body: bytes) -> list[Any]:
     """`{"instances": [...]}` (or "inputs"), each a list of values or an object of named features."""
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvocationError(400, f"the request body is not JSON: {exc}") from None
+    except RecursionError:
+        raise InvocationError(400, "the request body nests too deeply") from None
     instances = payload.get("instances", payload.get("inputs")) if isinstance(payload, dict) else None
     if not isinstance(instances, list) or not instances:
         raise InvocationError(400, 'send {"instances": [...]}: a non-empty list of rows (lists or objects)')
@@ -55,6 +57,11 @@ def parse_instances(body: bytes) -> list[Any]:
     if first in (list, dict) and all(type(row) is first for row in instances):
         return instances
     raise InvocationError(400, "instances must all be lists (positional features) or all objects (named features)")
+
+
+def _no_constant(name: str) -> Any:
+    # Python's json reads NaN and Infinity, which are not JSON and no model should be scored on.
+    raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
 
 
 def to_json(value: Any) -> Any:
@@ -123,6 +130,9 @@ def _sklearn(version: Version) -> Predictor:
             if proba is not None:
                 scores = proba(rows)
                 answer["scores"] = to_json(scores[:, 1] if scores.shape[1] == 2 else scores)
+        except (ValueError, TypeError) as exc:
+            # scikit-learn's input checks: strings where numbers go, NaN the estimator cannot take.
+            raise InvocationError(400, f"the model cannot use these instances: {exc}") from None
         except Exception as exc:
             raise InvocationError(500, f"the model raised {type(exc).__name__}: {exc}") from None
         return answer
