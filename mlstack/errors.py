@@ -55,6 +55,9 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     matches = difflib.get_close_matches(word, _candidates(word, list(choices)), n=3, cutoff=0.6)
     if not matches:
         return ""
+    # The nearest few: those as close as the best one (a clear winner is named alone).
+    best = difflib.SequenceMatcher(None, matches[0], word).ratio()
+    matches = [m for m in matches if difflib.SequenceMatcher(None, m, word).ratio() >= best - 0.05]
     return f" (did you mean {' or '.join(repr(m) for m in matches)}?)"
 
 
