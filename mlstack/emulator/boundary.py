@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from mlstack.emulator.errors import BadRequest
-from mlstack.names import column_clashes, ident_problem, name_problem
+from mlstack.names import RESERVED_COLUMNS, column_clashes, ident_problem, name_problem
 from mlstack.spec.types import MAX_INT
 
 Problems = Iterator[str | None]
@@ -65,7 +65,7 @@ def _problems(kind: str, name: Any, config: dict[str, Any]) -> Problems:
             yield ident_problem(feature, "feature")
         if all(isinstance(f, str) for f in features):
             keys = tuple(str(_field(k, "name")) for k in config.get("join_keys") or [])
-            yield from column_clashes(features, ("__key", "__ts", *keys))
+            yield from column_clashes(features, (*RESERVED_COLUMNS, *keys))
     elif kind == "pipeline":
         for step in config.get("steps") or []:
             yield name_problem(_field(step, "name"), "step")
