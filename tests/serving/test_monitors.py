@@ -223,7 +223,8 @@ def test_prediction_drift_and_data_quality(served, tmp_path):
         served.client.http.post("/endpoints/ep/invocations", json={"instances": [{"f0": 0.5, "f1": None}]})
         for _ in range(29)
     ]
-    assert {b.status_code for b in broken} == {500}  # the model cannot take a null; the request still counts
+    # A null the model cannot take is the client's error (400), not the model's; the request still counts.
+    assert {b.status_code for b in broken} == {400}
 
     outputs = served.client.post("/v1/monitors/outputs/runs")
     # The reference is what the serving model predicts for the baseline's rows (it has no prediction column).
