@@ -12,7 +12,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import typer
 
-from mlstack.errors import MlstackError, SpecInvalid
+from mlstack.errors import MlstackError, SpecInvalid, printable
 
 # Each module defines register(app); keep this list sorted.
 COMMAND_MODULES = (
@@ -26,6 +26,7 @@ COMMAND_MODULES = (
 )
 
 ISSUES_URL = "https://github.com/mlstack/mlstack/issues"
+MAX_SHOWN = 50  # a flood of errors is summarised with a count
 
 app = typer.Typer(
     name="mlstack",
@@ -45,13 +46,14 @@ def report(exc: BaseException) -> int:
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     if isinstance(exc, SpecInvalid):
-        for error in exc.errors:
+        for error in exc.errors[:MAX_SHOWN]:
             console.print(f"[red]error[/red] {escape(error.render())}", markup=True, emoji=False)
         count = len(exc.errors)
-        console.print(f"{count} problem{'s' if count != 1 else ''} found.")
+        more = f" ({count - MAX_SHOWN} more not shown; fix these first)" if count > MAX_SHOWN else ""
+        console.print(f"{count} problem{'s' if count != 1 else ''} found.{more}")
         return 1
     if isinstance(exc, MlstackError):
-        console.print(f"[red]error[/red] {escape(str(exc))}", markup=True, emoji=False)
+        console.print(f"[red]error[/red] {escape(printable(str(exc)))}", markup=True, emoji=False)
         return 1
     console.print(
         f"[red]internal error[/red] {type(exc).__name__}: {escape(str(exc))}\n"

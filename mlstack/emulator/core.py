@@ -16,7 +16,7 @@ from mlstack.emulator.autoscaling import Autoscaler
 from mlstack.emulator.errors import BadRequest, Conflict, NotFound
 from mlstack.emulator.features import FeatureStore, View
 from mlstack.emulator.features.online import OnlineStore
-from mlstack.emulator.layout import StateDir
+from mlstack.emulator.layout import StateDir, inside
 from mlstack.emulator.monitors import Monitors
 from mlstack.emulator.operations import Operation, Operations
 from mlstack.emulator.pipelines.runner import PipelineRunner
@@ -26,7 +26,7 @@ from mlstack.emulator.rollout import Rollouts
 from mlstack.emulator.scheduler import Scheduler
 from mlstack.emulator.serving import Serving
 from mlstack.emulator.store import open_state
-from mlstack.errors import MlstackError
+from mlstack.errors import MlstackError, did_you_mean
 
 log = logging.getLogger("mlstack.emulator")
 RESOURCE_WAIT = 900.0  # how long a per-resource write waits for a running apply
@@ -263,7 +263,7 @@ class Emulator:
                     "started_at": s["started_at"],
                     "finished_at": s["finished_at"],
                     "message": s["message"],
-                    "log": str(self.state.runs / run_id / s["name"] / "log.txt"),
+                    "log": str(inside(self.state.runs, run_id, s["name"], "log.txt")),
                 }
                 for s in steps
             ],
@@ -282,6 +282,8 @@ class Emulator:
         """A monitor alerted: start the pipelines that retrain on it (the monitor's retrain actions
         and pipelines with `triggers: on_alert`). The monitoring service calls this."""
         monitors = {c["name"]: c for c in self.configs("monitor")}
+        if monitor not in monitors:
+            raise NotFound(f"no monitor '{monitor}' is applied{did_you_mean(monitor, monitors)}")
         pipelines = [
             c["name"] for c in self.configs("pipeline") if any(t["on_alert"] == monitor for t in c.get("triggers", []))
         ]
@@ -317,13 +319,31 @@ class Emulator:
         )
 
     def set_approval(self, group: str, version: int, approval: str) -> dict[str, Any]:
-        """Approve or reject a version; endpoints that were waiting for it deploy now."""
+        """Approve or reject a version; endpoints that were waiting for it deploy now.
+
+        A rejected version stops being served at once, whatever the group's approval policy: every
+        endpoint serving it (in any variant or as a shadow) stops and waits, refusing invocations,
+        until its model reference names a version that may be served; it then deploys that one."""
         result = self.registry.set_approval(group, version, approval).as_dict()
         deployed = []
+        if approval == "rejected":
+            deployed += self._stop_serving(group, version)
         for row in self.resources("endpoint"):
             if row["status"] == "waiting" and any(v["model"]["group"] == group for v in row["config"]["variants"]):
                 deployed.append(self.deploy_endpoint(row["name"]))
         return {**result, "endpoints": deployed}
+
+    def _stop_serving(self, group: str, version: int) -> list[str]:
+        stopped = []
+        for row in self.resources("endpoint"):
+            runtime = self.serving.serving(row["name"])
+            if runtime and any((f.version.group, f.version.version) == (group, version) for f in runtime.routing.fleets()):
+                message = f"{group} v{version} was rejected: stopped serving it until a servable version is named"
+                with self.write_lock:
+                    self.rollouts.remove(row["name"])
+                    self.put_resource("endpoint", row["name"], row["config"], "waiting", message, {})
+                stopped.append(f"endpoint {row['name']}: {message}")
+        return stopped
 
     def endpoints(self) -> list[dict[str, Any]]:
         return [

@@ -43,7 +43,13 @@ class DataPlane:
             await _send(send, 413, {"error": f"the request body is over {MAX_BODY // (1024 * 1024)} MiB"})
             return
         given = next((v for k, v in scope["headers"] if k == _CORRELATION), None)
-        answer = await runtime.invoke(body, given.decode("latin-1") if given else None)
+        try:
+            # UTF-8 both ways, so a non-ASCII id comes back as sent (and is captured as sent).
+            correlation = given.decode() if given else None
+        except UnicodeDecodeError:
+            await _send(send, 400, {"error": f"{CORRELATION_HEADER} must be UTF-8 text"})
+            return
+        answer = await runtime.invoke(body, correlation)
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(answer.body)).encode()),

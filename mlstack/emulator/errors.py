@@ -17,5 +17,13 @@ class Conflict(MlstackError):
     status = 409
 
 
+class OutsideStateDir(BadRequest):
+    """A name that would put a file outside the state directory: refused before anything is written."""
+
+
+class DiskFull(MlstackError):
+    status = 507
+
+
 def http_status(exc: MlstackError) -> int:
     return getattr(exc, "status", 400)

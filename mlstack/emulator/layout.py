@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlstack.emulator.errors import OutsideStateDir
 from mlstack.errors import MlstackError
 
 MARKER = "emulator-state"
@@ -80,20 +82,45 @@ class StateDir:
         self.marker.touch(exist_ok=True)
 
     def ensure_token(self) -> str:
-        """The control-plane token, made at first start: random, readable by this user only."""
-        try:
-            fd = os.open(self.token_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
+        """The control-plane token, made at first start: random, readable by this user only.
+
+        Written whole or not at all (a temporary file, fsync'ed, then linked into place), so a full
+        disk leaves no empty token behind; of two first starts, the first link wins."""
+        if self.token_file.exists():
             return self.read_token()
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(TOKEN_BYTES))
+        staging = self.root / f".token-{secrets.token_hex(8)}"
+        try:
+            fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(fd, secrets.token_urlsafe(TOKEN_BYTES).encode())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            with contextlib.suppress(FileExistsError):
+                os.link(staging, self.token_file)
+        finally:
+            staging.unlink(missing_ok=True)
         return self.read_token()
 
     def read_token(self) -> str:
         try:
-            return self.token_file.read_text().strip()
+            token = self.token_file.read_text().strip()
         except FileNotFoundError:
             raise MlstackError(f"no emulator token in {self.root}; start the emulator with `mlstack up`") from None
+        if not token:
+            raise MlstackError(f"{self.token_file} is empty (written by an older mlstack on a full disk?); delete it")
+        return token
+
+
+def inside(root: Path, *parts: str) -> Path:
+    """`root/parts`, proven to stay inside `root` once resolved (`..`, absolute parts and symlinks
+    included). Every path the emulator writes or deletes under its state directory comes from here."""
+    path = root.joinpath(*parts)
+    base = root.resolve()
+    resolved = path.resolve()
+    if resolved == base or not resolved.is_relative_to(base):
+        raise OutsideStateDir(f"'{'/'.join(parts)}' does not name a place inside {root}")
+    return path
 
 
 def state_dir_for(spec_file: Path, configured: str) -> StateDir:

@@ -58,6 +58,7 @@ def routes(core: Emulator) -> APIRouter:
         labels = body.get("labels") if isinstance(body, dict) else None
         if not isinstance(labels, list):
             raise BadRequest('send {"labels": [{"correlation_id": "...", "label": ...}, ...]}')
+        core.resource("endpoint", name)  # labels only for an endpoint that exists: its name makes a folder
         return {"endpoint": name, "stored": core.monitors.add_labels(name, labels)}
 
     @router.post("/v1/monitors/{name}/runs")

@@ -41,6 +41,7 @@ from urllib.parse import urlparse
 
 from mlstack.emulator.capture import read_captures
 from mlstack.emulator.errors import BadRequest, NotFound
+from mlstack.emulator.layout import inside
 from mlstack.errors import MlstackError
 
 if TYPE_CHECKING:
@@ -453,7 +454,7 @@ class Monitors:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        folder = self.ground_truth_dir / endpoint
+        folder = inside(self.ground_truth_dir, endpoint)
         folder.mkdir(parents=True, exist_ok=True)
         name = f"part-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.parquet"
         pq.write_table(pa.Table.from_pylist(rows), folder / f".{name}")
@@ -464,7 +465,7 @@ class Monitors:
         """The latest label per correlation id."""
         import pandas as pd
 
-        files = sorted((self.ground_truth_dir / endpoint).glob("part-*.parquet"))
+        files = sorted(inside(self.ground_truth_dir, endpoint).glob("part-*.parquet"))
         if not files:
             return pd.DataFrame(columns=["correlation_id", "label"])
         frame = pd.concat([pd.read_parquet(f) for f in files]).sort_values("at")
@@ -490,7 +491,8 @@ def read_table(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise BadRequest(f"baseline {path} does not exist")
     try:
-        return duckdb.sql(f"SELECT * FROM {source_sql(path)}").df()
+        with duckdb.connect() as conn:  # not duckdb.sql's connection, which every thread shares
+            return conn.sql(f"SELECT * FROM {source_sql(path)}").df()
     except duckdb.Error as exc:
         raise BadRequest(f"cannot read baseline {path}: {exc}") from None
 

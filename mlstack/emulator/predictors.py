@@ -28,7 +28,8 @@ from types import ModuleType
 from typing import Any
 
 from mlstack.emulator.errors import BadRequest
-from mlstack.emulator.registry import Version
+from mlstack.emulator.pipelines.lineage import file_sha256
+from mlstack.emulator.registry import ARTIFACT_DIGEST, Version
 
 SERVABLE = ("sklearn", "custom")
 
@@ -44,9 +45,11 @@ class InvocationError(Exception):
 def parse_instances(body: bytes) -> list[Any]:
     """`{"instances": [...]}` (or "inputs"), each a list of values or an object of named features."""
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=_no_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvocationError(400, f"the request body is not JSON: {exc}") from None
+    except RecursionError:
+        raise InvocationError(400, "the request body nests too deeply") from None
     instances = payload.get("instances", payload.get("inputs")) if isinstance(payload, dict) else None
     if not isinstance(instances, list) or not instances:
         raise InvocationError(400, 'send {"instances": [...]}: a non-empty list of rows (lists or objects)')
@@ -54,6 +57,11 @@ def parse_instances(body: bytes) -> list[Any]:
     if first in (list, dict) and all(type(row) is first for row in instances):
         return instances
     raise InvocationError(400, "instances must all be lists (positional features) or all objects (named features)")
+
+
+def _no_constant(name: str) -> Any:
+    # Python's json reads NaN and Infinity, which are not JSON and no model should be scored on.
+    raise json.JSONDecodeError(f"{name} is not a JSON number", name, 0)
 
 
 def to_json(value: Any) -> Any:
@@ -67,8 +75,6 @@ class Predictor:
     version: Version
     model: Any  # the estimator, or the custom function
     predict: Callable[[list[Any]], dict[str, Any]]
-    # Trusted numeric code that cannot block (scikit-learn): small requests may run in the event loop.
-    inline: bool = False
 
     @property
     def feature_names(self) -> list[str]:
@@ -76,6 +82,7 @@ class Predictor:
 
 
 def load(version: Version) -> Predictor:
+    verify_digest(version)
     if version.framework == "sklearn":
         return _sklearn(version)
     if version.framework == "custom":
@@ -84,6 +91,22 @@ def load(version: Version) -> Predictor:
         f"{version.ref} is a {version.framework} model; the local emulator serves "
         f"{' and '.join(SERVABLE)} models (scikit-learn saved with joblib, or a Python entrypoint)"
     )
+
+
+def verify_digest(version: Version) -> None:
+    """Refuse an artifact that is not the file registered: loading a pickle runs code."""
+    recorded = version.lineage.get(ARTIFACT_DIGEST)
+    if recorded is None:
+        return  # registered before digests were recorded
+    path = Path(version.artifact)
+    if not path.is_file():
+        return  # the loader says the file is gone
+    actual = file_sha256(path)
+    if actual != recorded:
+        raise BadRequest(
+            f"{version.ref}: the artifact {path} is not the file registered (sha256 {actual[:12]}, "
+            f"registered {recorded[:12]}); refusing to load it. Register it again if the change is yours."
+        )
 
 
 # --- scikit-learn ---------------------------------------------------------------------------------
@@ -109,11 +132,14 @@ def _sklearn(version: Version) -> Predictor:
             if proba is not None:
                 scores = proba(rows)
                 answer["scores"] = to_json(scores[:, 1] if scores.shape[1] == 2 else scores)
+        except (ValueError, TypeError) as exc:
+            # scikit-learn's input checks: strings where numbers go, NaN the estimator cannot take.
+            raise InvocationError(400, f"the model cannot use these instances: {exc}") from None
         except Exception as exc:
             raise InvocationError(500, f"the model raised {type(exc).__name__}: {exc}") from None
         return answer
 
-    return Predictor(version, model, predict, inline=True)
+    return Predictor(version, model, predict)
 
 
 def _is_classifier(model: Any) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from mlstack.emulator.boundary import check_resource
 from mlstack.emulator.desired import KINDS
 from mlstack.emulator.errors import BadRequest, Conflict
 from mlstack.emulator.operations import Operation
@@ -53,6 +54,7 @@ def validate_desired(desired: Any) -> list[dict[str, Any]]:
         if not isinstance(item, dict) or item.get("kind") not in KINDS or not isinstance(item.get("config"), dict):
             raise BadRequest(f"each resource needs kind (one of {', '.join(KINDS)}), name and config: {item!r:.200}")
         key = (item["kind"], item.get("name"))
+        check_resource(item["kind"], item.get("name"), item["config"])
         if key in seen:
             raise BadRequest(f"{key[0]} '{key[1]}' appears twice in the desired state")
         seen.add(key)

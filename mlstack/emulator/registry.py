@@ -4,6 +4,7 @@ approval status and movable aliases (champion, challenger)."""
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import sqlite3
 import time
@@ -14,8 +15,11 @@ from typing import Any
 
 from mlstack.emulator.db import Database
 from mlstack.emulator.errors import BadRequest, Conflict, NotFound
+from mlstack.emulator.layout import inside
+from mlstack.emulator.pipelines.lineage import file_sha256
 
 ARTIFACT_NAME = "model.joblib"
+ARTIFACT_DIGEST = "artifact_sha256"
 
 
 @dataclass(frozen=True)
@@ -88,7 +92,7 @@ class Registry:
     def delete_group(self, name: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM model_groups WHERE name = ?", (name,))
-        shutil.rmtree(self.artifacts / name, ignore_errors=True)
+        shutil.rmtree(inside(self.artifacts, name), ignore_errors=True)
 
     def group(self, name: str) -> dict[str, Any]:
         row = self.db.one("SELECT * FROM model_groups WHERE name = ?", (name,))
@@ -123,10 +127,13 @@ class Registry:
         elif conn.execute("SELECT 1 FROM model_versions WHERE grp = ? AND version = ?", (group, version)).fetchone():
             raise Conflict(f"{group} v{version} already exists in the registry")
         approval = new.approval or ("approved" if row["approval"] == "auto" else "pending")
-        staging = self.artifacts / group / f".staging-{uuid.uuid4().hex}"
+        staging = inside(self.artifacts, group, f".staging-{uuid.uuid4().hex}")
         staging.mkdir(parents=True)
         shutil.copy2(new.artifact, staging / ARTIFACT_NAME)
-        final = self.artifacts / group / f"v{version}"
+        # Checked again before the artifact is loaded (`predictors.load`): a file swapped in the
+        # registry after registration is refused, not unpickled.
+        lineage = {**new.lineage, ARTIFACT_DIGEST: file_sha256(staging / ARTIFACT_NAME)}
+        final = inside(self.artifacts, group, f"v{version}")
         shutil.rmtree(final, ignore_errors=True)  # left by a crash between rename and COMMIT
         staging.rename(final)
         conn.execute(
@@ -141,7 +148,7 @@ class Registry:
                 approval,
                 json.dumps(new.metrics),
                 json.dumps(new.params),
-                json.dumps(new.lineage),
+                json.dumps(lineage),
                 new.source,
                 time.time(),
             ),
@@ -157,7 +164,7 @@ class Registry:
     def delete_version(self, group: str, version: int) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM model_versions WHERE grp = ? AND version = ?", (group, version))
-        shutil.rmtree(self.artifacts / group / f"v{version}", ignore_errors=True)
+        shutil.rmtree(inside(self.artifacts, group, f"v{version}"), ignore_errors=True)
 
     def set_approval(self, group: str, version: int, approval: str) -> Version:
         if approval not in ("approved", "pending", "rejected"):
@@ -232,7 +239,8 @@ class Registry:
             framework=row["framework"],
             entrypoint=row["entrypoint"],
             approval=row["approval"],
-            metrics=json.loads(row["metrics"]),
+            # Rows written before metrics had to be finite: NaN cannot go out as JSON.
+            metrics={k: v if math.isfinite(v) else None for k, v in json.loads(row["metrics"]).items()},
             params=json.loads(row["params"]),
             lineage=json.loads(row["lineage"]),
             source=row["source"],

@@ -33,23 +33,35 @@ Routes (JSON in and out; errors are {"error": "..."} with a 4xx/5xx status):
 
 from __future__ import annotations
 
+import errno
 import hmac
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 from fastapi import Body, FastAPI, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from mlstack.emulator.boundary import check_version
 from mlstack.emulator.core import Emulator
 from mlstack.emulator.dataplane import DataPlane
 from mlstack.emulator.errors import BadRequest, http_status
 from mlstack.emulator.monitoring_api import routes
 from mlstack.errors import MlstackError, SpecInvalid
+from mlstack.spec.types import MAX_INT
 
 MAX_WAIT = 10.0
+# A desired state of a large platform is a few MiB; anything far beyond that is not one.
+MAX_CONTROL_BODY = 32 * 1024 * 1024
+DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
+VersionNumber = Annotated[int, PathParam(ge=1, le=MAX_INT)]
+log = logging.getLogger("mlstack.emulator")
 
 
 class TokenAuth:
@@ -77,6 +89,47 @@ class TokenAuth:
         await self.app(scope, receive, send)
 
 
+class BodyLimit:
+    """Refuses a control-plane request body over `MAX_CONTROL_BODY` bytes (413) before it is parsed."""
+
+    def __init__(self, app: Any, limit: int = MAX_CONTROL_BODY) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"0")
+        if declared.isdigit() and int(declared) > self.limit:
+            await _refuse(send, self.limit)
+            return
+        seen = 0
+
+        async def counted() -> Any:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge()
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await _refuse(send, self.limit)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _refuse(send: Any, limit: int) -> None:
+    body = json.dumps({"error": f"the request body is over {limit // (1024 * 1024)} MiB"}).encode()
+    await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _object(body: Any, what: str) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest(f"{what} must be a JSON object")
@@ -92,6 +145,31 @@ def create_app(core: Emulator, token: str, shutdown: Callable[[], None]) -> Any:
         if isinstance(exc, SpecInvalid):
             return JSONResponse({"error": str(exc)}, status_code=400)
         return JSONResponse({"error": str(exc)}, status_code=http_status(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()[:5]
+        ]
+        return JSONResponse({"error": "; ".join(problems) or "invalid request"}, status_code=400)
+
+    @app.exception_handler(RecursionError)
+    async def too_deep(request: Request, exc: RecursionError) -> JSONResponse:
+        return JSONResponse({"error": "the request body nests too deeply"}, status_code=400)
+
+    @app.exception_handler(OSError)
+    async def os_error(request: Request, exc: OSError) -> JSONResponse:
+        if exc.errno in DISK_FULL:
+            log.error("disk full: %s", exc)
+            message = f"the emulator's disk is full ({exc.strerror}); free space under {core.state.root} and retry"
+            return JSONResponse({"error": message}, status_code=507)
+        log.exception("%s %s", request.method, request.url.path)
+        return JSONResponse({"error": f"the emulator could not read or write a file: {exc.strerror}"}, 500)
+
+    @app.exception_handler(Exception)
+    async def server_fault(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("%s %s", request.method, request.url.path)
+        return JSONResponse({"error": f"internal error in the emulator: {type(exc).__name__}"}, status_code=500)
 
     @app.get("/v1/health")
     def health() -> dict[str, Any]:
@@ -149,11 +227,11 @@ def create_app(core: Emulator, token: str, shutdown: Callable[[], None]) -> Any:
         return [v.as_dict() for v in core.registry.versions(group)]
 
     @app.get("/v1/registry/groups/{group}/versions/{version}")
-    def version(group: str, version: int) -> dict[str, Any]:
+    def version(group: str, version: VersionNumber) -> dict[str, Any]:
         return core.registry.version(group, version).as_dict()
 
     @app.put("/v1/registry/groups/{group}/versions/{version}/approval")
-    def approval(group: str, version: int, body: Any = Body(...)) -> dict[str, Any]:
+    def approval(group: str, version: VersionNumber, body: Any = Body(...)) -> dict[str, Any]:
         return core.set_approval(group, version, str(_object(body, "the body").get("approval")))
 
     @app.put("/v1/registry/groups/{group}/aliases/{alias}")
@@ -161,7 +239,7 @@ def create_app(core: Emulator, token: str, shutdown: Callable[[], None]) -> Any:
         number = _object(body, "the body").get("version")
         if not isinstance(number, int):
             raise BadRequest('send {"version": N}')
-        return core.registry.set_alias(group, alias, number).as_dict()
+        return core.registry.set_alias(group, alias, check_version(number)).as_dict()
 
     @app.post("/v1/pipelines/{name}/runs", status_code=202)
     def start_run(name: str, body: Any = Body(default={})) -> dict[str, Any]:
@@ -202,7 +280,7 @@ def create_app(core: Emulator, token: str, shutdown: Callable[[], None]) -> Any:
         if not isinstance(body.get("entities"), str) or not isinstance(features, list):
             raise BadRequest('send {"entities": "<Parquet/CSV path>", "features": ["view:feature", ...]}')
         table = core.features.get_historical_features(
-            body["entities"], features, body.get("timestamp_column", "event_timestamp")
+            str(_project_file(core, body["entities"])), features, body.get("timestamp_column", "event_timestamp")
         )
         import pyarrow.parquet as pq
 
@@ -240,4 +318,17 @@ def create_app(core: Emulator, token: str, shutdown: Callable[[], None]) -> Any:
         return {"stopping": True}
 
     app.include_router(routes(core))
-    return TokenAuth(DataPlane(app, core.serving), token)
+    return TokenAuth(DataPlane(BodyLimit(app), core.serving), token)
+
+
+def _project_file(core: Emulator, given: str) -> Path:
+    """A file the training-set API may read: inside the applied spec's folder, nowhere else on the
+    server (the answer must not tell which other paths exist)."""
+    spec_file = core.db.one("SELECT value FROM meta WHERE key = 'spec_file'")
+    if spec_file is None:
+        raise BadRequest("no platform is applied; run `mlstack up` first")
+    project = Path(spec_file["value"]).parent.resolve()
+    path = (project / given).resolve()
+    if not path.is_relative_to(project):
+        raise BadRequest(f"entities must be a file inside the spec's folder {project}, named relative to it")
+    return path

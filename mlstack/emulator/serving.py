@@ -12,11 +12,9 @@ the others mirrored meanwhile). The
 answer names the variant (`X-Mlstack-Variant`) and carries a correlation id
 (`X-Mlstack-Correlation-Id`, the caller's when it sends one) that ground truth joins on.
 
-Where the prediction runs: custom entrypoints (arbitrary code, which may block or hang) always run
-on the fleet's workers under the invocation timeout. scikit-learn estimators are numeric code that
-cannot hang; a request of up to `INLINE_ROWS` rows is predicted in the event loop, because handing a
-sub-millisecond call to a thread and back costs more than the call (see `benchmarks/bench_router.py`);
-larger requests go to the workers like custom models, so a big batch never stalls the loop.
+Where the prediction runs: always on the fleet's workers under the invocation timeout, never in the
+event loop. A model is code the user supplied (a custom entrypoint, or an estimator whose predict may
+take seconds): run in the loop, one slow prediction froze every other request, `/v1/health` included.
 """
 
 from __future__ import annotations
@@ -34,6 +32,7 @@ from typing import Any
 
 from mlstack.emulator import predictors
 from mlstack.emulator.capture import CaptureFlusher, CaptureWriter
+from mlstack.emulator.capture import recover as recover_captures
 from mlstack.emulator.errors import NotFound
 from mlstack.emulator.predictors import InvocationError, Predictor
 from mlstack.emulator.registry import Version
@@ -45,7 +44,6 @@ CORRELATION_HEADER = "x-mlstack-correlation-id"
 CAPTURED_HEADER = "x-mlstack-captured"
 # SageMaker's limit for a real-time invocation; MLSTACK_INVOCATION_TIMEOUT (seconds) overrides it.
 DEFAULT_TIMEOUT = 60.0
-INLINE_ROWS = 64
 # Correlation ids: random per process, then a counter (unique, and far cheaper than uuid4 per request).
 _ID_PREFIX = uuid.uuid4().hex[:16]
 _ids = itertools.count(1)
@@ -72,8 +70,10 @@ def example_request(version: Version, model: Any) -> dict[str, Any]:
         from mlstack.emulator.features.offline import quote, source_sql
 
         try:
-            first = duckdb.sql(f"SELECT {', '.join(quote(n) for n in names)} FROM {source_sql(Path(data))} LIMIT 1")
-            row = list(next(iter(first.fetchall()), row))
+            with duckdb.connect() as conn:  # not duckdb.sql's connection, which every thread shares
+                columns = ", ".join(quote(n) for n in names)
+                first = conn.sql(f"SELECT {columns} FROM {source_sql(Path(data))} LIMIT 1").fetchall()
+            row = list(next(iter(first), row))
         except duckdb.Error:
             pass  # the zeros still make a valid request
     return {"instances": [dict(zip(names, row, strict=True)) if names else row]}
@@ -109,11 +109,7 @@ class EndpointRuntime:
         instances = None
         try:
             instances = predictors.parse_instances(body)
-            predictor = fleet.predictor
-            if predictor.inline and len(instances) <= INLINE_ROWS:
-                result = predictor.predict(instances)
-            else:
-                result = await fleet.pool.run(predictor.predict, instances, self.timeout)
+            result = await fleet.pool.run(fleet.predictor.predict, instances, self.timeout)
             status = 200
             payload = {**result, "model": fleet.version.ref, "variant": fleet.name, "correlation_id": cid}
         except InvocationError as exc:
@@ -128,7 +124,9 @@ class EndpointRuntime:
         latency_ms = (time.perf_counter() - started) * 1000
         fleet.window.record(status, latency_ms)
         data = _answer_bytes(payload)
-        captured = self._capture(fleet, cid, latency_ms, status, body, data)
+        durable = self._capture(fleet, cid, latency_ms, status, body, data, acknowledge=True)
+        # Said only once the record is on disk (group commit with the answers around it).
+        captured = bool(durable is not None and await durable)
         if instances is not None and routing.mirrors():
             shadow = routing.shadow
             assert shadow is not None
@@ -195,11 +193,21 @@ class EndpointRuntime:
         if self.capture is not None:
             self._capture(shadow, cid, latency_ms, status, body, _answer_bytes(payload))
 
-    def _capture(self, fleet: Fleet, cid: str, latency_ms: float, status: int, body: bytes, answer: bytes) -> bool:
+    def _capture(
+        self,
+        fleet: Fleet,
+        cid: str,
+        latency_ms: float,
+        status: int,
+        body: bytes,
+        answer: bytes,
+        acknowledge: bool = False,
+    ) -> asyncio.Future[bool] | None:
         capture = self.capture
         if capture is None or not capture.sampled():
-            return False
-        capture.record(
+            return None
+        return capture.record(
+            acknowledge=acknowledge,
             correlation_id=cid,
             variant=fleet.name,
             role=fleet.role,
@@ -209,7 +217,6 @@ class EndpointRuntime:
             request=body.decode("utf-8", "replace"),
             response=answer.decode(),
         )
-        return True
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "variants": self.routing.describe()}
@@ -222,6 +229,7 @@ class Serving:
         self._endpoints: dict[str, EndpointRuntime] = {}
         self._predictors: dict[str, Predictor] = {}
         self._lock = threading.Lock()
+        recover_captures(captures)  # what a crash left in the logs, written out before anything reads it
         self.flusher = CaptureFlusher()
 
     def fleet(
@@ -248,7 +256,7 @@ class Serving:
         if capture_percent > 0:
             capture = self.flusher.writers.get(name) or CaptureWriter(self.captures, name, capture_percent)
             capture.percent = capture_percent
-            self.flusher.writers[name] = capture
+            self.flusher.add(capture)
         with self._lock:
             runtime = self._endpoints.get(name)
             if runtime is None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
-from mlstack.errors import MlstackError
+from mlstack.errors import MlstackError, printable
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 from mlstack.review.cost import HOURS, NOT_ESTIMATED, span
 from mlstack.review.report import Review, Row
@@ -70,8 +70,10 @@ def _environment() -> Any:
 
 
 def cell(text: str) -> str:
-    """Text safe inside a markdown table cell (and as inline HTML)."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Text safe inside a markdown table cell (and as inline HTML): no links, images or @-mentions
+    a spec could smuggle into a PR comment, and NUL, bidi and zero-width characters shown as escapes."""
+    text = printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace("[", "&#91;").replace("]", "&#93;").replace("@", "&#64;")
     return text.replace("|", "\\|").replace("\r", " ").replace("\n", " ")
 
 

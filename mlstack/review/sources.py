@@ -55,7 +55,8 @@ def _git_show(revision: str, file: str) -> bytes:
         raise MlstackError(f"'{revision}:{file}': write a git revision and a path, e.g. origin/main:specs/app.yaml")
     try:
         done = subprocess.run(
-            ["git", "show", f"{revision}:{file}"],
+            # `--end-of-options`: a revision such as `--output=x` is a revision, never an option.
+            ["git", "show", "--end-of-options", f"{revision}:{file}"],
             capture_output=True,
             check=False,
             timeout=60,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path as FsPath
 
 from pydantic import ValidationError
@@ -42,7 +42,10 @@ def validate_document(doc: Document, env: str | None = None, target: str | None 
     if target is not None:
         current = data.get("target")
         data["target"] = {**(current if isinstance(current, dict) else {}), "cloud": target}
-    leaked = [doc.error(path, message) for path, message in secrets.find(data)]
+    leaked = [
+        replace(doc.error(path, message, key=True), path=shown)
+        for path, message, shown in secrets.find(data)
+    ]
     if leaked:
         raise SpecInvalid(leaked)
     try:

@@ -30,7 +30,20 @@ def is_relative(uri: str) -> bool:
 
 
 def _join(root: str, path: str) -> str:
-    return f"{root.rstrip('/')}/{path.lstrip('./')}" if path.startswith("./") else f"{root.rstrip('/')}/{path}"
+    while path.startswith("./"):
+        path = path[2:]
+    return f"{root.rstrip('/')}/{path}"
+
+
+def _relative_problem(uri: str) -> str | None:
+    """Why a relative path cannot be put under a cloud data root as written, or None."""
+    parts = [p for p in uri.split("/") if p not in ("", ".")]
+    if ".." in parts:
+        return f"'{uri}' climbs out of the data root with '..': name the file below the root, or write a full URI"
+    hidden = next((p for p in parts if p.startswith(".")), None)
+    if hidden:
+        return f"'{uri}' names a hidden file or folder ('{hidden}'); rename it or write a full URI"
+    return None
 
 
 def _table_name(path: str) -> str:
@@ -112,7 +125,19 @@ def problems(spec: Spec, cloud: str) -> Iterator[tuple[Path, str]]:
     if cloud == "local":
         return
     target = profile(cloud)
+    tables: dict[str, str] = {}
     for path, kind, uri in data_fields(spec):
+        if kind != "image" and is_relative(uri):
+            relative = _relative_problem(uri)
+            if relative:
+                yield path, relative
+                continue
+            if kind == "source" and cloud == "gcp":
+                # Two paths that differ only in characters BigQuery table names cannot hold.
+                first = tables.setdefault(_table_name(uri), uri)
+                if first != uri:
+                    yield path, f"'{uri}' and '{first}' would both be BigQuery table {_table_name(uri)}; rename one"
+                    continue
         located = locate(spec, cloud, kind, uri)
         if located is None:
             if kind == "source" and cloud == "gcp":

@@ -3,10 +3,11 @@ for validation, the JSON Schema and the reference docs."""
 
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mlstack.metrics import DATA_QUALITY_METRICS, DRIFT_METRICS, MODEL_QUALITY_METRICS
-from mlstack.spec.types import Cron, Duration, Ident, Name, Percent
+from mlstack.names import column_clashes
+from mlstack.spec.types import Cron, Duration, Ident, Name, Percent, check_bounded
 
 CLOUDS = ("aws", "gcp", "azure", "local")
 Cloud = Literal["aws", "gcp", "azure", "local"]
@@ -23,7 +24,13 @@ METRICS_BY_KIND: dict[str, tuple[str, ...]] = {
 class Model(BaseModel):
     # Deferred: nested models are built once, inside Spec's schema, rather than each on its own at
     # import; this halves `mlstack validate`'s start-up (benchmarks/bench_validate.py).
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+    # No NaN or infinity anywhere: a NaN gate passes every comparison and a NaN threshold never alerts.
+    model_config = ConfigDict(extra="forbid", defer_build=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded(cls, value: object) -> object:
+        return check_bounded(value)
 
 
 # --- target -------------------------------------------------------------------------------------
@@ -249,6 +256,14 @@ class FeatureView(Model):
     offline: bool = True
     sync_schedule: Cron | None = Field(None, description="Materialise to the online store on this schedule.")
     description: str = ""
+
+    @field_validator("features", mode="after")
+    @classmethod
+    def _distinct_columns(cls, features: list[Column]) -> list[Column]:
+        problems = column_clashes([f.name for f in features])
+        if problems:
+            raise ValueError("; ".join(problems))
+        return features
 
 
 class FeatureStore(Model):

@@ -8,7 +8,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 
-from mlstack.errors import Path, SpecError, did_you_mean
+from mlstack.errors import Path, SpecError, did_you_mean, listing
+from mlstack.names import RESERVED_COLUMNS, column_clashes
 from mlstack.spec import locations
 from mlstack.spec.models import (
     AB,
@@ -36,9 +37,9 @@ def _duplicates(items: Iterable[object], path: Path, what: str, key: str = "name
 
 
 def _missing(kind: str, name: str, known: Iterable[str]) -> str:
-    names = sorted(set(known))
-    listing = f"; defined: {', '.join(names)}" if names else f"; the spec defines no {kind}s"
-    return f"no {kind} named '{name}'{did_you_mean(name, names)}{listing}"
+    names = tuple(known)
+    defined = f"; defined: {listing(names)}" if names else f"; the spec defines no {kind}s"
+    return f"no {kind} named '{name}'{did_you_mean(name, names)}{defined}"
 
 
 def _all_duplicates(spec: Spec) -> Iterator[Problem]:
@@ -142,6 +143,10 @@ def _references(spec: Spec, cloud: str) -> Iterator[Problem]:
     for vi, view in enumerate(spec.feature_store.views):
         if view.entity not in entities:
             yield ("feature_store", "views", vi, "entity"), _missing("entity", view.entity, entities)
+            continue
+        keys = tuple(k.name for e in spec.feature_store.entities if e.name == view.entity for k in e.join_keys)
+        for problem in column_clashes([f.name for f in view.features], (*RESERVED_COLUMNS, *keys)):
+            yield ("feature_store", "views", vi, "features"), f"{problem} (join keys of {view.entity}: {', '.join(keys)})"
     views = [v.name for v in spec.feature_store.views]
     pipelines = [p.name for p in spec.pipelines]
     endpoints = [e.name for e in spec.endpoints]

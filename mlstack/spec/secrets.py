@@ -22,21 +22,30 @@ _SECRET_SHAPES = (
 )
 
 
-def find(data: object, path: Path = ()) -> Iterator[tuple[Path, str]]:
+def find(data: object, path: Path = ()) -> Iterator[tuple[Path, str, Path]]:
+    """(where, why, the path to show): a secret key is located but not repeated in the message."""
     if isinstance(data, dict):
         for key, value in data.items():
+            # A mapping key (a tag name, a parameter name) is copied into plans and PR comments too.
+            what = _shape(key) if isinstance(key, str) else None
+            if what:
+                yield (*path, key), _message(what, "key"), (*path, "<the key>")
             yield from find(value, (*path, key))
     elif isinstance(data, list):
         for i, value in enumerate(data):
             yield from find(value, (*path, i))
     elif isinstance(data, str):
-        for pattern, what in _SECRET_SHAPES:
-            if pattern.search(data):
-                yield (
-                    path,
-                    (
-                        f"this looks like {what}; secrets never go in a spec in plain text — keep it in the "
-                        "target's secret store (Secrets Manager, Secret Manager, Key Vault) and reference it there"
-                    ),
-                )
-                break
+        what = _shape(data)
+        if what:
+            yield path, _message(what, "value"), path
+
+
+def _shape(text: str) -> str | None:
+    return next((what for pattern, what in _SECRET_SHAPES if pattern.search(text)), None)
+
+
+def _message(what: str, where: str) -> str:
+    return (
+        f"this {where} looks like {what}; secrets never go in a spec in plain text — keep it in the "
+        "target's secret store (Secrets Manager, Secret Manager, Key Vault) and reference it there"
+    )

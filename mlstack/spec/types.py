@@ -7,21 +7,44 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
 
-NAME_PATTERN = r"^[a-z]([a-z0-9-]*[a-z0-9])?$"
-IDENT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+from mlstack.names import IDENT_MAX, IDENT_PATTERN, NAME_MAX, NAME_PATTERN
 
 Name = Annotated[
     str,
     Field(
         pattern=NAME_PATTERN,
-        max_length=63,
+        max_length=NAME_MAX,
         description="Lower-case letters, digits and hyphens; starts with a letter, ends with a letter or digit.",
     ),
 ]
 Ident = Annotated[
     str,
-    Field(pattern=IDENT_PATTERN, max_length=64, description="A column name: letters, digits and underscores."),
+    Field(pattern=IDENT_PATTERN, max_length=IDENT_MAX, description="A column name: letters, digits and underscores."),
 ]
+
+# Every integer a spec holds fits a signed 32-bit field: SQLite, protobuf int32 (Vertex), the
+# clouds' counts and timeouts and Python's timedelta all carry it.
+MAX_INT = 2**31 - 1
+
+
+def check_bounded(value: object) -> object:
+    """`value` (or any integer inside a list or mapping of it) within +-MAX_INT."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not -MAX_INT <= value <= MAX_INT:
+            raise ValueError(f"{_short(value)} is too large: integers are at most {MAX_INT}")
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            check_bounded(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            check_bounded(item)
+    return value
+
+
+def _short(value: int) -> str:
+    digits = len(str(abs(value))) if value.bit_length() < 10_000 else value.bit_length() * 3 // 10
+    return f"a {digits}-digit number"
+
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d|w)\s*$")
@@ -39,6 +62,8 @@ def parse_duration(value: object) -> object:
             raise ValueError(
                 f"'{value}' is not a duration: write a whole number with a unit s, m, h, d or w (e.g. 15m, 7d)"
             )
+        if len(match.group(1)) > 12:
+            raise ValueError(f"'{value[:40]}' is too long a duration: at most {MAX_INT} seconds")
         return int(match.group(1)) * _UNITS[match.group(2)]
     return value
 
@@ -53,7 +78,7 @@ def format_duration(seconds: int) -> str:
 Duration = Annotated[
     int,
     BeforeValidator(parse_duration),
-    Field(ge=0),
+    Field(ge=0, le=MAX_INT),
     PlainSerializer(format_duration, return_type=str, when_used="json"),
     WithJsonSchema(
         {

@@ -92,6 +92,12 @@ class _Builder:
         except yaml.constructor.ConstructorError as exc:
             problem = exc.problem or "cannot read this value"
             raise self.fail(node, path, f"{problem}; only plain YAML values are allowed") from None
+        except (ValueError, TypeError, OverflowError) as exc:
+            # `!!int 12abc`, `!!float abc`, `2024-13-45` or an integer of thousands of digits.
+            shown = str(getattr(node, "value", ""))
+            shown = shown if len(shown) <= 40 else shown[:37] + "..."
+            reason = str(exc).split(";")[0][:120]
+            raise self.fail(node, path, f"cannot read '{shown}' as {node.tag.rsplit(':', 1)[-1]}: {reason}") from None
 
     def _pairs(self, node: yaml.MappingNode, path: Path, depth: int) -> Iterator[tuple[yaml.Node, yaml.Node]]:
         """Key/value node pairs, with YAML merge keys (<<) expanded behind explicit keys."""

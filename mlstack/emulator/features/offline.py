@@ -246,7 +246,8 @@ class OfflineStore:
             if not path.exists():
                 raise BadRequest(f"entity rows file {path} does not exist")
             if path.suffix.lower() == ".csv":
-                return duckdb.sql(f"SELECT * FROM read_csv({literal(str(path))})").to_arrow_table()
+                with duckdb.connect() as conn:  # not duckdb.sql's connection, which every thread shares
+                    return conn.sql(f"SELECT * FROM read_csv({literal(str(path))})").to_arrow_table()
             import pyarrow.parquet as pq
 
             return pq.read_table(path)

@@ -28,6 +28,7 @@ nearest upstream step that wrote them.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass
@@ -104,4 +105,8 @@ def read_metrics(path: Path) -> dict[str, float]:
     bad = [k for k, v in data.items() if isinstance(v, bool) or not isinstance(v, int | float)]
     if bad:
         raise ValueError(f"{path.name}: metrics must be numbers, not {', '.join(bad)}")
+    # NaN passes every comparison a gate makes and cannot be sent as JSON: the step fails instead.
+    infinite = [f"{k} = {v}" for k, v in data.items() if not math.isfinite(v)]
+    if infinite:
+        raise ValueError(f"{path.name}: metrics must be finite numbers, not {', '.join(infinite)}")
     return {k: float(v) for k, v in data.items()}

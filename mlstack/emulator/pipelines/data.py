@@ -25,9 +25,11 @@ def validate(path: Path) -> DataSummary:
     if not path.exists():
         raise ValueError(f"data file {path} does not exist")
     try:
-        relation = duckdb.sql(f"SELECT * FROM {source_sql(path)}")
-        columns = list(relation.columns)
-        rows = duckdb.sql(f"SELECT COUNT(*) FROM {source_sql(path)}").fetchall()[0][0]
+        # A connection of its own: duckdb.sql's default one is shared by the whole process, and
+        # concurrent runs on it fail "connection is busy".
+        with duckdb.connect() as conn:
+            columns = list(conn.sql(f"SELECT * FROM {source_sql(path)}").columns)
+            rows = conn.sql(f"SELECT COUNT(*) FROM {source_sql(path)}").fetchall()[0][0]
     except (duckdb.Error, BadRequest) as exc:
         raise ValueError(f"data file {path} cannot be read: {exc}") from None
     if rows == 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -18,6 +19,9 @@ def check(gates: list[dict[str, Any]], metrics: dict[str, float], champion: dict
             failures.append(f"gate on '{name}': the evaluation wrote no such metric (wrote: {known})")
             continue
         value = metrics[name]
+        if not isinstance(value, int | float) or not math.isfinite(value):
+            failures.append(f"gate on '{name}': {value} is not a finite number")
+            continue
         if gate.get("min") is not None and value < gate["min"]:
             failures.append(f"{name} = {value:g} is below the minimum {gate['min']:g}")
         if gate.get("max") is not None and value > gate["max"]:

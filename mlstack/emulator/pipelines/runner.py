@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlstack.emulator import procs
 from mlstack.emulator.errors import BadRequest
+from mlstack.emulator.layout import inside
 from mlstack.emulator.operations import Emit
 from mlstack.emulator.pipelines import contract, data, gates, lineage
 from mlstack.emulator.registry import NewVersion
@@ -92,7 +93,7 @@ class PipelineRunner:
 
     def _execute(self, run_id: str, pipeline: dict[str, Any], emit: Emit) -> dict[str, Any]:
         run = self.core.run(run_id)
-        run_dir = self.core.state.runs / run_id
+        run_dir = inside(self.core.state.runs, run_id)
         run_dir.mkdir(parents=True, exist_ok=True)
         self._update_run(run_id, status="running")
         emit(f"run {run_id} of pipeline {pipeline['name']} started ({run['trigger']})", level="run")
@@ -114,7 +115,7 @@ class PipelineRunner:
                 self._update_step(run_id, step["name"], status="failed", finished_at=time.time(), message=str(exc))
                 emit(f"step {step['name']} failed: {exc}", level="error", step=step["name"])
                 return self._finish(run_id, "failed", f"step {step['name']} failed: {exc}", emit, position + 1)
-            outputs[step["name"]] = run_dir / step["name"] / "output"
+            outputs[step["name"]] = inside(run_dir, step["name"], "output")
             if step["kind"] != "registration":  # registration recorded its step in its own transaction
                 self._update_step(run_id, step["name"], status="succeeded", finished_at=time.time(), message=message)
             emit(
@@ -138,7 +139,7 @@ class PipelineRunner:
         data_path: str,
         run_lineage: dict[str, Any],
     ) -> str:
-        output = self.core.state.runs / run_id / step["name"] / "output"
+        output = inside(self.core.state.runs, run_id, step["name"], "output")
         output.mkdir(parents=True, exist_ok=True)
         upstream = [outputs[name] for name in _ancestors(steps, step["name"]) if name in outputs]
         if step["kind"] == "registration":
