@@ -317,6 +317,9 @@ RULES: tuple[Callable[[Spec, str], Iterable[Problem]], ...] = (
 )
 
 
+def problems(spec: Spec, cloud: str) -> list[Problem]:
+    return [p for rule in RULES for p in rule(spec, cloud)]
+
+
 def check(spec: Spec, doc: Document, cloud: str) -> list[SpecError]:
-    problems = [p for rule in RULES for p in rule(spec, cloud)]
-    return [doc.error(path, message) for path, message in problems]
+    return [doc.error(path, message) for path, message in problems(spec, cloud)]
