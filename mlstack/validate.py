@@ -25,6 +25,11 @@ def _by_position(errors: list[SpecError]) -> list[SpecError]:
     return sorted(unique, key=lambda e: (e.line, e.column, e.message))
 
 
+def _covered(problem: SpecError, errors: list[SpecError]) -> bool:
+    """A backend problem in a field that already has a type or rule error repeats it in other words."""
+    return any(problem.path[: len(e.path)] == e.path for e in errors if e.path)
+
+
 def check(doc: Document, env: str | None = None, target: str | None = None, *, apply: bool = False) -> Report:
     """Every problem of a document in one round. `apply` adds what applying needs beyond planning
     (on the local target: the files the spec names exist), as `mlstack validate` and `mlstack up` do."""
@@ -42,7 +47,7 @@ def check(doc: Document, env: str | None = None, target: str | None = None, *, a
             if not errors:
                 raise
         else:
-            errors += checked.kept.relocate(found.errors, checked.loaded.doc)
+            errors += [e for e in checked.kept.relocate(found.errors, checked.loaded.doc) if not _covered(e, errors)]
             warnings = checked.kept.relocate(found.warnings, checked.loaded.doc)
     return Report(checked.loaded, _by_position(errors), _by_position(warnings))
 

@@ -65,7 +65,7 @@ def problems(resolved: Resolved, *, apply: bool = False) -> Found:
 
 def build(resolved: Resolved) -> None:
     try:
-        module = importlib.import_module(TARGETS[resolved.cloud].lowering)
+        module = importlib.import_module(BACKENDS[resolved.cloud])
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith("mlstack"):
             raise

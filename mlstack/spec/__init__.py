@@ -53,7 +53,10 @@ def check_document(doc: Document, env: str | None = None, target: str | None = N
     if target is not None:
         current = data.get("target")
         data["target"] = {**(current if isinstance(current, dict) else {}), "cloud": target}
-    errors = [doc.error(path, message) for path, message in secrets.find(data)]
+    leaked = [doc.error(path, message) for path, message in secrets.find(data)]
+    if leaked:  # no further check may repeat a secret in its message
+        return Checked(None, leaked, partial.Kept())
+    errors: list[SpecError] = []
     try:
         spec, kept = Spec.model_validate(data), partial.Kept()
     except ValidationError as exc:
