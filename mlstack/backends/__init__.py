@@ -7,6 +7,8 @@
 - `checks.apply_problems(resolved)` (optional): what applying needs beyond planning (local files).
 - `lowering.build(resolved)`: declares the resources, inside a Pulumi program (the real engine under
   `pulumi up`, or Pulumi's mocks under `mlstack plan`).
+- `mocks.outputs(type, vendor name, inputs, region)` and `mocks.call(token, region)` (optional): what the
+  cloud would answer, made up for `mlstack plan` so references between resources read as values.
 
 Checks modules import no Pulumi or cloud SDK, so validation stays fast and needs no extras. Backends
 hold no decisions another backend also needs: those live in mlstack.resolve and mlstack.targets."""
@@ -16,7 +18,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlstack.errors import MlstackError, Path
 from mlstack.spec.models import CLOUDS
@@ -33,16 +35,17 @@ class Backend:
     lowering: str  # module with build(resolved), imports Pulumi
     checks: str  # module with problems(resolved), imports no Pulumi
     extra: str  # the pip extra that brings the lowering's SDKs
+    mocks: str | None  # module with outputs() and call() for `mlstack plan`; None: outputs are the inputs
 
 
 # The targets, in CLOUDS order (mlstack.spec.models defines the list once).
 _MODULES = {
-    "aws": ("mlstack.backends.aws", "mlstack.backends.aws.checks"),
-    "gcp": ("mlstack.backends.gcp", "mlstack.backends.gcp.checks"),
-    "azure": ("mlstack.backends.azure", "mlstack.backends.azure.checks"),
-    "local": ("mlstack.backends.local", "mlstack.backends.local_checks"),
+    "aws": ("mlstack.backends.aws", "mlstack.backends.aws.checks", "aws", "mlstack.backends.aws.mocks"),
+    "gcp": ("mlstack.backends.gcp", "mlstack.backends.gcp.checks", "gcp", "mlstack.backends.gcp.mocks"),
+    "azure": ("mlstack.backends.azure", "mlstack.backends.azure.checks", "azure", "mlstack.backends.azure.mocks"),
+    "local": ("mlstack.backends.local", "mlstack.backends.local_checks", "local", None),
 }
-TARGETS: dict[str, Backend] = {t: Backend(t, *_MODULES[t], extra=t) for t in CLOUDS}
+TARGETS: dict[str, Backend] = {t: Backend(t, *_MODULES[t]) for t in CLOUDS}
 BACKENDS = {t: b.lowering for t, b in TARGETS.items()}
 EXTRAS = {t: b.extra for t, b in TARGETS.items()}
 
@@ -61,6 +64,18 @@ def problems(resolved: Resolved, *, apply: bool = False) -> Found:
         errors += checks.apply_problems(resolved)
     warnings: Iterable[Problem] = checks.warnings(resolved) if hasattr(checks, "warnings") else ()
     return Found(errors, list(warnings))
+
+
+def mock_outputs(cloud: str, typ: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    module = TARGETS[cloud].mocks
+    if module is None:
+        return {"name": name, **inputs}
+    return importlib.import_module(module).outputs(typ, name, inputs, region)
+
+
+def mock_call(cloud: str, token: str, region: str) -> dict[str, Any] | None:
+    module = TARGETS[cloud].mocks
+    return importlib.import_module(module).call(token, region) if module else None
 
 
 def build(resolved: Resolved) -> None:
