@@ -190,7 +190,7 @@ def test_examples_and_synthetic_spec_validate_and_plan(target):
 
 
 @pytest.mark.parametrize("target", CLOUDS)
-@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_validate_passing_means_plan_succeeds(target, data):
     _assert_gate(target, *data.draw(specs(target)))
