@@ -47,7 +47,10 @@ def check_document(doc: Document, env: str | None = None, target: str | None = N
         error = SpecError(f"unknown target '{target}'; expected one of: {', '.join(CLOUDS)}", (), doc.file)
         return Checked(None, [error], partial.Kept())
     if env is not None:
-        doc = environments.apply(doc, env)
+        try:
+            doc = environments.apply(doc, env)
+        except SpecInvalid as exc:  # an unknown environment, or an overlay that does not fit
+            return Checked(None, exc.errors, partial.Kept())
     data = doc.data
     assert isinstance(data, dict)
     if target is not None:

@@ -201,3 +201,13 @@ def test_warnings_do_not_fail_and_are_located():
     report = check(parse(text, str(SPECS / "synthetic.yaml")), target="azure")
     assert report.errors == []
     assert [(format_path(w.path), w.line) for w in report.warnings] == [("monitors[0].actions[0]", 64)]
+
+
+def test_every_target_has_a_backend_and_a_dialect():
+    """The targets are the spec's CLOUDS; the backends and the target profiles cover exactly them."""
+    from mlstack.backends import TARGETS
+    from mlstack.catalog.catalog import TARGETS as CATALOG_TARGETS
+    from mlstack.targets import PROFILES
+
+    assert tuple(TARGETS) == CLOUDS
+    assert set(PROFILES) == set(CLOUDS) == set(CATALOG_TARGETS)
