@@ -8,17 +8,12 @@ import copy
 import gc
 import hashlib
 import json
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from mlstack.resolve import Resolved
-
-# Outputs a cloud would compute, made up deterministically so that references between resources
-# (ARNs, ids) show in the plan as readable values instead of unknowns.
-_ACCOUNT = "123456789012"
 
 
 @dataclass(frozen=True)
@@ -77,68 +72,28 @@ def redact(value: Any) -> Any:
     return value
 
 
-# ARN shapes that differ from arn:aws:<service>:<region>:<account>:<resource-type>/<name>
-_GLOBAL_SERVICES = {"iam"}
-_RESOURCE_TYPES = {"EndpointConfiguration": "endpoint-config", "RolePolicy": "role", "Topic": ""}
-
-
-def _aws_arn(typ: str, name: str, region: str) -> str:
-    service = typ.split(":")[1].split("/")[0]
-    kind = typ.rsplit(":", 1)[-1]
-    if service == "s3":
-        return f"arn:aws:s3:::{name}"
-    resource = _RESOURCE_TYPES.get(kind, re.sub(r"(?<!^)(?=[A-Z])", "-", kind).lower())
-    where = "" if service in _GLOBAL_SERVICES else region
-    path = f"{resource}/{name}" if resource else name
-    return f"arn:aws:{service}:{where}:{_ACCOUNT}:{path}"
-
-
-def _fake_outputs(typ: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
-    provider = typ.split(":", 1)[0]
-    vendor_name = inputs.get("name") or name
-    outputs: dict[str, Any] = {"name": vendor_name}
-    if provider == "aws":
-        outputs["arn"] = _aws_arn(typ, str(vendor_name), region)
-        outputs["id"] = vendor_name
-    elif provider == "gcp":
-        outputs["id"] = f"projects/mock/locations/{region}/{vendor_name}"
-    elif provider == "azure-native":
-        outputs["id"] = f"/subscriptions/mock/resourceGroups/mock/providers/{typ.rsplit(':', 1)[-1]}/{vendor_name}"
-    merged = {**outputs, **inputs}
-    identity = merged.get("identity")
-    if provider == "azure-native" and isinstance(identity, dict):
-        # ARM answers user-assigned identities as a map keyed by id, though they go in as a list
-        assigned = identity.get("userAssignedIdentities")
-        if isinstance(assigned, list):
-            merged["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in assigned}}
-    return merged
-
-
 def _run(resolved: Resolved) -> list[PlannedResource]:
     import pulumi
     from pulumi.runtime import mocks, settings, stack
     from pulumi.runtime.sync_await import _sync_await
 
-    from mlstack.backends import build
+    from mlstack.backends import build, mock_call, mock_outputs
 
+    # Outputs a cloud would compute, made up deterministically by the target's backend so that references
+    # between resources (ARNs, ids) show in the plan as readable values instead of unknowns.
     region = resolved.region or "local"
+    cloud = resolved.cloud
     records: list[tuple[str, str, str, dict[str, Any], bool, dict[str, Any]]] = []
 
     class Recorder(pulumi.runtime.Mocks):
         def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-            return f"{args.name}-id", _fake_outputs(args.typ, args.name, dict(args.inputs), region)
+            inputs = dict(args.inputs)
+            return f"{args.name}-id", mock_outputs(cloud, args.typ, inputs.get("name") or args.name, inputs, region)
 
         def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-            token = args.token
-            if token.endswith("getCallerIdentity"):
-                return {"accountId": _ACCOUNT, "arn": f"arn:aws:iam::{_ACCOUNT}:user/mlstack", "userId": "mlstack"}
-            if token.endswith("getRegion"):
-                return {"name": region, "region": region, "id": region}
-            if token.endswith("getPartition"):
-                return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
-            if token.endswith("getClientConfig"):
-                mock = "00000000-0000-0000-0000-000000000000"
-                return {"clientId": mock, "objectId": mock, "subscriptionId": mock, "tenantId": mock}
+            answer = mock_call(cloud, args.token, region)
+            if answer is not None:
+                return answer
             return dict(args.args)
 
     class Monitor(mocks.MockMonitor):

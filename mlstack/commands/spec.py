@@ -26,17 +26,23 @@ def validate(
     target: TargetOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Check a spec: types, references, names and the target's limits. Exit 0 valid, 1 invalid, 2 usage."""
+    """Check a spec: types, references, names, the target's limits and what its backend would refuse (on
+    the local target also that the files it names exist). Warnings say where the target does something
+    other than the spec says; they do not fail. Exit 0 valid, 1 invalid, 2 usage."""
     from mlstack.errors import SpecInvalid
-    from mlstack.spec import load
+    from mlstack.validate import check_file
 
-    try:
-        loaded = load(spec, env=env, target=target)
-    except SpecInvalid as exc:
+    report = check_file(spec, env=env, target=target, apply=True)
+    warnings = [w.as_dict() for w in report.warnings]
+    if report.errors:
         if json_output:
-            typer.echo(json.dumps({"valid": False, "errors": [e.as_dict() for e in exc.errors]}, indent=2))
-            raise typer.Exit(1) from None
-        raise
+            errors = [e.as_dict() for e in report.errors]
+            typer.echo(json.dumps({"valid": False, "errors": errors, "warnings": warnings}, indent=2))
+            raise typer.Exit(1)
+        _print_warnings(report.warnings)
+        raise SpecInvalid(report.errors)
+    loaded = report.loaded
+    assert loaded is not None
     s = loaded.spec
     counts = {
         "model groups": len(s.registry.model_groups),
@@ -46,11 +52,22 @@ def validate(
         "monitors": len(s.monitors),
     }
     if json_output:
-        typer.echo(json.dumps({"valid": True, "target": loaded.cloud, "environment": env, "counts": counts}, indent=2))
+        result = {"valid": True, "target": loaded.cloud, "environment": env, "counts": counts, "warnings": warnings}
+        typer.echo(json.dumps(result, indent=2))
         return
+    _print_warnings(report.warnings)
     summary = ", ".join(f"{n} {what}" for what, n in counts.items())
     where = f" ({env})" if env else ""
     typer.echo(f"{spec}{where}: valid for {loaded.cloud}: {summary}")
+
+
+def _print_warnings(warnings: list) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    for warning in warnings:
+        console.print(f"[yellow]warning[/yellow] {escape(warning.render())}", markup=True, emoji=False)
 
 
 def schema(

@@ -2,25 +2,24 @@
 
 Everything the emulator needs is decided here, on the client: paths are made absolute (they are
 relative to the spec file), endpoints get their serving variants, feature views carry their
-entity's join keys. Files a resource needs must exist and be local; every problem is reported at
-once, located in the spec, before anything is applied."""
+entity's join keys. Files a resource needs must exist and be local: mlstack.backends.local_checks
+reports every missing one at once, located in the spec, before anything is applied (the same check
+`mlstack validate --target local` runs)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from mlstack.backends.local_checks import file_problems, is_file_entrypoint, local_path
 from mlstack.emulator.pipelines.lineage import file_sha256
-from mlstack.errors import Path as SpecPath
-from mlstack.errors import SpecError, SpecInvalid
+from mlstack.errors import SpecInvalid
 from mlstack.spec import LoadedSpec
 from mlstack.spec.models import AB, STEPS_WITH_CODE, Endpoint, Pipeline, Shadow, Spec
 
 # Apply order: what a resource refers to comes first. Deletes run in reverse.
 KINDS = ("model_group", "model_version", "entity", "feature_view", "pipeline", "endpoint", "monitor")
-REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 PRIMARY_VARIANT = "primary"
 
 
@@ -47,33 +46,20 @@ class _Builder:
         self.check_files = check_files
         self.spec: Spec = loaded.spec
         self.base = loaded.path.resolve().parent
-        self.problems: list[SpecError] = []
 
-    def local_file(self, value: str, path: SpecPath, what: str, *, directory_ok: bool = False) -> str:
-        """An existing local file named relative to the spec, as an absolute path."""
-        if not self.check_files:
-            return value if REMOTE.match(value) else str((self.base / Path(value).expanduser()).resolve())
-        if REMOTE.match(value):
-            self.problem(path, f"{what} '{value}' is remote; the local target reads local files only")
-            return value
-        resolved = (self.base / Path(value).expanduser()).resolve()
-        if not resolved.exists() or (resolved.is_dir() and not directory_ok):
-            self.problem(path, f"{what} {value} does not exist (looked for {resolved})")
-        return str(resolved)
-
-    def problem(self, path: SpecPath, message: str) -> None:
-        self.problems.append(self.loaded.doc.error(path, message))
+    def local_file(self, value: str) -> str:
+        return local_path(self.base, value)
 
     def build(self) -> dict[str, Any]:
+        if self.check_files and (problems := file_problems(self.loaded)):
+            raise SpecInvalid([self.loaded.doc.error(path, message) for path, message in problems])
         resources = [
             *self.registry(),
             *self.feature_store(),
-            *(self.pipeline(i, p) for i, p in enumerate(self.spec.pipelines)),
+            *(self.pipeline(p) for p in self.spec.pipelines),
             *(self.endpoint(e) for e in self.spec.endpoints),
             *self.monitors(),
         ]
-        if self.problems:
-            raise SpecInvalid(self.problems)
         return {
             "platform": self.spec.name,
             "spec_file": str(self.loaded.path.resolve()),
@@ -82,16 +68,15 @@ class _Builder:
         }
 
     def registry(self) -> Iterator[dict[str, Any]]:
-        for gi, group in enumerate(self.spec.registry.model_groups):
+        for group in self.spec.registry.model_groups:
             yield resource(
                 "model_group",
                 group.name,
                 {"name": group.name, "approval": group.approval, "description": group.description, "tags": group.tags},
             )
-            for vi, version in enumerate(group.versions):
+            for version in group.versions:
                 config = version.model_dump(mode="json")
-                path = ("registry", "model_groups", gi, "versions", vi, "artifact")
-                config["artifact"] = self.local_file(version.artifact, path, "model artifact")
+                config["artifact"] = self.local_file(version.artifact)
                 # A changed file is a changed version: the plan shows it and the registry replaces it.
                 artifact = Path(config["artifact"])
                 config["sha256"] = file_sha256(artifact) if artifact.is_file() else None
@@ -103,34 +88,25 @@ class _Builder:
         entities = {e.name: e for e in store.entities}
         for entity in store.entities:
             yield resource("entity", entity.name, entity.model_dump(mode="json"))
-        for vi, view in enumerate(store.views):
+        for view in store.views:
             config = view.model_dump(mode="json")
             config["ttl"] = view.ttl
-            config["source"]["uri"] = self.local_file(
-                view.source.uri, ("feature_store", "views", vi, "source", "uri"), "feature source", directory_ok=True
-            )
+            config["source"]["uri"] = self.local_file(view.source.uri)
             entity = entities.get(view.entity)
             config["join_keys"] = [k.model_dump(mode="json") for k in entity.join_keys] if entity else []
             yield resource("feature_view", view.name, config)
 
-    def pipeline(self, index: int, pipeline: Pipeline) -> dict[str, Any]:
+    def pipeline(self, pipeline: Pipeline) -> dict[str, Any]:
         config = pipeline.model_dump(mode="json")
         config["workdir"] = str(self.base)
         if pipeline.data is not None:
-            config["data"] = self.local_file(pipeline.data, ("pipelines", index, "data"), "data file")
-        if pipeline.feature_views and pipeline.data is None and self.check_files:
-            self.problem(
-                ("pipelines", index, "feature_views"),
-                "a pipeline with feature_views needs data: the entity rows (join keys, event_timestamp, labels) "
-                "the training set is built from",
-            )
+            config["data"] = self.local_file(pipeline.data)
         previous: str | None = None
-        for si, (step, out) in enumerate(zip(pipeline.steps, config["steps"], strict=True)):
+        for step, out in zip(pipeline.steps, config["steps"], strict=True):
             out["depends_on"] = step.depends_on if step.depends_on is not None else ([previous] if previous else [])
             out["timeout"] = step.timeout
-            if step.kind in STEPS_WITH_CODE and step.entrypoint and _is_file(step.entrypoint):
-                path = ("pipelines", index, "steps", si, "entrypoint")
-                out["entrypoint"] = self.local_file(step.entrypoint, path, "step entrypoint")
+            if step.kind in STEPS_WITH_CODE and step.entrypoint and is_file_entrypoint(step.entrypoint):
+                out["entrypoint"] = self.local_file(step.entrypoint)
             previous = step.name
         return resource("pipeline", pipeline.name, config)
 
@@ -161,18 +137,11 @@ class _Builder:
         return resource("endpoint", endpoint.name, config)
 
     def monitors(self) -> Iterator[dict[str, Any]]:
-        for mi, monitor in enumerate(self.spec.monitors):
+        for monitor in self.spec.monitors:
             config = monitor.model_dump(mode="json")
             if monitor.baseline is not None:
-                config["baseline"] = self.local_file(
-                    monitor.baseline, ("monitors", mi, "baseline"), "baseline dataset", directory_ok=True
-                )
+                config["baseline"] = self.local_file(monitor.baseline)
             yield resource("monitor", monitor.name, config)
-
-
-def _is_file(entrypoint: str) -> bool:
-    """`train.py` or `jobs/train.py` is a file; `package.module:function` is not."""
-    return entrypoint.endswith(".py") or "/" in entrypoint or ":" not in entrypoint
 
 
 def build(loaded: LoadedSpec, check_files: bool = True) -> dict[str, Any]:

@@ -81,8 +81,14 @@ def _model_refs(spec: Spec) -> Iterator[tuple[Path, ModelRef]]:
                 yield ("endpoints", ei, "strategy", "variants", vi, "model"), variant.model
 
 
-def _registered_by_pipeline(spec: Spec, group: str) -> bool:
-    return any(s.kind == "registration" and s.model_group == group for p in spec.pipelines for s in p.steps)
+def _registered_by_pipeline(spec: Spec, ref: ModelRef) -> bool:
+    """A pipeline's registration would make `ref` name a version: it moves the alias, or (for a version
+    number) registers into the group at all — as the emulator looks for one (emulator/resources.producers)."""
+    return any(
+        s.kind == "registration" and s.model_group == ref.group and (ref.alias is None or ref.alias in s.aliases)
+        for p in spec.pipelines
+        for s in p.steps
+    )
 
 
 def _check_model_ref(spec: Spec, path: Path, ref: ModelRef, cloud: str) -> Iterator[Problem]:
@@ -97,7 +103,7 @@ def _check_model_ref(spec: Spec, path: Path, ref: ModelRef, cloud: str) -> Itera
         version = next((v for v in group.versions if ref.alias in v.aliases), None)
         selector = ("alias", f"alias '{ref.alias}'", [a for v in group.versions for a in v.aliases])
     if version is None:
-        if cloud == "local" and _registered_by_pipeline(spec, group.name):
+        if cloud == "local" and _registered_by_pipeline(spec, ref):
             return  # a pipeline registers it when the platform comes up
         known = ", ".join(selector[2]) or "none declared"
         hint = " (or let a pipeline's registration step produce it on the local target)" if cloud != "local" else ""
@@ -322,6 +328,9 @@ RULES: tuple[Callable[[Spec, str], Iterable[Problem]], ...] = (
 )
 
 
+def problems(spec: Spec, cloud: str) -> list[Problem]:
+    return [p for rule in RULES for p in rule(spec, cloud)]
+
+
 def check(spec: Spec, doc: Document, cloud: str) -> list[SpecError]:
-    problems = [p for rule in RULES for p in rule(spec, cloud)]
-    return [doc.error(path, message) for path, message in problems]
+    return [doc.error(path, message) for path, message in problems(spec, cloud)]

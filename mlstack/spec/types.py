@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainSerializer, WithJsonSchema
@@ -94,7 +95,7 @@ Duration = Annotated[
 
 def check_cron(value: str) -> str:
     # croniter is imported here, not at module import, to keep `mlstack validate` start-up small.
-    from croniter import croniter
+    from croniter import CroniterBadDateError, croniter
 
     fields = value.split()
     if len(fields) != 5:
@@ -104,6 +105,12 @@ def check_cron(value: str) -> str:
         )
     if not croniter.is_valid(value):
         raise ValueError(f"'{value}' does not parse as cron (minute hour day-of-month month day-of-week)")
+    try:  # from a leap year, so that 29 February counts as a day that exists
+        croniter(value, datetime(2000, 1, 1, tzinfo=UTC)).get_next(datetime)
+    except CroniterBadDateError:
+        raise ValueError(
+            f"'{value}' never fires: no month has that day (e.g. 30 February); pick a day every chosen month has"
+        ) from None
     return " ".join(fields)
 
 

@@ -126,6 +126,12 @@ def _run_step(name: str, repo: Path, **env: str) -> tuple[subprocess.CompletedPr
 
 
 def test_validate_and_diff_steps_against_the_base_branch(pull_request: Path) -> None:
+    # `validate --target local` also checks that the files the spec names are in the checkout
+    validated, _ = _run_step("Validate the spec", pull_request)
+    assert validated.returncode == 1 and "models/ranker/1/ does not exist" in validated.stderr
+    for name in ("baselines/train.csv", "models/ranker/1", "models/ranker/2"):
+        (pull_request / name).parent.mkdir(parents=True, exist_ok=True)
+        (pull_request / name).write_text("a,b\n1,2\n")
     validated, _ = _run_step("Validate the spec", pull_request)
     assert validated.returncode == 0, validated.stderr
     done, outputs = _run_step("Diff against the base branch", pull_request)

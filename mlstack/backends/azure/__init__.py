@@ -3,23 +3,29 @@
 
 from __future__ import annotations
 
-from mlstack.backends.azure.compute import build_clusters
-from mlstack.backends.azure.context import Azure
-from mlstack.backends.azure.endpoints import build_endpoint
-from mlstack.backends.azure.environments import Environments
-from mlstack.backends.azure.events import wire
-from mlstack.backends.azure.features import build_feature_store
-from mlstack.backends.azure.monitors import build_monitor
-from mlstack.backends.azure.pipelines import build_pipeline
-from mlstack.backends.azure.registry import build_registry
-from mlstack.backends.azure.sources import warn_unreadable
-from mlstack.backends.azure.workspace import build_platform
+from mlstack.errors import format_path
 from mlstack.resolve import Resolved
 
 
 def build(resolved: Resolved) -> None:
+    # imported here: the checks module of this package must load without Pulumi (mlstack validate)
+    import pulumi
+
+    from mlstack.backends.azure import checks
+    from mlstack.backends.azure.compute import build_clusters
+    from mlstack.backends.azure.context import Azure
+    from mlstack.backends.azure.endpoints import build_endpoint
+    from mlstack.backends.azure.environments import Environments
+    from mlstack.backends.azure.events import wire
+    from mlstack.backends.azure.features import build_feature_store
+    from mlstack.backends.azure.monitors import build_monitor
+    from mlstack.backends.azure.pipelines import build_pipeline
+    from mlstack.backends.azure.registry import build_registry
+    from mlstack.backends.azure.workspace import build_platform
+
     ctx = Azure.of(resolved)
-    warn_unreadable(resolved.spec)
+    for path, message in checks.warnings(resolved):  # validate shows them located
+        pulumi.log.warn(f"{format_path(path)}: {message}")
     platform = build_platform(ctx)
     environments = Environments(ctx)
     models = build_registry(ctx)

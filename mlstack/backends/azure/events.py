@@ -146,11 +146,6 @@ def wire(ctx: Azure, monitors: list[BuiltMonitor], pipelines: dict[str, BuiltPip
     retrain: dict[str, set[str]] = {m.monitor.name: set() for m in monitors}
     for built in monitors:
         retrain[built.monitor.name] |= {a.pipeline for a in built.monitor.actions if a.type == "retrain"}
-        if any(a.type == "rollback" for a in built.monitor.actions):
-            pulumi.log.warn(
-                f"monitor {built.monitor.name}: a rollback action has no target on Azure once a rollout has ended "
-                "(the replaced deployment is gone); rollouts roll back on the endpoint's own alarms (README: rollback)"
-            )
     for pipeline in spec.pipelines:
         for trigger in pipeline.triggers:
             retrain.setdefault(trigger.on_alert, set()).add(pipeline.name)

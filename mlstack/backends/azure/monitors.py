@@ -18,6 +18,7 @@ from pathlib import PurePosixPath
 from croniter import croniter
 from pulumi_azure_native import machinelearningservices as ml
 
+from mlstack.backends.azure.checks import performance_problem, recipient_problem, task_type
 from mlstack.backends.azure.context import Azure, after
 from mlstack.backends.azure.endpoints import Deployment, capture_assets, deployment_arm_id
 from mlstack.backends.components import SpecComponent
@@ -44,11 +45,6 @@ METRIC_DATA_TYPES = {
     "null_value_rate": (NUMERICAL, CATEGORICAL),
     "data_type_error_rate": (NUMERICAL, CATEGORICAL),
     "out_of_bounds_rate": (NUMERICAL, CATEGORICAL),
-}
-# Model performance metrics by task (azure-ai-ml's ModelPerformanceClassificationThresholds/...Regression...).
-PERFORMANCE_METRICS = {
-    "Classification": ("accuracy", "precision", "recall"),
-    "Regression": ("mean_absolute_error", "root_mean_squared_error"),
 }
 CATEGORICAL_DTYPES = ("string", "bool")
 
@@ -97,10 +93,6 @@ def azure_metric(monitor: Monitor) -> str:
         return AZURE.metrics[monitor.metric]
     except KeyError:
         raise MlstackError(f"monitor {monitor.name}: Azure ML has no '{monitor.metric}' metric") from None
-
-
-def task_type(monitor: Monitor) -> str:
-    return "Regression" if monitor.problem_type == "regression" else "Classification"
 
 
 # Enough consecutive runs to meet the longest gap of any cron (a month's, or a weekday set's).
@@ -169,13 +161,8 @@ def performance_signal(monitor: Monitor, production: str, notify: bool, days: in
     REST API the provider uses (2025-12-01) does not type it, so it goes as a plain object (README)."""
     metric = azure_metric(monitor)
     task = task_type(monitor)
-    if metric not in PERFORMANCE_METRICS[task]:
-        raise MlstackError(
-            f"monitor {monitor.name}: Azure measures {', '.join(PERFORMANCE_METRICS[task])} for "
-            f"{task.lower()}, not {metric}"
-        )
-    if monitor.ground_truth is None:
-        raise MlstackError(f"monitor {monitor.name}: Azure model performance needs ground_truth")
+    if problem := performance_problem(monitor):
+        raise MlstackError(problem[1])
     threshold = {"modelType": task, "metric": pascal(metric)}
     if monitor.threshold is not None:
         threshold["threshold"] = {"value": monitor.threshold}
@@ -299,11 +286,8 @@ def webhooks(monitor: Monitor) -> list[str]:
         if action.type != "alert":
             continue
         for to in action.to:
+            if problem := recipient_problem(monitor, to):
+                raise MlstackError(problem)
             if to.startswith("https://"):
                 urls.append(to)
-            elif "@" not in to:
-                raise MlstackError(
-                    f"monitor {monitor.name}: alert recipient '{to}' is neither an e-mail address nor an https "
-                    "webhook; Azure ML alerts by e-mail and Event Grid delivers to webhooks"
-                )
     return urls

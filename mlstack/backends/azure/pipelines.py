@@ -18,6 +18,7 @@ import pulumi
 import yaml
 from pulumi_azure_native import machinelearningservices as ml
 
+from mlstack.backends.azure.checks import CHAMPION, champion_problem, registered_group, step_problem
 from mlstack.backends.azure.context import Azure, short_hash
 from mlstack.backends.azure.endpoints import Deployment
 from mlstack.backends.azure.environments import Environments
@@ -29,7 +30,6 @@ from mlstack.spec.models import Gate, ModelRef, Pipeline, Step
 TEMPLATE = TEMPLATES_ROOT / "azureml" / "pipeline_job.yaml.j2"
 # The Azure CLI image the deployment step runs in (it rolls the endpoint with `az ml`).
 AZURE_CLI_IMAGE = "mcr.microsoft.com/azure-cli:2.67.0"
-CHAMPION = "champion"
 # azure-ai-ml announces each experimental class it loads; a plan is no place for that
 logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
 _INPUT_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
@@ -62,17 +62,15 @@ def _entry(step: Step) -> dict[str, str] | None:
 
 def _gates(ctx: Azure, pipeline: Pipeline, gates: list[Gate]) -> list[dict[str, Any]]:
     """Gates as metric bounds; beat_champion becomes a lower bound from the champion's declared metric."""
-    group = next((s.model_group for s in pipeline.steps if s.kind == "registration"), None)
+    group = registered_group(pipeline)
     out = []
     for gate in gates:
         low = gate.min
+        if problem := champion_problem(ctx.resolved, pipeline, gate):
+            raise MlstackError(problem)
         if gate.beat_champion:
-            champion = ctx.resolved.model_version(ModelRef(group=group, alias=CHAMPION)) if group else None
-            if champion is None or gate.metric not in champion.metrics:
-                raise MlstackError(
-                    f"pipeline {pipeline.name}: beat_champion on {gate.metric} needs a '{CHAMPION}' version of "
-                    f"{group or 'the registered model group'} with that metric in the registry"
-                )
+            champion = ctx.resolved.model_version(ModelRef(group=group, alias=CHAMPION))
+            assert champion is not None  # champion_problem
             bound = champion.metrics[gate.metric] - gate.tolerance
             low = bound if low is None else max(low, bound)
         out.append({"metric": gate.metric, "min": low, "max": gate.max})
@@ -87,10 +85,9 @@ def _dependencies(pipeline: Pipeline, index: int) -> list[str]:
 
 
 def _upstream_training(pipeline: Pipeline, index: int) -> str:
-    for step in reversed(pipeline.steps[:index]):
-        if step.kind == "training":
-            return job_id(step.name)
-    raise MlstackError(f"pipeline {pipeline.name}: a registration step needs a training step before it")
+    trained = next((s.name for s in reversed(pipeline.steps[:index]) if s.kind == "training"), None)
+    assert trained is not None  # checks.step_problem
+    return job_id(trained)
 
 
 @dataclass
@@ -136,9 +133,9 @@ def template_context(
     steps = []
     for index, step in enumerate(pipeline.steps):
         sku = resolved.step_sku(pipeline.name, step.name)
+        if problem := step_problem(pipeline, index):
+            raise MlstackError(problem[1])
         image = AZURE_CLI_IMAGE if step.kind == "deployment" else step.image or pipeline.image
-        if image is None:
-            raise MlstackError(f"pipeline {pipeline.name} step {step.name}: Azure runs steps from an image; set image")
         deps = [job_id(d) for d in _dependencies(pipeline, index)]
         parameters = {
             **{

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
+from mlstack.backends.azure.checks import model_type_problem
 from mlstack.backends.azure.context import Azure, after
 from mlstack.errors import MlstackError
 from mlstack.spec.models import ModelGroup, ModelVersion
@@ -18,11 +19,8 @@ CUSTOM_MODEL = "custom_model"
 
 
 def model_type(version: ModelVersion) -> str:
-    if version.image is None and version.framework == "custom":
-        raise MlstackError(
-            f"model version {version.version} (framework custom) needs an image on Azure: without one Azure serves "
-            "only MLflow models"
-        )
+    if problem := model_type_problem(version):
+        raise MlstackError(problem)
     return CUSTOM_MODEL if version.image else MLFLOW_MODEL
 
 
@@ -85,11 +83,6 @@ def build_registry(ctx: Azure) -> Models:
     registry = _shared_registry(ctx) if registry_spec.shared and registry_spec.model_groups else None
     for group in registry_spec.model_groups:
         component = ctx.component("registry", group.name)
-        if group.share_with:
-            pulumi.log.warn(
-                f"model group {group.name}: share_with is not applied on Azure — grant the readers the "
-                "'AzureML Registry User' role on the registry (README: registry)"
-            )
         container_props = ml.ModelContainerPropertiesArgs(
             description=group.description, tags={**group.tags, "approval-policy": group.approval}
         )

@@ -15,18 +15,13 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlstack.backends.components import SpecComponent
+from mlstack.backends.gcp.checks import AUTOSCALING_METRICS, autoscaling_problem
 from mlstack.backends.gcp.context import Gcp, gcp_labels, numeric_id
 from mlstack.backends.gcp.providers import Deployment, ModelVersion
 from mlstack.errors import MlstackError
 from mlstack.resolve import EndpointPlan, Variant
 from mlstack.spec.models import Autoscaling, Endpoint
 
-# spec autoscaling metric -> Vertex AutoscalingMetricSpec.metric_name (and whether its target is a %)
-AUTOSCALING_METRICS = {
-    "invocations_per_instance": ("aiplatform.googleapis.com/prediction/online/request_count", False),
-    "cpu_utilization": ("aiplatform.googleapis.com/prediction/online/cpu/utilization", True),
-    "gpu_utilization": ("aiplatform.googleapis.com/prediction/online/accelerator/duty_cycle", True),
-}
 LOG_TABLE = "{endpoint}_requests"
 
 
@@ -46,13 +41,9 @@ class Served:
 def _autoscaling(endpoint: Endpoint, scaling: Autoscaling | None) -> list[dict[str, object]]:
     if scaling is None:
         return []
-    metric, percent = AUTOSCALING_METRICS[scaling.metric]
-    target = round(scaling.target)
-    if percent and not 1 <= target <= 100:
-        raise MlstackError(
-            f"endpoint '{endpoint.name}': Vertex autoscales {scaling.metric} to a target of 1-100 (%), not {target}"
-        )
-    return [{"metric_name": metric, "target": target}]
+    if problem := autoscaling_problem(endpoint.name, scaling):
+        raise MlstackError(problem)
+    return [{"metric_name": AUTOSCALING_METRICS[scaling.metric][0], "target": round(scaling.target)}]
 
 
 def variant_props(

@@ -28,6 +28,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlstack.backends.components import SpecComponent
+from mlstack.backends.gcp.checks import baselines_problem, distance_problem, native
 from mlstack.backends.gcp.context import Gcp
 from mlstack.backends.gcp.endpoints import Served
 from mlstack.backends.gcp.kfp import TEMPLATES, Task
@@ -35,18 +36,10 @@ from mlstack.backends.gcp.pipelines import schedule, system_pipeline
 from mlstack.backends.gcp.providers import MonitoringJob
 from mlstack.errors import MlstackError
 from mlstack.spec.models import Monitor
-from mlstack.targets import GCP
 from mlstack.targets.schedules import interval_hours
 
-NUMERIC = ("int32", "int64", "float32", "float64")
-# Vertex's distance for each kind of feature; the spec's metric must be the one Vertex will compute.
-VERTEX_DISTANCE = {"numeric": "jensen_shannon", "categorical": "l_infinity"}
 ALERT_LOG = "mlstack-monitor-alert"
 GCS_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".tfrecord": "tf-record"}
-
-
-def native(monitor: Monitor) -> bool:
-    return monitor.kind == "data_drift" and monitor.metric in GCP.metrics
 
 
 def _dtypes(ctx: Gcp) -> dict[str, str]:
@@ -67,27 +60,18 @@ def _training_dataset(monitor: Monitor) -> dict[str, str]:
 
 
 def _thresholds(ctx: Gcp, monitor: Monitor) -> dict[str, float]:
-    dtypes = _dtypes(ctx)
     threshold = monitor.threshold if monitor.threshold is not None else 0.3  # Vertex's default
     for feature in monitor.features:
-        kind = "numeric" if dtypes.get(feature, "float64") in NUMERIC else "categorical"
-        if VERTEX_DISTANCE[kind] != monitor.metric:
-            raise MlstackError(
-                f"monitor '{monitor.name}': Vertex measures {kind} feature '{feature}' with "
-                f"{VERTEX_DISTANCE[kind]}, not {monitor.metric}; split the monitor by feature type"
-            )
+        if problem := distance_problem(ctx.resolved.spec, monitor, feature):
+            raise MlstackError(problem)
     return {feature: threshold for feature in monitor.features}
 
 
 def _monitoring_job(ctx: Gcp, served: Served, monitors: list[Monitor], channels: list[pulumi.Output[str]]) -> None:
     assert ctx.platform is not None
+    if problem := baselines_problem(served.plan.endpoint.name, monitors):
+        raise MlstackError(problem)
     baselines = {json.dumps(_training_dataset(m), sort_keys=True) for m in monitors}
-    if len(baselines) > 1:
-        raise MlstackError(
-            f"endpoint '{served.plan.endpoint.name}': its drift monitors "
-            f"({', '.join(m.name for m in monitors)}) name different baselines, but Vertex runs one monitoring "
-            "job per endpoint against one training dataset"
-        )
     thresholds: dict[str, float] = {}
     default = None
     for monitor in monitors:

@@ -25,47 +25,17 @@ import pulumi_gcp as gcp
 
 from mlstack.backends.components import SpecComponent
 from mlstack.backends.gcp import kfp
+from mlstack.backends.gcp.checks import CODE_STEPS, step_dependencies, step_problem, upstream
 from mlstack.backends.gcp.context import Gcp
 from mlstack.backends.gcp.kfp import Task
 from mlstack.backends.gcp.registry import model_id, serving_image
 from mlstack.errors import MlstackError
 from mlstack.spec.models import Pipeline, Step
 
-CODE_STEPS = ("data_validation", "processing", "training", "evaluation")
-
-
-def _upstream(pipeline: Pipeline, step: Step, kind: str) -> str | None:
-    """The nearest earlier step of `kind` that `step` (transitively) depends on."""
-    deps = _deps(pipeline)
-    seen, frontier = set(), [step.name]
-    while frontier:
-        current = frontier.pop(0)
-        for dep in deps[current]:
-            if dep in seen:
-                continue
-            seen.add(dep)
-            if next(s for s in pipeline.steps if s.name == dep).kind == kind:
-                return dep
-            frontier.append(dep)
-    return None
-
-
-def _deps(pipeline: Pipeline) -> dict[str, list[str]]:
-    deps = {}
-    for i, step in enumerate(pipeline.steps):
-        deps[step.name] = (
-            list(step.depends_on) if step.depends_on is not None else ([pipeline.steps[i - 1].name] if i else [])
-        )
-    return deps
-
 
 def _code_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Task:
     image = step.image or pipeline.image
-    if image is None:
-        raise MlstackError(
-            f"pipeline '{pipeline.name}' step '{step.name}': Vertex runs steps in a container; set image"
-        )
-    assert step.entrypoint is not None
+    assert image is not None and step.entrypoint is not None  # checks.step_problem ran first
     args = [f"--{name}={kfp.parameter(name)}" for name in sorted(pipeline.parameters)]
     args += [f"--{name}={value}" for name, value in sorted(step.parameters.items())]
     if pipeline.data:
@@ -87,10 +57,12 @@ def _code_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Ta
 
 
 def pipeline_tasks(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> list[Task]:
-    deps = _deps(pipeline)
+    deps = step_dependencies(pipeline)
     gated: dict[str, str] = {}  # evaluation step -> its gate task
     tasks: list[Task] = []
     for step in pipeline.steps:
+        if problem := step_problem(ctx.resolved.spec, pipeline, step):
+            raise MlstackError(problem[1])
         after = list(deps[step.name])
         after += [gated[d] for d in deps[step.name] if d in gated]
         if step.kind in CODE_STEPS:
@@ -100,12 +72,8 @@ def pipeline_tasks(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> l
             tasks.append(_register_task(ctx, pipeline, step, after))
         else:
             assert step.endpoint is not None
-            registered = _upstream(pipeline, step, "registration")
-            if registered is None:
-                raise MlstackError(
-                    f"pipeline '{pipeline.name}' step '{step.name}': on Vertex a deployment step rolls out what a "
-                    "registration step before it registered; add one"
-                )
+            registered = upstream(pipeline, step, "registration")
+            assert registered is not None  # checks.step_problem
             task = Task.system(
                 step.name,
                 "deploy",
@@ -145,12 +113,8 @@ def _strategy(ctx: Gcp, endpoint: str) -> dict[str, object]:
 def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Task:
     assert step.model_group is not None
     group = ctx.resolved.spec.model_group(step.model_group)
-    trained = _upstream(pipeline, step, "training")
-    if group is None or not group.versions or trained is None:
-        raise MlstackError(
-            f"pipeline '{pipeline.name}' step '{step.name}': on Vertex registration needs a training step before it "
-            f"and a declared version of '{step.model_group}' to take the serving image from"
-        )
+    trained = upstream(pipeline, step, "training")
+    assert group is not None and group.versions and trained is not None  # checks.step_problem
     latest = max(group.versions, key=lambda v: v.version)
     options = {
         "project": ctx.project,
@@ -163,7 +127,7 @@ def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -
         "output": kfp.output_path(),
     }
     inputs = [trained]
-    if evaluated := _upstream(pipeline, step, "evaluation"):
+    if evaluated := upstream(pipeline, step, "evaluation"):
         options["metrics"] = kfp.input_path(evaluated)
         inputs.append(evaluated)
     if ctx.kms_key:

@@ -5,30 +5,21 @@ Versions that pipelines register later go through the same upload code (runtime.
 from __future__ import annotations
 
 from mlstack.backends.components import SpecComponent
+from mlstack.backends.gcp.checks import PREBUILT, serving_image_problem
 from mlstack.backends.gcp.context import Gcp, gcp_labels
 from mlstack.backends.gcp.providers import ModelVersion
 from mlstack.errors import MlstackError
 from mlstack.spec.models import ModelGroup
 from mlstack.spec.models import ModelVersion as SpecVersion
 
+
 # Vertex's prebuilt prediction images (google.cloud.aiplatform.constants.prediction lists them);
 # onnx and custom models bring their own image.
-PREBUILT = {
-    "sklearn": "prediction/sklearn-cpu.1-6",
-    "xgboost": "prediction/xgboost-cpu.2-1",
-    "tensorflow": "prediction/tf2-cpu.2-15",
-    "pytorch": "prediction/pytorch-cpu.2-4",
-}
-
-
 def serving_image(version: SpecVersion, region: str, group: str) -> str:
     if version.image:
         return version.image
-    if version.framework not in PREBUILT:
-        raise MlstackError(
-            f"model group '{group}' version {version.version}: Vertex has no prebuilt image for "
-            f"{version.framework} models; set `image` to a serving container"
-        )
+    if problem := serving_image_problem(version, group):
+        raise MlstackError(problem)
     area = "europe" if region.startswith("europe") else "asia" if region.startswith(("asia", "australia")) else "us"
     return f"{area}-docker.pkg.dev/vertex-ai/{PREBUILT[version.framework]}:latest"
 

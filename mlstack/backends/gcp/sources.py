@@ -39,6 +39,8 @@ def _schemes(schemes: tuple[str, ...]) -> str:
 
 
 def uri_problems(spec: Spec) -> list[str]:
+    """Every data location Vertex cannot read. The spec rules (mlstack.spec.locations) and gcp/checks.py
+    report these located; this listing guards lowering a spec that did not go through them."""
     problems = []
     for group in spec.registry.model_groups:
         for version in group.versions:

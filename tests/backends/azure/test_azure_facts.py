@@ -15,15 +15,17 @@ from azure.ai.ml.entities import ModelPerformanceClassificationThresholds, Model
 from azure_plans import FRAUD
 from azure_specs import monitor_spec
 
+from mlstack.backends.azure.checks import PERFORMANCE_METRICS, pullable
 from mlstack.backends.azure.features import COLUMN_TYPES, featureset_spec, lookback
-from mlstack.backends.azure.monitors import METRIC_DATA_TYPES, PERFORMANCE_METRICS, job_input_type, pascal, window_days
+from mlstack.backends.azure.monitors import METRIC_DATA_TYPES, job_input_type, pascal, window_days
 from mlstack.backends.azure.schedules import Recurrence, recurrence
-from mlstack.backends.azure.sources import pullable, unreadable
-from mlstack.errors import MlstackError, SpecInvalid
+from mlstack.errors import MlstackError, SpecInvalid, format_path
 from mlstack.resolve import resolve
 from mlstack.spec import load, loads
 from mlstack.spec.models import METRICS_BY_KIND
+from mlstack.spec.yaml_loader import parse
 from mlstack.targets import AZURE
+from mlstack.validate import check
 
 ENUMS = {
     ("data_drift", "Numerical"): ml.NumericalDataDriftMetric,
@@ -147,19 +149,32 @@ def test_reference_data_input_types(uri, kind):
     assert job_input_type(uri) == kind
 
 
-def test_foreign_job_data_and_images_are_reported():
+def test_foreign_job_data_and_images_are_located_warnings_of_validate():
     text = (
         FRAUD.read_text()
         .replace("baseline: baselines/training.csv", "baseline: s3://bucket/training.csv")
         .replace("image: fraud-train:1.4.0", "image: 123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.0")
     )
-    spec = resolve(loads(text, file=str(FRAUD), target="azure")).spec
-    assert unreadable(spec) == [
-        "monitor feature-drift baseline s3://bucket/training.csv",
-        "monitor input-quality baseline s3://bucket/training.csv",
-        "pipeline train-fraud image 123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.0",
+    report = check(parse(text, str(FRAUD)), target="azure")
+    assert report.errors == []
+    unreadable = [(format_path(w.path), w.message) for w in report.warnings if "would fail" in w.message]
+    assert unreadable == [
+        ("pipelines[0].image", AnyStr("pulls images from Azure Container Registry")),
+        ("monitors[0].baseline", AnyStr("'s3://bucket/training.csv' would fail when it runs")),
+        ("monitors[2].baseline", AnyStr("'s3://bucket/training.csv' would fail when it runs")),
     ]
-    assert unreadable(resolve(load(FRAUD, target="azure")).spec) == []
+    assert all(w.line > 1 for w in report.warnings)
+    clean = check(parse(FRAUD.read_text(), str(FRAUD)), target="azure")
+    assert [w for w in clean.warnings if "would fail" in w.message] == []
+
+
+class AnyStr(str):
+    """Equal to any string containing it."""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and str(self) in other
+
+    __hash__ = str.__hash__
 
 
 def test_model_artifacts_azure_cannot_read_are_rejected_by_validation():

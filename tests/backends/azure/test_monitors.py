@@ -6,7 +6,7 @@ import pytest
 from azure_plans import secret_value
 from azure_specs import ab_strategy, endpoint_spec, monitor_spec
 
-from mlstack.errors import MlstackError
+from mlstack.errors import SpecInvalid
 
 FEATURES = """\
 feature_store:
@@ -141,10 +141,11 @@ def test_a_classification_metric_on_a_regression_model_is_refused(planned):
           metric: accuracy
         """
     )
-    with pytest.raises(
-        MlstackError, match="Azure measures mean_absolute_error, root_mean_squared_error for regression"
-    ):
+    with pytest.raises(SpecInvalid) as raised:  # located by validation, before any resource
         planned(text)
+    [error] = raised.value.errors
+    assert error.path == ("monitors", 0, "metric") and error.line > 1
+    assert "Azure measures mean_absolute_error, root_mean_squared_error for regression" in error.message
 
 
 def test_an_alert_recipient_azure_cannot_reach_is_refused(planned):
@@ -160,8 +161,11 @@ def test_an_alert_recipient_azure_cannot_reach_is_refused(planned):
               to: [arn:aws:sns:us-east-1:123456789012:alerts]
         """
     )
-    with pytest.raises(MlstackError, match="neither an e-mail address nor an https webhook"):
+    with pytest.raises(SpecInvalid) as raised:  # located by validation, before any resource
         planned(text)
+    [error] = raised.value.errors
+    assert error.path == ("monitors", 0, "actions", 0, "to", 0) and error.line > 1
+    assert "neither an e-mail address nor an https webhook" in error.message
 
 
 def test_an_ab_endpoint_gets_one_signal_per_serving_deployment(planned):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import plan_text
 
-from mlstack.errors import MlstackError, SpecInvalid
+from mlstack.errors import SpecInvalid
 
 BASE = """
 apiVersion: mlstack/v1
@@ -163,12 +163,15 @@ def test_monitor_kinds():
     assert group["bigQuery"]["bigQuerySource"]["inputUri"] == "bq://shop-project-1.f.user_stats"
 
 
-def test_a_metric_vertex_would_not_compute_for_the_feature_is_an_error():
+def test_a_metric_vertex_would_not_compute_for_the_feature_is_a_located_error():
     wrong = MONITORS.replace(
         "features: [country]\n    metric: l_infinity", "features: [country]\n    metric: jensen_shannon"
     )
-    with pytest.raises(MlstackError, match="categorical feature 'country' with l_infinity"):
+    with pytest.raises(SpecInvalid) as raised:
         plan("{type: all_at_once}", wrong)
+    [error] = raised.value.errors
+    assert error.path == ("monitors", 1, "features", 0) and error.line > 1
+    assert "categorical feature 'country' with l_infinity" in error.message
 
 
 def test_bigtable_online_store():

@@ -1,0 +1,201 @@
+"""What Azure ML lowering would refuse, and where Azure does something other than the spec says, found
+before any resource is declared.
+
+`problems(resolved)` and `warnings(resolved)` yield (spec path, message) for `mlstack validate`; the
+lowering modules call the same functions (raising a problem's message, logging the warnings), so plan
+finds nothing validate passed. No Pulumi or Azure SDK is imported here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mlstack.backends.azure.schedules import recurrence
+from mlstack.errors import MlstackError, Path
+from mlstack.resolve import Resolved
+from mlstack.spec.models import Gate, ModelRef, ModelVersion, Monitor, Pipeline, Spec, Step
+from mlstack.targets import AZURE
+
+Problem = tuple[Path, str]
+
+CHAMPION = "champion"
+# Model performance metrics by task (azure-ai-ml's ModelPerformanceClassificationThresholds/...Regression...).
+PERFORMANCE_METRICS = {
+    "Classification": ("accuracy", "precision", "recall"),
+    "Regression": ("mean_absolute_error", "root_mean_squared_error"),
+}
+# Registries Azure ML pulls serving and job images from with its own identity or anonymously.
+PUBLIC_REGISTRIES = ("mcr.microsoft.com", "docker.io")
+
+
+def task_type(monitor: Monitor) -> str:
+    return "Regression" if monitor.problem_type == "regression" else "Classification"
+
+
+def model_type_problem(version: ModelVersion) -> str | None:
+    if version.image is None and version.framework == "custom":
+        return (
+            f"model version {version.version} (framework custom) needs an image on Azure: without one Azure serves "
+            "only MLflow models"
+        )
+    return None
+
+
+def registered_group(pipeline: Pipeline) -> str | None:
+    return next((s.model_group for s in pipeline.steps if s.kind == "registration"), None)
+
+
+def champion_problem(resolved: Resolved, pipeline: Pipeline, gate: Gate) -> str | None:
+    """beat_champion is a bound from the champion's declared metric, so that version must be declared."""
+    if not gate.beat_champion:
+        return None
+    group = registered_group(pipeline)
+    champion = resolved.model_version(ModelRef(group=group, alias=CHAMPION)) if group else None
+    if champion is not None and gate.metric in champion.metrics:
+        return None
+    return (
+        f"pipeline {pipeline.name}: beat_champion on {gate.metric} needs a '{CHAMPION}' version of "
+        f"{group or 'the registered model group'} with that metric in the registry"
+    )
+
+
+def step_problem(pipeline: Pipeline, index: int) -> tuple[str, str] | None:
+    """(field, message) for a step Azure cannot run as written."""
+    step: Step = pipeline.steps[index]
+    if step.kind != "deployment" and (step.image or pipeline.image) is None:
+        return "image", f"pipeline {pipeline.name} step {step.name}: Azure runs steps from an image; set image"
+    if step.kind == "registration" and not any(s.kind == "training" for s in pipeline.steps[:index]):
+        return "kind", f"pipeline {pipeline.name}: a registration step needs a training step before it"
+    return None
+
+
+def performance_problem(monitor: Monitor) -> tuple[str, str] | None:
+    """(field, message) for a model-quality monitor Azure's model performance signal cannot measure."""
+    metric = AZURE.metrics.get(monitor.metric)
+    task = task_type(monitor)
+    if metric is not None and metric not in PERFORMANCE_METRICS[task]:
+        return "metric", (
+            f"monitor {monitor.name}: Azure measures {', '.join(PERFORMANCE_METRICS[task])} for "
+            f"{task.lower()}, not {metric}"
+        )
+    if monitor.ground_truth is None:
+        return "ground_truth", f"monitor {monitor.name}: Azure model performance needs ground_truth"
+    return None
+
+
+def recipient_problem(monitor: Monitor, to: str) -> str | None:
+    if to.startswith("https://") or "@" in to:
+        return None
+    return (
+        f"monitor {monitor.name}: alert recipient '{to}' is neither an e-mail address nor an https "
+        "webhook; Azure ML alerts by e-mail and Event Grid delivers to webhooks"
+    )
+
+
+def recurrence_problem(cron: str) -> str | None:
+    try:
+        recurrence(cron)
+    except MlstackError as exc:
+        return str(exc)
+    return None
+
+
+def pullable(image: str) -> bool:
+    host = image.split("/", 1)[0] if "/" in image else "docker.io"
+    return host.endswith(".azurecr.io") or host in PUBLIC_REGISTRIES or "." not in host
+
+
+def _models(spec: Spec) -> Iterator[Problem]:
+    for gi, group in enumerate(spec.registry.model_groups):
+        for vi, version in enumerate(group.versions):
+            if message := model_type_problem(version):
+                yield ("registry", "model_groups", gi, "versions", vi, "image"), message
+
+
+def _features(spec: Spec) -> Iterator[Problem]:
+    for vi, view in enumerate(spec.feature_store.views):
+        if view.sync_schedule and view.online and (message := recurrence_problem(view.sync_schedule)):
+            yield ("feature_store", "views", vi, "sync_schedule"), message
+
+
+def _pipelines(resolved: Resolved) -> Iterator[Problem]:
+    for pi, pipeline in enumerate(resolved.spec.pipelines):
+        for si, step in enumerate(pipeline.steps):
+            if found := step_problem(pipeline, si):
+                yield ("pipelines", pi, "steps", si, found[0]), found[1]
+            for gi, gate in enumerate(step.gates):
+                if message := champion_problem(resolved, pipeline, gate):
+                    yield ("pipelines", pi, "steps", si, "gates", gi, "beat_champion"), message
+
+
+def _monitors(spec: Spec) -> Iterator[Problem]:
+    for mi, monitor in enumerate(spec.monitors):
+        if monitor.kind == "model_quality" and (found := performance_problem(monitor)):
+            yield ("monitors", mi, found[0]), found[1]
+        for ai, action in enumerate(monitor.actions):
+            if action.type != "alert":
+                continue
+            for ti, to in enumerate(action.to):
+                if message := recipient_problem(monitor, to):
+                    yield ("monitors", mi, "actions", ai, "to", ti), message
+
+
+def problems(resolved: Resolved) -> list[Problem]:
+    spec = resolved.spec
+    return [*_models(spec), *_features(spec), *_pipelines(resolved), *_monitors(spec)]
+
+
+_UNREADABLE = (
+    "Azure ML reads Azure storage (abfss://, wasbs://, https://) and azureml: assets; a job reading '{uri}' "
+    "would fail when it runs"
+)
+_UNPULLABLE = (
+    "Azure ML pulls images from Azure Container Registry, MCR or Docker Hub; '{uri}' would fail when a job or "
+    "deployment starts"
+)
+
+
+def _unreadable(spec: Spec) -> Iterator[Problem]:
+    """Data and images Azure reads only when a job runs: the plan is still made, so these are warnings."""
+    for gi, group in enumerate(spec.registry.model_groups):
+        for vi, version in enumerate(group.versions):
+            if version.image and not pullable(version.image):
+                yield ("registry", "model_groups", gi, "versions", vi, "image"), _UNPULLABLE.format(uri=version.image)
+    for mi, monitor in enumerate(spec.monitors):
+        for key in ("baseline", "ground_truth"):
+            uri = getattr(monitor, key)
+            if uri and not uri.startswith(AZURE.source_schemes):
+                yield ("monitors", mi, key), _UNREADABLE.format(uri=uri)
+    for pi, pipeline in enumerate(spec.pipelines):
+        if pipeline.data and not pipeline.data.startswith(AZURE.source_schemes):
+            yield ("pipelines", pi, "data"), _UNREADABLE.format(uri=pipeline.data)
+        if pipeline.image and not pullable(pipeline.image):
+            yield ("pipelines", pi, "image"), _UNPULLABLE.format(uri=pipeline.image)
+        for si, step in enumerate(pipeline.steps):
+            if step.image and not pullable(step.image):
+                yield ("pipelines", pi, "steps", si, "image"), _UNPULLABLE.format(uri=step.image)
+
+
+def warnings(resolved: Resolved) -> list[Problem]:
+    spec = resolved.spec
+    found = list(_unreadable(spec))
+    for gi, group in enumerate(spec.registry.model_groups):
+        if group.share_with:
+            found.append(
+                (
+                    ("registry", "model_groups", gi, "share_with"),
+                    f"model group {group.name}: share_with is not applied on Azure — grant the readers the "
+                    "'AzureML Registry User' role on the registry (README: registry)",
+                )
+            )
+    for mi, monitor in enumerate(spec.monitors):
+        for ai, action in enumerate(monitor.actions):
+            if action.type == "rollback":
+                found.append(
+                    (
+                        ("monitors", mi, "actions", ai),
+                        f"monitor {monitor.name}: a rollback action has no target on Azure once a rollout has "
+                        "ended (the replaced deployment is gone); rollouts roll back on the endpoint's own alarms "
+                        "(README: rollback)",
+                    )
+                )
+    return found

@@ -1,0 +1,173 @@
+"""What Vertex AI lowering would refuse, found before any resource is declared.
+
+`problems(resolved)` yields (spec path, message) for `mlstack validate`; the lowering modules call the
+same functions (and raise their message), so plan finds nothing validate passed. No Pulumi or Google
+SDK is imported here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from mlstack.backends.gcp.sources import bigquery_table
+from mlstack.errors import Path
+from mlstack.resolve import Resolved
+from mlstack.spec.models import Autoscaling, ModelVersion, Monitor, Pipeline, Spec, Step
+from mlstack.targets import GCP
+
+Problem = tuple[Path, str]
+
+# Vertex's prebuilt prediction containers by framework (registry.py builds the image URI)
+PREBUILT = {
+    "sklearn": "prediction/sklearn-cpu.1-6",
+    "xgboost": "prediction/xgboost-cpu.2-1",
+    "tensorflow": "prediction/tf2-cpu.2-15",
+    "pytorch": "prediction/pytorch-cpu.2-4",
+}
+# spec autoscaling metric -> Vertex AutoscalingMetricSpec.metric_name (and whether its target is a %)
+AUTOSCALING_METRICS = {
+    "invocations_per_instance": ("aiplatform.googleapis.com/prediction/online/request_count", False),
+    "cpu_utilization": ("aiplatform.googleapis.com/prediction/online/cpu/utilization", True),
+    "gpu_utilization": ("aiplatform.googleapis.com/prediction/online/accelerator/duty_cycle", True),
+}
+CODE_STEPS = ("data_validation", "processing", "training", "evaluation")
+NUMERIC = ("int32", "int64", "float32", "float64")
+# Vertex's distance for each kind of feature; the spec's metric must be the one Vertex will compute.
+VERTEX_DISTANCE = {"numeric": "jensen_shannon", "categorical": "l_infinity"}
+
+
+def serving_image_problem(version: ModelVersion, group: str) -> str | None:
+    if version.image or version.framework in PREBUILT:
+        return None
+    return (
+        f"model group '{group}' version {version.version}: Vertex has no prebuilt image for "
+        f"{version.framework} models; set `image` to a serving container"
+    )
+
+
+def autoscaling_problem(endpoint: str, scaling: Autoscaling) -> str | None:
+    _, percent = AUTOSCALING_METRICS[scaling.metric]
+    target = round(scaling.target)
+    if percent and not 1 <= target <= 100:
+        return f"endpoint '{endpoint}': Vertex autoscales {scaling.metric} to a target of 1-100 (%), not {target}"
+    return None
+
+
+def step_dependencies(pipeline: Pipeline) -> dict[str, list[str]]:
+    deps = {}
+    for i, step in enumerate(pipeline.steps):
+        deps[step.name] = (
+            list(step.depends_on) if step.depends_on is not None else ([pipeline.steps[i - 1].name] if i else [])
+        )
+    return deps
+
+
+def upstream(pipeline: Pipeline, step: Step, kind: str) -> str | None:
+    """The nearest earlier step of `kind` that `step` (transitively) depends on."""
+    deps = step_dependencies(pipeline)
+    by_name = {s.name: s for s in pipeline.steps}
+    seen, frontier = set(), [step.name]
+    while frontier:
+        current = frontier.pop(0)
+        for dep in deps.get(current, []):
+            if dep in seen or dep not in by_name:
+                continue
+            seen.add(dep)
+            if by_name[dep].kind == kind:
+                return dep
+            frontier.append(dep)
+    return None
+
+
+def step_problem(spec: Spec, pipeline: Pipeline, step: Step) -> tuple[str, str] | None:
+    """(field, message) for a step Vertex cannot run as written."""
+    where = f"pipeline '{pipeline.name}' step '{step.name}'"
+    if step.kind in CODE_STEPS and (step.image or pipeline.image) is None:
+        return "image", f"{where}: Vertex runs steps in a container; set image"
+    if step.kind == "registration":
+        group = spec.model_group(step.model_group or "")
+        if group is None or not group.versions or upstream(pipeline, step, "training") is None:
+            return "kind", (
+                f"{where}: on Vertex registration needs a training step before it "
+                f"and a declared version of '{step.model_group}' to take the serving image from"
+            )
+    if step.kind == "deployment" and upstream(pipeline, step, "registration") is None:
+        return "kind", (
+            f"{where}: on Vertex a deployment step rolls out what a registration step before it registered; add one"
+        )
+    return None
+
+
+def native(monitor: Monitor) -> bool:
+    return monitor.kind == "data_drift" and monitor.metric in GCP.metrics
+
+
+def feature_kind(spec: Spec, feature: str) -> str:
+    dtypes = {f.name: f.dtype for v in spec.feature_store.views for f in v.features}
+    return "numeric" if dtypes.get(feature, "float64") in NUMERIC else "categorical"
+
+
+def distance_problem(spec: Spec, monitor: Monitor, feature: str) -> str | None:
+    kind = feature_kind(spec, feature)
+    if VERTEX_DISTANCE[kind] == monitor.metric:
+        return None
+    return (
+        f"monitor '{monitor.name}': Vertex measures {kind} feature '{feature}' with "
+        f"{VERTEX_DISTANCE[kind]}, not {monitor.metric}; split the monitor by feature type"
+    )
+
+
+def baselines_problem(endpoint: str, monitors: list[Monitor]) -> str | None:
+    if len({m.baseline for m in monitors}) <= 1:
+        return None
+    return (
+        f"endpoint '{endpoint}': its drift monitors ({', '.join(m.name for m in monitors)}) name different "
+        "baselines, but Vertex runs one monitoring job per endpoint against one training dataset"
+    )
+
+
+def _models(spec: Spec) -> Iterator[Problem]:
+    for gi, group in enumerate(spec.registry.model_groups):
+        for vi, version in enumerate(group.versions):
+            if message := serving_image_problem(version, group.name):
+                yield ("registry", "model_groups", gi, "versions", vi, "framework"), message
+
+
+def _features(spec: Spec) -> Iterator[Problem]:
+    for vi, view in enumerate(spec.feature_store.views):
+        if view.source.uri.startswith(GCP.source_schemes) and bigquery_table(view.source.uri) is None:
+            yield (
+                ("feature_store", "views", vi, "source", "uri"),
+                f"'{view.source.uri}': Vertex feature groups read a BigQuery table: bq://project.dataset.table",
+            )
+
+
+def _endpoints(spec: Spec) -> Iterator[Problem]:
+    for ei, endpoint in enumerate(spec.endpoints):
+        if endpoint.autoscaling and (message := autoscaling_problem(endpoint.name, endpoint.autoscaling)):
+            yield ("endpoints", ei, "autoscaling", "target"), message
+
+
+def _pipelines(spec: Spec) -> Iterator[Problem]:
+    for pi, pipeline in enumerate(spec.pipelines):
+        for si, step in enumerate(pipeline.steps):
+            if found := step_problem(spec, pipeline, step):
+                yield ("pipelines", pi, "steps", si, found[0]), found[1]
+
+
+def _monitors(spec: Spec) -> Iterator[Problem]:
+    native_by_endpoint: dict[str, list[Monitor]] = {}
+    for mi, monitor in enumerate(spec.monitors):
+        if not native(monitor):
+            continue
+        for fi, feature in enumerate(monitor.features):
+            if message := distance_problem(spec, monitor, feature):
+                yield ("monitors", mi, "features", fi), message
+        group = native_by_endpoint.setdefault(monitor.endpoint, [])
+        group.append(monitor)
+        if message := baselines_problem(monitor.endpoint, group):
+            yield ("monitors", mi, "baseline"), message
+
+
+def problems(resolved: Resolved) -> list[Problem]:
+    spec = resolved.spec
+    return [*_models(spec), *_features(spec), *_endpoints(spec), *_pipelines(spec), *_monitors(spec)]
