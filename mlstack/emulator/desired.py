@@ -15,6 +15,7 @@ from typing import Any
 from mlstack.emulator.pipelines.lineage import file_sha256
 from mlstack.errors import Path as SpecPath
 from mlstack.errors import SpecError, SpecInvalid
+from mlstack.resolve.pipelines import graph
 from mlstack.spec import LoadedSpec
 from mlstack.spec.models import AB, STEPS_WITH_CODE, Endpoint, Pipeline, Shadow, Spec
 
@@ -124,14 +125,13 @@ class _Builder:
                 "a pipeline with feature_views needs data: the entity rows (join keys, event_timestamp, labels) "
                 "the training set is built from",
             )
-        previous: str | None = None
+        deps = graph(pipeline)
         for si, (step, out) in enumerate(zip(pipeline.steps, config["steps"], strict=True)):
-            out["depends_on"] = step.depends_on if step.depends_on is not None else ([previous] if previous else [])
+            out["depends_on"] = deps[step.name]
             out["timeout"] = step.timeout
             if step.kind in STEPS_WITH_CODE and step.entrypoint and _is_file(step.entrypoint):
                 path = ("pipelines", index, "steps", si, "entrypoint")
                 out["entrypoint"] = self.local_file(step.entrypoint, path, "step entrypoint")
-            previous = step.name
         return resource("pipeline", pipeline.name, config)
 
     def endpoint(self, endpoint: Endpoint) -> dict[str, Any]:

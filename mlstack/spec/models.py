@@ -362,7 +362,13 @@ class BlueGreen(Model):
 
 class Canary(Model):
     type: Literal["canary"]
-    percent: int = Field(..., ge=1, le=99, description="Share of capacity the canary takes first.")
+    percent: int = Field(
+        ...,
+        ge=1,
+        le=99,
+        description="Share of traffic the canary takes first (on SageMaker sized in whole instances: validate "
+        "says the effective share).",
+    )
     bake_time: Duration = Field(600, le=3600, description="Wait this long before shifting the rest.")
     termination_wait: Duration = Field(300, le=3600)
     rollback: Rollback | None = None
@@ -381,6 +387,9 @@ class Shadow(Model):
     challenger: ModelRef
     percent: Percent = Field(..., description="Share of requests mirrored to the challenger; answers discarded.")
     compute: ComputeRef | None = Field(None, description="The challenger's compute; the endpoint's by default.")
+    instance_count: int | None = Field(
+        None, ge=1, description="The challenger's instances; the endpoint's instance_count by default."
+    )
 
 
 class Variant(Model):
@@ -388,6 +397,9 @@ class Variant(Model):
     model: ModelRef
     weight: Percent
     compute: ComputeRef | None = None
+    instance_count: int | None = Field(
+        None, ge=1, description="This variant's instances; the endpoint's instance_count by default."
+    )
 
 
 class AB(Model):

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 from mlstack.backends.aws import images, job_compute, signals
 from mlstack.backends.aws.cron import eventbridge_cron
-from mlstack.backends.aws.pipeline_definition import ancestors
 from mlstack.errors import MlstackError, Path
 from mlstack.resolve import Resolved
+from mlstack.resolve.pipelines import ancestors
 from mlstack.spec.models import STEPS_WITH_CODE, Linear, Spec
 
 Problem = tuple[Path, str]

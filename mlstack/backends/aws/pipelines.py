@@ -55,13 +55,6 @@ def _registration(ctx: Aws, group_name: str, pipeline: Pipeline) -> Registration
     return Registration(ctx.names.sagemaker(group.name), image, approval)
 
 
-def _champions(ctx: Aws, pipeline: Pipeline) -> dict[str, float]:
-    groups = [s.model_group for s in pipeline.steps if s.kind == "registration" and s.model_group]
-    group = ctx.resolved.spec.model_group(groups[0]) if groups else None
-    champion = next((v for v in group.versions if "champion" in v.aliases), None) if group else None
-    return dict(champion.metrics) if champion else {}
-
-
 def _settings(ctx: Aws, pipeline: Pipeline, bucket: str, role_arn: str, runtime_image: str | None) -> Settings:
     step_images, instance_types = {}, {}
     for step in pipeline.steps:
@@ -91,7 +84,7 @@ def _settings(ctx: Aws, pipeline: Pipeline, bucket: str, role_arn: str, runtime_
             if s.kind == "registration" and s.model_group
         },
         endpoints={s.name: ctx.names.sagemaker(s.endpoint) for s in pipeline.steps if s.endpoint},
-        champions=_champions(ctx, pipeline),
+        champions=ctx.resolved.champion_metrics(pipeline),
         feature_groups=[ctx.names.sagemaker(v, max_length=names.FEATURE_GROUP) for v in pipeline.feature_views],
         feature_database=ctx.names.glue_database() if offline else None,
         kms_key=ctx.kms_key,

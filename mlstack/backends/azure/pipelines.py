@@ -24,12 +24,13 @@ from mlstack.backends.azure.environments import Environments
 from mlstack.backends.components import SpecComponent
 from mlstack.errors import MlstackError
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
-from mlstack.spec.models import Gate, ModelRef, Pipeline, Step
+from mlstack.resolve.gates import ResolvedGate
+from mlstack.resolve.pipelines import ancestors, dependencies
+from mlstack.spec.models import Gate, Pipeline, Step
 
 TEMPLATE = TEMPLATES_ROOT / "azureml" / "pipeline_job.yaml.j2"
 # The Azure CLI image the deployment step runs in (it rolls the endpoint with `az ml`).
 AZURE_CLI_IMAGE = "mcr.microsoft.com/azure-cli:2.67.0"
-CHAMPION = "champion"
 # azure-ai-ml announces each experimental class it loads; a plan is no place for that
 logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
 _INPUT_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
@@ -61,35 +62,20 @@ def _entry(step: Step) -> dict[str, str] | None:
 
 
 def _gates(ctx: Azure, pipeline: Pipeline, gates: list[Gate]) -> list[dict[str, Any]]:
-    """Gates as metric bounds; beat_champion becomes a lower bound from the champion's declared metric."""
-    group = next((s.model_group for s in pipeline.steps if s.kind == "registration"), None)
+    """Gates as metric bounds, the champion's declared metric folded in on the metric's side
+    (mlstack.resolve.gates); with no champion there is nothing to beat and the bound is left out."""
+    champion = ctx.resolved.champion_metrics(pipeline)
     out = []
     for gate in gates:
-        low = gate.min
-        if gate.beat_champion:
-            champion = ctx.resolved.model_version(ModelRef(group=group, alias=CHAMPION)) if group else None
-            if champion is None or gate.metric not in champion.metrics:
-                raise MlstackError(
-                    f"pipeline {pipeline.name}: beat_champion on {gate.metric} needs a '{CHAMPION}' version of "
-                    f"{group or 'the registered model group'} with that metric in the registry"
-                )
-            bound = champion.metrics[gate.metric] - gate.tolerance
-            low = bound if low is None else max(low, bound)
-        out.append({"metric": gate.metric, "min": low, "max": gate.max})
+        low, high = ResolvedGate.of(gate).bounds(champion.get(gate.metric))
+        out.append({"metric": gate.metric, "min": low, "max": high})
     return out
 
 
-def _dependencies(pipeline: Pipeline, index: int) -> list[str]:
-    step = pipeline.steps[index]
-    if step.depends_on is not None:
-        return list(step.depends_on)
-    return [pipeline.steps[index - 1].name] if index else []
-
-
 def _upstream_training(pipeline: Pipeline, index: int) -> str:
-    for step in reversed(pipeline.steps[:index]):
-        if step.kind == "training":
-            return job_id(step.name)
+    for j in reversed(ancestors(pipeline, index)):
+        if pipeline.steps[j].kind == "training":
+            return job_id(pipeline.steps[j].name)
     raise MlstackError(f"pipeline {pipeline.name}: a registration step needs a training step before it")
 
 
@@ -139,7 +125,7 @@ def template_context(
         image = AZURE_CLI_IMAGE if step.kind == "deployment" else step.image or pipeline.image
         if image is None:
             raise MlstackError(f"pipeline {pipeline.name} step {step.name}: Azure runs steps from an image; set image")
-        deps = [job_id(d) for d in _dependencies(pipeline, index)]
+        deps = [job_id(d) for d in dependencies(pipeline, index)]
         parameters = {
             **{
                 k: {"type": _INPUT_TYPES[type(v)], "value": v, "from_pipeline": True}

@@ -29,6 +29,7 @@ from mlstack.backends.gcp.context import Gcp
 from mlstack.backends.gcp.kfp import Task
 from mlstack.backends.gcp.registry import model_id, serving_image
 from mlstack.errors import MlstackError
+from mlstack.resolve.pipelines import graph
 from mlstack.spec.models import Pipeline, Step
 
 CODE_STEPS = ("data_validation", "processing", "training", "evaluation")
@@ -36,7 +37,7 @@ CODE_STEPS = ("data_validation", "processing", "training", "evaluation")
 
 def _upstream(pipeline: Pipeline, step: Step, kind: str) -> str | None:
     """The nearest earlier step of `kind` that `step` (transitively) depends on."""
-    deps = _deps(pipeline)
+    deps = graph(pipeline)
     seen, frontier = set(), [step.name]
     while frontier:
         current = frontier.pop(0)
@@ -48,15 +49,6 @@ def _upstream(pipeline: Pipeline, step: Step, kind: str) -> str | None:
                 return dep
             frontier.append(dep)
     return None
-
-
-def _deps(pipeline: Pipeline) -> dict[str, list[str]]:
-    deps = {}
-    for i, step in enumerate(pipeline.steps):
-        deps[step.name] = (
-            list(step.depends_on) if step.depends_on is not None else ([pipeline.steps[i - 1].name] if i else [])
-        )
-    return deps
 
 
 def _code_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Task:
@@ -87,7 +79,7 @@ def _code_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Ta
 
 
 def pipeline_tasks(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> list[Task]:
-    deps = _deps(pipeline)
+    deps = graph(pipeline)
     gated: dict[str, str] = {}  # evaluation step -> its gate task
     tasks: list[Task] = []
     for step in pipeline.steps:

@@ -49,24 +49,16 @@ def champion_metrics(model: str, region: str) -> dict[str, float]:
 
 
 def gate(args: argparse.Namespace) -> str:
+    """The gates as every target reads them (mlstack.resolve.gates): direction-aware, and a first model
+    with no champion to beat passes and says so."""
+    from mlstack.resolve.gates import check
+
     metrics = read_metrics(args.metrics)
     champion = champion_metrics(args.model, args.region) if args.model else {}
-    failures = []
-    for rule in json.loads(args.gates):
-        name = rule["metric"]
-        if name not in metrics:
-            failures.append(f"{name} missing from metrics.json")
-            continue
-        value = metrics[name]
-        if rule.get("min") is not None and value < rule["min"]:
-            failures.append(f"{name} {value:g} < min {rule['min']:g}")
-        if rule.get("max") is not None and value > rule["max"]:
-            failures.append(f"{name} {value:g} > max {rule['max']:g}")
-        if rule.get("beat_champion") and name in champion and value < champion[name] - rule.get("tolerance", 0.0):
-            failures.append(f"{name} {value:g} below the champion's {champion[name]:g}")
-    if failures:
-        raise TaskFailed("quality gates failed: " + "; ".join(failures))
-    return "quality gates passed"
+    verdict = check(json.loads(args.gates), metrics, champion)
+    if verdict.failures:
+        raise TaskFailed("quality gates failed: " + "; ".join(verdict.failures))
+    return "; ".join(["quality gates passed", *verdict.notes])
 
 
 def register(args: argparse.Namespace) -> str:
