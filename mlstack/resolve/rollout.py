@@ -18,6 +18,7 @@ from typing import Any
 from mlstack.spec.models import AB, AllAtOnce, BlueGreen, Canary, Linear, Rollback, Shadow
 
 SpecStrategy = AllAtOnce | BlueGreen | Canary | Linear | Shadow | AB
+SPLITS = ("ab", "shadow")  # strategies that are a standing split rather than a way of moving traffic
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,9 @@ def as_strategy(strategy: SpecStrategy | Mapping[str, Any]) -> SpecStrategy:
 
 
 def traffic_plan(strategy: SpecStrategy | Mapping[str, Any]) -> TrafficPlan:
+    if isinstance(strategy, Mapping) and strategy.get("type") in SPLITS:
+        # A standing split, possibly recorded without its variants: nothing to read but the type.
+        return _split(str(strategy["type"]))
     s = as_strategy(strategy)
     rollback = getattr(s, "rollback", None)
     if isinstance(s, Canary):
@@ -80,12 +84,16 @@ def traffic_plan(strategy: SpecStrategy | Mapping[str, Any]) -> TrafficPlan:
         final = Stage(100, s.termination_wait, "all traffic, old fleet kept")
         return TrafficPlan("linear", (*steps, final), rollback, s.termination_wait)
     if isinstance(s, BlueGreen):
-        return TrafficPlan("blue_green", (Stage(100, s.termination_wait, "switched, old fleet kept"),), rollback,
-                           s.termination_wait)
+        final = Stage(100, s.termination_wait, "switched, old fleet kept")
+        return TrafficPlan("blue_green", (final,), rollback, s.termination_wait)
     if isinstance(s, AllAtOnce):
         hold = rollback.window if rollback else 0
         return TrafficPlan("all_at_once", (Stage(100, hold, "all traffic, alarms watched"),), rollback, 0)
-    return TrafficPlan(s.type, (Stage(100, 0, "split set at once"),), None, 0)
+    return _split(s.type)
+
+
+def _split(kind: str) -> TrafficPlan:
+    return TrafficPlan(kind, (Stage(100, 0, "split set at once"),), None, 0)
 
 
 @dataclass(frozen=True)

@@ -105,12 +105,11 @@ def _store_policy(ctx: Aws, platform: Platform) -> aws.iam.RolePolicy | None:
 
 def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.FeatureGroup]:
     spec = ctx.resolved.spec
-    entities = {e.name: e for e in spec.feature_store.entities}
     groups: dict[str, aws.sagemaker.FeatureGroup] = {}
     store_policy = _store_policy(ctx, platform) if spec.feature_store.views else None
     for view in spec.feature_store.views:
         component = SpecComponent("feature_view", view.name)
-        entity = entities[view.entity]
+        entity = ctx.resolved.entity_of(view)
         depends: list[pulumi.Resource] = [*platform.bucket_ready, *([store_policy] if store_policy else [])]
         offline = _offline(ctx, platform, view) if view.offline else None
         online = None

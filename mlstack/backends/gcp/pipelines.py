@@ -131,7 +131,7 @@ def pipeline_tasks(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> l
 def _strategy(ctx: Gcp, endpoint: str) -> dict[str, object]:
     spec = ctx.resolved.spec.endpoint(endpoint)
     assert spec is not None
-    return spec.strategy.model_dump(exclude={"challenger", "variants", "compute"})
+    return spec.strategy.model_dump(exclude={"challenger", "variants", "compute", "instance_count"})
 
 
 def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Task:
