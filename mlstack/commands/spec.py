@@ -37,6 +37,7 @@ def validate(
             typer.echo(json.dumps({"valid": False, "errors": [e.as_dict() for e in exc.errors]}, indent=2))
             raise typer.Exit(1) from None
         raise
+    warnings = _differences(loaded)
     s = loaded.spec
     counts = {
         "model groups": len(s.registry.model_groups),
@@ -46,11 +47,22 @@ def validate(
         "monitors": len(s.monitors),
     }
     if json_output:
-        typer.echo(json.dumps({"valid": True, "target": loaded.cloud, "environment": env, "counts": counts}, indent=2))
+        result = {"valid": True, "target": loaded.cloud, "environment": env, "counts": counts}
+        typer.echo(json.dumps({**result, "warnings": [w.as_dict() for w in warnings]}, indent=2))
         return
+    for warning in warnings:
+        typer.echo(f"warning: {warning.render()}", err=True)
     summary = ", ".join(f"{n} {what}" for what, n in counts.items())
     where = f" ({env})" if env else ""
     typer.echo(f"{spec}{where}: valid for {loaded.cloud}: {summary}")
+
+
+def _differences(loaded: object) -> list:
+    """Where the target cannot mean exactly what the spec says (mlstack.resolve.differences)."""
+    from mlstack.resolve import resolve
+    from mlstack.resolve.differences import located
+
+    return located(resolve(loaded))  # type: ignore[arg-type]
 
 
 def schema(

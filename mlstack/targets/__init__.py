@@ -57,6 +57,14 @@ class TargetProfile:
     # what a monitor baseline may be (a regex on the absolute location); None means any
     baseline_pattern: str | None = None
     baseline_says: str = ""
+    # How the target can mean the spec's strategies and gates (mlstack.resolve.differences reports
+    # where it cannot exactly): partial traffic stages as a share of "traffic" or in whole "instances"
+    # of the fleet; shadow as live mirroring, or (a cron) a scheduled replay of the logged requests of
+    # the hour before; a gate's champion read "live" when the run starts or as "declared" in the
+    # registry when deployed.
+    traffic_sizing: str = "traffic"
+    shadow_replay_cron: str | None = None
+    champion_source: str = "live"
 
 
 _ALL_STRATEGIES: dict[str, str | None] = {
@@ -113,6 +121,8 @@ AWS = TargetProfile(
     ),
     serverless=True,
     schedule_rule="sagemaker",
+    traffic_sizing="instances",
+    champion_source="declared",
     kms_key_pattern=r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+",
     kms_key_example="arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 )
@@ -160,6 +170,7 @@ GCP = TargetProfile(
     custom_metrics=frozenset((*DATA_QUALITY_METRICS, *MODEL_QUALITY_METRICS)),
     serverless=False,
     schedule_rule="whole_hours",
+    shadow_replay_cron="5 * * * *",
     kms_key_pattern=r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+",
     kms_key_example="projects/p/locations/us-central1/keyRings/ring/cryptoKeys/key",
     artifact_schemes=("gs://",),
@@ -223,6 +234,7 @@ AZURE = TargetProfile(
     custom_metrics=frozenset(),
     serverless=False,
     schedule_rule="any",
+    champion_source="declared",
     kms_key_pattern=r"https://[a-zA-Z0-9-]+\.vault\.azure\.net/keys/[^/]+(/[^/]+)?",
     kms_key_example="https://my-vault.vault.azure.net/keys/mlstack/0123456789abcdef",
     # "azureml:" covers datastore paths (azureml://datastores/...) and registered assets (azureml:name:version)

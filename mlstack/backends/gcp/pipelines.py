@@ -31,6 +31,7 @@ from mlstack.backends.gcp.registry import model_id, serving_image
 from mlstack.errors import MlstackError
 from mlstack.resolve.pipelines import graph
 from mlstack.spec.models import Pipeline, Step
+from mlstack.targets import GCP
 
 CODE_STEPS = ("data_validation", "processing", "training", "evaluation")
 
@@ -210,7 +211,8 @@ def replay_schedule(
         {"table": log_table, "endpoint": shadow_endpoint, "region": ctx.region, "share": f"{share:.4f}", "hours": "1"},
     )
     spec_json = system_pipeline(ctx, f"{endpoint}-replay", f"Shadow replay for endpoint {endpoint}", task)
-    schedule(ctx, component, f"{endpoint}-replay", "5 * * * *", spec_json, "pipelines")
+    assert GCP.shadow_replay_cron is not None
+    schedule(ctx, component, f"{endpoint}-replay", GCP.shadow_replay_cron, spec_json, "pipelines")
 
 
 def build_pipeline(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> gcp.storage.BucketObject:
