@@ -38,9 +38,17 @@ def _strategies(resolved: Resolved) -> Iterator[Difference]:
             count = plan.production[0].instance_count
             first = traffic.partial[0].percent
             sized = in_instances(first, count, dialect.max_canary_percent)
-            if count >= 2 and not sized.exact:
-                what = f"canary {first}%" if traffic.kind == "canary" else f"linear steps of {first}%"
-                field = "percent" if traffic.kind == "canary" else "step_percent"
+            what = f"canary {first}%" if traffic.kind == "canary" else f"linear steps of {first}%"
+            field = "percent" if traffic.kind == "canary" else "step_percent"
+            if count < 2:
+                yield Difference(
+                    (*path, field),
+                    f"{endpoint.name}: {what} on {dialect.title} is sized in instances and no part of a fleet of 1 "
+                    f"is at most half of it: all traffic moves at once, then bakes {traffic.partial[0].wait}s with "
+                    f"the alarms watched; use instance_count {_multiple(exact_fleet(first), 2)} for exactly {first}%",
+                    f"strategy:{traffic.kind}",
+                )
+            elif not sized.exact:
                 yield Difference(
                     (*path, field),
                     f"{endpoint.name}: {what} on {dialect.title} is sized in instances: {sized.instances} of "

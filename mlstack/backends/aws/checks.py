@@ -155,12 +155,6 @@ def _endpoints(spec: Spec) -> Iterator[Problem]:
                 (*path, "strategy", "step_percent"),
                 f"SageMaker shifts {LINEAR_STEP[0]}-{LINEAR_STEP[1]}% of capacity per linear step",
             )
-        if strategy.type in ("canary", "linear") and not endpoint.serverless and endpoint.instance_count < 2:
-            yield (
-                (*path, "instance_count"),
-                f"SageMaker sizes a {strategy.type} rollout in instances, at most half the fleet: "
-                "a fleet of 1 cannot shift part of its traffic; use instance_count 2 or more, or blue_green",
-            )
         if endpoint.autoscaling and endpoint.autoscaling.min < 1:
             yield (*path, "autoscaling", "min"), "SageMaker endpoint variants scale between 1 and max instances"
         if endpoint.auth == "key":

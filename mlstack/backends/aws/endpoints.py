@@ -135,6 +135,9 @@ def traffic_routing(plan: EndpointPlan) -> tuple[dict[str, Any], int] | None:
     first = traffic.partial[0]
     kind, size = STEPPED[traffic.kind]
     count = plan.production[0].instance_count
+    if count < 2:
+        # No part of a one-instance fleet is at most half of it: all traffic moves at once, then bakes.
+        return {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": first.wait}, traffic.termination_wait
     routing = {
         "type": kind,
         size: {"type": "INSTANCE_COUNT", "value": in_instances(first.percent, count).instances},

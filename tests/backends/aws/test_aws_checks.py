@@ -160,7 +160,7 @@ monitors:
     ("endpoint", "path", "message"),
     [
         (
-            ENDPOINT + "  instance_count: 2\n  strategy: {type: linear, step_percent: 5}\n",
+            ENDPOINT + "  strategy: {type: linear, step_percent: 5}\n",
             "endpoints.0.strategy.step_percent",
             "SageMaker shifts 10-50% of capacity per linear step",
         ),
@@ -189,15 +189,9 @@ def test_endpoints(endpoint, path, message):
     assert found[0] == path and found[1].startswith(message)
 
 
-def test_a_canary_on_one_instance_cannot_shift_part_of_the_traffic():
-    path, message, _ = only(spec_text(ENDPOINT + "  strategy: {type: canary, percent: 10}\n"))
-    assert path == "endpoints.0.instance_count"
-    assert "a fleet of 1 cannot shift part of its traffic" in message
-
-
 def test_at_most_ten_rollback_alarms():
     rollback = (
-        "  instance_count: 2\n  strategy:\n    type: canary\n    percent: 10\n    rollback: {max_error_rate: 0.1, max_p99_latency_ms: 90}\n"
+        "  strategy:\n    type: canary\n    percent: 10\n    rollback: {max_error_rate: 0.1, max_p99_latency_ms: 90}\n"
     )
     monitors = "monitors:\n" + "".join(
         f"  - {{name: q{i}, kind: model_quality, endpoint: ranker, problem_type: regression, "
