@@ -25,7 +25,20 @@ class Difference:
 
 
 def differences(resolved: Resolved) -> list[Difference]:
-    return [*_strategies(resolved), *_gates(resolved)]
+    return [*_strategies(resolved), *_gates(resolved), *_approval(resolved)]
+
+
+def _approval(resolved: Resolved) -> Iterator[Difference]:
+    gap = profile(resolved.cloud).approval_gap
+    if gap is None:
+        return
+    for gi, group in enumerate(resolved.spec.registry.model_groups):
+        if group.approval == "manual":
+            yield Difference(
+                ("registry", "model_groups", gi, "approval"),
+                f"{group.name}: manual approval is not enforced on {profile(resolved.cloud).title}: {gap}",
+                "registry:approval",
+            )
 
 
 def _strategies(resolved: Resolved) -> Iterator[Difference]:

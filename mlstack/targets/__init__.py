@@ -65,6 +65,9 @@ class TargetProfile:
     traffic_sizing: str = "traffic"
     shadow_replay_cron: str | None = None
     champion_source: str = "live"
+    # A manual model group's versions wait for approval before an endpoint or deploy step serves them;
+    # None when the target enforces it, else what it does instead.
+    approval_gap: str | None = None
 
 
 _ALL_STRATEGIES: dict[str, str | None] = {
@@ -171,6 +174,8 @@ GCP = TargetProfile(
     serverless=False,
     schedule_rule="whole_hours",
     shadow_replay_cron="5 * * * *",
+    approval_gap="the Vertex Model Registry has no approval state: a pipeline's deployment step serves the version "
+    "it registered without waiting for approval",
     kms_key_pattern=r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+",
     kms_key_example="projects/p/locations/us-central1/keyRings/ring/cryptoKeys/key",
     artifact_schemes=("gs://",),
@@ -235,6 +240,8 @@ AZURE = TargetProfile(
     serverless=False,
     schedule_rule="any",
     champion_source="declared",
+    approval_gap="Azure models have no approval state (mlstack keeps it as a tag): a pipeline's deployment step "
+    "serves the newest version without waiting for approval",
     kms_key_pattern=r"https://[a-zA-Z0-9-]+\.vault\.azure\.net/keys/[^/]+(/[^/]+)?",
     kms_key_example="https://my-vault.vault.azure.net/keys/mlstack/0123456789abcdef",
     # "azureml:" covers datastore paths (azureml://datastores/...) and registered assets (azureml:name:version)
