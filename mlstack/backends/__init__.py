@@ -10,14 +10,11 @@ import importlib
 
 from mlstack.errors import MlstackError
 from mlstack.resolve import Resolved
+from mlstack.spec.models import CLOUDS
 
-BACKENDS = {
-    "aws": "mlstack.backends.aws",
-    "gcp": "mlstack.backends.gcp",
-    "azure": "mlstack.backends.azure",
-    "local": "mlstack.backends.local",
-}
-EXTRAS = {"aws": "aws", "gcp": "gcp", "azure": "azure", "local": "local"}
+# One backend module per target, named after it; the pip extra that installs its SDK has the same name.
+BACKENDS = {cloud: f"mlstack.backends.{cloud}" for cloud in CLOUDS}
+EXTRAS = {cloud: cloud for cloud in CLOUDS}
 # Deploy-time rules a backend knows and validation runs (modules free of Pulumi and SDK imports):
 # each has problems(resolved) -> iterable of (spec path, message).
 CHECKS = {"aws": "mlstack.backends.aws.checks"}

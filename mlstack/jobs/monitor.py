@@ -36,13 +36,13 @@ from typing import Any
 
 import pandas as pd
 
-from mlstack.backends.aws.signals import DATA_NAMESPACE
 from mlstack.jobs import capture, tables
 from mlstack.jobs.failures import JobFailed, run
 from mlstack.jobs.s3 import Storage
 from mlstack.runtime.monitors import DRIFT_KINDS, measure, worst
 from mlstack.spec.models import METRICS_BY_KIND
 from mlstack.stats.registry import DATA_QUALITY_METRICS, DRIFT_METRICS, Direction, MetricResult, MetricSpec
+from mlstack.targets.aws import DATA_NAMESPACE
 
 VIOLATIONS_FILE = "constraint_violations.json"
 REPORT_FILE = "mlstack_report.json"

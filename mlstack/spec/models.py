@@ -7,9 +7,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mlstack.metrics import DATA_QUALITY_METRICS, DRIFT_METRICS, MODEL_QUALITY_METRICS
 from mlstack.spec.types import Cron, Duration, Ident, Name, Percent
+from mlstack.targets import PROFILES
 
-CLOUDS = ("aws", "gcp", "azure", "local")
-Cloud = Literal["aws", "gcp", "azure", "local"]
+CLOUDS: tuple[str, ...] = tuple(PROFILES)  # the list of targets, defined once (mlstack.targets)
+Cloud = Literal[CLOUDS]  # type: ignore[valid-type]
 Dtype = Literal["int32", "int64", "float32", "float64", "string", "bool", "timestamp"]
 
 METRICS_BY_KIND: dict[str, tuple[str, ...]] = {

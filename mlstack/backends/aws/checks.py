@@ -14,11 +14,13 @@ from mlstack.errors import MlstackError, Path
 from mlstack.resolve import Resolved
 from mlstack.resolve.pipelines import ancestors
 from mlstack.spec.models import STEPS_WITH_CODE, Linear, Spec
+from mlstack.targets.aws import (
+    LINEAR_STEP,
+    MAX_ROLLBACK_ALARMS,
+)
 
 Problem = tuple[Path, str]
 
-LINEAR_STEP = (10, 50)  # SageMaker linear_step_size, % of capacity
-MAX_ROLLBACK_ALARMS = 10
 RESERVED_FEATURES = frozenset({"is_deleted", "write_time", "api_invocation_time"})
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _TOPIC = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")

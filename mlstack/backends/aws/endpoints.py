@@ -34,22 +34,18 @@ from mlstack.backends.components import SpecComponent
 from mlstack.resolve import EndpointPlan, Variant
 from mlstack.resolve.rollout import in_instances
 from mlstack.spec.models import ModelVersion
-
-# Instance families with local NVMe storage: SageMaker refuses a KMS key for their storage volume
-# (CreateEndpointConfig, KmsKeyId); their instance storage is hardware-encrypted instead.
-LOCAL_STORAGE_FAMILIES = frozenset(
-    {"c5d", "m5d", "r5d", "g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "m6id", "c6id", "r6id"}
+from mlstack.targets.aws import (
+    DEPLOYMENT_TIMEOUT,
+    LOCAL_STORAGE_FAMILIES,
+    MAX_WAIT,
+    PROVISIONING_ALLOWANCE,
+    STEPPED,
+    UTILISATION_METRICS,
 )
-# Time SageMaker needs to provision the new fleet, on top of the strategy's waits.
-PROVISIONING_ALLOWANCE = 1800
-DEPLOYMENT_TIMEOUT = (600, 28800)
-MAX_WAIT = 3600
+
 CAPTURE_CONTENT_TYPES = {"csv_content_types": ["text/csv"], "json_content_types": ["application/json"]}
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-UTILISATION_METRICS = {"cpu_utilization": "CPUUtilization", "gpu_utilization": "GPUUtilization"}
 UTILISATION_NAMESPACE = "/aws/sagemaker/Endpoints"
-# Stepped rollouts: strategy type -> (routing type, size field).
-STEPPED = {"canary": ("CANARY", "canary_size"), "linear": ("LINEAR", "linear_step_size")}
 
 
 def image_of(ctx: Aws, version: ModelVersion, gpu: bool) -> str:

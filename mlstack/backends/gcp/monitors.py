@@ -36,13 +36,14 @@ from mlstack.backends.gcp.providers import MonitoringJob
 from mlstack.errors import MlstackError
 from mlstack.spec.models import Monitor
 from mlstack.targets import GCP
+from mlstack.targets.gcp import (
+    GCS_FORMATS,
+    VERTEX_DISTANCE,
+)
 from mlstack.targets.schedules import interval_hours
 
 NUMERIC = ("int32", "int64", "float32", "float64")
-# Vertex's distance for each kind of feature; the spec's metric must be the one Vertex will compute.
-VERTEX_DISTANCE = {"numeric": "jensen_shannon", "categorical": "l_infinity"}
 ALERT_LOG = "mlstack-monitor-alert"
-GCS_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".tfrecord": "tf-record"}
 
 
 def native(monitor: Monitor) -> bool:
