@@ -181,14 +181,24 @@ class MonitorPlan:
 
     @property
     def metric(self) -> MetricSpec:
-        from mlstack.stats.registry import DATA_QUALITY_METRICS, DRIFT_METRICS, MODEL_QUALITY_METRICS, lookup
-
-        return lookup(self.monitor.metric, {**DRIFT_METRICS, **DATA_QUALITY_METRICS, **MODEL_QUALITY_METRICS})
+        return metric_of(self.monitor.metric)
 
     @property
     def threshold(self) -> float | None:
-        """The spec's threshold, or the metric's default."""
-        return self.metric.check_threshold(self.monitor.threshold)
+        return threshold_of(self.monitor)
+
+
+def metric_of(name: str) -> MetricSpec:
+    """A monitor metric's name, direction and default threshold, from the statistics registry."""
+    from mlstack.stats.registry import DATA_QUALITY_METRICS, DRIFT_METRICS, MODEL_QUALITY_METRICS, lookup
+
+    return lookup(name, {**DRIFT_METRICS, **DATA_QUALITY_METRICS, **MODEL_QUALITY_METRICS})
+
+
+def threshold_of(monitor: Monitor) -> float | None:
+    """The threshold a monitor alerts past on every target: the spec's, or the metric's default
+    (never a vendor's own default, which would make the same spec alert differently per cloud)."""
+    return metric_of(monitor.metric).check_threshold(monitor.threshold)
 
 
 def resolve(loaded: LoadedSpec) -> Resolved:

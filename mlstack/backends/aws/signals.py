@@ -20,11 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from mlstack.resolve import metric_of, threshold_of
 from mlstack.spec.models import Monitor
 from mlstack.stats.registry import (
-    DATA_QUALITY_METRICS,
-    DRIFT_METRICS,
-    MODEL_QUALITY_METRICS,
     Direction,
     MetricSpec,
 )
@@ -59,10 +57,7 @@ class Signal:
 
 
 def metric_spec(monitor: Monitor) -> MetricSpec:
-    for table in (DRIFT_METRICS, DATA_QUALITY_METRICS, MODEL_QUALITY_METRICS):
-        if monitor.metric in table:
-            return table[monitor.metric]
-    raise KeyError(monitor.metric)  # the spec models only admit metrics of these tables
+    return metric_of(monitor.metric)
 
 
 def engine(monitor: Monitor) -> Engine:
@@ -78,7 +73,7 @@ def engine(monitor: Monitor) -> Engine:
 
 
 def threshold(monitor: Monitor) -> float | None:
-    return monitor.threshold if monitor.threshold is not None else metric_spec(monitor).default_threshold
+    return threshold_of(monitor)
 
 
 def signal(monitor: Monitor) -> Signal | None:

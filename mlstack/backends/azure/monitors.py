@@ -22,6 +22,7 @@ from mlstack.backends.azure.context import Azure, after
 from mlstack.backends.azure.endpoints import Deployment, capture_assets, deployment_arm_id
 from mlstack.backends.components import SpecComponent
 from mlstack.errors import MlstackError
+from mlstack.resolve import threshold_of
 from mlstack.spec.models import Monitor, Spec
 from mlstack.targets import AZURE
 
@@ -159,7 +160,8 @@ def _reference(uri: str, context: str) -> ml.FixedInputDataArgs:
 
 
 def _thresholds(monitor: Monitor, metric: str, numerical_cls: type, categorical_cls: type) -> list:
-    threshold = ml.MonitoringThresholdArgs(value=monitor.threshold) if monitor.threshold is not None else None
+    value = threshold_of(monitor)
+    threshold = ml.MonitoringThresholdArgs(value=value) if value is not None else None
     classes = {NUMERICAL: numerical_cls, CATEGORICAL: categorical_cls}
     return [classes[t](data_type=t, metric=pascal(metric), threshold=threshold) for t in METRIC_DATA_TYPES[metric]]
 
@@ -177,9 +179,10 @@ def performance_signal(monitor: Monitor, production: str, notify: bool, days: in
     if monitor.ground_truth is None:
         raise MlstackError(f"monitor {monitor.name}: Azure model performance needs ground_truth")
     threshold = {"modelType": task, "metric": pascal(metric)}
-    if monitor.threshold is not None:
-        threshold["threshold"] = {"value": monitor.threshold}
-    listing = [{"modelType": task.lower(), "metric": pascal(metric), "threshold": {"value": monitor.threshold}}]
+    value = threshold_of(monitor)
+    if value is not None:
+        threshold["threshold"] = {"value": value}
+    listing = [{"modelType": task.lower(), "metric": pascal(metric), "threshold": {"value": value}}]
     return {
         "signalType": "ModelPerformance",
         "productionData": [
