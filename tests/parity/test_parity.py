@@ -411,6 +411,35 @@ def test_manual_approval_holds_new_versions(targets):
 # --- monitors: every kind x metric is computed, natively or by mlstack's evaluator ----------------
 
 
+def _drift_threshold(target: Target) -> float:
+    """What the amount-drift monitor (no threshold in the spec) alerts past."""
+    if target.cloud == "aws":
+        return target.one("aws:cloudwatch/metricAlarm:MetricAlarm", "amount-drift-alarm")["threshold"]
+    if target.cloud == "gcp":
+        return target.one("pulumi-python:dynamic/vertex:ModelDeploymentMonitoringJob", "canary-monitoring")[
+            "skew_thresholds"
+        ]["amount_mean"]
+    if target.cloud == "azure":
+        schedule = target.one("azure-native:machinelearningservices:Schedule", "amount-drift")
+        signal = schedule["properties"]["action"]["monitorDefinition"]["signals"]["data-drift"]
+        (value,) = {t["threshold"]["value"] for t in signal["metricThresholds"]}
+        return value
+    from mlstack.runtime.monitors import measure
+
+    (config,) = [
+        r["config"] for r in target.find("pulumi-python:dynamic/local:EmulatorResource", "amount-drift")
+    ]
+    frame = {"amount_mean": [0.1, 0.2, 0.3]}
+    (result,) = measure("data_drift", config["metric"], threshold=config.get("threshold"), reference=frame,
+                        current=frame, columns=["amount_mean"])
+    return result.threshold  # what the emulator's evaluation compares with
+
+
+def test_a_monitor_without_a_threshold_alerts_past_the_metrics_default(targets):
+    validate_all(targets, "monitors:threshold", ("monitors", 0, "threshold"), 0.1, _drift_threshold)
+
+
+
 def test_every_monitor_metric_is_vendor_native_computed_by_the_shared_evaluator_or_rejected():
     import pandas as pd
 
@@ -433,8 +462,8 @@ def test_every_monitor_metric_is_vendor_native_computed_by_the_shared_evaluator_
                 problem_type="binary_classification",
             )
             assert results and results[0].metric == metric  # the runtime every target schedules computes it
-            monitor = (
-                f"monitors:\n  - {{name: m, kind: {kind}, endpoint: canary, metric: {metric}, baseline: baseline.csv, "
+            monitor = (  # appended to the spec's monitors list
+                f"  - {{name: m, kind: {kind}, endpoint: canary, metric: {metric}, baseline: baseline.csv, "
                 f"problem_type: binary_classification, ground_truth: labels}}\n"
             )
             for cloud in CLOUDS:

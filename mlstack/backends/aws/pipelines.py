@@ -12,7 +12,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from mlstack.backends.aws import iam, images, job_compute, names
+from mlstack.backends.aws import iam, images, job_compute
 from mlstack.backends.aws.context import Aws
 from mlstack.backends.aws.cron import eventbridge_cron
 from mlstack.backends.aws.endpoints import image_of
@@ -23,6 +23,7 @@ from mlstack.backends.aws.platform import Platform, role_policy
 from mlstack.backends.aws.registry import package_group_arn
 from mlstack.backends.components import SpecComponent
 from mlstack.spec.models import Pipeline
+from mlstack.targets import aws as dialect
 
 DEPLOY_INSTANCE = "ml.t3.medium"
 JOB_PREFIX = "pipelines-"  # SageMaker Pipelines names the jobs it starts pipelines-<execution>-<step>-...
@@ -85,7 +86,7 @@ def _settings(ctx: Aws, pipeline: Pipeline, bucket: str, role_arn: str, runtime_
         },
         endpoints={s.name: ctx.names.sagemaker(s.endpoint) for s in pipeline.steps if s.endpoint},
         champions=ctx.resolved.champion_metrics(pipeline),
-        feature_groups=[ctx.names.sagemaker(v, max_length=names.FEATURE_GROUP) for v in pipeline.feature_views],
+        feature_groups=[ctx.names.sagemaker(v, max_length=dialect.FEATURE_GROUP) for v in pipeline.feature_views],
         feature_database=ctx.names.glue_database() if offline else None,
         kms_key=ctx.kms_key,
         network=(
@@ -208,7 +209,7 @@ def _starts(ctx: Aws, pipeline: Pipeline, platform: Platform, arn: pulumi.Output
     if pipeline.schedule:
         aws.scheduler.Schedule(
             f"{pipeline.name}-schedule",
-            name=ctx.names.sagemaker(f"{pipeline.name}-schedule", max_length=names.SCHEDULE),
+            name=ctx.names.sagemaker(f"{pipeline.name}-schedule", max_length=dialect.SCHEDULE),
             description=f"mlstack: run {pipeline.name} on '{pipeline.schedule}' (UTC)",
             schedule_expression=eventbridge_cron(pipeline.schedule),
             schedule_expression_timezone="UTC",
@@ -226,7 +227,7 @@ def _starts(ctx: Aws, pipeline: Pipeline, platform: Platform, arn: pulumi.Output
     for monitor in monitors:
         rule = aws.cloudwatch.EventRule(
             f"{pipeline.name}-on-{monitor}",
-            name=ctx.names.sagemaker(f"{pipeline.name}-on-{monitor}", max_length=names.RULE),
+            name=ctx.names.sagemaker(f"{pipeline.name}-on-{monitor}", max_length=dialect.RULE),
             description=f"mlstack: retrain {pipeline.name} when monitor {monitor} alarms",
             event_pattern=pulumi.Output.json_dumps(
                 {
@@ -264,7 +265,7 @@ def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.Pipeline]:
         definition = pulumi.Output.all(platform.bucket_name, role_arn, runtime).apply(
             lambda values, p=pipeline: render(p, _settings(ctx, p, values[0], values[1], values[2]))
         )
-        vendor = ctx.names.sagemaker(pipeline.name, max_length=names.PIPELINE)
+        vendor = ctx.names.sagemaker(pipeline.name, max_length=dialect.PIPELINE)
         resource = aws.sagemaker.Pipeline(
             pipeline.name,
             pipeline_name=vendor,
