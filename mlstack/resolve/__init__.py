@@ -171,6 +171,10 @@ class Resolved:
         plans = {p.endpoint.name: p for p in self.endpoints}
         return tuple(MonitorPlan(m, plans[m.endpoint]) for m in self.spec.monitors)
 
+    def monitor_plan(self, monitor: Monitor) -> MonitorPlan:
+        """The monitor with its endpoint followed (the rules guarantee the endpoint exists)."""
+        return next(p for p in self.monitors if p.monitor.name == monitor.name)
+
 
 @dataclass(frozen=True)
 class MonitorPlan:

@@ -178,8 +178,8 @@ def _endpoint_input(ctx: Aws, monitor: Monitor) -> dict[str, Any]:
 
 def _policy(ctx: Aws, platform: Platform, monitor: Monitor, component: SpecComponent) -> aws.iam.RolePolicy:
     """Read the endpoint's captures, the baseline and labels; write this monitor's reports; publish metrics."""
-    endpoint = ctx.resolved.spec.endpoint(monitor.endpoint)
-    assert endpoint is not None and endpoint.data_capture is not None  # spec rules require capture
+    endpoint = ctx.resolved.monitor_plan(monitor).endpoint.endpoint
+    assert endpoint.data_capture is not None  # spec rules require capture
     destination = endpoint.data_capture.destination
     statements = [
         *iam.bucket_prefix(ctx, platform.bucket_name, [f"monitoring/{monitor.name}/"], write=True),

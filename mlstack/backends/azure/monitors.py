@@ -250,8 +250,8 @@ class BuiltMonitor:
 
 def build_monitor(ctx: Azure, monitor: Monitor, deployments: dict[str, Deployment]) -> BuiltMonitor:
     assert ctx.platform is not None
-    endpoint = ctx.resolved.spec.endpoint(monitor.endpoint)
-    if endpoint is None or not deployments:
+    endpoint = ctx.resolved.monitor_plan(monitor).endpoint.endpoint
+    if not deployments:
         raise MlstackError(f"monitor {monitor.name}: no endpoint {monitor.endpoint}")
     component = ctx.component("monitor", monitor.name)
     production = [d for d in deployments.values() if d.variant.role == "production"]
