@@ -6,6 +6,7 @@ from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, TargetProfile
 
 AZURE = TargetProfile(
     cloud="azure",
+    required_settings="subscription_id, resource_group and workspace",
     title="Azure Machine Learning",
     names={
         "endpoint": NameRule(

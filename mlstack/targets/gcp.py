@@ -7,6 +7,7 @@ from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, TargetProfile
 
 GCP = TargetProfile(
     cloud="gcp",
+    required_settings="project",
     title="Google Vertex AI",
     names={
         "endpoint": NameRule(

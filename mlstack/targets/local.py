@@ -6,6 +6,8 @@ from mlstack.targets.dialect import ALL_METRICS, ALL_STRATEGIES, TargetProfile
 
 LOCAL = TargetProfile(
     cloud="local",
+    needs_region=False,
+    serves_unregistered_versions=True,
     title="the local emulator",
     names={},
     strategies=dict(ALL_STRATEGIES),
