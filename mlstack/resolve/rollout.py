@@ -18,6 +18,7 @@ from typing import Any
 from mlstack.spec.models import AB, AllAtOnce, BlueGreen, Canary, Linear, Rollback, Shadow
 
 SpecStrategy = AllAtOnce | BlueGreen | Canary | Linear | Shadow | AB
+MODELS: dict[str, type] = {"all_at_once": AllAtOnce, "blue_green": BlueGreen, "canary": Canary, "linear": Linear}
 SPLITS = ("ab", "shadow")  # strategies that are a standing split rather than a way of moving traffic
 
 
@@ -63,7 +64,11 @@ def as_strategy(strategy: SpecStrategy | Mapping[str, Any]) -> SpecStrategy:
     """The spec model of a strategy, also from its JSON form (the emulator's and providers' configs,
     where durations may be written as text)."""
     if isinstance(strategy, Mapping):
-        return _adapter().validate_python(dict(strategy))
+        # A recorded config may carry fields of other strategies or of the endpoint: read this type's own.
+        model = MODELS.get(str(strategy.get("type")))
+        if model is None:
+            return _adapter().validate_python(dict(strategy))  # names the unknown type
+        return model.model_validate({k: v for k, v in strategy.items() if k in model.model_fields})
     return strategy
 
 

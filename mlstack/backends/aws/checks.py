@@ -14,10 +14,8 @@ from mlstack.errors import MlstackError, Path
 from mlstack.resolve import Resolved
 from mlstack.resolve.pipelines import ancestors
 from mlstack.spec.models import STEPS_WITH_CODE, Linear, Spec
-from mlstack.targets.aws import (
-    LINEAR_STEP,
-    MAX_ROLLBACK_ALARMS,
-)
+from mlstack.targets import aws as dialect
+from mlstack.targets.aws import LINEAR_STEP, MAX_ROLLBACK_ALARMS
 
 Problem = tuple[Path, str]
 
@@ -186,7 +184,7 @@ def _monitors(spec: Spec) -> Iterator[Problem]:
         if monitor.kind == "model_quality":
             if not monitor.ground_truth or not monitor.ground_truth.startswith("s3://"):
                 yield (*path, "ground_truth"), "SageMaker model-quality monitoring reads labels from an s3:// URI"
-            offered = signals.MODEL_METRICS[monitor.problem_type or "binary_classification"]
+            offered = dialect.MODEL_METRICS[monitor.problem_type or "binary_classification"]
             if monitor.metric not in offered:
                 yield (
                     (*path, "metric"),
