@@ -3,6 +3,7 @@ Pulumi program under Pulumi's own mocks — no engine, no credentials, no networ
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import copy
 import gc
@@ -118,6 +119,12 @@ def _run(resolved: Resolved) -> list[PlannedResource]:
 
     recorder = Recorder()
     settings.ROOT.set(None)
+    # Pulumi's runtime awaits on the thread's current loop; after an asyncio.run() in this process (a
+    # server, a test) there is none, and Pulumi would fail with "There is no current event loop".
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
     # Outputs and RPCs of an earlier plan in this process (a failed one above all) must not be awaited
     # again by this one: Pulumi keeps them in process-wide sets, as its own test decorator knows.
     settings.SETTINGS.rpc_manager.clear()

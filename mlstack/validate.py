@@ -35,12 +35,15 @@ def check(doc: Document, env: str | None = None, target: str | None = None, *, a
     (on the local target: the files the spec names exist), as `mlstack validate` and `mlstack up` do."""
     from mlstack.backends import problems
     from mlstack.resolve import resolve
+    from mlstack.resolve.differences import differences
 
     checked = check_document(doc, env=env, target=target)
     errors, warnings = list(checked.errors), []
     if checked.loaded is not None:
         try:
-            found = problems(resolve(checked.loaded), apply=apply)
+            resolved = resolve(checked.loaded)
+            found = problems(resolved, apply=apply)
+            found.warnings.extend((d.path, d.message) for d in differences(resolved))
         except Exception:
             # A spec with type or rule errors may break what the backend checks assume (references
             # resolve, items are unique); those errors are the ones to fix first.

@@ -43,7 +43,12 @@ def _files(loaded: LoadedSpec) -> Iterator[tuple[Path, str, str, bool]]:
     spec = loaded.spec
     for gi, group in enumerate(spec.registry.model_groups):
         for vi, version in enumerate(group.versions):
-            yield ("registry", "model_groups", gi, "versions", vi, "artifact"), version.artifact, "model artifact", False
+            yield (
+                ("registry", "model_groups", gi, "versions", vi, "artifact"),
+                version.artifact,
+                "model artifact",
+                False,
+            )
     for vi, view in enumerate(spec.feature_store.views):
         yield ("feature_store", "views", vi, "source", "uri"), view.source.uri, "feature source", True
     for pi, pipeline in enumerate(spec.pipelines):

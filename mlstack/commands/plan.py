@@ -24,10 +24,13 @@ def plan(
     from mlstack.plan import plan as make_plan
     from mlstack.plan import to_json
     from mlstack.resolve import resolve
+    from mlstack.resolve.differences import located
     from mlstack.spec import load
 
     resolved = resolve(load(spec, env=env, target=target))
     resources = make_plan(resolved)
+    for warning in located(resolved):
+        typer.echo(f"warning: {warning.render()}", err=True)
     if json_output:
         typer.echo(to_json(resources), nl=False)
         return

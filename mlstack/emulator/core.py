@@ -337,7 +337,9 @@ class Emulator:
         stopped = []
         for row in self.resources("endpoint"):
             runtime = self.serving.serving(row["name"])
-            if runtime and any((f.version.group, f.version.version) == (group, version) for f in runtime.routing.fleets()):
+            if runtime and any(
+                (f.version.group, f.version.version) == (group, version) for f in runtime.routing.fleets()
+            ):
                 message = f"{group} v{version} was rejected: stopped serving it until a servable version is named"
                 with self.write_lock:
                     self.rollouts.remove(row["name"])

@@ -15,12 +15,13 @@ from typing import Any
 from mlstack.backends.local_checks import file_problems, is_file_entrypoint, local_path
 from mlstack.emulator.pipelines.lineage import file_sha256
 from mlstack.errors import SpecInvalid
+from mlstack.resolve import Resolved, Variant
+from mlstack.resolve.pipelines import graph
 from mlstack.spec import LoadedSpec
-from mlstack.spec.models import AB, STEPS_WITH_CODE, Endpoint, Pipeline, Shadow, Spec
+from mlstack.spec.models import STEPS_WITH_CODE, Endpoint, Pipeline, Spec
 
 # Apply order: what a resource refers to comes first. Deletes run in reverse.
 KINDS = ("model_group", "model_version", "entity", "feature_view", "pipeline", "endpoint", "monitor")
-PRIMARY_VARIANT = "primary"
 
 
 def _prune(value: Any) -> Any:
@@ -45,6 +46,7 @@ class _Builder:
         self.loaded = loaded
         self.check_files = check_files
         self.spec: Spec = loaded.spec
+        self.resolved = Resolved(loaded)
         self.base = loaded.path.resolve().parent
 
     def local_file(self, value: str) -> str:
@@ -85,15 +87,14 @@ class _Builder:
 
     def feature_store(self) -> Iterator[dict[str, Any]]:
         store = self.spec.feature_store
-        entities = {e.name: e for e in store.entities}
         for entity in store.entities:
             yield resource("entity", entity.name, entity.model_dump(mode="json"))
         for view in store.views:
             config = view.model_dump(mode="json")
             config["ttl"] = view.ttl
             config["source"]["uri"] = self.local_file(view.source.uri)
-            entity = entities.get(view.entity)
-            config["join_keys"] = [k.model_dump(mode="json") for k in entity.join_keys] if entity else []
+            entity = self.resolved.entity_of(view)
+            config["join_keys"] = [k.model_dump(mode="json") for k in entity.join_keys]
             yield resource("feature_view", view.name, config)
 
     def pipeline(self, pipeline: Pipeline) -> dict[str, Any]:
@@ -101,13 +102,12 @@ class _Builder:
         config["workdir"] = str(self.base)
         if pipeline.data is not None:
             config["data"] = self.local_file(pipeline.data)
-        previous: str | None = None
+        deps = graph(pipeline)
         for step, out in zip(pipeline.steps, config["steps"], strict=True):
-            out["depends_on"] = step.depends_on if step.depends_on is not None else ([previous] if previous else [])
+            out["depends_on"] = deps[step.name]
             out["timeout"] = step.timeout
             if step.kind in STEPS_WITH_CODE and step.entrypoint and is_file_entrypoint(step.entrypoint):
                 out["entrypoint"] = self.local_file(step.entrypoint)
-            previous = step.name
         return resource("pipeline", pipeline.name, config)
 
     def endpoint(self, endpoint: Endpoint) -> dict[str, Any]:
@@ -117,21 +117,15 @@ class _Builder:
             compute = endpoint.compute
             profile = self.spec.compute[compute] if isinstance(compute, str) else compute
             config["compute"] = profile.model_dump(mode="json")
-        strategy = endpoint.strategy
-        if isinstance(strategy, AB):
-            variants = [
-                {"name": v.name, "model": v.model.model_dump(mode="json"), "weight": v.weight}
-                for v in strategy.variants
-            ]
-        else:
-            assert endpoint.model is not None  # the spec requires it for every other strategy
-            variants = [{"name": PRIMARY_VARIANT, "model": endpoint.model.model_dump(mode="json"), "weight": 100}]
-        config["variants"] = variants
-        config["shadow"] = (
-            {"model": strategy.challenger.model_dump(mode="json"), "percent": strategy.percent}
-            if isinstance(strategy, Shadow)
-            else None
-        )
+        plan = self.resolved.endpoint_plan(endpoint)
+
+        def own(variant: Variant) -> dict[str, Any]:
+            count = variant.instance_count if variant.instance_count != endpoint.instance_count else None
+            return {"name": variant.name, "model": variant.model.model_dump(mode="json"), "instance_count": count}
+
+        config["variants"] = [{**own(v), "weight": v.weight} for v in plan.production]
+        shadow = plan.shadow
+        config["shadow"] = {**own(shadow), "percent": shadow.weight} if shadow else None
         capture = endpoint.data_capture
         config["capture_percent"] = capture.sampling_percent if endpoint.captures and capture else 0
         return resource("endpoint", endpoint.name, config)

@@ -11,9 +11,9 @@ A monitor runs on its cron schedule inside the emulator's scheduler and on deman
 * **reference**: the `baseline` file or folder (CSV/Parquet). Prediction drift compares the served
   predictions with the baseline's `prediction` column, or with what the model serving now predicts
   for the baseline's rows when it has none.
-* **metric**: `data_drift` and `prediction_drift` with `stats.drift.drift_table`, `data_quality` with
-  `stats.quality.data_quality`, `model_quality` with `stats.model_quality.model_quality` over the
-  captures joined with ground truth on correlation id. A monitor alerts when any column breaches
+* **metric**: by the one monitor evaluator every target runs (`mlstack.runtime.monitors.measure`:
+  drift tables, data quality, and model quality over the captures joined with ground truth on
+  correlation id). A monitor alerts when any column breaches
   the threshold (the metric's default when the spec gives none; quality metrics have none, so they
   only report).
 
@@ -43,6 +43,7 @@ from mlstack.emulator.capture import read_captures
 from mlstack.emulator.errors import BadRequest, NotFound
 from mlstack.emulator.layout import inside
 from mlstack.errors import MlstackError
+from mlstack.runtime.monitors import PREDICTION, Labelled, measure, worst
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,7 +70,6 @@ CREATE INDEX IF NOT EXISTS monitor_runs_by_monitor ON monitor_runs (monitor, at)
 """
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 WEBHOOK_TIMEOUT = 5.0
-PREDICTION = "prediction"
 
 
 @dataclass
@@ -92,13 +92,7 @@ class Evaluation:
     @property
     def worst(self) -> MetricResult | None:
         """The result furthest on the unhealthy side (the one an alert names)."""
-        from mlstack.stats.registry import Direction
-
-        scored = [r for r in self.results if not math.isnan(r.value)]
-        if not scored:
-            return None
-        sign = 1 if scored[0].direction is Direction.LOWER_IS_BETTER else -1
-        return max(scored, key=lambda r: sign * r.value)
+        return worst(self.results)
 
     def summary(self) -> str:
         worst = self.worst
@@ -302,9 +296,9 @@ class Monitors:
         kind = config["kind"]
         since = None if kind == "model_quality" else now - schedule_interval(config["schedule"], now)
         captures = self._captures(config["endpoint"], since)
-        thresholds = {config["metric"]: config["threshold"]} if config.get("threshold") is not None else None
+        threshold = config.get("threshold")
         if kind == "model_quality":
-            return self._model_quality(config, captures, thresholds, (since, now))
+            return self._model_quality(config, captures, threshold, (since, now))
         reference = self._baselines.table(Path(config["baseline"]))
         current = self._features(config, captures, reference)
         columns = _columns(config, reference, current)
@@ -312,30 +306,22 @@ class Monitors:
         if evaluation.rows == 0:
             evaluation.note = f"no captured requests on endpoint {config['endpoint']} in the window"
             return evaluation
-        if kind == "data_drift":
-            from mlstack.stats.drift import drift_table
-
-            profile = self._baselines.profile(Path(config["baseline"]), columns)
-            evaluation.results = list(
-                drift_table(profile, current, [config["metric"]], columns=columns, thresholds=thresholds)
-            )
-        elif kind == "prediction_drift":
-            from mlstack.stats.drift import drift_table
-
+        if kind == "prediction_drift":
             reference_predictions = self._reference_predictions(config, reference)
             current_predictions = _explode(captures[captures["status"] == 200], "predictions")
             evaluation.reference = reference_predictions.to_frame(PREDICTION)
             evaluation.current = current_predictions.to_frame(PREDICTION)
             evaluation.columns = [PREDICTION]
-            evaluation.results = list(
-                drift_table(evaluation.reference, evaluation.current, [config["metric"]], thresholds=thresholds)
-            )
-        else:
-            from mlstack.stats.quality import data_quality
-
-            evaluation.results = data_quality(
-                current, reference=reference, metrics=[config["metric"]], columns=columns, thresholds=thresholds
-            )
+        # Data drift compares with the baseline's profile, computed once per baseline file (Baselines).
+        baseline = self._baselines.profile(Path(config["baseline"]), columns) if kind == "data_drift" else None
+        evaluation.results = measure(
+            kind,
+            config["metric"],
+            threshold=threshold,
+            reference=evaluation.reference if baseline is None else baseline,
+            current=evaluation.current,
+            columns=evaluation.columns,
+        )
         return evaluation
 
     def _captures(self, endpoint: str, since: float | None) -> pd.DataFrame:
@@ -387,11 +373,9 @@ class Monitors:
         self,
         config: dict[str, Any],
         captures: pd.DataFrame,
-        thresholds: dict[str, float] | None,
+        threshold: float | None,
         window: tuple[float | None, float],
     ) -> Evaluation:
-        from mlstack.stats.model_quality import model_quality
-
         joined = self._labelled(config["endpoint"], captures)
         evaluation = Evaluation(config, window, len(joined), [])
         if joined.empty:
@@ -400,15 +384,13 @@ class Monitors:
                 "(send them with `mlstack feedback` or POST /v1/endpoints/{name}/ground-truth)"
             )
             return evaluation
-        problem = config.get("problem_type")
-        scores = joined["score"] if joined["score"].notna().any() else joined["prediction"]
-        evaluation.results = model_quality(
-            joined["label"].tolist(),
-            joined["prediction"].tolist(),
-            y_score=scores.tolist() if config["metric"] == "auc" else None,
-            metrics=[config["metric"]],
-            thresholds=thresholds,
-            average="macro" if problem == "multiclass_classification" else "binary",
+        labelled = Labelled(joined["label"].tolist(), joined["prediction"].tolist(), joined["score"].tolist())
+        evaluation.results = measure(
+            "model_quality",
+            config["metric"],
+            threshold=threshold,
+            labelled=labelled,
+            problem_type=config.get("problem_type"),
         )
         return evaluation
 

@@ -36,6 +36,7 @@ class Target:
     version: Version | None
     blocked: str | None  # why that version may not be served, if it may not
     role: str = "production"
+    instances: int | None = None  # its own instance count; the endpoint's when None
 
     @property
     def servable(self) -> bool:
@@ -47,7 +48,7 @@ def resolve_targets(core: Emulator, config: dict[str, Any]) -> list[Target]:
     variants = [(v, "production") for v in config["variants"]]
     if config.get("shadow"):
         shadow = config["shadow"]
-        variants.append(({"name": "shadow", "model": shadow["model"], "weight": shadow["percent"]}, "shadow"))
+        variants.append(({**shadow, "name": "shadow", "weight": shadow["percent"]}, "shadow"))
     for variant, role in variants:
         ref = variant["model"]
         version = core.registry.resolve(ref["group"], version=ref.get("version"), alias=ref.get("alias"))
@@ -58,7 +59,8 @@ def resolve_targets(core: Emulator, config: dict[str, Any]) -> list[Target]:
             blocked = f"{version.ref} was rejected"
         elif version.approval != "approved" and core.registry.group(ref["group"])["approval"] == "manual":
             blocked = f"{version.ref} waits for approval (mlstack registry approve {version.group} {version.version})"
-        targets.append(Target(variant["name"], ref, variant["weight"], version, blocked, role))
+        count = variant.get("instance_count")
+        targets.append(Target(variant["name"], ref, variant["weight"], version, blocked, role, count))
     return targets
 
 

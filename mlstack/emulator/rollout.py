@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlstack.emulator.errors import BadRequest, Conflict, NotFound
 from mlstack.emulator.traffic import Fleet, Routing, Window
+from mlstack.resolve.rollout import traffic_plan
 from mlstack.spec.types import parse_duration
 
 if TYPE_CHECKING:
@@ -66,21 +67,8 @@ def seconds(value: int | str) -> int:
 
 
 def steps_for(strategy: dict[str, Any]) -> list[Step]:
-    kind = strategy["type"]
-    wait = seconds(strategy.get("termination_wait", 0))
-    if kind == "canary":
-        return [
-            Step(strategy["percent"], seconds(strategy["bake_time"]), f"canary at {strategy['percent']}%"),
-            Step(100, wait, "all traffic, old fleet kept"),
-        ]
-    if kind == "linear":
-        size = strategy["step_percent"]
-        steps = [Step(p, seconds(strategy["interval"]), f"linear at {p}%") for p in range(size, 100, size)]
-        return [*steps, Step(100, wait, "all traffic, old fleet kept")]
-    if kind == "blue_green":
-        return [Step(100, wait, "switched, old fleet kept")]
-    rollback = strategy.get("rollback")
-    return [Step(100, seconds(rollback["window"]) if rollback else 0, "all traffic, alarms watched")]
+    """The strategy's traffic stages (mlstack.resolve.rollout), as the emulator holds them."""
+    return [Step(stage.percent, stage.wait, stage.label) for stage in traffic_plan(strategy).stages]
 
 
 def alarm(rollback: dict[str, Any] | None, window: Window) -> str | None:
@@ -185,12 +173,13 @@ class Rollouts:
         for target in (t for t in targets if t.role == "production"):
             assert target.version is not None
             fleet = _matching(current.production if current else (), target.variant, target.version, compute)
+            count = target.instances or instances
             if fleet is None:
-                fleet = serving.fleet(target.variant, "production", target.version, instances, compute)
+                fleet = serving.fleet(target.variant, "production", target.version, count, compute)
             else:
                 reused.append(fleet)
                 if not config.get("autoscaling"):  # a changed instance_count; autoscaling owns it otherwise
-                    fleet.pool.resize(instances)
+                    fleet.pool.resize(count)
             production.append(fleet)
             weights.append(target.weight)
         shadow, percent = None, 0.0
@@ -200,7 +189,8 @@ class Rollouts:
             old_shadow = (current.shadow,) if current and current.shadow else ()
             shadow = _matching(old_shadow, challenger.variant, challenger.version, compute)
             if shadow is None:
-                shadow = serving.fleet(challenger.variant, "shadow", challenger.version, instances, compute)
+                count = challenger.instances or instances
+                shadow = serving.fleet(challenger.variant, "shadow", challenger.version, count, compute)
             else:
                 reused.append(shadow)
             percent = float(challenger.weight)

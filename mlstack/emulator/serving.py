@@ -6,10 +6,9 @@ requests. Every fleet is loaded before it takes traffic, so a model that fails t
 old routing in place.
 
 An invocation: choose a production fleet, parse the body, predict, record the answer in the fleet's
-window, capture it if sampled, and mirror it to the shadow fleet in the background if sampled (a
-small scikit-learn request in the event loop's next turn, after the answer is written, batched with
-the others mirrored meanwhile). The
-answer names the variant (`X-Mlstack-Variant`) and carries a correlation id
+window, capture it if sampled, and mirror it to the shadow fleet in the background if sampled (in
+the event loop's next turn, after the answer is written, batched with the others mirrored
+meanwhile). The answer names the variant (`X-Mlstack-Variant`) and carries a correlation id
 (`X-Mlstack-Correlation-Id`, the caller's when it sends one) that ground truth joins on.
 
 Where the prediction runs: always on the fleet's workers under the invocation timeout, never in the
@@ -128,54 +127,46 @@ class EndpointRuntime:
         # Said only once the record is on disk (group commit with the answers around it).
         captured = bool(durable is not None and await durable)
         if instances is not None and routing.mirrors():
-            shadow = routing.shadow
-            assert shadow is not None
-            loop = asyncio.get_running_loop()
-            if shadow.predictor.inline and len(instances) <= INLINE_ROWS:
-                if not self._mirror_queue:
-                    loop.call_soon(self._mirror_queued)
-                self._mirror_queue.append((shadow, instances, cid, body, time.perf_counter()))
-            else:
-                task = loop.create_task(self._mirror(shadow, instances, cid, body))
-                self._mirrors.add(task)  # a reference, so the task is not collected mid-flight
-                task.add_done_callback(self._mirrors.discard)
+            assert routing.shadow is not None
+            if not self._mirror_queue:
+                asyncio.get_running_loop().call_soon(self._mirror_queued)
+            self._mirror_queue.append((routing.shadow, instances, cid, body, time.perf_counter()))
         return Answer(status, data, fleet.name, cid, captured)
 
     def _mirror_queued(self) -> None:
-        """The small scikit-learn requests mirrored since the loop's last turn, after their answers
-        were written, in the loop like the answers were: no task, no hop to a worker thread, and one
-        prediction over all their rows (the shadow would otherwise double the model's cost per
+        """The requests mirrored since the loop's last turn, after their answers were written, as one
+        prediction on the shadow's workers (the shadow would otherwise double the model's cost per
         request, the largest part of it for a small model)."""
         queue, self._mirror_queue = self._mirror_queue, []
+        task = asyncio.get_running_loop().create_task(self._mirror_batch(queue))
+        self._mirrors.add(task)  # a reference, so the task is not collected mid-flight
+        task.add_done_callback(self._mirrors.discard)
+
+    async def _mirror_batch(self, queue: list[tuple[Fleet, list[Any], str, bytes, float]]) -> None:
         for shadow in dict.fromkeys(item[0] for item in queue):  # one, unless a rollout swapped it
             items = [item[1:] for item in queue if item[0] is shadow]
+            if len(items) == 1:
+                await self._mirror(shadow, *items[0])
+                continue
             rows = [row for instances, *_ in items for row in instances]
             try:
-                result = shadow.predictor.predict(rows)
-            except InvocationError:
+                result = await shadow.pool.run(shadow.predictor.predict, rows, self.timeout)
+            except (InvocationError, TimeoutError):
                 result = {}  # one bad request spoils a batch: each is predicted alone below
             if not result or any(not isinstance(v, list) or len(v) != len(rows) for v in result.values()):
                 for instances, cid, body, started in items:
-                    self._mirror_alone(shadow, instances, cid, body, started)
+                    await self._mirror(shadow, instances, cid, body, started)
                 continue
             first = 0
             for instances, cid, body, started in items:
                 last = first + len(instances)
                 mine = {key: values[first:last] for key, values in result.items()}
-                self._mirrored(shadow, cid, body, started, 200, {**mine, "model": shadow.version.ref, "variant": shadow.name})
+                answer = {**mine, "model": shadow.version.ref, "variant": shadow.name}
+                self._mirrored(shadow, cid, body, started, 200, answer)
                 first = last
 
-    def _mirror_alone(self, shadow: Fleet, instances: list[Any], cid: str, body: bytes, started: float) -> None:
-        try:
-            result = shadow.predictor.predict(instances)
-            status, payload = 200, {**result, "model": shadow.version.ref, "variant": shadow.name}
-        except InvocationError as exc:
-            status, payload = exc.status, {"error": str(exc), "variant": shadow.name}
-        self._mirrored(shadow, cid, body, started, status, payload)
-
-    async def _mirror(self, shadow: Fleet, instances: list[Any], cid: str, body: bytes) -> None:
+    async def _mirror(self, shadow: Fleet, instances: list[Any], cid: str, body: bytes, started: float) -> None:
         """The shadow's answer to a copy of the request: recorded and captured, never returned."""
-        started = time.perf_counter()
         try:
             result = await shadow.pool.run(shadow.predictor.predict, instances, self.timeout)
             status, payload = 200, {**result, "model": shadow.version.ref, "variant": shadow.name}

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -37,16 +36,16 @@ from typing import Any
 
 import pandas as pd
 
-from mlstack.backends.aws.signals import DATA_NAMESPACE
 from mlstack.jobs import capture, tables
 from mlstack.jobs.failures import JobFailed, run
 from mlstack.jobs.s3 import Storage
+from mlstack.runtime.monitors import DRIFT_KINDS, measure, worst
 from mlstack.spec.models import METRICS_BY_KIND
 from mlstack.stats.registry import DATA_QUALITY_METRICS, DRIFT_METRICS, Direction, MetricResult, MetricSpec
+from mlstack.targets.aws import DATA_NAMESPACE
 
 VIOLATIONS_FILE = "constraint_violations.json"
 REPORT_FILE = "mlstack_report.json"
-DRIFT_KINDS = ("data_drift", "prediction_drift")
 KINDS = (*DRIFT_KINDS, "data_quality")
 # SageMaker's violation check types (model-monitor-interpreting-violations); ranges of numbers have none.
 QUALITY_CHECKS = {"null_rate": "completeness_check", "type_error_rate": "data_type_check"}
@@ -148,12 +147,7 @@ class Evaluation:
 
     @property
     def worst(self) -> MetricResult | None:
-        measured = [r for r in self.results if not math.isnan(r.value)]
-        if not measured:
-            return None
-        if measured[0].direction is Direction.HIGHER_IS_BETTER:
-            return min(measured, key=lambda r: r.value)
-        return max(measured, key=lambda r: r.value)
+        return worst(self.results)
 
     def violations(self, settings: Settings) -> list[dict[str, Any]]:
         found = [
@@ -191,8 +185,6 @@ def _as_kind(values: pd.Series, kind: str) -> pd.Series:
 
 def evaluate(settings: Settings, reference: pd.DataFrame, current: pd.DataFrame) -> Evaluation:
     from mlstack.stats.columns import as_array, infer_kind
-    from mlstack.stats.drift import drift_table
-    from mlstack.stats.quality import data_quality
 
     unknown = [f for f in settings.features if f not in reference.columns]
     if unknown:
@@ -210,22 +202,21 @@ def evaluate(settings: Settings, reference: pd.DataFrame, current: pd.DataFrame)
             f"they have {', '.join(map(str, current.columns))}"
         )
     kinds = {c: infer_kind(as_array(reference[c], c), c) for c in present}
-    thresholds = None if settings.threshold is None else {settings.metric: settings.threshold}
     baseline = {c: reference[c] for c in present}
-    if settings.kind in DRIFT_KINDS:
-        compared = {c: _as_kind(current[c], kinds[c]) for c in present}
-        results: list[MetricResult] = list(
-            drift_table(baseline, compared, [settings.metric], columns=present, kinds=kinds, thresholds=thresholds)
-        )
+    drift = settings.kind in DRIFT_KINDS
+    compared = {c: _as_kind(current[c], kinds[c]) if drift else current[c] for c in present}
+    results = measure(
+        settings.kind,
+        settings.metric,
+        threshold=settings.threshold,
+        reference=baseline,
+        current=compared,
+        columns=present,
+        kinds=kinds if drift else None,
+    )
+    if drift:
         checks = dict.fromkeys(present, DRIFT_CHECK)
     else:
-        results = data_quality(
-            {c: current[c] for c in present},
-            reference=baseline,
-            metrics=[settings.metric],
-            columns=present,
-            thresholds=thresholds,
-        )
         ranges = {"categorical": "categorical_values_check", "numeric": "range_check"}
         checks = {c: QUALITY_CHECKS.get(settings.metric) or ranges[kinds[c]] for c in present}
     return Evaluation(results, missing, checks)

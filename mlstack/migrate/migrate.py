@@ -99,6 +99,8 @@ def finish(report: Report, text: str, output: str, environments: list[str], chec
         change.line = doc.locate(change.path, key=True)[0]
         change.also_lines = tuple(doc.locate(path, key=True)[0] for path in change.also)
     report.errors = validate(text, output, environments)
+    if not report.errors:
+        _differences(report, text, output)
     if check_plan and not report.errors and (problems := plan_problems(text, output, environments)) is not None:
         report.errors = problems
         report.planned = not problems
@@ -107,6 +109,19 @@ def finish(report: Report, text: str, output: str, environments: list[str], chec
             what = "does not validate" if report.planned is None else "does not plan"
             change = report.add(error.path, "unsupported", what, error.message)
             change.line = error.line
+
+
+def _differences(report: Report, text: str, output: str) -> None:
+    """Where the target cannot mean exactly what the written spec says (mlstack.resolve.differences)."""
+    from mlstack.resolve import resolve
+    from mlstack.resolve.differences import differences
+
+    resolved = resolve(loads(text, file=output))
+    for difference in differences(resolved):
+        change = report.add(
+            difference.path, "approximate", f"on {resolved.cloud}: {difference.capability}", difference.message
+        )
+        change.line = resolved.loaded.doc.locate(difference.path, key=True)[0]
 
 
 def migrate(

@@ -56,10 +56,7 @@ def check_document(doc: Document, env: str | None = None, target: str | None = N
     if target is not None:
         current = data.get("target")
         data["target"] = {**(current if isinstance(current, dict) else {}), "cloud": target}
-    leaked = [
-        replace(doc.error(path, message, key=True), path=shown)
-        for path, message, shown in secrets.find(data)
-    ]
+    leaked = [replace(doc.error(path, message, key=True), path=shown) for path, message, shown in secrets.find(data)]
     if leaked:  # no further check may repeat a secret in its message
         return Checked(None, leaked, partial.Kept())
     errors: list[SpecError] = []

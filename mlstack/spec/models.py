@@ -8,9 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from mlstack.metrics import DATA_QUALITY_METRICS, DRIFT_METRICS, MODEL_QUALITY_METRICS
 from mlstack.names import column_clashes
 from mlstack.spec.types import Cron, Duration, Ident, Name, Percent, check_bounded
+from mlstack.targets import PROFILES
 
-CLOUDS = ("aws", "gcp", "azure", "local")
-Cloud = Literal["aws", "gcp", "azure", "local"]
+CLOUDS: tuple[str, ...] = tuple(PROFILES)  # the list of targets, defined once (mlstack.targets)
+Cloud = Literal[CLOUDS]  # type: ignore[valid-type]
 Dtype = Literal["int32", "int64", "float32", "float64", "string", "bool", "timestamp"]
 
 METRICS_BY_KIND: dict[str, tuple[str, ...]] = {
@@ -377,7 +378,13 @@ class BlueGreen(Model):
 
 class Canary(Model):
     type: Literal["canary"]
-    percent: int = Field(..., ge=1, le=99, description="Share of capacity the canary takes first.")
+    percent: int = Field(
+        ...,
+        ge=1,
+        le=99,
+        description="Share of traffic the canary takes first (on SageMaker sized in whole instances: validate "
+        "says the effective share).",
+    )
     bake_time: Duration = Field(600, le=3600, description="Wait this long before shifting the rest.")
     termination_wait: Duration = Field(300, le=3600)
     rollback: Rollback | None = None
@@ -396,6 +403,9 @@ class Shadow(Model):
     challenger: ModelRef
     percent: Percent = Field(..., description="Share of requests mirrored to the challenger; answers discarded.")
     compute: ComputeRef | None = Field(None, description="The challenger's compute; the endpoint's by default.")
+    instance_count: int | None = Field(
+        None, ge=1, description="The challenger's instances; the endpoint's instance_count by default."
+    )
 
 
 class Variant(Model):
@@ -403,6 +413,9 @@ class Variant(Model):
     model: ModelRef
     weight: Percent
     compute: ComputeRef | None = None
+    instance_count: int | None = Field(
+        None, ge=1, description="This variant's instances; the endpoint's instance_count by default."
+    )
 
 
 class AB(Model):

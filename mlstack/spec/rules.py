@@ -103,10 +103,11 @@ def _check_model_ref(spec: Spec, path: Path, ref: ModelRef, cloud: str) -> Itera
         version = next((v for v in group.versions if ref.alias in v.aliases), None)
         selector = ("alias", f"alias '{ref.alias}'", [a for v in group.versions for a in v.aliases])
     if version is None:
-        if cloud == "local" and _registered_by_pipeline(spec, ref):
+        later = profile(cloud).serves_unregistered_versions
+        if later and _registered_by_pipeline(spec, ref):
             return  # a pipeline registers it when the platform comes up
         known = ", ".join(selector[2]) or "none declared"
-        hint = " (or let a pipeline's registration step produce it on the local target)" if cloud != "local" else ""
+        hint = "" if later else " (or let a pipeline's registration step produce it on the local target)"
         yield (*path, selector[0]), f"model group '{group.name}' has no {selector[1]} (declared: {known}){hint}"
         return
     if group.approval == "manual" and version.approval != "approved":
@@ -152,7 +153,10 @@ def _references(spec: Spec, cloud: str) -> Iterator[Problem]:
             continue
         keys = tuple(k.name for e in spec.feature_store.entities if e.name == view.entity for k in e.join_keys)
         for problem in column_clashes([f.name for f in view.features], (*RESERVED_COLUMNS, *keys)):
-            yield ("feature_store", "views", vi, "features"), f"{problem} (join keys of {view.entity}: {', '.join(keys)})"
+            yield (
+                ("feature_store", "views", vi, "features"),
+                f"{problem} (join keys of {view.entity}: {', '.join(keys)})",
+            )
     views = [v.name for v in spec.feature_store.views]
     pipelines = [p.name for p in spec.pipelines]
     endpoints = [e.name for e in spec.endpoints]
@@ -255,11 +259,10 @@ def _strategy_limits(endpoint: Endpoint, path: Path, target: TargetProfile) -> I
 def _target_rules(spec: Spec, target: TargetProfile) -> Iterator[Problem]:
     settings = spec.target
     cloud = target.cloud
-    if cloud != "local" and not settings.region_for(cloud):
+    if target.needs_region and not settings.region_for(cloud):
         yield ("target", "region"), f"{target.title} needs a region (target.region or target.{cloud}.region)"
-    if cloud in ("gcp", "azure") and getattr(settings, cloud) is None:
-        need = "project" if cloud == "gcp" else "subscription_id, resource_group and workspace"
-        yield ("target",), f"{target.title} needs target.{cloud} with {need}"
+    if target.required_settings and getattr(settings, cloud) is None:
+        yield ("target",), f"{target.title} needs target.{cloud} with {target.required_settings}"
     key = settings.kms_key_for(cloud)
     if key and not re.fullmatch(target.kms_key_pattern, key):
         where = (

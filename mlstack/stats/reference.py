@@ -149,7 +149,13 @@ class ReferenceProfile:
         """Writes the profile; StatsError when a column's categories are not plain JSON values."""
         header, arrays = [], {}
         for i, c in enumerate(self.columns.values()):
-            entry: dict[str, Any] = {"name": c.name, "kind": c.kind, "declared": c.declared, "size": c.size, "std": c.std}
+            entry: dict[str, Any] = {
+                "name": c.name,
+                "kind": c.kind,
+                "declared": c.declared,
+                "size": c.size,
+                "std": c.std,
+            }
             if c.sorted is not None:
                 arrays[f"sorted{i}"] = c.sorted
             if c.categories is not None and c.counts is not None:

@@ -96,7 +96,7 @@ def test_gates_stop_registration_and_compare_with_the_champion(emulator, tmp_pat
     low = _run(emulator, "train", accuracy=0.7)
     assert low["status"] == "failed"
     assert "accuracy = 0.7 is below the minimum 0.8" in low["message"]
-    assert "accuracy = 0.7 does not beat the champion's 0.86 (tolerance 0.05)" in low["message"]
+    assert "accuracy = 0.7 does not beat the champion's 0.86 (higher is better, tolerance 0.05)" in low["message"]
     versions = _versions(emulator)
     assert [(v["version"], v["metrics"]["accuracy"], v["aliases"]) for v in versions] == [
         (1, 0.9, []),

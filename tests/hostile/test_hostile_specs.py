@@ -29,8 +29,16 @@ HOSTILE = [
     ("inf-gate", "min: 0.8", "min: .inf"),
     ("huge-timeout", "max_iter: 200", "max_iter: 200\n        timeout: 99999999999999d"),
     ("largest-timeout", "max_iter: 200", "max_iter: 200\n        timeout: 2147483647"),
-    ("huge-instances", "compute:\n      vcpus: 1", "instance_count: 1000000000000000000000000000000\n    compute:\n      vcpus: 1"),
-    ("version-2-70", "approval: auto", "approval: auto\n      versions: [{version: 1180591620717411303424, artifact: x.joblib}]"),
+    (
+        "huge-instances",
+        "compute:\n      vcpus: 1",
+        "instance_count: 1000000000000000000000000000000\n    compute:\n      vcpus: 1",
+    ),
+    (
+        "version-2-70",
+        "approval: auto",
+        "approval: auto\n      versions: [{version: 1180591620717411303424, artifact: x.joblib}]",
+    ),
     ("dotdot-step", "- name: train\n", "- name: ../../../../x\n"),
     ("dotdot-group", "- name: iris-classifier", "- name: '..'"),
     ("secret-key", "approval: auto", "approval: auto\n      tags: {AKIAABCDEFGHIJKLMNOP: x}"),

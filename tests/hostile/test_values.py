@@ -6,13 +6,14 @@ import json
 
 import pytest
 
-from mlstack.emulator.pipelines import contract, gates
+from mlstack.emulator.pipelines import contract
+from mlstack.resolve import gates
 
 
 def test_a_nan_metric_fails_every_gate():
     for gate in ({"metric": "accuracy", "min": 0.8}, {"metric": "accuracy", "max": 0.1}):
-        failures = gates.check([gate], {"accuracy": float("nan")}, None)
-        assert failures == ["gate on 'accuracy': nan is not a finite number"]
+        verdict = gates.check([gate], {"accuracy": float("nan")}, None)
+        assert verdict.failures == ["gate on 'accuracy': nan is not a finite number"]
 
 
 @pytest.mark.parametrize("text", ['{"accuracy": NaN}', '{"accuracy": Infinity}', '{"accuracy": -Infinity}'])

@@ -75,8 +75,10 @@ def test_quickstart_lists_the_users_decisions_and_plans_once_they_are_made(to):
         "gcp": {"pipelines[0].steps[0].image", "pipelines[0].steps[1].image", "pipelines[0].steps[2].kind"},
         "azure": {"pipelines[0].steps[0].image", "pipelines[0].steps[1].image", "pipelines[0].steps[2].image"},
     }[to]
-    expected = {"target.region", "pipelines[0].data", "endpoints[0].model.alias"} | needs_image | (
-        {f"target.{to}"} if to != "aws" else set()
+    expected = (
+        {"target.region", "pipelines[0].data", "endpoints[0].model.alias"}
+        | needs_image
+        | ({f"target.{to}"} if to != "aws" else set())
     )
     assert set(decide) == expected
     assert "choose a region" in decide["target.region"]

@@ -42,8 +42,13 @@ def test_canary_percent(edited_review: Any, target: str) -> None:
     assert line(r, "endpoint", "fraud-scorer") == "endpoint fraud-scorer: canary 10% → 25%"
     assert [c.line for c in r.components] == ["endpoint fraud-scorer: canary 10% → 25%"]
     changed = row(r, "endpoint", "fraud-scorer")
-    assert changed and actions(changed) <= {"update"}, "a canary percent is a setting of the live rollout"
-    assert any(p.old == 10 and p.new == 25 for c in changed for p in c.changes)
+    if target == "aws":
+        # SageMaker sizes a canary in whole instances: 10% and 25% of two instances are both one instance,
+        # so nothing deployed changes (validate says the effective share, ≈50%)
+        assert not changed
+    else:
+        assert changed and actions(changed) <= {"update"}, "a canary percent is a setting of the live rollout"
+        assert any(p.old == 10 and p.new == 25 for c in changed for p in c.changes)
     # the pipeline's deployment step rolls out with the endpoint's strategy, on targets that embed it
     assert {c.component for c in r.resources} <= {("endpoint", "fraud-scorer"), ("pipeline", "train-fraud")}
     [risk] = r.risks
@@ -55,7 +60,7 @@ def test_canary_percent(edited_review: Any, target: str) -> None:
 def test_canary_percent_outside_production_is_no_risk(edited_review: Any, target: str) -> None:
     r = edited_review(target, "canary", env=None)
     assert [c.line for c in r.components] == ["endpoint fraud-scorer: canary 10% → 25%"]
-    assert r.resources and not r.risks
+    assert (not r.resources if target == "aws" else r.resources) and not r.risks  # aws: one instance either way
 
 
 # --- GPU ----------------------------------------------------------------------------------------------

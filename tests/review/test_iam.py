@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from mlstack.review.iam import Permission, widened
 
-_PARTS = st.sampled_from(["s3:GetObject", "s3:getobject", "s3:*", "s3:Get?bject", "*", "arn:aws:s3:::b/[ab]", "arn:aws:s3:::b/a"])
+_PARTS = st.sampled_from(
+    ["s3:GetObject", "s3:getobject", "s3:*", "s3:Get?bject", "*", "arn:aws:s3:::b/[ab]", "arn:aws:s3:::b/a"]
+)
 _PERMISSIONS = st.builds(
     Permission,
     effect=st.sampled_from(["Allow", "Deny", "Grant"]),

@@ -127,7 +127,7 @@ def test_autoscaling_rule():
     )
 
 
-def test_small_scikit_learn_mirrors_run_after_the_answers_in_one_batch_and_are_recorded():
+def test_mirrors_run_after_the_answers_in_one_batch_on_the_shadows_workers_and_are_recorded():
     from mlstack.emulator.predictors import InvocationError, Predictor
     from mlstack.emulator.serving import EndpointRuntime
     from mlstack.emulator.traffic import Fleet
@@ -141,8 +141,8 @@ def test_small_scikit_learn_mirrors_run_after_the_answers_in_one_batch_and_are_r
                 raise InvocationError(400, "a negative row")
             return {"predictions": [sum(row) for row in instances]}
 
-        predictor = Predictor(SimpleNamespace(ref=f"{name} v1"), None, predict, inline=True)  # type: ignore[arg-type]
-        return Fleet(name, role, predictor, pool=None)  # type: ignore[arg-type]
+        predictor = Predictor(SimpleNamespace(ref=f"{name} v1"), None, predict)  # type: ignore[arg-type]
+        return Fleet(name, role, predictor, WorkerPool(name, 1))
 
     production, shadow = fleet("main", "production"), fleet("shadow", "shadow")
     runtime = EndpointRuntime("ep", Routing((production,), (100,), shadow=shadow, shadow_percent=100), None, 5.0)
@@ -150,6 +150,7 @@ def test_small_scikit_learn_mirrors_run_after_the_answers_in_one_batch_and_are_r
     async def scenario(*bodies: bytes) -> list[object]:
         answers = await asyncio.gather(*(runtime.invoke(b) for b in bodies))
         await asyncio.sleep(0)
+        await asyncio.gather(*runtime._mirrors)
         return answers
 
     answers = asyncio.run(scenario(b'{"instances": [[1, 2], [3, 4]]}', b'{"instances": [[5, 6]]}'))

@@ -73,7 +73,7 @@ def test_the_cli_prints_them_all_and_exits_1(tmp_path):
         timeout=120,
     )
     assert result.returncode == 1
-    assert result.stderr.count(f"{path}:") == 4, result.stderr
+    assert result.stderr.count(f"error {path}:") == 4, result.stderr
     assert "4 problems found." in result.stderr
 
 

@@ -10,15 +10,15 @@ from collections.abc import Iterator
 
 from mlstack.backends.aws import images, job_compute, signals
 from mlstack.backends.aws.cron import eventbridge_cron
-from mlstack.backends.aws.pipeline_definition import ancestors
 from mlstack.errors import MlstackError, Path
 from mlstack.resolve import Resolved
+from mlstack.resolve.pipelines import ancestors
 from mlstack.spec.models import STEPS_WITH_CODE, Linear, Spec
+from mlstack.targets import aws as dialect
+from mlstack.targets.aws import LINEAR_STEP, MAX_ROLLBACK_ALARMS
 
 Problem = tuple[Path, str]
 
-LINEAR_STEP = (10, 50)  # SageMaker linear_step_size, % of capacity
-MAX_ROLLBACK_ALARMS = 10
 RESERVED_FEATURES = frozenset({"is_deleted", "write_time", "api_invocation_time"})
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _TOPIC = re.compile(r"arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}")
@@ -184,7 +184,7 @@ def _monitors(spec: Spec) -> Iterator[Problem]:
         if monitor.kind == "model_quality":
             if not monitor.ground_truth or not monitor.ground_truth.startswith("s3://"):
                 yield (*path, "ground_truth"), "SageMaker model-quality monitoring reads labels from an s3:// URI"
-            offered = signals.MODEL_METRICS[monitor.problem_type or "binary_classification"]
+            offered = dialect.MODEL_METRICS[monitor.problem_type or "binary_classification"]
             if monitor.metric not in offered:
                 yield (
                     (*path, "metric"),

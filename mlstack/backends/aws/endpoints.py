@@ -4,8 +4,9 @@
   variants with their weights; shadow adds the challenger as a shadow production variant whose weight,
   relative to the production variant's 100, is the share of requests mirrored to it.
 - Strategies are the endpoint's `deployment_config`, applied by SageMaker whenever the endpoint moves to a
-  new configuration: blue/green with ALL_AT_ONCE (all_at_once, blue_green), CANARY (canary_size as
-  CAPACITY_PERCENT, the bake time as wait interval) or LINEAR (linear_step_size, interval); the rollback
+  new configuration, from the resolved traffic stages: blue/green with ALL_AT_ONCE (all_at_once,
+  blue_green), CANARY (canary_size in whole instances nearest the stage's traffic share, the bake time as
+  wait interval) or LINEAR (linear_step_size likewise, interval); the rollback
   conditions become CloudWatch alarms in `auto_rollback_configuration`, as do the alarms of monitors
   whose action is `rollback`. All-at-once shifts bake for one alarm window so that the alarms can act.
 - No outage on update (terraform-provider-aws#40048): models and endpoint configurations are named after
@@ -31,26 +32,20 @@ from mlstack.backends.aws.context import Aws
 from mlstack.backends.aws.platform import Platform, role_policy
 from mlstack.backends.components import SpecComponent
 from mlstack.resolve import EndpointPlan, Variant
-from mlstack.spec.models import AllAtOnce, BlueGreen, Canary, Linear, ModelVersion
-
-# Instance families with local NVMe storage: SageMaker refuses a KMS key for their storage volume
-# (CreateEndpointConfig, KmsKeyId); their instance storage is hardware-encrypted instead.
-LOCAL_STORAGE_FAMILIES = frozenset(
-    {"c5d", "m5d", "r5d", "g4dn", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "m6id", "c6id", "r6id"}
+from mlstack.resolve.rollout import in_instances
+from mlstack.spec.models import ModelVersion
+from mlstack.targets.aws import (
+    DEPLOYMENT_TIMEOUT,
+    LOCAL_STORAGE_FAMILIES,
+    MAX_WAIT,
+    PROVISIONING_ALLOWANCE,
+    STEPPED,
+    UTILISATION_METRICS,
 )
-# Time SageMaker needs to provision the new fleet, on top of the strategy's waits.
-PROVISIONING_ALLOWANCE = 1800
-DEPLOYMENT_TIMEOUT = (600, 28800)
-MAX_WAIT = 3600
+
 CAPTURE_CONTENT_TYPES = {"csv_content_types": ["text/csv"], "json_content_types": ["application/json"]}
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-UTILISATION_METRICS = {"cpu_utilization": "CPUUtilization", "gpu_utilization": "GPUUtilization"}
 UTILISATION_NAMESPACE = "/aws/sagemaker/Endpoints"
-# Stepped rollouts: spec strategy -> (routing type, size field, spec share field, spec wait field).
-STEPPED: dict[type, tuple[str, str, str, str]] = {
-    Canary: ("CANARY", "canary_size", "percent", "bake_time"),
-    Linear: ("LINEAR", "linear_step_size", "step_percent", "interval"),
-}
 
 
 def image_of(ctx: Aws, version: ModelVersion, gpu: bool) -> str:
@@ -121,38 +116,44 @@ def _capture(ctx: Aws, plan: EndpointPlan, platform: Platform) -> tuple[dict[str
     return config, where
 
 
-def traffic_routing(strategy: object) -> tuple[dict[str, Any], int] | None:
-    """(traffic_routing_configuration, termination wait) for a strategy SageMaker rolls out; None for
-    ab and shadow, whose updates take SageMaker's default all-at-once blue/green."""
-    rollback = getattr(strategy, "rollback", None)
-    bake = min(MAX_WAIT, rollback.window) if rollback else 0
-    if isinstance(strategy, AllAtOnce):
-        return {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": bake}, 0
-    if isinstance(strategy, BlueGreen):
-        return {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": bake}, strategy.termination_wait
-    if isinstance(strategy, Canary | Linear):
-        kind, size, share, wait = STEPPED[type(strategy)]
-        routing = {
-            "type": kind,
-            size: {"type": "CAPACITY_PERCENT", "value": getattr(strategy, share)},
-            "wait_interval_in_seconds": getattr(strategy, wait),
-        }
-        return routing, strategy.termination_wait
-    return None
+def traffic_routing(plan: EndpointPlan) -> tuple[dict[str, Any], int] | None:
+    """(traffic_routing_configuration, termination wait) for an endpoint SageMaker rolls out by its
+    traffic stages (mlstack.resolve.rollout); None for ab and shadow, whose updates take SageMaker's
+    default all-at-once blue/green. Partial stages are sized in whole instances of the fleet
+    (SageMaker moves capacity, not a traffic percentage): the nearest share the fleet allows, which
+    validate reports when it differs from the spec's (mlstack.resolve.differences)."""
+    traffic = plan.traffic
+    if not traffic.shifts:
+        return None
+    bake = min(MAX_WAIT, traffic.rollback.window) if traffic.rollback else 0
+    if traffic.kind in ("all_at_once", "blue_green"):
+        return {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": bake}, traffic.termination_wait
+    first = traffic.partial[0]
+    kind, size = STEPPED[traffic.kind]
+    count = plan.production[0].instance_count
+    if count < 2:
+        # No part of a one-instance fleet is at most half of it: all traffic moves at once, then bakes.
+        return {"type": "ALL_AT_ONCE", "wait_interval_in_seconds": first.wait}, traffic.termination_wait
+    routing = {
+        "type": kind,
+        size: {"type": "INSTANCE_COUNT", "value": in_instances(first.percent, count).instances},
+        "wait_interval_in_seconds": first.wait,
+    }
+    return routing, traffic.termination_wait
 
 
-def deployment_config(strategy: object, alarm_names: list[pulumi.Input[str]]) -> dict[str, Any] | None:
-    found = traffic_routing(strategy)
+def deployment_config(plan: EndpointPlan, alarm_names: list[pulumi.Input[str]]) -> dict[str, Any] | None:
+    found = traffic_routing(plan)
     if found is None:
         if not alarm_names:
             return None
         found = ({"type": "ALL_AT_ONCE", "wait_interval_in_seconds": 0}, 0)
     routing, termination = found
-    if isinstance(strategy, AllAtOnce) and not alarm_names:
+    if plan.traffic.kind == "all_at_once" and not alarm_names:
         return None  # SageMaker's default update is exactly this
     steps = 1
     if routing["type"] == "LINEAR":
-        steps = -(-100 // routing["linear_step_size"]["value"])
+        steps = -(-plan.production[0].instance_count // routing["linear_step_size"]["value"])
     waits = steps * routing["wait_interval_in_seconds"] + termination
     low, high = DEPLOYMENT_TIMEOUT
     config: dict[str, Any] = {
@@ -292,7 +293,7 @@ def build(
         )
 
         alarms = []
-        rollback = getattr(spec.strategy, "rollback", None)
+        rollback = plan.traffic.rollback
         if rollback:
             alarms = rollback_alarms(ctx, spec.name, name, plan.production[0].name, rollback, component)
         alarms += monitor_alarms.get(spec.name, [])
@@ -300,7 +301,7 @@ def build(
             spec.name,
             name=name,
             endpoint_config_name=config.name,
-            deployment_config=deployment_config(spec.strategy, [a.name for a in alarms]),
+            deployment_config=deployment_config(plan, [a.name for a in alarms]),
             tags={**ctx.tags, **spec.tags},
             opts=ctx.child(component, depends_on=alarms),
         )

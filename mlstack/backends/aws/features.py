@@ -18,11 +18,12 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from mlstack.backends.aws import iam, names
+from mlstack.backends.aws import iam
 from mlstack.backends.aws.context import Aws
 from mlstack.backends.aws.platform import Platform, role_policy
 from mlstack.backends.components import SpecComponent
 from mlstack.spec.models import Entity, FeatureView
+from mlstack.targets import aws as dialect
 
 FEATURE_TYPES = {
     "int32": "Integral",
@@ -105,12 +106,11 @@ def _store_policy(ctx: Aws, platform: Platform) -> aws.iam.RolePolicy | None:
 
 def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.FeatureGroup]:
     spec = ctx.resolved.spec
-    entities = {e.name: e for e in spec.feature_store.entities}
     groups: dict[str, aws.sagemaker.FeatureGroup] = {}
     store_policy = _store_policy(ctx, platform) if spec.feature_store.views else None
     for view in spec.feature_store.views:
         component = SpecComponent("feature_view", view.name)
-        entity = entities[view.entity]
+        entity = ctx.resolved.entity_of(view)
         depends: list[pulumi.Resource] = [*platform.bucket_ready, *([store_policy] if store_policy else [])]
         offline = _offline(ctx, platform, view) if view.offline else None
         online = None
@@ -122,7 +122,7 @@ def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.FeatureGroup]
             }
         group = aws.sagemaker.FeatureGroup(
             view.name,
-            feature_group_name=ctx.names.sagemaker(view.name, max_length=names.FEATURE_GROUP),
+            feature_group_name=ctx.names.sagemaker(view.name, max_length=dialect.FEATURE_GROUP),
             description=view.description or None,
             record_identifier_feature_name=record_identifier(entity),
             event_time_feature_name=view.source.timestamp_field,

@@ -33,6 +33,7 @@ from mlstack.backends.aws.context import Aws
 from mlstack.backends.aws.platform import Platform, role_policy
 from mlstack.backends.components import SpecComponent
 from mlstack.spec.models import Monitor
+from mlstack.targets import aws as dialect
 from mlstack.targets.schedules import interval_hours, sagemaker_expression
 
 INSTANCE_TYPE = "ml.m5.xlarge"
@@ -178,14 +179,14 @@ def _endpoint_input(ctx: Aws, monitor: Monitor) -> dict[str, Any]:
 
 def _policy(ctx: Aws, platform: Platform, monitor: Monitor, component: SpecComponent) -> aws.iam.RolePolicy:
     """Read the endpoint's captures, the baseline and labels; write this monitor's reports; publish metrics."""
-    endpoint = ctx.resolved.spec.endpoint(monitor.endpoint)
-    assert endpoint is not None and endpoint.data_capture is not None  # spec rules require capture
+    endpoint = ctx.resolved.monitor_plan(monitor).endpoint.endpoint
+    assert endpoint.data_capture is not None  # spec rules require capture
     destination = endpoint.data_capture.destination
     statements = [
         *iam.bucket_prefix(ctx, platform.bucket_name, [f"monitoring/{monitor.name}/"], write=True),
         *iam.read_uris(ctx, [monitor.baseline, monitor.ground_truth and monitor.ground_truth.rstrip("/") + "/"]),
         iam.logs(ctx, "/aws/sagemaker/ProcessingJobs"),
-        iam.put_metrics(signals.DATA_NAMESPACE, signals.MODEL_NAMESPACE),
+        iam.put_metrics(dialect.DATA_NAMESPACE, dialect.MODEL_NAMESPACE),
         *iam.kms(ctx),
     ]
     if destination:
@@ -253,7 +254,7 @@ def _model_quality(ctx: Aws, platform: Platform, monitor: Monitor, component: Sp
         role_arn=platform.role_arns["monitoring"],
         model_quality_app_specification={
             "image_uri": images.monitor_analyzer_image(ctx.region),
-            "problem_type": signals.PROBLEM_TYPES[monitor.problem_type],
+            "problem_type": dialect.PROBLEM_TYPES[monitor.problem_type],
             "environment": {"publish_cloudwatch_metrics": "Enabled"},
         },
         model_quality_baseline_config={

@@ -11,19 +11,14 @@ import hashlib
 import json
 
 from mlstack.backends.naming import physical_name
+from mlstack.targets.aws import (
+    ALARM,
+    BUCKET,
+    GLUE,
+    ROLE,
+    SAGEMAKER,
+)
 
-# SageMaker, IAM, S3, SNS, EventBridge limits on name length.
-SAGEMAKER = 63
-FEATURE_GROUP = 64
-PIPELINE = 256
-ROLE = 64
-BUCKET = 63
-TOPIC = 256
-ALARM = 255
-RULE = 64
-SCHEDULE = 64
-ECR = 256
-GLUE = 255
 DIGEST = 8
 
 

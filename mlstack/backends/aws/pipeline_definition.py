@@ -20,8 +20,9 @@ from functools import cache
 from typing import Any
 
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
+from mlstack.resolve.gates import ResolvedGate
+from mlstack.resolve.pipelines import ancestors, dependencies
 from mlstack.spec.models import Pipeline, Step
-from mlstack.stats.registry import MODEL_QUALITY_METRICS, Direction
 
 TEMPLATE = TEMPLATES_ROOT / "sagemaker" / "pipeline.json.j2"
 TRIGGER_PARAMETER = "MlstackTrigger"
@@ -56,27 +57,6 @@ class Settings:
     feature_database: str | None = None
     kms_key: str | None = None
     network: dict[str, list[str]] | None = None  # {"subnets": [...], "security_groups": [...]}
-
-
-def dependencies(pipeline: Pipeline, index: int) -> list[str]:
-    """The steps a step waits for: `depends_on`, or the step before it."""
-    step = pipeline.steps[index]
-    if step.depends_on is not None:
-        return list(step.depends_on)
-    return [pipeline.steps[index - 1].name] if index else []
-
-
-def ancestors(pipeline: Pipeline, index: int) -> list[int]:
-    """Indexes of every step a step waits for, directly or not."""
-    names = [s.name for s in pipeline.steps]
-    todo, seen = [index], set()
-    while todo:
-        for dep in dependencies(pipeline, todo.pop()):
-            j = names.index(dep)
-            if j not in seen:
-                seen.add(j)
-                todo.append(j)
-    return sorted(seen)
 
 
 def _join(*values: Expr) -> dict[str, Any]:
@@ -251,18 +231,17 @@ class _Builder:
             if gate.max is not None:
                 found.append({"type": "LessThanOrEqualTo", "left": value, "right": gate.max})
             if gate.beat_champion and gate.metric in self.settings.champions:
-                # The champion's declared value, less the tolerance, as an overridable parameter: a run
-                # started after the champion changed can pass the new one. No champion: nothing to beat.
-                spec = MODEL_QUALITY_METRICS.get(gate.metric)
-                lower = spec is not None and spec.direction is Direction.LOWER_IS_BETTER
-                champion = self.settings.champions[gate.metric]
+                # The champion's declared value, moved by the tolerance on the metric's side
+                # (mlstack.resolve.gates), as an overridable parameter: a run started after the champion
+                # changed can pass the new one. No champion: nothing to beat, the first model passes.
+                resolved = ResolvedGate.of(gate)
                 name = _champion_parameter(gate.metric)
                 if all(p["name"] != name for p in self.parameters):
-                    default = champion + gate.tolerance if lower else champion - gate.tolerance
+                    default = resolved.champion_bound(self.settings.champions[gate.metric])
                     self.parameters.append({"name": name, "type": "Float", "default": round(default, 12)})
                 found.append(
                     {
-                        "type": "LessThanOrEqualTo" if lower else "GreaterThanOrEqualTo",
+                        "type": "LessThanOrEqualTo" if resolved.lower_is_better else "GreaterThanOrEqualTo",
                         "left": value,
                         "right": {"Get": f"Parameters.{name}"},
                     }

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from mlstack.backends.aws import iam, images, job_compute, names
+from mlstack.backends.aws import iam, images, job_compute
 from mlstack.backends.aws.context import Aws
 from mlstack.backends.aws.cron import eventbridge_cron
 from mlstack.backends.aws.endpoints import image_of
@@ -23,6 +23,7 @@ from mlstack.backends.aws.platform import Platform, role_policy
 from mlstack.backends.aws.registry import package_group_arn
 from mlstack.backends.components import SpecComponent
 from mlstack.spec.models import Pipeline
+from mlstack.targets import aws as dialect
 
 DEPLOY_INSTANCE = "ml.t3.medium"
 JOB_PREFIX = "pipelines-"  # SageMaker Pipelines names the jobs it starts pipelines-<execution>-<step>-...
@@ -55,13 +56,6 @@ def _registration(ctx: Aws, group_name: str, pipeline: Pipeline) -> Registration
     return Registration(ctx.names.sagemaker(group.name), image, approval)
 
 
-def _champions(ctx: Aws, pipeline: Pipeline) -> dict[str, float]:
-    groups = [s.model_group for s in pipeline.steps if s.kind == "registration" and s.model_group]
-    group = ctx.resolved.spec.model_group(groups[0]) if groups else None
-    champion = next((v for v in group.versions if "champion" in v.aliases), None) if group else None
-    return dict(champion.metrics) if champion else {}
-
-
 def _settings(ctx: Aws, pipeline: Pipeline, bucket: str, role_arn: str, runtime_image: str | None) -> Settings:
     step_images, instance_types = {}, {}
     for step in pipeline.steps:
@@ -91,8 +85,8 @@ def _settings(ctx: Aws, pipeline: Pipeline, bucket: str, role_arn: str, runtime_
             if s.kind == "registration" and s.model_group
         },
         endpoints={s.name: ctx.names.sagemaker(s.endpoint) for s in pipeline.steps if s.endpoint},
-        champions=_champions(ctx, pipeline),
-        feature_groups=[ctx.names.sagemaker(v, max_length=names.FEATURE_GROUP) for v in pipeline.feature_views],
+        champions=ctx.resolved.champion_metrics(pipeline),
+        feature_groups=[ctx.names.sagemaker(v, max_length=dialect.FEATURE_GROUP) for v in pipeline.feature_views],
         feature_database=ctx.names.glue_database() if offline else None,
         kms_key=ctx.kms_key,
         network=(
@@ -215,7 +209,7 @@ def _starts(ctx: Aws, pipeline: Pipeline, platform: Platform, arn: pulumi.Output
     if pipeline.schedule:
         aws.scheduler.Schedule(
             f"{pipeline.name}-schedule",
-            name=ctx.names.sagemaker(f"{pipeline.name}-schedule", max_length=names.SCHEDULE),
+            name=ctx.names.sagemaker(f"{pipeline.name}-schedule", max_length=dialect.SCHEDULE),
             description=f"mlstack: run {pipeline.name} on '{pipeline.schedule}' (UTC)",
             schedule_expression=eventbridge_cron(pipeline.schedule),
             schedule_expression_timezone="UTC",
@@ -233,7 +227,7 @@ def _starts(ctx: Aws, pipeline: Pipeline, platform: Platform, arn: pulumi.Output
     for monitor in monitors:
         rule = aws.cloudwatch.EventRule(
             f"{pipeline.name}-on-{monitor}",
-            name=ctx.names.sagemaker(f"{pipeline.name}-on-{monitor}", max_length=names.RULE),
+            name=ctx.names.sagemaker(f"{pipeline.name}-on-{monitor}", max_length=dialect.RULE),
             description=f"mlstack: retrain {pipeline.name} when monitor {monitor} alarms",
             event_pattern=pulumi.Output.json_dumps(
                 {
@@ -271,7 +265,7 @@ def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.Pipeline]:
         definition = pulumi.Output.all(platform.bucket_name, role_arn, runtime).apply(
             lambda values, p=pipeline: render(p, _settings(ctx, p, values[0], values[1], values[2]))
         )
-        vendor = ctx.names.sagemaker(pipeline.name, max_length=names.PIPELINE)
+        vendor = ctx.names.sagemaker(pipeline.name, max_length=dialect.PIPELINE)
         resource = aws.sagemaker.Pipeline(
             pipeline.name,
             pipeline_name=vendor,

@@ -17,9 +17,10 @@ import pulumi
 import pulumi_aws as aws
 
 import mlstack
-from mlstack.backends.aws import iam, names, signals
+from mlstack.backends.aws import iam, signals
 from mlstack.backends.aws.context import Aws
 from mlstack.backends.components import SpecComponent
+from mlstack.targets import aws as dialect
 
 RUNTIME_IMAGE_CONFIG = "runtimeImage"
 
@@ -131,7 +132,7 @@ def _topic(ctx: Aws, component: SpecComponent) -> pulumi.Output[str] | None:
         return None
     if spec.target.aws and spec.target.aws.alarm_topic:
         return pulumi.Output.from_input(spec.target.aws.alarm_topic)
-    name = ctx.names.platform("alerts", max_length=names.TOPIC)
+    name = ctx.names.platform("alerts", max_length=dialect.TOPIC)
     topic = aws.sns.Topic(
         "alerts",
         name=name,
@@ -139,7 +140,7 @@ def _topic(ctx: Aws, component: SpecComponent) -> pulumi.Output[str] | None:
         tags=ctx.tags,
         opts=ctx.child(component),
     )
-    alarms = ctx.arn("cloudwatch", f"alarm:{ctx.names.platform(max_length=names.ALARM)}-*")
+    alarms = ctx.arn("cloudwatch", f"alarm:{ctx.names.platform(max_length=dialect.ALARM)}-*")
     arn = ctx.known(topic.arn, ctx.arn("sns", name))
     aws.sns.TopicPolicy(
         "alerts-policy",
@@ -175,7 +176,7 @@ def _runtime_image(ctx: Aws, platform: Platform) -> None:
         platform.runtime_image_uris = [configured]
         return
     encryption = {"encryption_type": "KMS", "kms_key": ctx.kms_key} if ctx.kms_key else {"encryption_type": "AES256"}
-    name = ctx.names.platform("mlstack", max_length=names.ECR)
+    name = ctx.names.platform("mlstack", max_length=dialect.ECR)
     repository = aws.ecr.Repository(
         "runtime-image",
         name=name,

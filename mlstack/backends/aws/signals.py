@@ -20,44 +20,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from mlstack.resolve import metric_of, threshold_of
 from mlstack.spec.models import Monitor
 from mlstack.stats.registry import (
-    DATA_QUALITY_METRICS,
-    DRIFT_METRICS,
-    MODEL_QUALITY_METRICS,
     Direction,
     MetricSpec,
 )
+from mlstack.targets.aws import (
+    ANALYZER,
+    ANALYZER_KINDS,
+    DATA_NAMESPACE,
+    MAX_ALARM_METRICS,
+    MODEL_METRICS,
+    MODEL_NAMESPACE,
+)
 
 Engine = Literal["data_quality", "model_quality", "mlstack"]
-
-DATA_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
-MODEL_NAMESPACE = "aws/sagemaker/Endpoints/model-metrics"
-MAX_ALARM_METRICS = 10
-
-# spec metric -> (per-feature metric name template, value = 1 - spec value)
-_ANALYZER = {
-    "l_infinity": ("feature_baseline_drift_{feature}", False),
-    "null_rate": ("feature_non_null_{feature}", True),
-}
-_ANALYZER_KINDS = {"l_infinity": "data_drift", "null_rate": "data_quality"}
-
-# SageMaker model-quality metric names per problem type (multiclass reports weighted averages).
-MODEL_METRICS: dict[str, dict[str, str]] = {
-    "binary_classification": {m: m for m in ("accuracy", "precision", "recall", "f1", "auc")},
-    "multiclass_classification": {
-        "accuracy": "accuracy",
-        "precision": "weighted_precision",
-        "recall": "weighted_recall",
-        "f1": "weighted_f1",
-    },
-    "regression": {"mae": "mae", "rmse": "rmse"},
-}
-PROBLEM_TYPES = {
-    "binary_classification": "BinaryClassification",
-    "multiclass_classification": "MulticlassClassification",
-    "regression": "Regression",
-}
 
 
 @dataclass(frozen=True)
@@ -76,17 +54,14 @@ class Signal:
 
 
 def metric_spec(monitor: Monitor) -> MetricSpec:
-    for table in (DRIFT_METRICS, DATA_QUALITY_METRICS, MODEL_QUALITY_METRICS):
-        if monitor.metric in table:
-            return table[monitor.metric]
-    raise KeyError(monitor.metric)  # the spec models only admit metrics of these tables
+    return metric_of(monitor.metric)
 
 
 def engine(monitor: Monitor) -> Engine:
     if monitor.kind == "model_quality":
         return "model_quality"
     if (
-        _ANALYZER_KINDS.get(monitor.metric) == monitor.kind
+        ANALYZER_KINDS.get(monitor.metric) == monitor.kind
         and monitor.features
         and len(monitor.features) <= MAX_ALARM_METRICS
     ):
@@ -95,7 +70,7 @@ def engine(monitor: Monitor) -> Engine:
 
 
 def threshold(monitor: Monitor) -> float | None:
-    return monitor.threshold if monitor.threshold is not None else metric_spec(monitor).default_threshold
+    return threshold_of(monitor)
 
 
 def signal(monitor: Monitor) -> Signal | None:
@@ -106,7 +81,7 @@ def signal(monitor: Monitor) -> Signal | None:
     higher_is_better = metric_spec(monitor).direction is Direction.HIGHER_IS_BETTER
     kind = engine(monitor)
     if kind == "data_quality":
-        template, inverted = _ANALYZER[monitor.metric]
+        template, inverted = ANALYZER[monitor.metric]
         names = tuple(template.format(feature=f) for f in monitor.features)
         if inverted:  # completeness = 1 - null rate: alarm when the least complete feature falls below
             return Signal(DATA_NAMESPACE, names, "Minimum", "LessThanThreshold", 1.0 - limit)

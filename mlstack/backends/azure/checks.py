@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from mlstack.backends.azure.schedules import recurrence
 from mlstack.errors import MlstackError, Path
 from mlstack.resolve import Resolved
-from mlstack.spec.models import Gate, ModelRef, ModelVersion, Monitor, Pipeline, Spec, Step
+from mlstack.resolve.pipelines import ancestors
+from mlstack.spec.models import ModelVersion, Monitor, Pipeline, Spec, Step
 from mlstack.targets import AZURE
 
 Problem = tuple[Path, str]
 
-CHAMPION = "champion"
 # Model performance metrics by task (azure-ai-ml's ModelPerformanceClassificationThresholds/...Regression...).
 PERFORMANCE_METRICS = {
     "Classification": ("accuracy", "precision", "recall"),
@@ -40,30 +40,14 @@ def model_type_problem(version: ModelVersion) -> str | None:
     return None
 
 
-def registered_group(pipeline: Pipeline) -> str | None:
-    return next((s.model_group for s in pipeline.steps if s.kind == "registration"), None)
-
-
-def champion_problem(resolved: Resolved, pipeline: Pipeline, gate: Gate) -> str | None:
-    """beat_champion is a bound from the champion's declared metric, so that version must be declared."""
-    if not gate.beat_champion:
-        return None
-    group = registered_group(pipeline)
-    champion = resolved.model_version(ModelRef(group=group, alias=CHAMPION)) if group else None
-    if champion is not None and gate.metric in champion.metrics:
-        return None
-    return (
-        f"pipeline {pipeline.name}: beat_champion on {gate.metric} needs a '{CHAMPION}' version of "
-        f"{group or 'the registered model group'} with that metric in the registry"
-    )
-
-
 def step_problem(pipeline: Pipeline, index: int) -> tuple[str, str] | None:
     """(field, message) for a step Azure cannot run as written."""
     step: Step = pipeline.steps[index]
     if step.kind != "deployment" and (step.image or pipeline.image) is None:
         return "image", f"pipeline {pipeline.name} step {step.name}: Azure runs steps from an image; set image"
-    if step.kind == "registration" and not any(s.kind == "training" for s in pipeline.steps[:index]):
+    if step.kind == "registration" and not any(
+        pipeline.steps[j].kind == "training" for j in ancestors(pipeline, index)
+    ):
         return "kind", f"pipeline {pipeline.name}: a registration step needs a training step before it"
     return None
 
@@ -73,9 +57,10 @@ def performance_problem(monitor: Monitor) -> tuple[str, str] | None:
     metric = AZURE.metrics.get(monitor.metric)
     task = task_type(monitor)
     if metric is not None and metric not in PERFORMANCE_METRICS[task]:
+        named = monitor.metric if metric == monitor.metric else f"{monitor.metric} (Azure's {metric})"
         return "metric", (
             f"monitor {monitor.name}: Azure measures {', '.join(PERFORMANCE_METRICS[task])} for "
-            f"{task.lower()}, not {metric}"
+            f"{task.lower()}, not {named}"
         )
     if monitor.ground_truth is None:
         return "ground_truth", f"monitor {monitor.name}: Azure model performance needs ground_truth"
@@ -119,12 +104,9 @@ def _features(spec: Spec) -> Iterator[Problem]:
 
 def _pipelines(resolved: Resolved) -> Iterator[Problem]:
     for pi, pipeline in enumerate(resolved.spec.pipelines):
-        for si, step in enumerate(pipeline.steps):
+        for si in range(len(pipeline.steps)):
             if found := step_problem(pipeline, si):
                 yield ("pipelines", pi, "steps", si, found[0]), found[1]
-            for gi, gate in enumerate(step.gates):
-                if message := champion_problem(resolved, pipeline, gate):
-                    yield ("pipelines", pi, "steps", si, "gates", gi, "beat_champion"), message
 
 
 def _monitors(spec: Spec) -> Iterator[Problem]:

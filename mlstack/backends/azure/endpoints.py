@@ -356,7 +356,7 @@ def build_endpoint(ctx: Azure, plan: EndpointPlan, models: Models, environments:
         endpoint_id=after(endpoint, endpoint_arm_id(ctx, spec)),
         traffic=traffic,
         mirror_traffic=mirror,
-        rollout=rollout_of(spec),
+        rollout=rollout_of(plan.traffic),
         alert_rule_ids=pulumi.Output.all(*rules) if rules else [],
         endpoint_revision=short_hash(
             spec.auth, str(spec.public), *sorted(f"{k}={v}" for k, v in {**ctx.tags, **spec.tags}.items())

@@ -288,7 +288,7 @@ def build_feature_store(ctx: Azure) -> FeatureStore | None:
         component.done()
     built = FeatureStore(store_name(ctx))
     for view in spec.views:
-        entity = next(e for e in spec.entities if e.name == view.entity)
+        entity = ctx.resolved.entity_of(view)
         component = ctx.component("feature_view", view.name)
         text = featureset_spec(view, entity)
         version = featureset_version(view, text)

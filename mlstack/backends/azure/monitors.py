@@ -23,6 +23,7 @@ from mlstack.backends.azure.context import Azure, after
 from mlstack.backends.azure.endpoints import Deployment, capture_assets, deployment_arm_id
 from mlstack.backends.components import SpecComponent
 from mlstack.errors import MlstackError
+from mlstack.resolve import threshold_of
 from mlstack.spec.models import Monitor, Spec
 from mlstack.targets import AZURE
 
@@ -151,7 +152,8 @@ def _reference(uri: str, context: str) -> ml.FixedInputDataArgs:
 
 
 def _thresholds(monitor: Monitor, metric: str, numerical_cls: type, categorical_cls: type) -> list:
-    threshold = ml.MonitoringThresholdArgs(value=monitor.threshold) if monitor.threshold is not None else None
+    value = threshold_of(monitor)
+    threshold = ml.MonitoringThresholdArgs(value=value) if value is not None else None
     classes = {NUMERICAL: numerical_cls, CATEGORICAL: categorical_cls}
     return [classes[t](data_type=t, metric=pascal(metric), threshold=threshold) for t in METRIC_DATA_TYPES[metric]]
 
@@ -164,9 +166,10 @@ def performance_signal(monitor: Monitor, production: str, notify: bool, days: in
     if problem := performance_problem(monitor):
         raise MlstackError(problem[1])
     threshold = {"modelType": task, "metric": pascal(metric)}
-    if monitor.threshold is not None:
-        threshold["threshold"] = {"value": monitor.threshold}
-    listing = [{"modelType": task.lower(), "metric": pascal(metric), "threshold": {"value": monitor.threshold}}]
+    value = threshold_of(monitor)
+    if value is not None:
+        threshold["threshold"] = {"value": value}
+    listing = [{"modelType": task.lower(), "metric": pascal(metric), "threshold": {"value": value}}]
     return {
         "signalType": "ModelPerformance",
         "productionData": [
@@ -234,8 +237,8 @@ class BuiltMonitor:
 
 def build_monitor(ctx: Azure, monitor: Monitor, deployments: dict[str, Deployment]) -> BuiltMonitor:
     assert ctx.platform is not None
-    endpoint = ctx.resolved.spec.endpoint(monitor.endpoint)
-    if endpoint is None or not deployments:
+    endpoint = ctx.resolved.monitor_plan(monitor).endpoint.endpoint
+    if not deployments:
         raise MlstackError(f"monitor {monitor.name}: no endpoint {monitor.endpoint}")
     component = ctx.component("monitor", monitor.name)
     production = [d for d in deployments.values() if d.variant.role == "production"]

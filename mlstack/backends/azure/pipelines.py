@@ -18,14 +18,16 @@ import pulumi
 import yaml
 from pulumi_azure_native import machinelearningservices as ml
 
-from mlstack.backends.azure.checks import CHAMPION, champion_problem, registered_group, step_problem
+from mlstack.backends.azure.checks import step_problem
 from mlstack.backends.azure.context import Azure, short_hash
 from mlstack.backends.azure.endpoints import Deployment
 from mlstack.backends.azure.environments import Environments
 from mlstack.backends.components import SpecComponent
 from mlstack.errors import MlstackError
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
-from mlstack.spec.models import Gate, ModelRef, Pipeline, Step
+from mlstack.resolve.gates import ResolvedGate
+from mlstack.resolve.pipelines import ancestors, dependencies
+from mlstack.spec.models import Gate, Pipeline, Step
 
 TEMPLATE = TEMPLATES_ROOT / "azureml" / "pipeline_job.yaml.j2"
 # The Azure CLI image the deployment step runs in (it rolls the endpoint with `az ml`).
@@ -61,33 +63,20 @@ def _entry(step: Step) -> dict[str, str] | None:
 
 
 def _gates(ctx: Azure, pipeline: Pipeline, gates: list[Gate]) -> list[dict[str, Any]]:
-    """Gates as metric bounds; beat_champion becomes a lower bound from the champion's declared metric."""
-    group = registered_group(pipeline)
+    """Gates as metric bounds, the champion's declared metric folded in on the metric's side
+    (mlstack.resolve.gates); with no champion there is nothing to beat and the bound is left out."""
+    champion = ctx.resolved.champion_metrics(pipeline)
     out = []
     for gate in gates:
-        low = gate.min
-        if problem := champion_problem(ctx.resolved, pipeline, gate):
-            raise MlstackError(problem)
-        if gate.beat_champion:
-            champion = ctx.resolved.model_version(ModelRef(group=group, alias=CHAMPION))
-            assert champion is not None  # champion_problem
-            bound = champion.metrics[gate.metric] - gate.tolerance
-            low = bound if low is None else max(low, bound)
-        out.append({"metric": gate.metric, "min": low, "max": gate.max})
+        low, high = ResolvedGate.of(gate).bounds(champion.get(gate.metric))
+        out.append({"metric": gate.metric, "min": low, "max": high})
     return out
 
 
-def _dependencies(pipeline: Pipeline, index: int) -> list[str]:
-    step = pipeline.steps[index]
-    if step.depends_on is not None:
-        return list(step.depends_on)
-    return [pipeline.steps[index - 1].name] if index else []
-
-
 def _upstream_training(pipeline: Pipeline, index: int) -> str:
-    trained = next((s.name for s in reversed(pipeline.steps[:index]) if s.kind == "training"), None)
+    trained = next((j for j in reversed(ancestors(pipeline, index)) if pipeline.steps[j].kind == "training"), None)
     assert trained is not None  # checks.step_problem
-    return job_id(trained)
+    return job_id(pipeline.steps[trained].name)
 
 
 @dataclass
@@ -136,7 +125,7 @@ def template_context(
         if problem := step_problem(pipeline, index):
             raise MlstackError(problem[1])
         image = AZURE_CLI_IMAGE if step.kind == "deployment" else step.image or pipeline.image
-        deps = [job_id(d) for d in _dependencies(pipeline, index)]
+        deps = [job_id(d) for d in dependencies(pipeline, index)]
         parameters = {
             **{
                 k: {"type": _INPUT_TYPES[type(v)], "value": v, "from_pipeline": True}

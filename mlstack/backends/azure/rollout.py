@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from mlstack.spec.models import AllAtOnce, BlueGreen, Canary, Endpoint, Linear
+from mlstack.resolve.rollout import TrafficPlan
 
 Traffic = dict[str, int]
 
@@ -36,22 +36,16 @@ class Stage:
     wait_seconds: int
 
 
-def rollout_of(endpoint: Endpoint) -> Rollout:
-    """The spec's strategy as traffic stages. Shadow and A/B endpoints set their split at once: their
-    strategy is the split itself, not a way of moving to it."""
-    strategy = endpoint.strategy
-    rollback = getattr(strategy, "rollback", None)
-    if isinstance(strategy, Canary):
-        return Rollout("canary", strategy.percent, 100, strategy.bake_time, strategy.termination_wait)
-    if isinstance(strategy, Linear):
-        return Rollout(
-            "linear", strategy.step_percent, strategy.step_percent, strategy.interval, strategy.termination_wait
-        )
-    if isinstance(strategy, BlueGreen):
-        return Rollout("blue_green", watch_seconds=strategy.termination_wait)
-    if isinstance(strategy, AllAtOnce) and rollback is not None:
-        return Rollout("all_at_once", watch_seconds=rollback.window)
-    return Rollout()
+def rollout_of(plan: TrafficPlan) -> Rollout:
+    """The endpoint's traffic stages (mlstack.resolve.rollout) in the form the traffic provider keeps.
+    Shadow and A/B endpoints set their split at once: their strategy is the split itself."""
+    if not plan.shifts or (plan.kind == "all_at_once" and plan.rollback is None):
+        return Rollout()
+    partial = plan.partial
+    first = partial[0].percent if partial else 100
+    step = first if plan.kind == "linear" else 100
+    wait = partial[0].wait if partial else 0
+    return Rollout(plan.kind, first, step, wait, plan.final.wait)
 
 
 def split(total: int, weights: Mapping[str, int]) -> Traffic:

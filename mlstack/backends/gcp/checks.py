@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from mlstack.backends.gcp.sources import bigquery_table
 from mlstack.errors import Path
 from mlstack.resolve import Resolved
+from mlstack.resolve.pipelines import graph
 from mlstack.spec.models import Autoscaling, ModelVersion, Monitor, Pipeline, Spec, Step
 from mlstack.targets import GCP
+from mlstack.targets.gcp import VERTEX_DISTANCE
 
 Problem = tuple[Path, str]
 
@@ -31,8 +33,6 @@ AUTOSCALING_METRICS = {
 }
 CODE_STEPS = ("data_validation", "processing", "training", "evaluation")
 NUMERIC = ("int32", "int64", "float32", "float64")
-# Vertex's distance for each kind of feature; the spec's metric must be the one Vertex will compute.
-VERTEX_DISTANCE = {"numeric": "jensen_shannon", "categorical": "l_infinity"}
 
 
 def serving_image_problem(version: ModelVersion, group: str) -> str | None:
@@ -52,18 +52,9 @@ def autoscaling_problem(endpoint: str, scaling: Autoscaling) -> str | None:
     return None
 
 
-def step_dependencies(pipeline: Pipeline) -> dict[str, list[str]]:
-    deps = {}
-    for i, step in enumerate(pipeline.steps):
-        deps[step.name] = (
-            list(step.depends_on) if step.depends_on is not None else ([pipeline.steps[i - 1].name] if i else [])
-        )
-    return deps
-
-
 def upstream(pipeline: Pipeline, step: Step, kind: str) -> str | None:
     """The nearest earlier step of `kind` that `step` (transitively) depends on."""
-    deps = step_dependencies(pipeline)
+    deps = graph(pipeline)
     by_name = {s.name: s for s in pipeline.steps}
     seen, frontier = set(), [step.name]
     while frontier:

@@ -141,7 +141,7 @@ def build_endpoint(ctx: Gcp, plan: EndpointPlan, versions: dict[tuple[str, int],
     table = _log_table(ctx, spec)
     endpoint, resource_name = _endpoint(ctx, component, spec, spec.name, log_percent / 100, table)
     variants = [variant_props(ctx, plan, v, versions) for v in plan.production]
-    strategy = spec.strategy.model_dump(exclude={"challenger", "variants", "compute"})
+    strategy = spec.strategy.model_dump(exclude={"challenger", "variants", "compute", "instance_count"})
     deployment = _deployment(ctx, component, spec.name, resource_name, variants, strategy, [endpoint])
     if shadow is not None:
         companion = f"{spec.name}-shadow"

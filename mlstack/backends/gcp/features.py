@@ -87,7 +87,7 @@ def _source_uri(ctx: Gcp, view: FeatureView, component: SpecComponent) -> str:
 
 def build_view(ctx: Gcp, view: FeatureView, store: gcp.vertex.AiFeatureOnlineStore | None) -> None:
     component = SpecComponent("feature_view", view.name)
-    entity = next(e for e in ctx.resolved.spec.feature_store.entities if e.name == view.entity)
+    entity = ctx.resolved.entity_of(view)
     rule = GCP.names["feature_view"]
     labels = {**ctx.labels, "mlstack-entity": entity.name}
     if view.ttl is not None:

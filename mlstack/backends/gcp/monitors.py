@@ -35,11 +35,12 @@ from mlstack.backends.gcp.kfp import TEMPLATES, Task
 from mlstack.backends.gcp.pipelines import schedule, system_pipeline
 from mlstack.backends.gcp.providers import MonitoringJob
 from mlstack.errors import MlstackError
+from mlstack.resolve import threshold_of
 from mlstack.spec.models import Monitor
+from mlstack.targets.gcp import GCS_FORMATS
 from mlstack.targets.schedules import interval_hours
 
 ALERT_LOG = "mlstack-monitor-alert"
-GCS_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".tfrecord": "tf-record"}
 
 
 def _dtypes(ctx: Gcp) -> dict[str, str]:
@@ -60,7 +61,8 @@ def _training_dataset(monitor: Monitor) -> dict[str, str]:
 
 
 def _thresholds(ctx: Gcp, monitor: Monitor) -> dict[str, float]:
-    threshold = monitor.threshold if monitor.threshold is not None else 0.3  # Vertex's default
+    threshold = threshold_of(monitor)
+    assert threshold is not None  # drift metrics all have a default
     for feature in monitor.features:
         if problem := distance_problem(ctx.resolved.spec, monitor, feature):
             raise MlstackError(problem)
@@ -78,7 +80,7 @@ def _monitoring_job(ctx: Gcp, served: Served, monitors: list[Monitor], channels:
         for feature, value in _thresholds(ctx, monitor).items():
             thresholds[feature] = min(value, thresholds.get(feature, value))
         if not monitor.features:
-            default = monitor.threshold if monitor.threshold is not None else 0.3
+            default = threshold_of(monitor)
     hours = min(interval_hours(m.schedule) or 1 for m in monitors)
     emails = sorted({to for m in monitors for a in m.actions if a.type == "alert" for to in a.to if "@" in to})
     name = served.plan.endpoint.name

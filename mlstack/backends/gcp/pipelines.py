@@ -25,12 +25,14 @@ import pulumi_gcp as gcp
 
 from mlstack.backends.components import SpecComponent
 from mlstack.backends.gcp import kfp
-from mlstack.backends.gcp.checks import CODE_STEPS, step_dependencies, step_problem, upstream
+from mlstack.backends.gcp.checks import CODE_STEPS, step_problem, upstream
 from mlstack.backends.gcp.context import Gcp
 from mlstack.backends.gcp.kfp import Task
 from mlstack.backends.gcp.registry import model_id, serving_image
 from mlstack.errors import MlstackError
+from mlstack.resolve.pipelines import graph
 from mlstack.spec.models import Pipeline, Step
+from mlstack.targets import GCP
 
 
 def _code_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Task:
@@ -57,7 +59,7 @@ def _code_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Ta
 
 
 def pipeline_tasks(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> list[Task]:
-    deps = step_dependencies(pipeline)
+    deps = graph(pipeline)
     gated: dict[str, str] = {}  # evaluation step -> its gate task
     tasks: list[Task] = []
     for step in pipeline.steps:
@@ -107,7 +109,7 @@ def pipeline_tasks(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> l
 def _strategy(ctx: Gcp, endpoint: str) -> dict[str, object]:
     spec = ctx.resolved.spec.endpoint(endpoint)
     assert spec is not None
-    return spec.strategy.model_dump(exclude={"challenger", "variants", "compute"})
+    return spec.strategy.model_dump(exclude={"challenger", "variants", "compute", "instance_count"})
 
 
 def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Task:
@@ -182,7 +184,8 @@ def replay_schedule(
         {"table": log_table, "endpoint": shadow_endpoint, "region": ctx.region, "share": f"{share:.4f}", "hours": "1"},
     )
     spec_json = system_pipeline(ctx, f"{endpoint}-replay", f"Shadow replay for endpoint {endpoint}", task)
-    schedule(ctx, component, f"{endpoint}-replay", "5 * * * *", spec_json, "pipelines")
+    assert GCP.shadow_replay_cron is not None
+    schedule(ctx, component, f"{endpoint}-replay", GCP.shadow_replay_cron, spec_json, "pipelines")
 
 
 def build_pipeline(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> gcp.storage.BucketObject:

@@ -5,8 +5,9 @@
 - gate: check an evaluation's metrics.json against the step's gates (min, max, beat the champion);
 - deploy: roll a registered version out on an endpoint with its strategy (providers/deployment.py);
 - replay: send the shadow share of the last hours' logged requests to the shadow endpoint;
-- monitor: compute a monitor's metric over the request-response log and, past the threshold, log an
-  alert line and publish to the monitor's alert topic.
+- monitor: compute a monitor's metric (every kind, by mlstack.runtime.monitors, as the emulator and the
+  SageMaker job do) over the request-response log and, past the threshold, log an alert line and
+  publish to the monitor's alert topic.
 Each exits non-zero with a one-line reason on failure, which fails the pipeline task."""
 
 from __future__ import annotations
@@ -49,24 +50,16 @@ def champion_metrics(model: str, region: str) -> dict[str, float]:
 
 
 def gate(args: argparse.Namespace) -> str:
+    """The gates as every target reads them (mlstack.resolve.gates): direction-aware, and a first model
+    with no champion to beat passes and says so."""
+    from mlstack.resolve.gates import check
+
     metrics = read_metrics(args.metrics)
     champion = champion_metrics(args.model, args.region) if args.model else {}
-    failures = []
-    for rule in json.loads(args.gates):
-        name = rule["metric"]
-        if name not in metrics:
-            failures.append(f"{name} missing from metrics.json")
-            continue
-        value = metrics[name]
-        if rule.get("min") is not None and value < rule["min"]:
-            failures.append(f"{name} {value:g} < min {rule['min']:g}")
-        if rule.get("max") is not None and value > rule["max"]:
-            failures.append(f"{name} {value:g} > max {rule['max']:g}")
-        if rule.get("beat_champion") and name in champion and value < champion[name] - rule.get("tolerance", 0.0):
-            failures.append(f"{name} {value:g} below the champion's {champion[name]:g}")
-    if failures:
-        raise TaskFailed("quality gates failed: " + "; ".join(failures))
-    return "quality gates passed"
+    verdict = check(json.loads(args.gates), metrics, champion)
+    if verdict.failures:
+        raise TaskFailed("quality gates failed: " + "; ".join(verdict.failures))
+    return "; ".join(["quality gates passed", *verdict.notes])
 
 
 def register(args: argparse.Namespace) -> str:
@@ -184,28 +177,114 @@ def replay(args: argparse.Namespace) -> str:
     return f"replayed {len(rows)} requests to {args.endpoint}"
 
 
-def _table(rows: list[dict[str, Any]], column: str) -> list[dict[str, Any]]:
+def _payloads(rows: list[dict[str, Any]], column: str) -> list[Any]:
     return [json.loads(value) for row in rows for value in row[column]]
 
 
+def _query_rows(table: str) -> list[dict[str, Any]]:
+    return [dict(row) for row in _bigquery().query(f"SELECT * FROM `{table}`").result()]
+
+
+def read_baseline(location: str) -> Any:
+    """A monitor's baseline as a DataFrame: a BigQuery table (bq://) or a gs:// CSV or JSONL file."""
+    import pandas as pd
+
+    if location.startswith("bq://"):
+        return pd.DataFrame.from_records(_query_rows(location.removeprefix("bq://")))
+    if location.startswith("gs://") and location.endswith((".csv", ".jsonl")):
+        from google.cloud import storage
+
+        bucket, _, name = location.removeprefix("gs://").partition("/")
+        text = storage.Client().bucket(bucket).blob(name).download_as_text()
+        if location.endswith(".csv"):
+            import io
+
+            return pd.read_csv(io.StringIO(text))
+        return pd.DataFrame.from_records([json.loads(line) for line in text.splitlines() if line.strip()])
+    raise TaskFailed(f"baseline {location}: this runtime reads bq:// tables and gs:// CSV or JSONL files")
+
+
+def _frame(instances: list[Any], names: list[str]) -> Any:
+    """Logged instances as a table: named features as they are, positional ones named after the monitor's
+    features or the baseline's columns, whichever has their width."""
+    import pandas as pd
+
+    if not instances or isinstance(instances[0], dict):
+        return pd.DataFrame.from_records(instances)
+    width = len(instances[0])
+    if len(names) != width:
+        raise TaskFailed(f"requests carry {width} positional features; name them in the monitor's features")
+    return pd.DataFrame(instances, columns=names)
+
+
+def _prediction(value: Any) -> Any:
+    return next(iter(value.values())) if isinstance(value, dict) else value
+
+
+def _labelled(spec: dict[str, Any], rows: list[dict[str, Any]]) -> Any:
+    """Logged answers joined on request_id with the labels of the monitor's ground_truth table
+    (bq://project.dataset.table with request_id and label: one label, or a list, per request)."""
+    from mlstack.runtime.monitors import Labelled
+
+    where = spec.get("ground_truth") or ""
+    if not where.startswith("bq://"):
+        raise TaskFailed(f"ground_truth {where or '(none)'}: this runtime reads labels from a bq:// table")
+    labels = {r["request_id"]: r["label"] for r in _query_rows(where.removeprefix("bq://"))}
+    truth: list[Any] = []
+    predicted: list[Any] = []
+    for row in rows:
+        if row["request_id"] not in labels:
+            continue
+        label = labels[row["request_id"]]
+        label = json.loads(label) if isinstance(label, str) and label[:1] in "[{" else label
+        answers = [_prediction(json.loads(v)) for v in row["response_payload"]]
+        given = label if isinstance(label, list) else [label]
+        if len(given) == len(answers):  # a label per instance, or the request cannot be joined
+            truth.extend(given)
+            predicted.extend(answers)
+    return Labelled(truth, predicted)
+
+
 def monitor(args: argparse.Namespace) -> str:
-    """Drift metrics come from mlstack.stats (the code every target uses)."""
-    from mlstack.stats.drift import drift_metric
+    """Every monitor kind, by the evaluator all targets run (mlstack.runtime.monitors)."""
+    from mlstack.runtime.monitors import PREDICTION, measure, worst
 
     spec = json.loads(args.monitor)
+    name, kind, metric = spec["name"], spec["kind"], spec["metric"]
     rows = logged_requests(args.table, int(args.hours), 1.0)
     if not rows:
-        return f"monitor {spec['name']}: no logged requests in the last {args.hours} h"
-    if spec["kind"] != "prediction_drift":
-        raise TaskFailed(f"monitor {spec['name']}: {spec['kind']} is not computed by this runtime yet")
-    baseline = spec["baseline"].removeprefix("bq://")
-    reference = [row[0] for row in _bigquery().query(f"SELECT * FROM `{baseline}`").result()]
-    current = [p if not isinstance(p, dict) else next(iter(p.values())) for p in _table(rows, "response_payload")]
-    result = drift_metric(spec["metric"], reference, current, threshold=spec.get("threshold"))
-    if result.breached:
-        alert(spec["name"], args.topic, result.value, result.threshold)
-        return f"monitor {spec['name']}: {spec['metric']} {result.value:g} past {result.threshold:g}, alerted"
-    return f"monitor {spec['name']}: {spec['metric']} {result.value:g} within {result.threshold:g}"
+        return f"monitor {name}: no logged requests in the last {args.hours} h"
+    if kind == "model_quality":
+        labelled = _labelled(spec, rows)
+        if not labelled.labels:
+            return f"monitor {name}: no logged answer of the last {args.hours} h has a label yet"
+        results = measure(
+            kind, metric, threshold=spec.get("threshold"), labelled=labelled, problem_type=spec.get("problem_type")
+        )
+    else:
+        reference = read_baseline(spec["baseline"])
+        if kind == "prediction_drift":
+            column = PREDICTION if PREDICTION in reference.columns else reference.columns[0]
+            reference = reference[[column]].set_axis([PREDICTION], axis=1)
+            current = _frame([[_prediction(p)] for p in _payloads(rows, "response_payload")], [PREDICTION])
+            columns = [PREDICTION]
+        else:
+            features = list(spec.get("features") or [])
+            current = _frame(_payloads(rows, "request_payload"), features or list(reference.columns))
+            columns = features or [c for c in reference.columns if c in set(current.columns)]
+        results = measure(
+            kind, metric, threshold=spec.get("threshold"), reference=reference, current=current, columns=columns
+        )
+    found = worst(results)
+    if found is None:
+        return f"monitor {name}: {metric} has no value over the last {args.hours} h"
+    where = f" on {found.column}" if found.column else ""
+    if any(r.breached for r in results):
+        assert found.threshold is not None  # only a result with a threshold breaches
+        alert(name, args.topic, found.value, found.threshold)
+        return f"monitor {name}: {metric} {found.value:g}{where} past {found.threshold:g}, alerted"
+    limit = f" within {found.threshold:g}" if found.threshold is not None else " (no threshold: reported only)"
+    return f"monitor {name}: {metric} {found.value:g}{where}{limit}"
 
 
 def alert(name: str, topic: str, value: float, threshold: float) -> None:

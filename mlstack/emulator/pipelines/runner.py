@@ -19,9 +19,10 @@ from mlstack.emulator import procs
 from mlstack.emulator.errors import BadRequest
 from mlstack.emulator.layout import inside
 from mlstack.emulator.operations import Emit
-from mlstack.emulator.pipelines import contract, data, gates, lineage
+from mlstack.emulator.pipelines import contract, data, lineage
 from mlstack.emulator.registry import NewVersion
 from mlstack.errors import MlstackError
+from mlstack.resolve import gates
 
 if TYPE_CHECKING:
     from mlstack.emulator.core import Emulator
@@ -159,10 +160,10 @@ class PipelineRunner:
         except ValueError as exc:
             raise StepFailed(str(exc)) from None
         champion = self._champion(pipeline)
-        failures = gates.check(step.get("gates", []), metrics, champion.metrics if champion else None)
-        if failures:
-            raise StepFailed("quality gate failed: " + "; ".join(failures))
-        return ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
+        verdict = gates.check(step.get("gates", []), metrics, champion.metrics if champion else None)
+        if verdict.failures:
+            raise StepFailed("quality gate failed: " + "; ".join(verdict.failures))
+        return "; ".join([", ".join(f"{k}={v:.4g}" for k, v in metrics.items()), *verdict.notes])
 
     def _run_code(
         self,

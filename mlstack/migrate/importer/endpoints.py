@@ -10,6 +10,7 @@ from mlstack.catalog import CatalogError, get_catalog
 from mlstack.migrate.importer.context import Import, user_tags
 from mlstack.migrate.importer.reader import Endpoint
 from mlstack.migrate.importer.registry import Registry
+from mlstack.resolve.rollout import in_instances
 from mlstack.spec.types import format_duration
 
 PREDEFINED = {"SageMakerVariantInvocationsPerInstance": "invocations_per_instance"}
@@ -94,7 +95,10 @@ def _strategy(ctx: Import, endpoint: dict[str, Any], path: tuple, instances: int
         size = routing.get("CanarySize" if kind == "CANARY" else "LinearStepSize", {})
         percent = size.get("Value", 0)
         if size.get("Type") == "INSTANCE_COUNT":
-            percent = round(100 * percent / instances)
+            count, percent = percent, round(100 * percent / instances)
+        # The spec's share is sized back to whole instances on this fleet (mlstack.resolve.rollout): exact
+        # when that gives the same instances.
+        if size.get("Type") == "INSTANCE_COUNT" and in_instances(percent, instances).instances != count:
             ctx.report.add(
                 (*path, "strategy"),
                 "approximate",
@@ -260,15 +264,6 @@ def _ab(ctx: Import, production: list[dict[str, Any]], ref: Any, out: dict[str, 
         f"weights {weights} → {shares}",
         "the spec's weights are whole percentages summing to 100" + ("" if proportional else ", rounded"),
     )
-    counts = {v.get("InitialInstanceCount", 1) for v in production}
-    if len(counts) > 1:
-        out["instance_count"] = max(counts)
-        ctx.report.add(
-            (*path, "instance_count"),
-            "approximate",
-            f"variants run {sorted(counts)} instances",
-            f"the spec gives every variant the endpoint's instance count: {max(counts)}",
-        )
     variants = []
     for i, variant in enumerate(production):
         where = (*path, "strategy", "variants", i)
@@ -279,6 +274,8 @@ def _ab(ctx: Import, production: list[dict[str, Any]], ref: Any, out: dict[str, 
         }
         if variant.get("InstanceType") and ctx.profile(variant["InstanceType"]) != out.get("compute"):
             entry["compute"] = ctx.profile(variant["InstanceType"])
+        if (count := variant.get("InitialInstanceCount", 1)) != out.get("instance_count", 1):
+            entry["instance_count"] = count  # each variant keeps its own fleet size
         variants.append(entry)
     return {"type": "ab", "variants": variants}
 
@@ -303,11 +300,6 @@ def _shadow(
     }
     if shadow.get("InstanceType") and ctx.profile(shadow["InstanceType"]) != out.get("compute"):
         strategy["compute"] = ctx.profile(shadow["InstanceType"])
-    if shadow.get("InitialInstanceCount", 1) != out.get("instance_count", 1):
-        ctx.report.add(
-            (*path, "strategy"),
-            "approximate",
-            f"the shadow variant runs {shadow.get('InitialInstanceCount', 1)} instances",
-            f"the spec runs the challenger on the endpoint's instance count ({out.get('instance_count', 1)})",
-        )
+    if (count := shadow.get("InitialInstanceCount", 1)) != out.get("instance_count", 1):
+        strategy["instance_count"] = count
     return strategy

@@ -211,7 +211,8 @@ def test_canary_scorer_with_capture_rollback_alarms_and_autoscaling():
         "blueGreenUpdatePolicy": {
             "trafficRoutingConfiguration": {
                 "type": "CANARY",
-                "canarySize": {"type": "CAPACITY_PERCENT", "value": 10},
+                # canary 10% of two instances: the nearest SageMaker can do is one instance (validate warns)
+                "canarySize": {"type": "INSTANCE_COUNT", "value": 1},
                 "waitIntervalInSeconds": 600,
             },
             "terminationWaitInSeconds": 300,

@@ -41,13 +41,14 @@ def test_blue_green_keeps_the_old_fleet_for_the_termination_wait():
     assert "autoRollbackConfiguration" not in plan.inputs(ENDPOINT)["deploymentConfig"]
 
 
-def test_canary_shifts_a_capacity_share_then_bakes():
+def test_canary_shifts_the_instances_nearest_its_traffic_share_then_bakes():
+    # 25% of a fleet of four is exactly one instance: SageMaker moves instances, not a traffic percentage.
     strategy = "    type: canary\n    percent: 25\n    bake_time: 20m\n    termination_wait: 1m\n"
     plan = plan_text(spec_text(endpoint_with(strategy + ROLLBACK)))
     assert routing(plan) == {
         "trafficRoutingConfiguration": {
             "type": "CANARY",
-            "canarySize": {"type": "CAPACITY_PERCENT", "value": 25},
+            "canarySize": {"type": "INSTANCE_COUNT", "value": 1},
             "waitIntervalInSeconds": 1200,
         },
         "terminationWaitInSeconds": 60,
@@ -62,17 +63,19 @@ def test_linear_steps_and_a_timeout_covering_every_step():
     assert routing(plan) == {
         "trafficRoutingConfiguration": {
             "type": "LINEAR",
-            "linearStepSize": {"type": "CAPACITY_PERCENT", "value": 20},
+            "linearStepSize": {"type": "INSTANCE_COUNT", "value": 1},
             "waitIntervalInSeconds": 1800,
         },
         "terminationWaitInSeconds": 0,
-        "maximumExecutionTimeoutInSeconds": 5 * 1800 + 1800,
+        # 20% of four instances is sized as one instance (25%) per step: four steps.
+        "maximumExecutionTimeoutInSeconds": 4 * 1800 + 1800,
     }
 
 
 def test_long_linear_rollouts_are_capped_at_sagemakers_maximum():
     strategy = "    type: linear\n    step_percent: 10\n    interval: 1h\n"
-    assert routing(plan_text(spec_text(endpoint_with(strategy))))["maximumExecutionTimeoutInSeconds"] == 28800
+    text = spec_text(endpoint_with(strategy)).replace("instance_count: 4", "instance_count: 10")
+    assert routing(plan_text(text))["maximumExecutionTimeoutInSeconds"] == 28800
 
 
 def test_shadow_mirrors_a_share_to_the_challenger():

@@ -152,7 +152,10 @@ monitors:
 def test_monitor_kinds():
     p = plan("{type: all_at_once}", MONITORS)
     job = p.inputs("pulumi-python:dynamic/vertex:ModelDeploymentMonitoringJob", "rank-monitoring")
-    assert job["skew_thresholds"] == {"clicks": 0.3, "country": 0.2}
+    assert job["skew_thresholds"] == {
+        "clicks": 0.1,
+        "country": 0.2,
+    }  # no threshold: the registry default, as on every target
     assert job["interval_hours"] == 1 and job["sample_rate"] == 0.5
     assert job["training_dataset"] == {"gcs": "gs://m/train.csv", "format": "csv"}
     webhook = p.inputs("gcp:monitoring/notificationChannel:NotificationChannel", "country-drift-webhook-0")

@@ -56,7 +56,7 @@ def test_gates_compare_with_min_and_the_champion(vertex, tmp_path, capsys):
     assert (
         runtime.main(["gate", f"--metrics={bad}", f"--gates={GATES}", "--region=us-central1", f"--model={MODEL}"]) == 1
     )
-    assert "auc 0.94 below the champion's 0.95" in capsys.readouterr().err
+    assert "auc = 0.94 does not beat the champion's 0.95" in capsys.readouterr().err
 
 
 def test_gates_without_a_champion_check_bounds_only(vertex, tmp_path, capsys):
@@ -64,7 +64,24 @@ def test_gates_without_a_champion_check_bounds_only(vertex, tmp_path, capsys):
     assert (
         runtime.main(["gate", f"--metrics={low}", f"--gates={GATES}", "--region=us-central1", f"--model={MODEL}"]) == 1
     )
-    assert "auc 0.8 < min 0.9" in capsys.readouterr().err
+    assert "auc = 0.8 is below the minimum 0.9" in capsys.readouterr().err
+    good = write_metrics(tmp_path, auc=0.95)
+    assert (
+        runtime.main(["gate", f"--metrics={good}", f"--gates={GATES}", "--region=us-central1", f"--model={MODEL}"]) == 0
+    )
+    assert "no champion with that metric yet, so this first model passes" in capsys.readouterr().out
+
+
+def test_beat_champion_on_a_lower_is_better_metric(vertex, tmp_path, capsys):
+    register(tmp_path, "run1", {"rmse": 1.0})
+    gates = json.dumps([{"metric": "rmse", "beat_champion": True}])
+    better = write_metrics(tmp_path, rmse=0.5)
+    argv = ["gate", f"--metrics={better}", f"--gates={gates}", "--region=us-central1", f"--model={MODEL}"]
+    assert runtime.main(argv) == 0
+    worse = write_metrics(tmp_path, rmse=1.5)
+    argv[1] = f"--metrics={worse}"
+    assert runtime.main(argv) == 1
+    assert "rmse = 1.5 does not beat the champion's 1 (lower is better" in capsys.readouterr().err
 
 
 def test_missing_metrics_is_a_clear_failure(tmp_path, capsys):

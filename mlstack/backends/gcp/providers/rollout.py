@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from mlstack.resolve.rollout import traffic_plan
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -19,17 +21,8 @@ class Stage:
 
 
 def stages(strategy: dict[str, Any]) -> list[Stage]:
-    kind = strategy["type"]
-    termination = int(strategy.get("termination_wait", 0))
-    if kind == "canary":
-        return [Stage(int(strategy["percent"]), int(strategy["bake_time"])), Stage(100, termination)]
-    if kind == "linear":
-        step = int(strategy["step_percent"])
-        interval = int(strategy["interval"])
-        return [Stage(p, interval) for p in range(step, 100, step)] + [Stage(100, termination)]
-    if kind == "blue_green":
-        return [Stage(100, termination)]
-    return [Stage(100, 0)]  # all_at_once, ab and shadow switch in one step
+    """The strategy's traffic stages as every target reads them (mlstack.resolve.rollout)."""
+    return [Stage(stage.percent, stage.wait) for stage in traffic_plan(strategy).stages]
 
 
 @dataclass(frozen=True)

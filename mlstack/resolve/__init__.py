@@ -1,6 +1,9 @@
 """resolve: a validated spec turned into everything a backend needs, decided once for all targets —
-compute as the target's SKU (through the catalog), endpoint variants with their traffic roles,
-model versions behind aliases, tags, region and key."""
+compute as the target's SKU (through the catalog), endpoint variants with their traffic roles and
+instance counts, the strategy as traffic stages (rollout.py), model versions behind aliases, feature
+views with their entity, pipelines as step graphs (pipelines.py) with their gates (gates.py), monitors
+with their endpoint and metric, tags, region and key. Backends, the emulator, review and migrate read
+these instead of re-deriving them from the raw spec."""
 
 from __future__ import annotations
 
@@ -8,12 +11,27 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
+from mlstack.resolve.gates import CHAMPION
+from mlstack.resolve.rollout import TrafficPlan, traffic_plan
 from mlstack.spec import LoadedSpec
 from mlstack.spec.locations import absolutize
-from mlstack.spec.models import AB, ComputeProfile, Endpoint, ModelRef, ModelVersion, Shadow, Spec
+from mlstack.spec.models import (
+    AB,
+    ComputeProfile,
+    Endpoint,
+    Entity,
+    FeatureView,
+    ModelRef,
+    ModelVersion,
+    Monitor,
+    Pipeline,
+    Shadow,
+    Spec,
+)
 
 if TYPE_CHECKING:
     from mlstack.catalog import Sku
+    from mlstack.stats.registry import MetricSpec
 
 Role = Literal["production", "shadow"]
 
@@ -35,6 +53,7 @@ class Variant:
 class EndpointPlan:
     endpoint: Endpoint
     variants: tuple[Variant, ...]
+    traffic: TrafficPlan
 
     @property
     def production(self) -> tuple[Variant, ...]:
@@ -97,20 +116,28 @@ class Resolved:
     def endpoint_plan(self, endpoint: Endpoint) -> EndpointPlan:
         strategy = endpoint.strategy
         count = endpoint.instance_count
+        traffic = traffic_plan(strategy)
         if isinstance(strategy, AB):
             variants = tuple(
-                self._variant(v.name, "production", v.model, v.compute or endpoint.compute, count, v.weight)
+                self._variant(
+                    v.name, "production", v.model, v.compute or endpoint.compute, v.instance_count or count, v.weight
+                )
                 for v in strategy.variants
             )
-            return EndpointPlan(endpoint, variants)
+            return EndpointPlan(endpoint, variants, traffic)
         assert endpoint.model is not None  # the models guarantee it for every other strategy
         primary = self._variant("primary", "production", endpoint.model, endpoint.compute, count, 100)
         if isinstance(strategy, Shadow):
             shadow = self._variant(
-                "shadow", "shadow", strategy.challenger, strategy.compute or endpoint.compute, count, strategy.percent
+                "shadow",
+                "shadow",
+                strategy.challenger,
+                strategy.compute or endpoint.compute,
+                strategy.instance_count or count,
+                strategy.percent,
             )
-            return EndpointPlan(endpoint, (primary, shadow))
-        return EndpointPlan(endpoint, (primary,))
+            return EndpointPlan(endpoint, (primary, shadow), traffic)
+        return EndpointPlan(endpoint, (primary,), traffic)
 
     @cached_property
     def endpoints(self) -> tuple[EndpointPlan, ...]:
@@ -122,6 +149,59 @@ class Resolved:
         step = next(s for s in pipeline.steps if s.name == step_name)
         compute = step.compute or pipeline.compute
         return self.sku(compute) if compute is not None else None
+
+    def entity_of(self, view: FeatureView) -> Entity:
+        """The entity a feature view is keyed by (the rules guarantee it exists)."""
+        return next(e for e in self.spec.feature_store.entities if e.name == view.entity)
+
+    def registered_group(self, pipeline: Pipeline) -> str | None:
+        """The model group the pipeline registers into (its first registration step's)."""
+        return next((s.model_group for s in pipeline.steps if s.kind == "registration" and s.model_group), None)
+
+    def champion_metrics(self, pipeline: Pipeline) -> dict[str, float]:
+        """The declared metrics of the champion of the group the pipeline registers into; empty when
+        there is none (gates then have nothing to beat: mlstack.resolve.gates)."""
+        group = self.registered_group(pipeline)
+        champion = self.model_version(ModelRef(group=group, alias=CHAMPION)) if group else None
+        return dict(champion.metrics) if champion else {}
+
+    @cached_property
+    def monitors(self) -> tuple[MonitorPlan, ...]:
+        plans = {p.endpoint.name: p for p in self.endpoints}
+        return tuple(MonitorPlan(m, plans[m.endpoint]) for m in self.spec.monitors)
+
+    def monitor_plan(self, monitor: Monitor) -> MonitorPlan:
+        """The monitor with its endpoint followed (the rules guarantee the endpoint exists)."""
+        return next(p for p in self.monitors if p.monitor.name == monitor.name)
+
+
+@dataclass(frozen=True)
+class MonitorPlan:
+    """A monitor with its endpoint followed and its metric read from the statistics registry."""
+
+    monitor: Monitor
+    endpoint: EndpointPlan
+
+    @property
+    def metric(self) -> MetricSpec:
+        return metric_of(self.monitor.metric)
+
+    @property
+    def threshold(self) -> float | None:
+        return threshold_of(self.monitor)
+
+
+def metric_of(name: str) -> MetricSpec:
+    """A monitor metric's name, direction and default threshold, from the statistics registry."""
+    from mlstack.stats.registry import DATA_QUALITY_METRICS, DRIFT_METRICS, MODEL_QUALITY_METRICS, lookup
+
+    return lookup(name, {**DRIFT_METRICS, **DATA_QUALITY_METRICS, **MODEL_QUALITY_METRICS})
+
+
+def threshold_of(monitor: Monitor) -> float | None:
+    """The threshold a monitor alerts past on every target: the spec's, or the metric's default
+    (never a vendor's own default, which would make the same spec alert differently per cloud)."""
+    return metric_of(monitor.metric).check_threshold(monitor.threshold)
 
 
 def resolve(loaded: LoadedSpec) -> Resolved:

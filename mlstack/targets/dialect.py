@@ -1,0 +1,84 @@
+"""The shape of a target dialect: what a target can do and how it names things, as data."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from mlstack.metrics import DATA_QUALITY_METRICS, DRIFT_METRICS, MODEL_QUALITY_METRICS
+
+
+@dataclass(frozen=True)
+class NameRule:
+    """A vendor naming rule for one kind of spec object, checked on the name the backend will use."""
+
+    max_length: int
+    pattern: str
+    says: str  # the rule in the vendor's words, for error messages
+    min_length: int = 1
+    underscores: bool = False  # the backend writes hyphens as underscores (Vertex feature store ids)
+
+    def vendor_name(self, name: str) -> str:
+        return name.replace("-", "_") if self.underscores else name
+
+    def problem(self, name: str) -> str | None:
+        vendor = self.vendor_name(name)
+        if not self.min_length <= len(vendor) <= self.max_length or not re.fullmatch(self.pattern, vendor):
+            shown = f"'{name}'" if vendor == name else f"'{name}' (written '{vendor}')"
+            return f"{shown} breaks the naming rule: {self.says}"
+        return None
+
+
+@dataclass(frozen=True)
+class TargetProfile:
+    cloud: str
+    title: str
+    names: dict[str, NameRule]  # spec object kind -> rule
+    strategies: dict[str, str | None]  # strategy type -> None when native, else how it is done
+    unsupported_strategies: dict[str, str]  # strategy type -> why not
+    max_canary_percent: int
+    max_shadow_percent: int
+    # spec metric -> the vendor's own metric name
+    metrics: dict[str, str]
+    # metrics the vendor lacks that mlstack computes itself in a job on the vendor's scheduler,
+    # with the same statistics code as the emulator; a metric in neither table is a validation error
+    custom_metrics: frozenset[str]
+    serverless: bool
+    schedule_rule: str  # "any", "sagemaker" (hourly, daily, every N hours) or "whole_hours"
+    kms_key_pattern: str
+    kms_key_example: str
+    notes: dict[str, str] = field(default_factory=dict)
+    # URI schemes the target reads; empty means any. Model artifacts, feature view sources and data
+    # capture destinations outside them fail at deploy time, so validation should reject them.
+    artifact_schemes: tuple[str, ...] = ()
+    source_schemes: tuple[str, ...] = ()
+    capture_schemes: tuple[str, ...] = ()
+    # what a monitor baseline may be (a regex on the absolute location); None means any
+    baseline_pattern: str | None = None
+    baseline_says: str = ""
+    # How the target can mean the spec's strategies and gates (mlstack.resolve.differences reports
+    # where it cannot exactly): partial traffic stages as a share of "traffic" or in whole "instances"
+    # of the fleet; shadow as live mirroring, or (a cron) a scheduled replay of the logged requests of
+    # the hour before; a gate's champion read "live" when the run starts or as "declared" in the
+    # registry when deployed.
+    traffic_sizing: str = "traffic"
+    shadow_replay_cron: str | None = None
+    champion_source: str = "live"
+    # A manual model group's versions wait for approval before an endpoint or deploy step serves them;
+    # None when the target enforces it, else what it does instead.
+    approval_gap: str | None = None
+    # Where and on what it runs: a cloud needs a region; some need their settings block (what it must hold);
+    # the emulator serves versions its pipelines register when the platform comes up.
+    needs_region: bool = True
+    required_settings: str | None = None
+    serves_unregistered_versions: bool = False
+
+
+ALL_STRATEGIES: dict[str, str | None] = {
+    s: None for s in ("all_at_once", "blue_green", "canary", "linear", "shadow", "ab")
+}
+ALL_METRICS = {m: m for m in (*DRIFT_METRICS, *DATA_QUALITY_METRICS, *MODEL_QUALITY_METRICS)}
+
+
+def supports_metric(target: TargetProfile, metric: str) -> bool:
+    return metric in target.metrics or metric in target.custom_metrics
