@@ -15,6 +15,7 @@ from typing import Any
 from mlstack.emulator.pipelines.lineage import file_sha256
 from mlstack.errors import Path as SpecPath
 from mlstack.errors import SpecError, SpecInvalid
+from mlstack.runtime.contract import MODEL_FILE
 from mlstack.spec import LoadedSpec
 from mlstack.spec.models import AB, STEPS_WITH_CODE, Endpoint, Pipeline, Shadow, Spec
 
@@ -91,7 +92,9 @@ class _Builder:
             for vi, version in enumerate(group.versions):
                 config = version.model_dump(mode="json")
                 path = ("registry", "model_groups", gi, "versions", vi, "artifact")
-                config["artifact"] = self.local_file(version.artifact, path, "model artifact")
+                # a folder is a model folder as a training step leaves it: its model.joblib (the step contract)
+                artifact_file = version.artifact + MODEL_FILE if version.artifact.endswith("/") else version.artifact
+                config["artifact"] = self.local_file(artifact_file, path, "model artifact")
                 # A changed file is a changed version: the plan shows it and the registry replaces it.
                 artifact = Path(config["artifact"])
                 config["sha256"] = file_sha256(artifact) if artifact.is_file() else None

@@ -31,6 +31,9 @@ from mlstack.emulator.errors import BadRequest
 from mlstack.emulator.registry import Version
 
 SERVABLE = ("sklearn", "custom")
+# Frameworks whose models are saved with joblib behind scikit-learn's estimator API (XGBoost's
+# XGBClassifier, for one): served as scikit-learn models when the artifact is a joblib file.
+JOBLIB_FRAMEWORKS = ("sklearn", "xgboost")
 
 
 class InvocationError(Exception):
@@ -76,7 +79,7 @@ class Predictor:
 
 
 def load(version: Version) -> Predictor:
-    if version.framework == "sklearn":
+    if version.framework in JOBLIB_FRAMEWORKS and version.artifact.endswith(".joblib"):
         return _sklearn(version)
     if version.framework == "custom":
         return _custom(version)

@@ -24,11 +24,20 @@ from mlstack.backends.azure.environments import Environments
 from mlstack.backends.components import SpecComponent
 from mlstack.errors import MlstackError
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
+from mlstack.runtime.images import ImageSpec, step_image
 from mlstack.spec.models import Gate, ModelRef, Pipeline, Step
 
 TEMPLATE = TEMPLATES_ROOT / "azureml" / "pipeline_job.yaml.j2"
-# The Azure CLI image the deployment step runs in (it rolls the endpoint with `az ml`).
+# The Azure CLI image the deployment step runs in (it rolls the endpoint with `az ml`), with the `ml`
+# extension added when the stack builds it: the step itself needs no network egress.
 AZURE_CLI_IMAGE = "mcr.microsoft.com/azure-cli:2.67.0"
+DEPLOY_IMAGE = ImageSpec(
+    key="deploy",
+    purpose="the Azure CLI with its ml extension, for pipeline deployment steps",
+    base=AZURE_CLI_IMAGE,
+    wheel=False,
+    setup=("az extension add --name ml --yes --only-show-errors",),
+)
 CHAMPION = "champion"
 # azure-ai-ml announces each experimental class it loads; a plan is no place for that
 logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
@@ -49,15 +58,6 @@ def job_id(step: str) -> str:
 
 def component_name(ctx: Azure, pipeline: str, step: str) -> str:
     return "_".join(p.replace("-", "_") for p in (ctx.spec_name, pipeline, step))
-
-
-def _entry(step: Step) -> dict[str, str] | None:
-    if step.entrypoint is None:
-        return None
-    if ":" in step.entrypoint and not step.entrypoint.endswith(".py"):
-        module, function = step.entrypoint.split(":", 1)
-        return {"module": module, "function": function}
-    return {"file": step.entrypoint}
 
 
 def _gates(ctx: Azure, pipeline: Pipeline, gates: list[Gate]) -> list[dict[str, Any]]:
@@ -156,12 +156,12 @@ def template_context(
             "job": job_id(step.name),
             "name": step.name,
             "kind": step.kind,
-            "entry": _entry(step),
+            "entrypoint": step.entrypoint,
             "environment": environments[image],
             "compute": computes.get(sku.sku) if sku else None,
             "timeout": step.timeout,
             "deps": deps,
-            "data": bool(pipeline.data) and not deps,
+            "data": bool(pipeline.data) and step.kind in ("data_validation", "processing", "training", "evaluation"),
             "parameters": parameters,
             "gates": _gates(ctx, pipeline, step.gates),
             "env": {"MLSTACK_FEATURE_SETS": ",".join(v for _, v in sorted(feature_sets.items()))}
@@ -259,7 +259,9 @@ def build_pipeline(
         {AZURE_CLI_IMAGE if s.kind == "deployment" else (s.image or pipeline.image or "") for s in pipeline.steps}
         - {""}
     )
-    env_ids = {image: environments.of(image, serving=False) for image in images}
+    # each step runs an image this stack built: the CLI with its extension, or the step's image with mlstack
+    built = {i: ctx.platform.images.uri(DEPLOY_IMAGE if i == AZURE_CLI_IMAGE else step_image(i)) for i in images}
+    env_ids = {image: environments.of(image, serving=False, built=built[image]) for image in images}
     target = next((s.endpoint for s in pipeline.steps if s.kind == "deployment"), None)
     views = {v: feature_sets[v] for v in pipeline.feature_views if v in feature_sets}
 

@@ -13,6 +13,7 @@ from pulumi_azure_native import machinelearningservices as ml
 from mlstack.backends.azure.context import Azure, after
 from mlstack.backends.azure.iam import grant
 from mlstack.backends.components import SpecComponent
+from mlstack.backends.runtime_images import RuntimeImages
 
 LOG_RETENTION_DAYS = 30
 STORAGE = "Microsoft.Storage/storageAccounts"
@@ -50,6 +51,8 @@ class Platform:
     log_analytics_id: pulumi.Input[str]
     cmk_identity: azure_native.managedidentity.UserAssignedIdentity | None
     private: bool
+    # mlstack's runtime and step images, built by this stack and pushed to the workspace's registry
+    images: RuntimeImages | None = None
 
 
 def is_private(ctx: Azure) -> bool:
@@ -365,6 +368,15 @@ def _private_endpoint(
     )
 
 
+def _runtime_images(platform: Platform) -> RuntimeImages:
+    """Builds pushed to `<workspace registry>.azurecr.io/mlstack` with the deployer's Docker login to it
+    (`az acr login --name <registry>`): ACR's admin user stays disabled."""
+    server = pulumi.Output.from_input(platform.container_registry_id).apply(
+        lambda arm_id: f"{arm_id.rstrip('/').rsplit('/', 1)[-1].lower()}.azurecr.io/mlstack"
+    )
+    return RuntimeImages(repository=server, opts=platform.component.child())
+
+
 def build_platform(ctx: Azure) -> Platform:
     component = ctx.component("platform", ctx.spec_name)
     private = is_private(ctx)
@@ -372,5 +384,6 @@ def build_platform(ctx: Azure) -> Platform:
         platform = _new_workspace(ctx, component, private)
     else:
         platform = _existing_workspace(ctx, component, private)
+    platform.images = _runtime_images(platform)
     ctx.platform = platform
     return platform

@@ -131,7 +131,8 @@ def key_users(ctx: Gcp, component: SpecComponent) -> list[pulumi.Resource]:
     if not ctx.kms_key:
         return []
     members: dict[str, pulumi.Input[str]] = {}
-    for service in ("aiplatform.googleapis.com", "pubsub.googleapis.com"):
+    # artifactregistry: the runtime image repository (platform.py) is encrypted with the key too
+    for service in ("aiplatform.googleapis.com", "pubsub.googleapis.com", "artifactregistry.googleapis.com"):
         identity = gcp.projects.ServiceIdentity(
             f"agent-{service.split('.')[0]}", project=ctx.project, service=service, opts=ctx.opts(component)
         )
