@@ -170,8 +170,9 @@ def test_sagemaker_runs_the_steps_and_its_condition_reads_the_flat_metrics(plans
     for step in _aws_steps(definition["Steps"]):
         args, root = step["Arguments"], tmp_path / "aws" / step["Name"]
 
-        def local(path: str, root: Path = root) -> str:
-            return str(root) + path if path.startswith("/opt/ml") else path
+        def local(arg: str, root: Path = root) -> str:
+            """A container path (alone, or in NAME=PATH) under this step's root."""
+            return re.sub(r"(^|=)/opt/ml", lambda m: f"{m.group(1)}{root}/opt/ml", arg)
 
         def source(uri: Any) -> Path:
             producer = _aws_producer(uri)
@@ -247,8 +248,8 @@ def _kfp_tasks(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any], list[str
 
 
 def test_vertex_runs_the_steps_and_its_gate_task_reads_the_flat_metrics(plans, venv, image_dir, tmp_path):
-    stored = _one(plans["gcp"], "gcp:storage/bucketObject:BucketObject", f"{PIPELINE}-spec")
-    spec = json.loads(stored["content"])
+    schedule = _one(plans["gcp"], "gcp:colab/schedule:Schedule", f"{PIPELINE}-schedule")
+    spec = json.loads(schedule["createPipelineJobRequest"]["pipelineJob"]["pipelineSpec"])
     parameters = {k: v["defaultValue"] for k, v in spec["root"]["inputDefinitions"]["parameters"].items()}
     root = tmp_path / "gcp"
     outputs: dict[str, Path] = {}
@@ -268,7 +269,7 @@ def test_vertex_runs_the_steps_and_its_gate_task_reads_the_flat_metrics(plans, v
 
         argv = [fill(a) for a in [*container["command"], *container["args"]]]
         if name in CODE_STEPS:
-            assert container["image"] != stored["content"] and ":step-" in container["image"]
+            assert ":step-" in container["image"]  # the step's image with mlstack added, built by the stack
             data = next((a.split("=", 1)[1] for a in argv if a.startswith("--data=")), None)
             if data:
                 Path(data).parent.mkdir(parents=True, exist_ok=True)
@@ -323,7 +324,8 @@ def test_azure_runs_the_commands_and_their_gate_check(plans, venv, image_dir, tm
         text = command.replace("${{outputs.output}}", str(outputs[step]))
         text = re.sub(r"\$\{\{inputs\.([^}]+)\}\}", lambda m, bound=bound: bound[m.group(1)], text)
         assert "${{" not in text, text
-        env = {k: str(v) for k, v in (node.get("environmentVariables") or {}).items()}
+        env = {k: str(v) for k, v in (node.get("environment_variables") or {}).items()}
+        assert env["MLSTACK_STEP"] == step
         _run(["sh", "-c", text], venv, image_dir, env)
         ran.append(step)
     assert ran == CODE_STEPS

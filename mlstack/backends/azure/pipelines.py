@@ -161,6 +161,7 @@ def template_context(
             "compute": computes.get(sku.sku) if sku else None,
             "timeout": step.timeout,
             "deps": deps,
+            "dep_steps": {job_id(d): d for d in _dependencies(pipeline, index)},  # node name -> step name
             "data": bool(pipeline.data) and step.kind in ("data_validation", "processing", "training", "evaluation"),
             "parameters": parameters,
             "gates": _gates(ctx, pipeline, step.gates),
