@@ -3,7 +3,7 @@ provider, into the platform's own registry: ECR on AWS, Artifact Registry on GCP
 Azure. `pulumi up` builds them on the deployer's machine (Docker with BuildKit) and pushes them before
 any job that runs them is created; a plan only shows the Dockerfile and the content tag.
 
-The build context is `.mlstack/runtime/` under the working directory, holding only the wheel: a stable
+The build context is `.mlstack-build/runtime/` under the working directory, holding only the wheel: a stable
 path, so an unchanged installation gives an unchanged resource."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pulumi
 
 from mlstack.runtime import images, wheel
 
-CONTEXT_ROOT = Path(".mlstack") / "runtime"
+CONTEXT_ROOT = Path(".mlstack-build") / "runtime"  # not .mlstack/: the local emulator owns that folder
 
 
 @dataclass
