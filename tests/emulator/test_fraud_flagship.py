@@ -68,7 +68,7 @@ def test_fraud_detection_runs_the_whole_platform_locally(tmp_path):
             models = set()
             for i in range(requests):
                 batch = rows[5 * i : 5 * i + 5]
-                answer = httpx.post(endpoint["url"], json={"instances": batch}, headers=headers)
+                answer = httpx.post(endpoint["url"], json={"instances": batch}, headers=headers, timeout=60)
                 assert answer.status_code == 200, answer.text
                 body = answer.json()
                 assert len(body["predictions"]) == 5
