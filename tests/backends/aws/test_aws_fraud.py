@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from aws_plans import (
     ALARM,
@@ -35,7 +36,25 @@ TAGS = {"team": "risk", "cost-center": "cc-1234", "managed-by": "mlstack", "mlst
 ANALYZER = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer:latest"
 XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-RUNTIME = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-detection-mlstack:0.1.0"
+
+
+class _Matches:
+    """Equal to any text the pattern matches in full (content tags are digests)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = re.compile(pattern)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and self.pattern.fullmatch(other) is not None
+
+    def __repr__(self) -> str:
+        return f"<matching {self.pattern.pattern}>"
+
+
+# mlstack's runtime image as the stack builds and pushes it: its repository, tagged by content
+RUNTIME = _Matches(
+    re.escape("123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-detection-mlstack") + r":runtime-[0-9a-f]{16}"
+)
 DATA = "s3://fraud-platform-data"  # target.aws.data_root: the spec's relative paths live under it
 
 
