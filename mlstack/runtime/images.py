@@ -62,7 +62,7 @@ def runtime_image(extra: str) -> ImageSpec:
         key="runtime",
         purpose=f"mlstack runtime ({extra}): gates, registration, deployment, monitors, replay",
         base=PYTHON_BASE,
-        extras=f"[{extra}]",
+        extras=f"[{extra},runtime]",
     )
 
 

@@ -43,8 +43,29 @@ def _files(root: Path, prefix: str) -> dict[str, bytes]:
     return found
 
 
+def _from_pyproject(path: Path) -> tuple[str, str]:
+    """METADATA and entry_points.txt from a source checkout's pyproject.toml (core metadata 2.1)."""
+    import tomllib
+
+    project = tomllib.loads(path.read_text())["project"]
+    lines = ["Metadata-Version: 2.1", f"Name: {NAME}", f"Version: {mlstack.__version__}"]
+    if "requires-python" in project:
+        lines.append(f"Requires-Python: {project['requires-python']}")
+    lines += [f"Requires-Dist: {r}" for r in project.get("dependencies", [])]
+    for extra, requirements in project.get("optional-dependencies", {}).items():
+        lines.append(f"Provides-Extra: {extra}")
+        lines += [f'Requires-Dist: {r}; extra == "{extra}"' for r in requirements]
+    scripts = project.get("scripts", {})
+    entry_points = "[console_scripts]\n" + "".join(f"{k} = {v}\n" for k, v in scripts.items())
+    return "\n".join(lines) + "\n", entry_points
+
+
 def _metadata() -> tuple[str, str]:
-    """METADATA and entry_points.txt of the installed distribution (dependencies and extras included)."""
+    """METADATA and entry_points.txt of the running mlstack (dependencies and extras included): from the
+    source checkout it runs from, else from its installed distribution."""
+    source = Path(mlstack.__file__).resolve().parent.parent / "pyproject.toml"
+    if source.is_file():
+        return _from_pyproject(source)
     try:
         dist = importlib.metadata.distribution(NAME)
     except importlib.metadata.PackageNotFoundError:
