@@ -70,9 +70,10 @@ def needs_runtime_image(ctx: Aws) -> bool:
     )
 
 
-def needs_repository(ctx: Aws) -> bool:
-    """The stack's ECR repository holds the runtime image and the step images of code steps."""
-    return needs_runtime_image(ctx) or bool(ctx.resolved.spec.pipelines)
+def needs_step_images(ctx: Aws) -> bool:
+    """Code steps run their image with mlstack's step adapter added, which the stack builds."""
+    kinds = ("data_validation", "processing", "training", "evaluation")
+    return any(s.kind in kinds for p in ctx.resolved.spec.pipelines for s in p.steps)
 
 
 def _concerns(ctx: Aws) -> list[str]:
@@ -181,7 +182,12 @@ def _runtime_image(ctx: Aws, platform: Platform) -> None:
     """mlstack's own container (monitor and deploy jobs) and the step images, built from the installed
     mlstack and pushed to the repository this stack creates, tagged by content; `mlstack:runtimeImage` in
     the stack config names a runtime image built elsewhere instead (the step images are built still)."""
-    if not needs_repository(ctx):
+    configured = pulumi.Config("mlstack").get(RUNTIME_IMAGE_CONFIG) if needs_runtime_image(ctx) else None
+    if configured:
+        platform.runtime_image = pulumi.Output.from_input(configured)
+        platform.runtime_image_uris = [configured]
+    build_runtime = needs_runtime_image(ctx) and not configured
+    if not (build_runtime or needs_step_images(ctx)):
         return
     encryption = {"encryption_type": "KMS", "kms_key": ctx.kms_key} if ctx.kms_key else {"encryption_type": "AES256"}
     name = ctx.names.platform("mlstack", max_length=names.ECR)
@@ -205,14 +211,8 @@ def _runtime_image(ctx: Aws, platform: Platform) -> None:
         opts=ctx.child(platform.component, depends_on=[repository]),
         registries=[{"address": registry, "username": token.user_name, "password": token.password}],
     )
-    if not needs_runtime_image(ctx):
-        return
-    configured = pulumi.Config("mlstack").get(RUNTIME_IMAGE_CONFIG)
-    if configured:
-        platform.runtime_image = pulumi.Output.from_input(configured)
-        platform.runtime_image_uris = [configured]
-        return
-    platform.runtime_image = platform.images.uri(images.runtime_image("aws"))
+    if build_runtime:
+        platform.runtime_image = platform.images.uri(images.runtime_image("aws"))
 
 
 def build(ctx: Aws) -> Platform:
