@@ -273,7 +273,12 @@ def test_prod_encrypts_with_the_key(plan_spec):
     job = prod.inputs(SCHEDULE, "train-fraud-schedule")["createPipelineJobRequest"]["pipelineJob"]
     assert job["encryptionSpec"] == {"kmsKeyName": KEY}
     grants = prod.of("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
-    assert sorted(g.name for g in grants) == ["kms-aiplatform", "kms-bigquery", "kms-pubsub", "kms-storage"]
+    assert sorted(g.name for g in grants) == [
+        *("kms-aiplatform", "kms-artifactregistry", "kms-bigquery", "kms-pubsub", "kms-storage")
+    ]
+    # the runtime image repository is encrypted with the key, after the Artifact Registry agent may use it
+    images = prod.inputs("gcp:artifactregistry/repository:Repository", "runtime-images")
+    assert images["kmsKeyName"] == KEY and images["format"] == "DOCKER"
     assert {g.inputs["role"] for g in grants} == {"roles/cloudkms.cryptoKeyEncrypterDecrypter"}
     assert (
         prod.inputs("pulumi-python:dynamic/vertex:ModelDeploymentMonitoringJob", "fraud-scorer-monitoring")[
