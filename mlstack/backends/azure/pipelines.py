@@ -21,6 +21,7 @@ from pulumi_azure_native import machinelearningservices as ml
 from mlstack.backends.azure.context import Azure, short_hash
 from mlstack.backends.azure.endpoints import Deployment
 from mlstack.backends.azure.environments import Environments
+from mlstack.backends.azure.workspace import runtime_images
 from mlstack.backends.components import SpecComponent
 from mlstack.errors import MlstackError
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
@@ -261,6 +262,8 @@ def build_pipeline(
         - {""}
     )
     # each step runs an image this stack built: the CLI with its extension, or the step's image with mlstack
+    if ctx.platform.images is None:
+        ctx.platform.images = runtime_images(ctx, ctx.platform)
     built = {i: ctx.platform.images.uri(DEPLOY_IMAGE if i == AZURE_CLI_IMAGE else step_image(i)) for i in images}
     env_ids = {image: environments.of(image, serving=False, built=built[image]) for image in images}
     target = next((s.endpoint for s in pipeline.steps if s.kind == "deployment"), None)

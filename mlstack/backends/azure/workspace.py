@@ -14,6 +14,7 @@ from mlstack.backends.azure.context import Azure, after
 from mlstack.backends.azure.iam import grant
 from mlstack.backends.components import SpecComponent
 from mlstack.backends.runtime_images import RuntimeImages
+from mlstack.errors import MlstackError
 
 LOG_RETENTION_DAYS = 30
 STORAGE = "Microsoft.Storage/storageAccounts"
@@ -52,6 +53,7 @@ class Platform:
     cmk_identity: azure_native.managedidentity.UserAssignedIdentity | None
     private: bool
     # mlstack's runtime and step images, built by this stack and pushed to the workspace's registry
+    # (made by the first pipeline that needs them: runtime_images)
     images: RuntimeImages | None = None
 
 
@@ -368,12 +370,22 @@ def _private_endpoint(
     )
 
 
-def _runtime_images(platform: Platform) -> RuntimeImages:
+def runtime_images(ctx: Azure, platform: Platform) -> RuntimeImages:
     """Builds pushed to `<workspace registry>.azurecr.io/mlstack` with the deployer's Docker login to it
-    (`az acr login --name <registry>`): ACR's admin user stays disabled."""
-    server = pulumi.Output.from_input(platform.container_registry_id).apply(
-        lambda arm_id: f"{arm_id.rstrip('/').rsplit('/', 1)[-1].lower()}.azurecr.io/mlstack"
-    )
+    (`az acr login --name <registry>`): ACR's admin user stays disabled. An existing workspace that has no
+    registry yet (Azure ML creates one on first use) gets `target.azure.image_registry`."""
+
+    def repository(arm_id: str | None) -> str:
+        if arm_id:
+            return f"{arm_id.rstrip('/').rsplit('/', 1)[-1].lower()}.azurecr.io/mlstack"
+        if not ctx.settings.image_registry:
+            raise MlstackError(
+                f"workspace {ctx.workspace} has no container registry for mlstack's runtime images; "
+                "set target.azure.image_registry (e.g. myregistry.azurecr.io)"
+            )
+        return f"{ctx.settings.image_registry.rstrip('/')}/mlstack"
+
+    server = pulumi.Output.from_input(platform.container_registry_id).apply(repository)
     return RuntimeImages(repository=server, opts=platform.component.child())
 
 
@@ -384,6 +396,5 @@ def build_platform(ctx: Azure) -> Platform:
         platform = _new_workspace(ctx, component, private)
     else:
         platform = _existing_workspace(ctx, component, private)
-    platform.images = _runtime_images(platform)
     ctx.platform = platform
     return platform
