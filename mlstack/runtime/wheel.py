@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import importlib.metadata
+import os
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,7 +110,8 @@ def build(directory: Path) -> Wheel:
     """Write the wheel into `directory` (created if needed), unless the same bytes are already there."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / filename()
-    tmp = path.with_suffix(".tmp")
+    # plans run side by side (a review plans base and head at once): each writes its own scratch file
+    tmp = directory / f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp"
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in contents().items():
             info = zipfile.ZipInfo(name, date_time=_EPOCH)
