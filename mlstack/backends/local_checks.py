@@ -12,6 +12,7 @@ from pathlib import Path as FsPath
 
 from mlstack.errors import Path
 from mlstack.resolve import Resolved
+from mlstack.runtime.contract import MODEL_FILE
 from mlstack.spec import LoadedSpec
 from mlstack.spec.models import STEPS_WITH_CODE
 
@@ -38,6 +39,11 @@ def is_file_entrypoint(entrypoint: str) -> bool:
     return entrypoint.endswith(".py") or "/" in entrypoint or ":" not in entrypoint
 
 
+def model_file(artifact: str) -> str:
+    """A folder artifact is a model folder as a training step leaves it: its model file (the step contract)."""
+    return artifact + MODEL_FILE if artifact.endswith("/") else artifact
+
+
 def _files(loaded: LoadedSpec) -> Iterator[tuple[Path, str, str, bool]]:
     """(spec path, value, what, directory_ok) of every local file the emulator reads."""
     spec = loaded.spec
@@ -45,7 +51,7 @@ def _files(loaded: LoadedSpec) -> Iterator[tuple[Path, str, str, bool]]:
         for vi, version in enumerate(group.versions):
             yield (
                 ("registry", "model_groups", gi, "versions", vi, "artifact"),
-                version.artifact,
+                model_file(version.artifact),
                 "model artifact",
                 False,
             )

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from mlstack.backends.local_checks import file_problems, is_file_entrypoint, local_path
+from mlstack.backends.local_checks import file_problems, is_file_entrypoint, local_path, model_file
 from mlstack.emulator.pipelines.lineage import file_sha256
 from mlstack.errors import SpecInvalid
 from mlstack.resolve import Resolved, Variant
@@ -78,7 +78,7 @@ class _Builder:
             )
             for version in group.versions:
                 config = version.model_dump(mode="json")
-                config["artifact"] = self.local_file(version.artifact)
+                config["artifact"] = self.local_file(model_file(version.artifact))
                 # A changed file is a changed version: the plan shows it and the registry replaces it.
                 artifact = Path(config["artifact"])
                 config["sha256"] = file_sha256(artifact) if artifact.is_file() else None

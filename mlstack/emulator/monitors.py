@@ -301,7 +301,8 @@ class Monitors:
             return self._model_quality(config, captures, threshold, (since, now))
         reference = self._baselines.table(Path(config["baseline"]))
         current = self._features(config, captures, reference)
-        columns = _columns(config, reference, current)
+        # prediction drift compares predictions: its baseline may hold nothing but the prediction column
+        columns = [PREDICTION] if kind == "prediction_drift" else _columns(config, reference, current)
         evaluation = Evaluation(config, (since, now), len(current), [], reference, current, columns)
         if evaluation.rows == 0:
             evaluation.note = f"no captured requests on endpoint {config['endpoint']} in the window"

@@ -32,6 +32,9 @@ from mlstack.emulator.pipelines.lineage import file_sha256
 from mlstack.emulator.registry import ARTIFACT_DIGEST, Version
 
 SERVABLE = ("sklearn", "custom")
+# Frameworks whose models are saved with joblib behind scikit-learn's estimator API (XGBoost's
+# XGBClassifier, for one): served as scikit-learn models when the artifact is a joblib file.
+JOBLIB_FRAMEWORKS = ("sklearn", "xgboost")
 
 
 class InvocationError(Exception):
@@ -83,7 +86,7 @@ class Predictor:
 
 def load(version: Version) -> Predictor:
     verify_digest(version)
-    if version.framework == "sklearn":
+    if version.framework in JOBLIB_FRAMEWORKS and version.artifact.endswith(".joblib"):
         return _sklearn(version)
     if version.framework == "custom":
         return _custom(version)

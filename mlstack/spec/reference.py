@@ -74,4 +74,26 @@ def render() -> str:
             description = (info.description or "").replace("|", "\\|")
             out.append(f"| `{field}` | {_type_name(info.annotation)} | {_default(info)} | {description} |")
         out.append("")
+    out += _step_contract()
     return "\n".join(out)
+
+
+def _step_contract() -> list[str]:
+    """The contract code steps run under on every target, from the module that implements it."""
+    from mlstack.runtime import contract, step
+
+    return [
+        "## Step contract",
+        "",
+        "```text",
+        (contract.__doc__ or "").strip(),
+        "```",
+        "",
+        "On a cloud, each plan starts a code step through mlstack's adapter in the step's image (the image with",
+        "mlstack added, built and pushed by the stack):",
+        "",
+        "```text",
+        (step.__doc__ or "").strip(),
+        "```",
+        "",
+    ]

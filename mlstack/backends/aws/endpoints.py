@@ -26,7 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from mlstack.backends.aws import iam, images
+from mlstack.backends.aws import iam, images, names
 from mlstack.backends.aws.alarms import rollback_alarms
 from mlstack.backends.aws.context import Aws
 from mlstack.backends.aws.platform import Platform, role_policy
@@ -236,6 +236,21 @@ def _policy(ctx: Aws, plan: EndpointPlan, platform: Platform, capture_where: str
         iam.logs(ctx, f"/aws/sagemaker/Endpoints/{name}"),
         *iam.kms(ctx),
     ]
+    # models a pipeline trains and deploys here live under its prefix of the platform bucket (A5)
+    trained = [
+        f"pipelines/{p.name}/"
+        for p in ctx.resolved.spec.pipelines
+        if any(s.endpoint == plan.endpoint.name for s in p.steps)
+    ]
+    if trained:
+        statements += iam.bucket_prefix(ctx, platform.bucket_name, trained, write=False)
+    if getattr(plan.endpoint.strategy, "rollback", None) or any(
+        m.endpoint == plan.endpoint.name and any(a.type == "rollback" for a in m.actions)
+        for m in ctx.resolved.spec.monitors
+    ):
+        # SageMaker reads the auto-rollback alarms with the execution role (deployment guardrails, A4)
+        alarms = ctx.arn("cloudwatch", f"alarm:{ctx.names.platform(max_length=names.ALARM)}-*")
+        statements.append(iam.allow(["cloudwatch:DescribeAlarms"], [alarms]))
     if capture_where:
         if capture_where.startswith("s3://"):
             statements.append(iam.allow(iam.S3_WRITE, [ctx.s3_uri_arns(capture_where.rstrip("/") + "/")[1]]))

@@ -2,19 +2,23 @@
 
 Step kinds map to step types: data_validation, processing, evaluation and deployment run as Processing
 jobs, training as a Training job, registration as RegisterModel. An evaluation step with gates is
-followed by a Condition step over its evaluation report (`evaluation.json`, `metrics.<name>`): the
+followed by a Condition step over its evaluation report (the flat `metrics.json`, `<name>`): the
 steps that come after the evaluation run in its IfSteps, a Fail step in its ElseSteps.
 
-Code runs from the step's image: an entrypoint `path/file.py` is `python3 path/file.py` in the image's
-working directory, `package.module:function` calls that function. Data flows between steps through S3:
-each step's outputs land under `s3://<bucket>/pipelines/<pipeline>/<execution id>/<step>/` and the
-steps that depend on it receive them as inputs named after it.
+Code runs from the step's image through mlstack's step adapter (`python3 -m mlstack.runtime.step`, the
+one step contract of mlstack/runtime/contract.py), given SageMaker's paths: a processing step's inputs
+under /opt/ml/processing/input/<step>, its output in /opt/ml/processing/<output>; a training step's
+channels under /opt/ml/input/data/<channel>, its hyperparameters file, its model folder /opt/ml/model.
+Data flows between steps through S3: each step's outputs land under
+`s3://<bucket>/pipelines/<pipeline>/<execution id>/<step>/` and the steps that depend on it receive
+them as inputs named after it. Gates read the evaluation's flat metrics.json, as on every target.
 
 Pure (Jinja2 and json only): tests render it without Pulumi."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
@@ -27,10 +31,13 @@ from mlstack.spec.models import Pipeline, Step
 TEMPLATE = TEMPLATES_ROOT / "sagemaker" / "pipeline.json.j2"
 TRIGGER_PARAMETER = "MlstackTrigger"
 EVALUATION_REPORT = "EvaluationReport"
-EVALUATION_FILE = "evaluation.json"
+EVALUATION_FILE = "metrics.json"  # the contract's flat metrics file
 CONTENT_TYPES = ["text/csv", "application/json"]
 VOLUME_GB = 30
 PROCESSING_ROOT = "/opt/ml/processing"
+TRAINING_ROOT = "/opt/ml/input"
+MODEL_DIR = "/opt/ml/model"
+ADAPTER = ["python3", "-m", "mlstack.runtime.step"]
 
 Expr = str | dict[str, Any]
 
@@ -82,11 +89,19 @@ def _parameter_type(value: object) -> str:
     return "String"
 
 
-def _entrypoint(entrypoint: str) -> list[str]:
-    if ":" in entrypoint and not entrypoint.endswith(".py"):
-        module, function = entrypoint.split(":", 1)
-        return ["python3", "-c", f"import importlib; importlib.import_module({module!r}).{function}()"]
-    return ["python3", entrypoint]
+def _input_options(inputs: list[dict[str, Any]], local_path: Callable[[str], str]) -> list[str]:
+    """The adapter's --input/--data options for the inputs SageMaker places at `local_path(name)`."""
+    options = []
+    for item in inputs:
+        name = item["name"]
+        options += ["--data", local_path(name)] if name == "data" else ["--input", f"{name}={local_path(name)}"]
+    return options
+
+
+def _adapter(pipeline: Pipeline, step: Step, output: str) -> list[str]:
+    assert step.entrypoint is not None  # the spec models require it on code steps
+    names = ("--kind", step.kind, "--pipeline", pipeline.name, "--step", step.name, "--output", output)
+    return [*ADAPTER, step.entrypoint, *names]
 
 
 def _champion_parameter(metric: str) -> str:
@@ -121,7 +136,7 @@ class _Builder:
             for dep in deps
             if self.kinds[dep] not in ("registration", "deployment")
         ]
-        if not deps and self.pipeline.data:
+        if self.pipeline.data:  # every code step reads the pipeline's data (MLSTACK_DATA in the contract)
             found.append({"name": "data", "uri": self.pipeline.data, "local_path": f"{PROCESSING_ROOT}/input/data"})
         return found
 
@@ -170,9 +185,14 @@ class _Builder:
             view["arguments"] = ["--endpoint", self.settings.endpoints[step.name], *self.deployed_model(index)]
             view["inputs"] = []
         else:
-            assert step.entrypoint is not None  # the spec models require it on code steps
-            view["entrypoint"] = _entrypoint(step.entrypoint)
-            view["arguments"] = [part for k, v in self.arguments(step).items() for part in (f"--{k}", v)]
+            view["entrypoint"] = _adapter(self.pipeline, step, f"{PROCESSING_ROOT}/{out}")
+            view["arguments"] = [
+                *_input_options(view["inputs"], lambda name: f"{PROCESSING_ROOT}/input/{name}"),
+                "--run-id",
+                {"Get": "Execution.PipelineExecutionId"},
+                "--",
+                *(part for k, v in self.arguments(step).items() for part in (f"--{k}", v)),
+            ]
         if step.kind == "evaluation":
             view["property_files"] = [{"name": EVALUATION_REPORT, "output": out, "path": EVALUATION_FILE}]
         return view
@@ -185,18 +205,22 @@ class _Builder:
 
     def training(self, index: int) -> dict[str, Any]:
         step = self.pipeline.steps[index]
-        assert step.entrypoint is not None
+        inputs = self.inputs(index)
+        channels = _input_options(inputs, lambda name: f"{TRAINING_ROOT}/data/{name}")
         return {
             **self.base(index),
             "type": "Training",
             "image": self.settings.images[step.name],
-            "entrypoint": _entrypoint(step.entrypoint),
+            "entrypoint": [
+                *_adapter(self.pipeline, step, MODEL_DIR),
+                *("--hyperparameters", f"{TRAINING_ROOT}/config/hyperparameters.json", *channels),
+            ],
             "instance_type": self.settings.instance_types[step.name],
             "timeout": step.timeout,
             "output_path": self.prefix(step.name),
             "hyperparameters": self.arguments(step),
             "environment": self.environment(step),
-            "inputs": self.inputs(index),
+            "inputs": inputs,
         }
 
     def registration(self, index: int) -> dict[str, Any]:
@@ -225,7 +249,7 @@ class _Builder:
         report = {"Get": f"Steps.{step.name}.PropertyFiles.{EVALUATION_REPORT}"}
         found = []
         for gate in step.gates:
-            value = {"Std:JsonGet": {"PropertyFile": report, "Path": f"metrics.{gate.metric}"}}
+            value = {"Std:JsonGet": {"PropertyFile": report, "Path": gate.metric}}
             if gate.min is not None:
                 found.append({"type": "GreaterThanOrEqualTo", "left": value, "right": gate.min})
             if gate.max is not None:
@@ -290,7 +314,7 @@ class _Builder:
 
 
 def _describe(condition: dict[str, Any]) -> str:
-    metric = condition["left"]["Std:JsonGet"]["Path"].removeprefix("metrics.")
+    metric = condition["left"]["Std:JsonGet"]["Path"]
     right = condition["right"]
     bound = right["Get"].removeprefix("Parameters.") if isinstance(right, dict) else right
     return f"{metric} {'>=' if condition['type'] == 'GreaterThanOrEqualTo' else '<='} {bound}"

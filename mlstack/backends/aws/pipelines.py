@@ -56,7 +56,27 @@ def _registration(ctx: Aws, group_name: str, pipeline: Pipeline) -> Registration
     return Registration(ctx.names.sagemaker(group.name), image, approval)
 
 
-def _settings(ctx: Aws, pipeline: Pipeline, bucket: str, role_arn: str, runtime_image: str | None) -> Settings:
+def code_images(ctx: Aws, pipeline: Pipeline) -> list[str]:
+    """The images the pipeline's code steps name (else AWS's scikit-learn image), before mlstack's adapter
+    is added to them."""
+    found = [
+        step.image or pipeline.image or images.step_image(ctx.region)
+        for step in pipeline.steps
+        if step.kind not in ("registration", "deployment")
+    ]
+    return list(dict.fromkeys(found))
+
+
+def _settings(
+    ctx: Aws,
+    pipeline: Pipeline,
+    bucket: str,
+    role_arn: str,
+    runtime_image: str | None,
+    step_images_built: dict[str, str] | None = None,
+) -> Settings:
+    """`step_images_built`: each code image -> the same with mlstack's step adapter, as this stack pushed it."""
+    built = step_images_built or {}
     step_images, instance_types = {}, {}
     for step in pipeline.steps:
         compute = step.compute or pipeline.compute
@@ -69,7 +89,8 @@ def _settings(ctx: Aws, pipeline: Pipeline, bucket: str, role_arn: str, runtime_
             chosen = ctx.resolved.profile(step.compute) if step.compute is not None else None
             instance_types[step.name] = job_compute.instance_type(chosen, "processing") if chosen else DEPLOY_INSTANCE
         else:
-            step_images[step.name] = step.image or pipeline.image or images.step_image(ctx.region)
+            base = step.image or pipeline.image or images.step_image(ctx.region)
+            step_images[step.name] = built.get(base, base)
             instance_types[step.name] = job_compute.instance_type(profile, job_compute.job_kind(step.kind))
     network = ctx.resolved.spec.target.network
     feature_views = set(pipeline.feature_views)
@@ -116,10 +137,11 @@ def _policy(ctx: Aws, pipeline: Pipeline, platform: Platform, settings: Settings
             jobs,
         ),
         *iam.bucket_prefix(ctx, platform.bucket_name, [f"pipelines/{pipeline.name}/"], write=True),
+        # the step images (and the runtime image) are pulled from the stack's own repository
         *iam.ecr_pull(
             ctx,
             [*settings.images.values(), *(platform.runtime_image_uris if needs_runtime(pipeline) else [])],
-            platform.runtime_repository_arns if needs_runtime(pipeline) else [],
+            platform.runtime_repository_arns,
         ),
         iam.logs(ctx, "/aws/sagemaker/ProcessingJobs", "/aws/sagemaker/TrainingJobs"),
         *iam.kms(ctx),
@@ -262,8 +284,9 @@ def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.Pipeline]:
         # image's repository is granted by its ARN).
         static = _settings(ctx, pipeline, "", "", "" if runtime else None)
         policy = _policy(ctx, pipeline, platform, static, component)
-        definition = pulumi.Output.all(platform.bucket_name, role_arn, runtime).apply(
-            lambda values, p=pipeline: render(p, _settings(ctx, p, values[0], values[1], values[2]))
+        built = {base: platform.step_image(base) for base in code_images(ctx, pipeline)}
+        definition = pulumi.Output.all(platform.bucket_name, role_arn, runtime, pulumi.Output.all(**built)).apply(
+            lambda values, p=pipeline: render(p, _settings(ctx, p, values[0], values[1], values[2], values[3]))
         )
         vendor = ctx.names.sagemaker(pipeline.name, max_length=dialect.PIPELINE)
         resource = aws.sagemaker.Pipeline(

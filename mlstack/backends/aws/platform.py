@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-import mlstack
 from mlstack.backends.aws import iam, signals
 from mlstack.backends.aws.context import Aws
 from mlstack.backends.components import SpecComponent
+from mlstack.backends.runtime_images import RuntimeImages
+from mlstack.runtime import images
 from mlstack.targets import aws as dialect
 
 RUNTIME_IMAGE_CONFIG = "runtimeImage"
@@ -47,6 +48,13 @@ class Platform:
     # What pulling the runtime image takes: its URI when configured, its repository's ARN when created.
     runtime_image_uris: list[str] = field(default_factory=list)
     runtime_repository_arns: list[pulumi.Output[str]] = field(default_factory=list)
+    # Builds of the runtime image and of the step images, pushed to the stack's ECR repository.
+    images: RuntimeImages | None = None
+
+    def step_image(self, base: str) -> pulumi.Output[str]:
+        """`base` with mlstack's step adapter added, built and pushed by this stack."""
+        assert self.images is not None  # the repository exists whenever a pipeline has code steps
+        return self.images.uri(images.step_image(base))
 
     @property
     def bucket_name(self) -> pulumi.Output[str]:
@@ -61,6 +69,12 @@ def needs_runtime_image(ctx: Aws) -> bool:
     return any(signals.engine(m) == "mlstack" for m in spec.monitors) or any(
         s.kind == "deployment" for p in spec.pipelines for s in p.steps
     )
+
+
+def needs_step_images(ctx: Aws) -> bool:
+    """Code steps run their image with mlstack's step adapter added, which the stack builds."""
+    kinds = ("data_validation", "processing", "training", "evaluation")
+    return any(s.kind in kinds for p in ctx.resolved.spec.pipelines for s in p.steps)
 
 
 def _concerns(ctx: Aws) -> list[str]:
@@ -166,14 +180,15 @@ def _topic(ctx: Aws, component: SpecComponent) -> pulumi.Output[str] | None:
 
 
 def _runtime_image(ctx: Aws, platform: Platform) -> None:
-    """mlstack's own container (monitor and deploy jobs): `mlstack:runtimeImage` in the stack config,
-    else `<repository this stack creates>:<mlstack version>`, which the release process pushes."""
-    if not needs_runtime_image(ctx):
-        return
-    configured = pulumi.Config("mlstack").get(RUNTIME_IMAGE_CONFIG)
+    """mlstack's own container (monitor and deploy jobs) and the step images, built from the installed
+    mlstack and pushed to the repository this stack creates, tagged by content; `mlstack:runtimeImage` in
+    the stack config names a runtime image built elsewhere instead (the step images are built still)."""
+    configured = pulumi.Config("mlstack").get(RUNTIME_IMAGE_CONFIG) if needs_runtime_image(ctx) else None
     if configured:
         platform.runtime_image = pulumi.Output.from_input(configured)
         platform.runtime_image_uris = [configured]
+    build_runtime = needs_runtime_image(ctx) and not configured
+    if not (build_runtime or needs_step_images(ctx)):
         return
     encryption = {"encryption_type": "KMS", "kms_key": ctx.kms_key} if ctx.kms_key else {"encryption_type": "AES256"}
     name = ctx.names.platform("mlstack", max_length=dialect.ECR)
@@ -186,10 +201,19 @@ def _runtime_image(ctx: Aws, platform: Platform) -> None:
         tags=ctx.tags,
         opts=ctx.child(platform.component),
     )
-    platform.runtime_image = pulumi.Output.all(ctx.account, repository.name).apply(
-        lambda values: f"{values[0]}.dkr.ecr.{ctx.region}.amazonaws.com/{values[1]}:{mlstack.__version__}"
-    )
     platform.runtime_repository_arns = [ctx.known(repository.arn, ctx.arn("ecr", f"repository/{name}"))]
+    token = aws.ecr.get_authorization_token_output(opts=pulumi.InvokeOutputOptions(provider=ctx.provider))
+    uri = pulumi.Output.all(ctx.account, repository.name).apply(
+        lambda values: f"{values[0]}.dkr.ecr.{ctx.region}.amazonaws.com/{values[1]}"
+    )
+    registry = uri.apply(lambda value: value.split("/", 1)[0])
+    platform.images = RuntimeImages(
+        repository=uri,
+        opts=ctx.child(platform.component, depends_on=[repository]),
+        registries=[{"address": registry, "username": token.user_name, "password": token.password}],
+    )
+    if build_runtime:
+        platform.runtime_image = platform.images.uri(images.runtime_image("aws"))
 
 
 def build(ctx: Aws) -> Platform:

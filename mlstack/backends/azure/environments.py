@@ -21,14 +21,15 @@ class Environments:
     ctx: Azure
     ids: dict[tuple[str, bool], pulumi.Output[str]] = field(default_factory=dict)
 
-    def of(self, image: str, *, serving: bool) -> pulumi.Output[str]:
-        """The ARM id of the environment version running `image` (created on first use)."""
+    def of(self, image: str, *, serving: bool, built: pulumi.Input[str] | None = None) -> pulumi.Output[str]:
+        """The ARM id of the environment version running `image` (created on first use); `built`: the
+        reference of the image this stack built from it, which the environment runs instead."""
         key = (image, serving)
         if key not in self.ids:
-            self.ids[key] = self._create(image, serving)
+            self.ids[key] = self._create(image, serving, built)
         return self.ids[key]
 
-    def _create(self, image: str, serving: bool) -> pulumi.Output[str]:
+    def _create(self, image: str, serving: bool, built: pulumi.Input[str] | None) -> pulumi.Output[str]:
         ctx = self.ctx
         assert ctx.platform is not None
         kind = "serve" if serving else "job"
@@ -54,7 +55,7 @@ class Environments:
             name=name,
             version="1",
             properties=ml.EnvironmentVersionPropertiesArgs(
-                image=image, os_type="Linux", inference_config=routes, tags=ctx.tags
+                image=built or image, os_type="Linux", inference_config=routes, tags=ctx.tags
             ),
             **ctx.in_workspace(),
             opts=ctx.platform.component.child(depends_on=[container]),

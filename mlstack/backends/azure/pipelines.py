@@ -22,16 +22,26 @@ from mlstack.backends.azure.checks import step_problem
 from mlstack.backends.azure.context import Azure, short_hash
 from mlstack.backends.azure.endpoints import Deployment
 from mlstack.backends.azure.environments import Environments
+from mlstack.backends.azure.workspace import runtime_images
 from mlstack.backends.components import SpecComponent
 from mlstack.errors import MlstackError
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 from mlstack.resolve.gates import ResolvedGate
 from mlstack.resolve.pipelines import ancestors, dependencies
+from mlstack.runtime.images import ImageSpec, step_image
 from mlstack.spec.models import Gate, Pipeline, Step
 
 TEMPLATE = TEMPLATES_ROOT / "azureml" / "pipeline_job.yaml.j2"
-# The Azure CLI image the deployment step runs in (it rolls the endpoint with `az ml`).
+# The Azure CLI image the deployment step runs in (it rolls the endpoint with `az ml`), with the `ml`
+# extension added when the stack builds it: the step itself needs no network egress.
 AZURE_CLI_IMAGE = "mcr.microsoft.com/azure-cli:2.67.0"
+DEPLOY_IMAGE = ImageSpec(
+    key="deploy",
+    purpose="the Azure CLI with its ml extension, for pipeline deployment steps",
+    base=AZURE_CLI_IMAGE,
+    wheel=False,
+    setup=("az extension add --name ml --yes --only-show-errors",),
+)
 # azure-ai-ml announces each experimental class it loads; a plan is no place for that
 logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
 _INPUT_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
@@ -51,15 +61,6 @@ def job_id(step: str) -> str:
 
 def component_name(ctx: Azure, pipeline: str, step: str) -> str:
     return "_".join(p.replace("-", "_") for p in (ctx.spec_name, pipeline, step))
-
-
-def _entry(step: Step) -> dict[str, str] | None:
-    if step.entrypoint is None:
-        return None
-    if ":" in step.entrypoint and not step.entrypoint.endswith(".py"):
-        module, function = step.entrypoint.split(":", 1)
-        return {"module": module, "function": function}
-    return {"file": step.entrypoint}
 
 
 def _gates(ctx: Azure, pipeline: Pipeline, gates: list[Gate]) -> list[dict[str, Any]]:
@@ -142,12 +143,13 @@ def template_context(
             "job": job_id(step.name),
             "name": step.name,
             "kind": step.kind,
-            "entry": _entry(step),
+            "entrypoint": step.entrypoint,
             "environment": environments[image],
             "compute": computes.get(sku.sku) if sku else None,
             "timeout": step.timeout,
             "deps": deps,
-            "data": bool(pipeline.data) and not deps,
+            "dep_steps": {job_id(d): d for d in dependencies(pipeline, index)},  # node name -> step name
+            "data": bool(pipeline.data) and step.kind in ("data_validation", "processing", "training", "evaluation"),
             "parameters": parameters,
             "gates": _gates(ctx, pipeline, step.gates),
             "env": {"MLSTACK_FEATURE_SETS": ",".join(v for _, v in sorted(feature_sets.items()))}
@@ -245,7 +247,11 @@ def build_pipeline(
         {AZURE_CLI_IMAGE if s.kind == "deployment" else (s.image or pipeline.image or "") for s in pipeline.steps}
         - {""}
     )
-    env_ids = {image: environments.of(image, serving=False) for image in images}
+    # each step runs an image this stack built: the CLI with its extension, or the step's image with mlstack
+    if ctx.platform.images is None:
+        ctx.platform.images = runtime_images(ctx, ctx.platform)
+    built = {i: ctx.platform.images.uri(DEPLOY_IMAGE if i == AZURE_CLI_IMAGE else step_image(i)) for i in images}
+    env_ids = {image: environments.of(image, serving=False, built=built[image]) for image in images}
     target = next((s.endpoint for s in pipeline.steps if s.kind == "deployment"), None)
     views = {v: feature_sets[v] for v in pipeline.feature_views if v in feature_sets}
 

@@ -13,6 +13,8 @@ from pulumi_azure_native import machinelearningservices as ml
 from mlstack.backends.azure.context import Azure, after
 from mlstack.backends.azure.iam import grant
 from mlstack.backends.components import SpecComponent
+from mlstack.backends.runtime_images import RuntimeImages
+from mlstack.errors import MlstackError
 
 LOG_RETENTION_DAYS = 30
 STORAGE = "Microsoft.Storage/storageAccounts"
@@ -50,6 +52,9 @@ class Platform:
     log_analytics_id: pulumi.Input[str]
     cmk_identity: azure_native.managedidentity.UserAssignedIdentity | None
     private: bool
+    # mlstack's runtime and step images, built by this stack and pushed to the workspace's registry
+    # (made by the first pipeline that needs them: runtime_images)
+    images: RuntimeImages | None = None
 
 
 def is_private(ctx: Azure) -> bool:
@@ -363,6 +368,25 @@ def _private_endpoint(
         tags=ctx.tags,
         opts=component.child(),
     )
+
+
+def runtime_images(ctx: Azure, platform: Platform) -> RuntimeImages:
+    """Builds pushed to `<workspace registry>.azurecr.io/mlstack` with the deployer's Docker login to it
+    (`az acr login --name <registry>`): ACR's admin user stays disabled. An existing workspace that has no
+    registry yet (Azure ML creates one on first use) gets `target.azure.image_registry`."""
+
+    def repository(arm_id: str | None) -> str:
+        if arm_id:
+            return f"{arm_id.rstrip('/').rsplit('/', 1)[-1].lower()}.azurecr.io/mlstack"
+        if not ctx.settings.image_registry:
+            raise MlstackError(
+                f"workspace {ctx.workspace} has no container registry for mlstack's runtime images; "
+                "set target.azure.image_registry (e.g. myregistry.azurecr.io)"
+            )
+        return f"{ctx.settings.image_registry.rstrip('/')}/mlstack"
+
+    server = pulumi.Output.from_input(platform.container_registry_id).apply(repository)
+    return RuntimeImages(repository=server, opts=platform.component.child())
 
 
 def build_platform(ctx: Azure) -> Platform:

@@ -3,8 +3,9 @@
 Why these roles (README.md has the table):
 - `roles/aiplatform.user` is the narrowest predefined role that can create pipeline jobs, upload models
   and deploy them; no smaller predefined Vertex role covers `pipelineJobs.create`, `models.upload` and
-  `endpoints.deploy`. Only the pipelines account (it registers and rolls out models) and the workflows
-  account (it starts retraining runs and reverts traffic) get it.
+  `endpoints.deploy`. Only the pipelines account (it registers and rolls out models), the monitors account
+  (its monitoring pipelines run as it: a pipeline job's account needs `aiplatform.metadataStores.get`) and
+  the workflows account (it starts retraining runs and reverts traffic) get it.
 - Storage and BigQuery access is bound on the platform's bucket and dataset, not the project; only
   `roles/bigquery.jobUser` (run queries) has no narrower scope than the project.
 - The serving account gets no role: the prediction container needs none, and Vertex copies the model
@@ -30,7 +31,8 @@ ACCOUNTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "serving": ("Identity of the prediction containers; holds no role.", ()),
     "monitors": (
         "Runs mlstack's monitoring pipelines over the request-response logs.",
-        ("roles/bigquery.jobUser",),
+        # a pipeline job's service account needs aiplatform.metadataStores.get (Vertex AI User) to run it
+        ("roles/aiplatform.user", "roles/bigquery.jobUser"),
     ),
     "workflows": (
         "Runs the retrain and rollback workflows started by monitor alerts.",
@@ -131,7 +133,8 @@ def key_users(ctx: Gcp, component: SpecComponent) -> list[pulumi.Resource]:
     if not ctx.kms_key:
         return []
     members: dict[str, pulumi.Input[str]] = {}
-    for service in ("aiplatform.googleapis.com", "pubsub.googleapis.com"):
+    # artifactregistry: the runtime image repository (platform.py) is encrypted with the key too
+    for service in ("aiplatform.googleapis.com", "pubsub.googleapis.com", "artifactregistry.googleapis.com"):
         identity = gcp.projects.ServiceIdentity(
             f"agent-{service.split('.')[0]}", project=ctx.project, service=service, opts=ctx.opts(component)
         )

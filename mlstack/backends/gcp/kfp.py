@@ -1,11 +1,14 @@
 """A spec pipeline as a KFP pipeline spec (IR JSON) for Vertex AI Pipelines, rendered from
 templates/vertex/pipeline.json.j2.
 
-Each step is a container task; code steps run their entrypoint in the step's image with the pipeline
-parameters as `--name=value` arguments, `--output=<dir>` for what they produce and `--input-<step>=<dir>`
-for each step they depend on. mlstack's own steps (quality gates, registration, deployment, monitoring,
-shadow replay) run `python3 -m mlstack.backends.gcp.runtime` in a stock Python image that installs
-mlstack first, the way KFP's lightweight components install the KFP SDK."""
+Each step is a container task; code steps run mlstack's step adapter (`python3 -m mlstack.runtime.step`,
+the one step contract of mlstack/runtime/contract.py) in the step's image with mlstack added, given the
+task's artifact paths: `--output=<dir>` for what it produces, `--input=<step>=<dir>` for each step it
+depends on, the pipeline data through Cloud Storage FUSE (/gcs/<bucket>/...) and, after `--`, the
+parameters as `--name=value`. mlstack's own steps (quality gates, registration, deployment, monitoring,
+shadow replay) run `python3 -m mlstack.backends.gcp.runtime` in mlstack's runtime image. The stack
+builds both kinds of image from the installed mlstack and pushes them to its Artifact Registry
+repository (platform.py); nothing is installed when a task runs."""
 
 from __future__ import annotations
 
@@ -19,19 +22,10 @@ from mlstack.catalog import Sku
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 
 TEMPLATES = TEMPLATES_ROOT / "vertex"
-SYSTEM_IMAGE = "python:3.11-slim"
-SYSTEM_REQUIREMENT = f"mlstack[gcp]=={mlstack.__version__}"
-SYSTEM_COMMAND = [
-    "sh",
-    "-c",
-    'python3 -m pip install --quiet --no-warn-script-location "$0" && exec python3 -m mlstack.backends.gcp.runtime "$@"',
-    SYSTEM_REQUIREMENT,
-]
-# How a `module:function` entrypoint is started (a .py file runs as a script).
-FUNCTION_LAUNCHER = (
-    "import importlib, sys; module, function = sys.argv.pop(1).split(':'); "
-    "getattr(importlib.import_module(module), function)()"
-)
+RUNTIME = ""  # the image of mlstack's own tasks: the runtime image, filled in by `render`
+SYSTEM_COMMAND = ["python3", "-m", "mlstack.backends.gcp.runtime"]
+ADAPTER = ["python3", "-m", "mlstack.runtime.step"]
+GCS_FUSE = "/gcs/"  # where Vertex custom jobs mount Cloud Storage buckets
 PARAMETER_TYPES = {bool: "BOOLEAN", int: "NUMBER_INTEGER", float: "NUMBER_DOUBLE", str: "STRING"}
 
 
@@ -49,13 +43,16 @@ class Task:
     @staticmethod
     def system(name: str, subcommand: str, options: dict[str, str], after: list[str] | None = None) -> Task:
         args = [subcommand, *(f"--{key}={value}" for key, value in options.items())]
-        return Task(name, SYSTEM_IMAGE, list(SYSTEM_COMMAND), args, after=list(after or []))
+        return Task(name, RUNTIME, list(SYSTEM_COMMAND), args, after=list(after or []))
 
 
-def entrypoint_command(entrypoint: str) -> list[str]:
-    if entrypoint.endswith(".py"):
-        return ["python3", entrypoint]
-    return ["python3", "-c", FUNCTION_LAUNCHER, entrypoint]
+def fuse_path(uri: str) -> str:
+    """A gs:// URI as the path Vertex mounts it at in a job's container; other paths unchanged."""
+    return GCS_FUSE + uri.removeprefix("gs://") if uri.startswith("gs://") else uri
+
+
+def pipeline_job_name() -> str:
+    return "{{$.pipeline_job_name}}"
 
 
 def output_path() -> str:
@@ -96,8 +93,14 @@ def _template() -> Any:
     return env.get_template("pipeline.json.j2")
 
 
-def render(name: str, description: str, pipeline_root: str, parameters: dict[str, Any], tasks: list[Task]) -> str:
-    """The pipeline spec as compact JSON (parsed and re-dumped, so the text is stable and valid)."""
+def render(
+    name: str, description: str, pipeline_root: str, parameters: dict[str, Any], tasks: list[Task], runtime_image: str
+) -> str:
+    """The pipeline spec as compact JSON (parsed and re-dumped, so the text is stable and valid); mlstack's
+    own tasks run `runtime_image`."""
+    for task in tasks:
+        if task.image == RUNTIME:
+            task.image = runtime_image
     text = _template().render(
         name=name,
         description=description,

@@ -38,18 +38,19 @@ from mlstack.targets import GCP
 def _code_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Task:
     image = step.image or pipeline.image
     assert image is not None and step.entrypoint is not None  # checks.step_problem ran first
-    args = [f"--{name}={kfp.parameter(name)}" for name in sorted(pipeline.parameters)]
-    args += [f"--{name}={value}" for name, value in sorted(step.parameters.items())]
-    if pipeline.data:
-        args.append(f"--data={pipeline.data}")
-    for view in pipeline.feature_views:
-        args.append(f"--feature-view={view}")
-    args += [f"--input-{dep}={kfp.input_path(dep)}" for dep in after]
+    assert ctx.platform is not None
+    args = [f"--kind={step.kind}", f"--pipeline={pipeline.name}", f"--step={step.name}"]
     args.append(f"--output={kfp.output_path()}")
+    args += [f"--input={dep}={kfp.input_path(dep)}" for dep in after]
+    if pipeline.data:
+        args.append(f"--data={kfp.fuse_path(pipeline.data)}")
+    args += [f"--run-id={kfp.pipeline_job_name()}", "--"]
+    args += [f"--{name}={kfp.parameter(name)}" for name in sorted(pipeline.parameters)]
+    args += [f"--{name}={value}" for name, value in sorted(step.parameters.items())]
     return Task(
         step.name,
-        image,
-        kfp.entrypoint_command(step.entrypoint),
+        ctx.platform.step_image(image),
+        [*kfp.ADAPTER, step.entrypoint],
         args,
         after=after,
         inputs=list(after),
@@ -155,6 +156,7 @@ def job_request(ctx: Gcp, name: str, spec_json: str, account: str) -> dict[str, 
 
 
 def schedule(ctx: Gcp, component: SpecComponent, name: str, cron: str, spec_json: str, account: str) -> None:
+    assert ctx.platform is not None
     gcp.colab.Schedule(
         f"{name}-schedule",
         display_name=ctx.name(name, max_length=128),
@@ -164,13 +166,15 @@ def schedule(ctx: Gcp, component: SpecComponent, name: str, cron: str, spec_json
         max_concurrent_run_count="1",
         allow_queueing=False,
         create_pipeline_job_request=job_request(ctx, name, spec_json, account),
-        opts=ctx.opts(component),
+        opts=ctx.opts(component, depends_on=ctx.platform.images_pushed()),
     )
 
 
 def system_pipeline(ctx: Gcp, name: str, description: str, task: Task) -> str:
     assert ctx.platform is not None
-    return kfp.render(ctx.name(name), description, ctx.platform.gcs("pipelines", name), {}, [task])
+    return kfp.render(
+        ctx.name(name), description, ctx.platform.gcs("pipelines", name), {}, [task], ctx.platform.runtime_image()
+    )
 
 
 def replay_schedule(
@@ -197,6 +201,7 @@ def build_pipeline(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> g
         ctx.platform.gcs("pipelines", pipeline.name),
         pipeline.parameters,
         pipeline_tasks(ctx, pipeline, endpoints),
+        ctx.platform.runtime_image(),
     )
     stored = gcp.storage.BucketObject(
         f"{pipeline.name}-spec",
@@ -204,7 +209,7 @@ def build_pipeline(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> g
         name=f"pipelines/{pipeline.name}/pipeline.json",
         content=spec_json,
         content_type="application/json",
-        opts=ctx.opts(component),
+        opts=ctx.opts(component, depends_on=ctx.platform.images_pushed()),
     )
     if pipeline.schedule:
         schedule(ctx, component, pipeline.name, pipeline.schedule, spec_json, "pipelines")

@@ -4,7 +4,7 @@ encrypted with the CMEK key when one is set."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_gcp as gcp
@@ -13,6 +13,8 @@ from mlstack.backends.components import SpecComponent
 from mlstack.backends.gcp import iam
 from mlstack.backends.gcp.context import Gcp
 from mlstack.backends.gcp.sources import bigquery_table
+from mlstack.backends.runtime_images import RuntimeImages
+from mlstack.runtime import images
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,21 @@ class Platform:
     dataset: gcp.bigquery.Dataset
     dataset_id: str
     key_grants: list[pulumi.Resource]
+    images: RuntimeImages | None = field(default=None)
+
+    def runtime_image(self) -> str:
+        """mlstack's runtime image (gates, registration, deployment, monitors, replay), built by this stack."""
+        assert self.images is not None
+        return self.images.reference(images.runtime_image("gcp"))
+
+    def step_image(self, base: str) -> str:
+        """`base` with mlstack's step adapter added, built by this stack."""
+        assert self.images is not None
+        return self.images.reference(images.step_image(base))
+
+    def images_pushed(self) -> list[pulumi.Resource]:
+        """What a pipeline spec or schedule that runs these images waits for."""
+        return self.images.resources if self.images else []
 
     def gcs(self, *path: str) -> str:
         return "/".join((f"gs://{self.bucket_name}", *path))
@@ -74,4 +91,37 @@ def build_platform(ctx: Gcp) -> Platform:
     )
     iam.source_readers(ctx, component, accounts, sources)
     component.done({"bucket": bucket.name, "dataset": dataset.dataset_id})
-    return Platform(component, accounts, bucket, bucket_name, dataset, f"{ctx.project}.{dataset_id}", grants)
+    return Platform(
+        component,
+        accounts,
+        bucket,
+        bucket_name,
+        dataset,
+        f"{ctx.project}.{dataset_id}",
+        grants,
+        _runtime_images(ctx, component, after_grants),
+    )
+
+
+def _runtime_images(ctx: Gcp, component: SpecComponent, after_grants: dict[str, object]) -> RuntimeImages:
+    """The Artifact Registry repository of mlstack's runtime and step images, and their builds, pushed
+    with the deployer's own Google credentials (an OAuth access token)."""
+    repository_id = ctx.name("mlstack")
+    repository = gcp.artifactregistry.Repository(
+        "runtime-images",
+        repository_id=repository_id,
+        project=ctx.project,
+        location=ctx.region,
+        format="DOCKER",
+        description=f"mlstack {ctx.spec_name}: runtime and step images, tagged by content",
+        kms_key_name=ctx.kms_key,
+        labels=ctx.labels,
+        opts=ctx.opts(component, **after_grants),
+    )
+    host = f"{ctx.region}-docker.pkg.dev"
+    token = gcp.organizations.get_client_config_output(opts=pulumi.InvokeOutputOptions(provider=ctx.provider))
+    return RuntimeImages(
+        repository=f"{host}/{ctx.project}/{repository_id}",
+        opts=ctx.opts(component, depends_on=[repository]),
+        registries=[{"address": host, "username": "oauth2accesstoken", "password": token.access_token}],
+    )

@@ -19,10 +19,11 @@ from mlstack.emulator import procs
 from mlstack.emulator.errors import BadRequest
 from mlstack.emulator.layout import inside
 from mlstack.emulator.operations import Emit
-from mlstack.emulator.pipelines import contract, data, lineage
+from mlstack.emulator.pipelines import data, lineage
 from mlstack.emulator.registry import NewVersion
 from mlstack.errors import MlstackError
 from mlstack.resolve import gates
+from mlstack.runtime import contract
 
 if TYPE_CHECKING:
     from mlstack.emulator.core import Emulator
@@ -148,13 +149,11 @@ class PipelineRunner:
         if step["kind"] == "deployment":
             return self.core.deploy_endpoint(step["endpoint"])
         self._run_code(run_id, pipeline, step, params, output, {d: outputs[d] for d in step["depends_on"]}, data_path)
-        if step["kind"] == "training" and not (output / contract.MODEL_FILE).is_file():
-            raise StepFailed(f"the training step wrote no model to $MLSTACK_MODEL_FILE ({contract.MODEL_FILE})")
+        if missing := contract.missing_output(step["kind"], output):
+            raise StepFailed(missing)
         if step["kind"] != "evaluation":
             return ""
         metrics_file = output / contract.METRICS_FILE
-        if not metrics_file.is_file():
-            raise StepFailed(f"the evaluation step wrote no metrics to $MLSTACK_METRICS_FILE ({contract.METRICS_FILE})")
         try:
             metrics = contract.read_metrics(metrics_file)
         except ValueError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from aws_plans import (
     ALARM,
@@ -35,7 +36,25 @@ TAGS = {"team": "risk", "cost-center": "cc-1234", "managed-by": "mlstack", "mlst
 ANALYZER = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer:latest"
 XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
 SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-RUNTIME = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-detection-mlstack:0.1.0"
+
+
+class _Matches:
+    """Equal to any text the pattern matches in full (content tags are digests)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = re.compile(pattern)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and self.pattern.fullmatch(other) is not None
+
+    def __repr__(self) -> str:
+        return f"<matching {self.pattern.pattern}>"
+
+
+# mlstack's runtime image as the stack builds and pushes it: its repository, tagged by content
+RUNTIME = _Matches(
+    re.escape("123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-detection-mlstack") + r":runtime-[0-9a-f]{16}"
+)
 DATA = "s3://fraud-platform-data"  # target.aws.data_root: the spec's relative paths live under it
 
 
@@ -52,7 +71,7 @@ def test_every_resource_kind_of_the_plan_is_one_this_module_checks():
         "aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
         "aws:s3/bucketVersioning:BucketVersioning", "aws:sns/topicPolicy:TopicPolicy",
-        "aws:ecr/repository:Repository", "aws:glue/catalogDatabase:CatalogDatabase",
+        "aws:ecr/repository:Repository", "aws:glue/catalogDatabase:CatalogDatabase", "docker-build:index:Image",
         "pulumi:providers:aws", "pulumi:providers:aws-native",
         "mlstack:platform:Platform", "mlstack:registry:Registry", "mlstack:feature_view:FeatureView",
         "mlstack:pipeline:Pipeline", "mlstack:endpoint:Endpoint", "mlstack:monitor:Monitor",
@@ -310,6 +329,22 @@ def test_prod_encrypts_with_the_key_except_volumes_of_instances_with_local_stora
     job = plan.inputs(MODEL_QUALITY_JOB)
     assert job["jobResources"]["clusterConfig"]["volumeKmsKeyId"] == PROD_KEY
     assert job["modelQualityJobOutputConfig"]["kmsKeyId"] == PROD_KEY
+
+
+def test_the_stack_builds_the_runtime_and_step_images_from_the_installed_mlstack():
+    plan = fraud()
+    builds = {r.name: r.inputs for r in plan.all("docker-build:index:Image")}
+    runtime_name, step_name = sorted(builds)  # one step image: every code step runs fraud-train:1.4.0
+    assert runtime_name == "runtime-image" and step_name.startswith("step-")
+    runtime = builds["runtime-image"]
+    assert runtime["tags"] == [RUNTIME] and runtime["push"] is True and runtime["platforms"] == ["linux/amd64"]
+    assert runtime["registries"][0]["address"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+    dockerfile = runtime["dockerfile"]["inline"]
+    # mlstack from the wheel in the build context, with the cloud's and the jobs' dependencies
+    assert "FROM python:3.11-slim" in dockerfile and 'mlstack-0.1.0-py3-none-any.whl[aws,runtime]"' in dockerfile
+    step = builds[step_name]
+    assert "FROM 123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.0" in step["dockerfile"]["inline"]
+    assert "--no-deps" in step["dockerfile"]["inline"]
 
 
 def test_monitors_run_on_their_engines_with_alarms():

@@ -25,7 +25,23 @@ from aws_plans import (
 
 BUCKET = "mlstack-shop-111122223333-us-east-1"
 ANALYZER = "156813124566.dkr.ecr.us-east-1.amazonaws.com/sagemaker-model-monitor-analyzer:latest"
-RUNTIME = "111122223333.dkr.ecr.us-east-1.amazonaws.com/shop-mlstack:0.1.0"
+
+
+class _Matches:
+    """Equal to any text the pattern matches in full (content tags are digests)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = re.compile(pattern)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and self.pattern.fullmatch(other) is not None
+
+    def __repr__(self) -> str:
+        return f"<matching {self.pattern.pattern}>"
+
+
+# mlstack's runtime image as the stack builds and pushes it: its repository, tagged by content
+RUNTIME = _Matches(re.escape("111122223333.dkr.ecr.us-east-1.amazonaws.com/shop-mlstack") + r":runtime-[0-9a-f]{16}")
 PIPELINE = """\
 pipelines:
   - name: retrain

@@ -98,6 +98,9 @@ def check_references(document: dict[str, Any]) -> int:
     return checked
 
 
+RUNTIME_REPOSITORY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-detection-mlstack"
+
+
 def test_fraud_pipeline_shape():
     document = definition(fraud())
     assert document["Version"] == "2020-12-01"
@@ -111,7 +114,7 @@ def test_fraud_pipeline_shape():
     ]
     gates = document["Steps"][4]["Arguments"]
     report = {"Get": "Steps.evaluate.PropertyFiles.EvaluationReport"}
-    auc = {"Std:JsonGet": {"PropertyFile": report, "Path": "metrics.auc"}}
+    auc = {"Std:JsonGet": {"PropertyFile": report, "Path": "auc"}}  # the flat metrics.json of every target
     assert gates["Conditions"] == [
         {"Type": "GreaterThanOrEqualTo", "LeftValue": auc, "RightValue": 0.9},
         {"Type": "GreaterThanOrEqualTo", "LeftValue": auc, "RightValue": {"Get": "Parameters.champion_auc"}},
@@ -139,15 +142,24 @@ def test_fraud_pipeline_shape():
 
 def test_fraud_steps():
     steps = all_steps(definition(fraud())["Steps"])
-    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-train:1.4.0"  # image_registry + fraud-train:1.4.0
+    # image_registry + fraud-train:1.4.0 with mlstack's step adapter added, pushed to the stack's repository
+    image = RUNTIME_REPOSITORY + ":step-"
     validate = steps["validate-data"][0]["Arguments"]
-    assert validate["AppSpecification"]["ImageUri"] == image
-    assert validate["AppSpecification"]["ContainerEntrypoint"] == ["python3", "fraud/validate.py"]
+    assert validate["AppSpecification"]["ImageUri"].startswith(image)
+    assert validate["AppSpecification"]["ContainerEntrypoint"] == [
+        *("python3", "-m", "mlstack.runtime.step", "fraud/validate.py", "--kind", "data_validation"),
+        *("--pipeline", "train-fraud", "--step", "validate-data", "--output", "/opt/ml/processing/output"),
+    ]
+    assert validate["AppSpecification"]["ContainerArguments"][:2] == ["--data", "/opt/ml/processing/input/data"]
     # cpu-small (2 vCPU, 4 GiB) resolves to ml.c5.large for serving, which processing jobs refuse
     assert validate["ProcessingResources"]["ClusterConfig"]["InstanceType"] == "ml.m5.large"
     assert validate["Environment"]["MLSTACK_FEATURE_GROUPS"] == "customer-txn-stats,merchant-risk"
     train = steps["train"][0]["Arguments"]
-    assert train["AlgorithmSpecification"]["TrainingImage"] == image
+    assert train["AlgorithmSpecification"]["TrainingImage"] == validate["AppSpecification"]["ImageUri"]
+    assert train["AlgorithmSpecification"]["ContainerEntrypoint"][-6:] == [
+        *("--hyperparameters", "/opt/ml/input/config/hyperparameters.json"),
+        *("--input", "build-features=/opt/ml/input/data/build-features", "--data", "/opt/ml/input/data/data"),
+    ]
     assert train["ResourceConfig"]["InstanceType"] == "ml.g6.xlarge"  # gpu-inference: A10G-class GPU
     assert train["StoppingCondition"] == {"MaxRuntimeInSeconds": 7200}
     assert train["HyperParameters"]["max_depth"] == {
@@ -168,7 +180,7 @@ def test_fraud_steps():
         "mlstack:pipeline": "train-fraud",
     }
     deploy = steps["deploy"][0]["Arguments"]["AppSpecification"]
-    assert deploy["ImageUri"] == "123456789012.dkr.ecr.us-east-1.amazonaws.com/fraud-detection-mlstack:0.1.0"
+    assert deploy["ImageUri"].startswith(RUNTIME_REPOSITORY + ":runtime-")  # built by the stack, tagged by content
     assert deploy["ContainerArguments"] == [
         "--endpoint",
         "fraud-scorer",
@@ -240,10 +252,8 @@ def test_nested_gates_lower_is_better_champion_and_module_entrypoints():
     assert [s["Name"] for s in first["IfSteps"]] == ["shadow-eval", "shadow-eval-gates"]
     assert [s["Name"] for s in first["IfSteps"][1]["Arguments"]["IfSteps"]] == ["register"]
     train = top[0]["Arguments"]
-    assert train["AlgorithmSpecification"]["ContainerEntrypoint"] == [
-        "python3",
-        "-c",
-        "import importlib; importlib.import_module('fit.train').main()",
+    assert train["AlgorithmSpecification"]["ContainerEntrypoint"][:4] == [
+        *("python3", "-m", "mlstack.runtime.step", "fit.train:main")
     ]
     assert train["InputDataConfig"] == [
         {
@@ -264,7 +274,7 @@ def test_nested_gates_lower_is_better_champion_and_module_entrypoints():
             "On": "/",
             "Values": [
                 {"Get": "Steps.shadow-eval.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"},
-                "evaluation.json",
+                "metrics.json",
             ],
         }
     }
@@ -279,7 +289,7 @@ def test_no_champion_value_means_no_champion_condition():
             "LeftValue": {
                 "Std:JsonGet": {
                     "PropertyFile": {"Get": "Steps.offline-eval.PropertyFiles.EvaluationReport"},
-                    "Path": "metrics.mae",
+                    "Path": "mae",
                 }
             },
             "RightValue": 4,

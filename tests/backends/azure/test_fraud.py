@@ -338,6 +338,12 @@ def test_pipeline_schedule_runs_the_rendered_job_on_its_components(fraud, env, c
     job = schedule["action"]["jobDefinition"]
     assert job["jobType"] == "Pipeline" and job["experimentName"] == "fraud-detection-train-fraud"
     assert job["inputs"] == {
+        # the pipeline's data under target.azure.data_root, mounted read-only for every code step
+        "data": {
+            "jobInputType": "uri_file",
+            "mode": "ReadOnlyMount",
+            "uri": "azureml://datastores/workspaceblobstore/paths/fraud/fraud/transactions.csv",
+        },
         "learning_rate": {"jobInputType": "literal", "value": "0.05"},
         "max_depth": {"jobInputType": "literal", "value": "6"},
     }

@@ -109,24 +109,25 @@ def test_the_evaluation_gates_run_after_the_entrypoint(fraud_job, tmp_path, auc,
     (tmp_path / "fraud" / "evaluate.py").write_text(
         textwrap.dedent(
             f"""\
-            import json, sys
-            out = sys.argv[sys.argv.index("--output") + 1]
-            json.dump({{"auc": {auc}, "args": sys.argv[1:]}}, open(out + "/metrics.json", "w"))
+            import json, os, sys
+            json.dump({{"auc": {auc}}}, open(os.environ["MLSTACK_METRICS_FILE"], "w"))
+            json.dump(sys.argv[1:], open(os.environ["MLSTACK_OUTPUT_DIR"] + "/args.json", "w"))
             """
         )
     )
     out = tmp_path / "out"
     out.mkdir()
+    (tmp_path / "data.csv").write_text("amount\n1\n")
     inputs = {
         f"inputs.{name}": "0.05" if name in ("learning_rate", "max_depth") else str(tmp_path)
         for name in component["inputs"]
-    }
+    } | {"inputs.data": str(tmp_path / "data.csv")}
     result = _shell(component["command"], tmp_path, {**inputs, "outputs.output": str(out)})
     assert (result.returncode == 0) is passes, result.stderr
     if not passes:
         assert "quality gates failed" in result.stderr and '"metric": "auc"' in result.stderr
-    args = json.loads((out / "metrics.json").read_text())["args"]
-    assert args[:4] == ["--learning_rate", "0.05", "--max_depth", "0.05"]
+    # the step adapter hands the parameters on as --name=value (the step contract)
+    assert json.loads((out / "args.json").read_text()) == ["--learning_rate=0.05", "--max_depth=0.05"]
 
 
 def test_a_module_function_entrypoint_runs_with_its_arguments(tmp_path):
@@ -136,13 +137,14 @@ def test_a_module_function_entrypoint_runs_with_its_arguments(tmp_path):
     (tmp_path / "fraudjobs").mkdir()
     (tmp_path / "fraudjobs" / "__init__.py").write_text("")
     (tmp_path / "fraudjobs" / "features.py").write_text(
-        "import json, sys\n\ndef main():\n    json.dump(sys.argv, open('argv.json', 'w'))\n"
+        "import json, os, sys\n\ndef main():\n    json.dump([sys.argv, os.environ['MLSTACK_OUTPUT_DIR']], open('argv.json', 'w'))\n"
     )
     values = {f"inputs.{n}": "x" for n in component["inputs"]} | {"outputs.output": str(tmp_path)}
-    result = _shell(f"PYTHONPATH={tmp_path} " + component["command"], tmp_path, values)
+    # the image has mlstack installed; here the checkout stands in for it
+    result = _shell(f"PYTHONPATH={tmp_path}:{ROOT} " + component["command"], tmp_path, values)
     assert result.returncode == 0, result.stderr
-    argv = json.loads((tmp_path / "argv.json").read_text())
-    assert argv[0] == "fraudjobs.features" and argv[-2:] == ["--output", str(tmp_path)]
+    argv, output = json.loads((tmp_path / "argv.json").read_text())
+    assert argv[1:3] == ["fraudjobs.features", "main"] and output == str(tmp_path)
 
 
 def test_the_template_lives_where_the_backend_reads_it():

@@ -140,8 +140,14 @@ def test_training_pipeline_is_a_valid_kfp_spec_with_gates(fraud):
     assert tasks["register"]["dependentTasks"] == ["evaluate", "evaluate-gates"]
     executors = spec["deploymentSpec"]["executors"]
     train = executors["exec-train"]["container"]
-    assert train["image"] == "us-central1-docker.pkg.dev/fraud-platform-prod/ml/fraud-train:1.4.0"
-    assert train["command"] == ["python3", "fraud/train.py"]
+    # the step's image with mlstack's step adapter added, built by the stack into its Artifact Registry repository
+    assert train["image"].startswith("us-central1-docker.pkg.dev/fraud-platform-prod/fraud-detection-mlstack:step-")
+    assert train["command"] == ["python3", "-m", "mlstack.runtime.step", "fraud/train.py"]
+    assert "--input=build-features={{$.inputs.artifacts['build-features'].path}}" in train["args"]
+    assert "--data=/gcs/fraud-platform-data/fraud/transactions.csv" in train["args"]  # Cloud Storage FUSE
+    system = executors["exec-evaluate-gates"]["container"]
+    assert system["command"] == ["python3", "-m", "mlstack.backends.gcp.runtime"]
+    assert system["image"].startswith("us-central1-docker.pkg.dev/fraud-platform-prod/fraud-detection-mlstack:runtime-")
     assert train["resources"] == {
         "resourceCpuLimit": "4",
         "resourceMemoryLimit": "16G",
@@ -243,6 +249,7 @@ def test_iam_uses_narrow_roles_at_narrow_scopes(fraud):
     assert project_roles == [
         "roles/aiplatform.user",
         "roles/aiplatform.user",
+        "roles/aiplatform.user",  # monitors: its monitoring pipeline jobs run as it
         "roles/bigquery.jobUser",
         "roles/bigquery.jobUser",
         "roles/eventarc.eventReceiver",
@@ -266,7 +273,12 @@ def test_prod_encrypts_with_the_key(plan_spec):
     job = prod.inputs(SCHEDULE, "train-fraud-schedule")["createPipelineJobRequest"]["pipelineJob"]
     assert job["encryptionSpec"] == {"kmsKeyName": KEY}
     grants = prod.of("gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember")
-    assert sorted(g.name for g in grants) == ["kms-aiplatform", "kms-bigquery", "kms-pubsub", "kms-storage"]
+    assert sorted(g.name for g in grants) == [
+        *("kms-aiplatform", "kms-artifactregistry", "kms-bigquery", "kms-pubsub", "kms-storage")
+    ]
+    # the runtime image repository is encrypted with the key, after the Artifact Registry agent may use it
+    images = prod.inputs("gcp:artifactregistry/repository:Repository", "runtime-images")
+    assert images["kmsKeyName"] == KEY and images["format"] == "DOCKER"
     assert {g.inputs["role"] for g in grants} == {"roles/cloudkms.cryptoKeyEncrypterDecrypter"}
     assert (
         prod.inputs("pulumi-python:dynamic/vertex:ModelDeploymentMonitoringJob", "fraud-scorer-monitoring")[

@@ -1,9 +1,14 @@
-"""The step contract: how the emulator hands a code step its inputs and where it expects outputs.
+"""The step contract: how every target hands a code step its inputs and where it expects outputs.
+
+It is the same on the local emulator, SageMaker, Vertex AI and Azure ML. The emulator calls
+`invocation` directly; on a cloud, mlstack's adapter (`python3 -m mlstack.runtime.step`, in the step's
+image) maps the platform's own conventions onto it (see mlstack/runtime/step.py).
 
 A code step (data_validation, processing, training, evaluation) is a Python file, run as
 `python FILE --name=value ...`, or a `module:function` called with no arguments; either runs with
-the spec's folder as working directory and on PYTHONPATH. It receives its parameters as
-`--name=value` arguments and, with everything else, in environment variables:
+the folder of the spec (locally) or the image's working directory (on a cloud) as working directory
+and on PYTHONPATH. It receives its parameters as `--name=value` arguments and, with everything else,
+in environment variables:
 
   MLSTACK_PARAMS         JSON object: pipeline parameters, then the step's, then the run's (later wins)
   MLSTACK_OUTPUT_DIR     an empty directory for this step's outputs
@@ -13,16 +18,17 @@ the spec's folder as working directory and on PYTHONPATH. It receives its parame
                          the pipeline's `feature_views` (Parquet); "" when the pipeline names no data
   MLSTACK_MODEL_FILE     $MLSTACK_OUTPUT_DIR/model.joblib: a training step writes its model here
                          (joblib dump of an object with `predict`, e.g. a scikit-learn estimator)
-  MLSTACK_METRICS_FILE   $MLSTACK_OUTPUT_DIR/metrics.json: an evaluation step writes {"name": number}
-                         here; gates and the registry read it
+  MLSTACK_METRICS_FILE   $MLSTACK_OUTPUT_DIR/metrics.json: an evaluation step writes a flat JSON object
+                         {"name": number} here; gates and the registry read it, on every target
   MLSTACK_CHAMPION_MODEL the artifact of the champion of the pipeline's model group, when one exists
-  MLSTACK_RUN_ID, MLSTACK_PIPELINE, MLSTACK_STEP, MLSTACK_STEP_KIND, MLSTACK_STATE_DIR
+  MLSTACK_RUN_ID, MLSTACK_PIPELINE, MLSTACK_STEP, MLSTACK_STEP_KIND
+  MLSTACK_STATE_DIR      the emulator's state directory (local target only)
 
-Exit status 0 is success; anything else fails the step and the run. Output (stdout and stderr) goes
-to runs/<run id>/<step>/log.txt in the state directory. A training step that writes no model file,
-or an evaluation step that writes no metrics, fails. Registration and deployment steps are built
-in: registration takes the model of the nearest upstream step that wrote one and the metrics of the
-nearest upstream step that wrote them.
+Everything else a step writes to MLSTACK_OUTPUT_DIR reaches the steps that depend on it, in their
+MLSTACK_INPUTS. Exit status 0 is success; anything else fails the step and the run. A training step
+that writes no model file, or an evaluation step that writes no metrics, fails. Registration and
+deployment steps are built in: registration takes the model of the nearest upstream step that wrote
+one and the metrics of the nearest upstream step that wrote them.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+CODE_KINDS = frozenset({"data_validation", "processing", "training", "evaluation"})
 MODEL_FILE = "model.joblib"
 METRICS_FILE = "metrics.json"
 
@@ -61,7 +68,7 @@ def invocation(
     data: str,
     champion_model: str | None,
     workdir: str,
-    state_dir: Path,
+    state_dir: Path | None = None,
 ) -> StepInvocation:
     entrypoint = step["entrypoint"]
     args = [f"--{name}={value}" for name, value in params.items()]
@@ -87,8 +94,9 @@ def invocation(
         "MLSTACK_DATA": data,
         "MLSTACK_MODEL_FILE": str(output_dir / MODEL_FILE),
         "MLSTACK_METRICS_FILE": str(output_dir / METRICS_FILE),
-        "MLSTACK_STATE_DIR": str(state_dir),
     }
+    if state_dir is not None:
+        env["MLSTACK_STATE_DIR"] = str(state_dir)
     if champion_model:
         env["MLSTACK_CHAMPION_MODEL"] = champion_model
     return StepInvocation(argv=argv, env=env, cwd=workdir)
@@ -110,3 +118,12 @@ def read_metrics(path: Path) -> dict[str, float]:
     if infinite:
         raise ValueError(f"{path.name}: metrics must be finite numbers, not {', '.join(infinite)}")
     return {k: float(v) for k, v in data.items()}
+
+
+def missing_output(kind: str, output_dir: Path) -> str | None:
+    """What a finished step failed to write, as a sentence; None when its outputs are complete."""
+    if kind == "training" and not (output_dir / MODEL_FILE).is_file():
+        return f"the training step wrote no model to $MLSTACK_MODEL_FILE ({MODEL_FILE})"
+    if kind == "evaluation" and not (output_dir / METRICS_FILE).is_file():
+        return f"the evaluation step wrote no metrics to $MLSTACK_METRICS_FILE ({METRICS_FILE})"
+    return None
