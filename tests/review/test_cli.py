@@ -128,8 +128,8 @@ def _run_step(name: str, repo: Path, **env: str) -> tuple[subprocess.CompletedPr
 def test_validate_and_diff_steps_against_the_base_branch(pull_request: Path) -> None:
     # `validate --target local` also checks that the files the spec names are in the checkout
     validated, _ = _run_step("Validate the spec", pull_request)
-    assert validated.returncode == 1 and "models/ranker/1/ does not exist" in validated.stderr
-    for name in ("baselines/train.csv", "models/ranker/1", "models/ranker/2"):
+    assert validated.returncode == 1 and "models/ranker/1/model.joblib does not exist" in validated.stderr
+    for name in ("baselines/train.csv", "models/ranker/1/model.joblib", "models/ranker/2/model.joblib"):
         (pull_request / name).parent.mkdir(parents=True, exist_ok=True)
         (pull_request / name).write_text("a,b\n1,2\n")
     validated, _ = _run_step("Validate the spec", pull_request)
