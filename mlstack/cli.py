@@ -17,6 +17,7 @@ from mlstack.errors import MlstackError, SpecInvalid
 # Each module defines register(app); keep this list sorted.
 COMMAND_MODULES = (
     "mlstack.commands.catalog",
+    "mlstack.commands.deploy",
     "mlstack.commands.local",
     "mlstack.commands.migrate",
     "mlstack.commands.monitor",
