@@ -18,6 +18,7 @@ from mlstack.errors import MlstackError, SpecInvalid
 COMMAND_MODULES = (
     "mlstack.commands.catalog",
     "mlstack.commands.deploy",
+    "mlstack.commands.init",
     "mlstack.commands.local",
     "mlstack.commands.migrate",
     "mlstack.commands.monitor",

@@ -53,30 +53,40 @@ def requirement_from(direct_url: dict[str, Any] | None, extra: str, repository: 
     raise MlstackError(f"this mlstack was installed from {url}, which a CI runner cannot reach; {hint}")
 
 
-def _package(cloud: str, requirement: str | None) -> str:
+def _package(cloud: str, requirement: str | None, repository: Path) -> str:
     if requirement:
         return requirement
     try:
         recorded = distribution("mlstack").read_text("direct_url.json")
     except PackageNotFoundError:
         recorded = None
-    return requirement_from(json.loads(recorded) if recorded else None, EXTRAS[cloud], Path.cwd())
+    return requirement_from(json.loads(recorded) if recorded else None, EXTRAS[cloud], repository)
 
 
 def write_workflow(
-    spec: Path, directory: Path, env: str | None, target: str | None, force: bool, requirement: str | None = None
+    spec: Path,
+    directory: Path,
+    env: str | None,
+    target: str | None,
+    force: bool,
+    requirement: str | None = None,
+    repository: Path | None = None,
 ) -> Path:
+    """The workflow for `spec`, a path relative to the repository (default: the current directory)."""
+    root = repository or Path.cwd()
     if not TEMPLATE.is_file():
         raise MlstackError(f"the workflow template is missing: expected {TEMPLATE}")
     if spec.is_absolute():
         try:
-            spec = spec.relative_to(Path.cwd())
+            spec = spec.relative_to(root)
         except ValueError:
             raise MlstackError(f"{spec}: give the spec's path relative to the repository root") from None
-    loaded = load(spec, env=env, target=target)  # a spec that does not validate gets no workflow
+    # a spec that does not validate gets no workflow
+    loaded = load(spec if repository is None else root / spec, env=env, target=target)
+    package = _package(loaded.cloud, requirement, root)
     text = fill(
         TEMPLATE.read_text(encoding="utf-8"),
-        {"spec": spec.as_posix(), "env": env or "", "target": target or "", "package": _package(loaded.cloud, requirement)},
+        {"spec": spec.as_posix(), "env": env or "", "target": target or "", "package": package},
     )
     path = directory / NAME
     if path.exists() and path.read_text(encoding="utf-8") != text and not force:
