@@ -55,6 +55,17 @@ def report(exc: BaseException) -> int:
     if isinstance(exc, MlstackError):
         console.print(f"[red]error[/red] {escape(str(exc))}", markup=True, emoji=False)
         return 1
+    if isinstance(exc, ModuleNotFoundError) and exc.name and not exc.name.startswith("mlstack"):
+        from mlstack.extras import extra_for
+
+        extra = extra_for(exc.name)
+        install = f"pip install 'mlstack[{extra}]'" if extra else "install it"
+        console.print(
+            f"[red]error[/red] this command needs {escape(exc.name)}, which is not installed: {escape(install)}",
+            markup=True,
+            emoji=False,
+        )
+        return 1
     console.print(
         f"[red]internal error[/red] {type(exc).__name__}: {escape(str(exc))}\n"
         f"This is a bug in mlstack; please report it at {ISSUES_URL} "

@@ -159,8 +159,7 @@ class Change:
     details: list[str] = field(default_factory=list)
 
     def words(self) -> str:
-        parts = [f"{WORDS.get(op, op)} {n}" if n > 1 else WORDS.get(op, op) for op, n in sorted(self.ops.items())]
-        return ", ".join(dict.fromkeys(parts))
+        return ", ".join(dict.fromkeys(WORDS.get(op, op) for op in sorted(self.ops)))
 
 
 @dataclass
