@@ -166,7 +166,7 @@ class Change:
 class Outcome:
     changes: dict[tuple[str, str], Change] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
+    resources: int = 0  # cloud resources (not mlstack's components) changed
     outputs: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -207,25 +207,31 @@ class Recorder:
             message = event.diagnostic_event.message.strip()
             if message and message not in self.outcome.errors:
                 self.outcome.errors.append(message)
-        if event.summary_event:
-            self.outcome.counts = {str(k): int(v) for k, v in (event.summary_event.resource_changes or {}).items()}
         if event.resource_pre_event:
-            self._step(event.resource_pre_event.metadata)
+            self._step(event.resource_pre_event.metadata, done=False)
+        if event.res_outputs_event:
+            self._step(event.res_outputs_event.metadata, done=True)
 
-    def _step(self, meta: Any) -> None:
+    def _step(self, meta: Any, done: bool) -> None:
         state = meta.new or meta.old
         if state is not None and state.parent:
             self.parents[meta.urn] = state.parent
         op = str(getattr(meta.op, "value", meta.op))
-        if op in ("same", "read"):
+        # A refresh step is known to have changed something only once it is done (its diffs);
+        # every other step is recorded as it starts.
+        if op in ("same", "read") or (op == "refresh") != done or (op == "refresh" and not meta.diffs):
             return
+        if not meta.type.startswith(("mlstack:", "pulumi:pulumi:", "pulumi:providers:")):
+            self.outcome.resources += 1
         owner = self._owner(meta.urn)
         if owner is None:
             return
         change = self.outcome.changes.setdefault(owner, Change(*owner))
         change.ops[op] = change.ops.get(op, 0) + 1
-        if op == "update" and meta.old is not None and meta.new is not None:
-            for line in _leaf_changes(meta.old.inputs or {}, meta.new.inputs or {}):
+        if op in ("update", "refresh") and meta.old is not None and meta.new is not None:
+            which = "outputs" if op == "refresh" else "inputs"
+            old, new = getattr(meta.old, which) or {}, getattr(meta.new, which) or {}
+            for line in _leaf_changes(old, new):
                 if line not in change.details:
                     change.details.append(line)
 
@@ -249,9 +255,8 @@ def summary_lines(outcome: Outcome, verb: str) -> list[str]:
         lines.extend(f"    {d}" for d in change.details[:DETAIL_LIMIT])
         if len(change.details) > DETAIL_LIMIT:
             lines.append(f"    ... and {len(change.details) - DETAIL_LIMIT} more")
-    total = sum(v for k, v in outcome.counts.items() if k != "same")
-    if total:
-        lines.append(f"{total} cloud resource{'s' if total != 1 else ''} {verb}.")
+    if outcome.resources:
+        lines.append(f"{outcome.resources} cloud resource{'s' if outcome.resources != 1 else ''} {verb}.")
     return lines
 
 
