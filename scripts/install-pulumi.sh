@@ -180,8 +180,15 @@ main() {
     if [[ -z "$version" ]]; then
         # A cached build of the series is used as it is: no network needed once built.
         local cached
-        cached=$(for d in "$root"/*/bin/pulumi; do [[ -x "$d" ]] && basename "$(dirname "$(dirname "$d")")"; done \
-            | while read -r v; do at_least_series "$v" "$pinned" && echo "$v"; done | sort -V | tail -1)
+        local d v
+        cached=""
+        for d in "$root"/*/bin/pulumi; do
+            [[ -x "$d" ]] || continue
+            v=$(basename "$(dirname "$(dirname "$d")")")
+            if at_least_series "$v" "$pinned" && { [[ -z "$cached" ]] || [[ "$(printf '%s\n%s\n' "$cached" "$v" | sort -V | tail -1)" == "$v" ]]; }; then
+                cached="$v"
+            fi
+        done
         if [[ -n "$cached" ]] && reports_version "$root/$cached/bin/pulumi" "$cached"; then
             version="$cached"
         else

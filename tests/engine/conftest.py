@@ -49,15 +49,16 @@ def repo(tmp_path: Path) -> Iterator[Path]:
     process.stop(StateDir(root / "specs" / ".mlstack"), timeout=10)
 
 
-def environment(pulumi_bin: Path) -> dict[str, str]:
+def environment(pulumi_bin: Path | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("MLSTACK_DEBUG", "PULUMI_BACKEND_URL")}
-    env["PATH"] = f"{pulumi_bin}{os.pathsep}{env.get('PATH', '')}"
+    if pulumi_bin is not None:
+        env["PATH"] = f"{pulumi_bin}{os.pathsep}{env.get('PATH', '')}"
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
     env["COLUMNS"] = "250"
     return env
 
 
-def mlstack(pulumi_bin: Path, cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def mlstack(pulumi_bin: Path | None, cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mlstack", *args],
         cwd=cwd,
