@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -72,6 +73,12 @@ def mlstack(pulumi_bin: Path | None, cwd: Path, *args: str, timeout: float = 600
 
 def client(state: Path) -> Client:
     return Client.for_state(StateDir(state))
+
+
+def invoke(state: Path, url: str, instances: list[list[float]], timeout: float = 30) -> httpx.Response:
+    """A request to an endpoint, with the emulator's token."""
+    token = StateDir(state).read_token()
+    return httpx.post(url, json={"instances": instances}, headers={"Authorization": f"Bearer {token}"}, timeout=timeout)
 
 
 def resources(state: Path) -> list[tuple[str, str]]:

@@ -18,7 +18,7 @@ import pytest
 from mlstack.emulator import process
 from mlstack.emulator.layout import StateDir
 from mlstack.errors import MlstackError
-from tests.engine.conftest import client, edit, environment, mlstack, resources
+from tests.engine.conftest import client, edit, environment, invoke, mlstack, resources
 
 pytestmark = pytest.mark.engine
 
@@ -86,7 +86,7 @@ def test_preview_up_no_change_exact_update_and_destroy(pulumi_bin: Path, repo: P
     assert up.returncode == 0, up.stdout + up.stderr
     assert "endpoint iris: created" in _summary(up.stdout)
     assert resources(state) == EVERYTHING
-    answer = httpx.post(_endpoint_url(state), json={"instances": VIRGINICA}, timeout=30).json()
+    answer = invoke(state, _endpoint_url(state), VIRGINICA).json()
     assert answer["predictions"] == [2] and answer["model"] == "iris-classifier v1"
     with_client = client(state)
     (version,) = with_client.get("/v1/registry/groups/iris-classifier/versions")
@@ -146,7 +146,8 @@ def test_a_model_version_change_rolls_out_without_a_failed_request(pulumi_bin: P
     stop = threading.Event()
 
     def probe() -> None:
-        with httpx.Client(timeout=10) as http:
+        token = StateDir(state).read_token()
+        with httpx.Client(timeout=10, headers={"Authorization": f"Bearer {token}"}) as http:
             while not stop.is_set():
                 try:
                     response = http.post(url, json={"instances": VIRGINICA})
@@ -170,7 +171,7 @@ def test_a_model_version_change_rolls_out_without_a_failed_request(pulumi_bin: P
     assert "config.variants" in rolled.stdout and "endpoint iris: updated" in _summary(rolled.stdout)
     assert failures == []
     assert "iris-classifier v2" in served
-    assert httpx.post(url, json={"instances": VIRGINICA}, timeout=10).json()["model"] == "iris-classifier v2"
+    assert invoke(state, url, VIRGINICA, timeout=10).json()["model"] == "iris-classifier v2"
 
 
 def test_kill_9_of_the_cli_mid_up_then_refresh_and_up_converge(pulumi_bin: Path, repo: Path) -> None:
@@ -207,7 +208,7 @@ def test_kill_9_of_the_cli_mid_up_then_refresh_and_up_converge(pulumi_bin: Path,
     with_client = client(state)
     assert len(with_client.get("/v1/registry/groups")) == 1
     with_client.close()
-    assert httpx.post(_endpoint_url(state), json={"instances": VIRGINICA}, timeout=30).json()["predictions"] == [2]
+    assert invoke(state, _endpoint_url(state), VIRGINICA).json()["predictions"] == [2]
     again = mlstack(pulumi_bin, repo, "deploy", "local", "--yes")
     assert _summary(again.stdout)[0] == "No changes.", again.stdout
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 import yaml
 
 from mlstack.emulator import process
 from mlstack.emulator.layout import StateDir
-from tests.engine.conftest import client, mlstack, resources
+from tests.engine.conftest import client, invoke, mlstack, resources
 
 
 @pytest.mark.parametrize("target", ["aws", "gcp", "azure"])
@@ -50,7 +49,7 @@ def test_a_local_scaffold_deploys_and_destroys(tmp_path: Path, pulumi_bin: Path)
         with_client = client(state)
         (endpoint,) = with_client.get("/v1/endpoints")
         with_client.close()
-        answer = httpx.post(endpoint["url"], json={"instances": [[6.7, 3.0, 5.2, 2.3]]}, timeout=30).json()
+        answer = invoke(state, endpoint["url"], [[6.7, 3.0, 5.2, 2.3]]).json()
         assert answer["predictions"] == [2]
         assert (repo / ".mlstack-pulumi" / ".pulumi").is_dir(), "a local stack's state sits beside the emulator's"
         down = mlstack(pulumi_bin, repo, "destroy", "dev", "--yes")

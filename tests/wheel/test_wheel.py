@@ -136,8 +136,9 @@ def test_monitor_report_from_the_wheel(installed: Path, elsewhere: Path) -> None
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         url = next(w for w in up.stdout.split() if w.startswith("http://127.0.0.1") and "/invocations" in w)
+        token = {"Authorization": f"Bearer {(elsewhere / '.mlstack' / 'token').read_text().strip()}"}
         for row in ([5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]) * 10:
-            assert httpx.post(url, json={"instances": [row]}, timeout=30).status_code == 200
+            assert httpx.post(url, json={"instances": [row]}, headers=token, timeout=30).status_code == 200
         ran = run(installed, elsewhere, "monitor", "run", "iris-drift", "-f", str(spec))
         assert ran.returncode == 0, ran.stderr
         report = elsewhere / "drift.html"
