@@ -1,8 +1,16 @@
-"""Where the project's Jinja2 templates live: `templates/` at the top of the source tree, which a wheel
-ships inside the package as `mlstack/templates` (setup.py maps it there). A checkout, an editable
-install or PYTHONPATH pointing at the tree has it beside the package instead."""
+"""Where files of the source tree outside the package live: `templates/` (Jinja2 templates) and
+`specs/quickstart/` (the example's data and scripts, which `mlstack init` copies). A wheel ships them
+inside the package as `mlstack/templates` and `mlstack/quickstart` (setup.py maps them there); a
+checkout, an editable install or PYTHONPATH pointing at the tree has them at their source places."""
 
 from pathlib import Path
 
 _PACKAGE = Path(__file__).resolve().parent
-TEMPLATES = _PACKAGE / "templates" if (_PACKAGE / "templates").is_dir() else _PACKAGE.parent / "templates"
+
+
+def _shipped(inside: str, in_tree: Path) -> Path:
+    return _PACKAGE / inside if (_PACKAGE / inside).is_dir() else in_tree
+
+
+TEMPLATES = _shipped("templates", _PACKAGE.parent / "templates")
+QUICKSTART = _shipped("quickstart", _PACKAGE.parent / "specs" / "quickstart")

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from mlstack.errors import MlstackError
-from mlstack.paths import TEMPLATES
+from mlstack.paths import QUICKSTART, TEMPLATES
 
 INIT = TEMPLATES / "init"
 TARGETS = ("local", "aws", "gcp", "azure")
@@ -36,8 +36,9 @@ def files(name: str, target: str) -> dict[str, str]:
         ".gitignore": (INIT / "gitignore").read_text(),
         "README.md": jinja.get_template("README.md.j2").render(values),
     }
-    for example in sorted((INIT / "quickstart").iterdir()):
-        out[f"quickstart/{example.name}"] = example.read_text()
+    for example in sorted(QUICKSTART.iterdir()):
+        if example.suffix in (".py", ".csv"):
+            out[f"quickstart/{example.name}"] = example.read_text()
     return out
 
 

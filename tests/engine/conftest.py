@@ -50,6 +50,20 @@ def repo(tmp_path: Path) -> Iterator[Path]:
     process.stop(StateDir(root / "specs" / ".mlstack"), timeout=10)
 
 
+# a drift monitor on the quickstart's endpoint
+IRIS_MONITOR = {
+    "name": "iris-drift",
+    "kind": "data_drift",
+    "endpoint": "iris",
+    "baseline": "quickstart/iris.csv",
+    "features": ["petal_length", "petal_width"],
+    "metric": "jensen_shannon",
+    "threshold": 0.2,
+    "schedule": "0 * * * *",
+    "actions": [{"type": "alert", "to": ["you@example.com"]}],
+}
+
+
 def environment(pulumi_bin: Path | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("MLSTACK_DEBUG", "PULUMI_BACKEND_URL")}
     if pulumi_bin is not None:

@@ -18,7 +18,7 @@ import pytest
 from mlstack.emulator import process
 from mlstack.emulator.layout import StateDir
 from mlstack.errors import MlstackError
-from tests.engine.conftest import client, edit, environment, invoke, mlstack, resources
+from tests.engine.conftest import IRIS_MONITOR, client, edit, environment, invoke, mlstack, resources
 
 pytestmark = pytest.mark.engine
 
@@ -49,19 +49,7 @@ def _canary(percent: int):
 
 
 def _monitor(spec: dict) -> None:
-    spec["monitors"] = [
-        {
-            "name": "iris-drift",
-            "kind": "data_drift",
-            "endpoint": "iris",
-            "baseline": "quickstart/iris.csv",
-            "features": ["petal_length", "petal_width"],
-            "metric": "jensen_shannon",
-            "threshold": 0.2,
-            "schedule": "0 * * * *",
-            "actions": [{"type": "alert", "to": ["you@example.com"]}],
-        }
-    ]
+    spec["monitors"] = [IRIS_MONITOR]
 
 
 def test_preview_up_no_change_exact_update_and_destroy(pulumi_bin: Path, repo: Path) -> None:

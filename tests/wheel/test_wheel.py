@@ -18,8 +18,10 @@ import httpx
 import pytest
 import yaml
 
+from tests.engine.conftest import IRIS_MONITOR
+
 REPO = Path(__file__).resolve().parents[2]
-SOURCES = ("pyproject.toml", "setup.py", "README.md", "mlstack", "templates")
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "mlstack", "templates", "specs/quickstart")
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +31,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     source = root / "source"
     source.mkdir()
     for name in SOURCES:
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
         if (REPO / name).is_dir():
             shutil.copytree(REPO / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
@@ -114,23 +117,16 @@ def test_validate_plan_diff_migrate_and_init_ci_from_an_unrelated_directory(inst
     unknown = run(installed, elsewhere, "init-ci", "--spec", "fraud.yaml", "--dir", "other", "--force")
     assert unknown.returncode == 1 and "pass --requirement" in unknown.stderr
 
+    made = run(installed, elsewhere, "init", "platform", "--target", "local")
+    assert made.returncode == 0, made.stderr
+    assert (elsewhere / "platform" / "quickstart" / "iris.csv").is_file()
+    assert run(installed, elsewhere / "platform", "validate", "mlstack.yaml").returncode == 0
+
 
 def test_monitor_report_from_the_wheel(installed: Path, elsewhere: Path) -> None:
     spec = elsewhere / "quickstart.yaml"
     data = yaml.safe_load(spec.read_text())
-    data["monitors"] = [
-        {
-            "name": "iris-drift",
-            "kind": "data_drift",
-            "endpoint": "iris",
-            "baseline": "quickstart/iris.csv",
-            "features": ["petal_length", "petal_width"],
-            "metric": "jensen_shannon",
-            "threshold": 0.2,
-            "schedule": "0 * * * *",
-            "actions": [{"type": "alert", "to": ["you@example.com"]}],
-        }
-    ]
+    data["monitors"] = [IRIS_MONITOR]
     spec.write_text(yaml.safe_dump(data, sort_keys=False))
     up = run(installed, elsewhere, "up", str(spec))
     try:
