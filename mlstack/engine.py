@@ -44,19 +44,18 @@ class EngineFailed(MlstackError):
     """The engine ran and the operation failed (the reason was printed as it happened)."""
 
 
-def cli_root() -> Path:
-    """The installation root (`<root>/bin/pulumi`) of the CLI to use: PATH first, then the install
-    script's cache (newest version)."""
+def cli_dir() -> Path:
+    """The directory of the `pulumi` CLI to use: PATH first, then the install script's cache (newest)."""
     on_path = shutil.which("pulumi")
     if on_path:
-        return Path(on_path).resolve().parent.parent
+        return Path(on_path).parent
     built = sorted(
         (p for p in CACHE.glob("*/bin/pulumi") if os.access(p, os.X_OK)),
         key=lambda p: tuple(int(x) for x in p.parent.parent.name.split(".") if x.isdigit()),
     )
     if not built:
         raise MlstackError(f"the Pulumi CLI was not found on PATH or in {CACHE}: {INSTALL_HINT}")
-    return built[-1].parent.parent
+    return built[-1].parent
 
 
 def backend_for(stack: Stack) -> tuple[str | None, Path | None]:
@@ -126,10 +125,10 @@ def _program(stack: Stack) -> Callable[[], None]:
 def workspace_stack(stack: Stack) -> Any:
     from pulumi import automation as auto
 
-    root = cli_root()
+    cli = cli_dir()
     backend, directory = backend_for(stack)
     env = {
-        "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "PATH": f"{cli}{os.pathsep}{os.environ.get('PATH', '')}",
         "PULUMI_PYTHON_CMD": sys.executable,  # the dynamic-provider shim runs this interpreter
         "PULUMI_SKIP_UPDATE_CHECK": "true",
     }
@@ -140,9 +139,11 @@ def workspace_stack(stack: Stack) -> Any:
         if "PULUMI_CONFIG_PASSPHRASE" not in os.environ and "PULUMI_CONFIG_PASSPHRASE_FILE" not in os.environ:
             env["PULUMI_CONFIG_PASSPHRASE"] = ""  # a local stack holds no secrets
     try:
-        command = auto.PulumiCommand(root=str(root))
+        # PulumiCommand runs `<root>/bin/pulumi`, or `pulumi` from PATH without a root
+        on_path = shutil.which("pulumi") == str(cli / "pulumi")
+        command = auto.PulumiCommand() if on_path else auto.PulumiCommand(root=str(cli.parent))
     except Exception as exc:  # the SDK raises a bare Exception for a CLI that is too old or says no version
-        raise MlstackError(f"the Pulumi CLI in {root / 'bin'} cannot be used: {exc}; {INSTALL_HINT}") from None
+        raise MlstackError(f"the Pulumi CLI in {cli} cannot be used: {exc}; {INSTALL_HINT}") from None
     opts = auto.LocalWorkspaceOptions(work_dir=str(stack.project.root), env_vars=env, pulumi_command=command)
     return auto.create_or_select_stack(
         stack_name=stack.name, project_name=stack.project.name, program=_program(stack), opts=opts
