@@ -29,7 +29,7 @@ EVERYTHING = [("endpoint", "iris"), ("model_group", "iris-classifier"), ("pipeli
 def _summary(output: str) -> list[str]:
     """The lines of mlstack's own summary (after the engine's progress)."""
     tail = output[output.rindex("\n\n") :] if "\n\n" in output else output
-    return [line.strip() for line in tail.splitlines()[2:] if line.strip()]
+    return [line.strip() for line in tail.splitlines() if line.strip()][1:]  # after the title
 
 
 def _endpoint_url(state: Path) -> str:
