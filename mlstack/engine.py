@@ -37,6 +37,7 @@ WORDS = {
     "refresh": "refreshed",
     "discard": "dropped from the stack",
 }
+PLANNED = {"created": "create", "updated": "update", "deleted": "delete", "replaced": "replace"}
 DETAIL_LIMIT = 6
 
 
@@ -159,8 +160,11 @@ class Change:
     ops: dict[str, int] = field(default_factory=dict)
     details: list[str] = field(default_factory=list)
 
-    def words(self) -> str:
-        return ", ".join(dict.fromkeys(WORDS.get(op, op) for op in sorted(self.ops)))
+    def words(self, planned: bool) -> str:
+        said = (WORDS.get(op, op) for op in sorted(self.ops))
+        if planned:  # a preview: "to create", not "created"
+            said = (f"to {PLANNED.get(word, word)}" for word in said)
+        return ", ".join(dict.fromkeys(said))
 
 
 @dataclass
@@ -247,12 +251,12 @@ class Recorder:
         return None
 
 
-def summary_lines(outcome: Outcome, verb: str) -> list[str]:
+def summary_lines(outcome: Outcome, verb: str, planned: bool = False) -> list[str]:
     if not outcome.changes:
         return ["No changes."]
     lines = []
     for (kind, name), change in sorted(outcome.changes.items()):
-        lines.append(f"{kind.replace('_', ' ')} {name}: {change.words()}")
+        lines.append(f"{kind.replace('_', ' ')} {name}: {change.words(planned)}")
         lines.extend(f"    {d}" for d in change.details[:DETAIL_LIMIT])
         if len(change.details) > DETAIL_LIMIT:
             lines.append(f"    ... and {len(change.details) - DETAIL_LIMIT} more")

@@ -44,12 +44,12 @@ def _progress(line: str) -> None:
     typer.echo(line)
 
 
-def _summary(outcome: Outcome, title: str, verb: str) -> None:
+def _summary(outcome: Outcome, title: str, verb: str, planned: bool = False) -> None:
     from mlstack.engine import summary_lines
 
     typer.echo("")
     typer.secho(title, bold=True)
-    for line in summary_lines(outcome, verb):
+    for line in summary_lines(outcome, verb, planned):
         typer.echo(f"  {line}")
 
 
@@ -74,7 +74,7 @@ def deploy(
     found = _stack(stack, cwd)
     if preview or not yes:
         outcome = engine.run(found, "preview", _progress)
-        _summary(outcome, f"Preview of stack {stack} ({found.setting('target')}):", "to change")
+        _summary(outcome, f"Preview of stack {stack} ({found.setting('target')}):", "to change", planned=True)
         if preview or not outcome.changed:
             return
         _confirm(f"Deploy these changes to stack {stack}?")
@@ -91,7 +91,7 @@ def destroy(stack: StackArg, yes: YesOpt = False, cwd: DirOpt = Path(".")) -> No
     found = _stack(stack, cwd)
     if not yes:
         outcome = engine.run(found, "preview-destroy", _progress)
-        _summary(outcome, f"Destroying stack {stack} would delete:", "to delete")
+        _summary(outcome, f"Destroying stack {stack} would delete:", "to delete", planned=True)
         if not outcome.changed:
             return
         _confirm(f"Delete everything stack {stack} deployed?")

@@ -59,10 +59,11 @@ def test_preview_up_no_change_exact_update_and_destroy(pulumi_bin: Path, repo: P
 
     preview = mlstack(pulumi_bin, repo, "deploy", "local", "--preview")
     assert preview.returncode == 0, preview.stdout + preview.stderr
-    assert _summary(preview.stdout)[:3] == [
-        "endpoint iris: created",
-        "model group iris-classifier: created",
-        "pipeline train-iris: created",
+    assert _summary(preview.stdout) == [
+        "endpoint iris: to create",
+        "model group iris-classifier: to create",
+        "pipeline train-iris: to create",
+        "3 cloud resources to change.",
     ]
     assert process.running(StateDir(state)) is None, "a preview changes nothing, not even by starting the emulator"
 
@@ -91,9 +92,9 @@ def test_preview_up_no_change_exact_update_and_destroy(pulumi_bin: Path, repo: P
     change = mlstack(pulumi_bin, repo, "deploy", "local", "--preview")
     assert change.returncode == 0, change.stdout + change.stderr
     assert _summary(change.stdout) == [
-        "endpoint iris: updated",
+        "endpoint iris: to update",
         "config.strategy.percent: 10 → 20",
-        "monitor iris-drift: created",
+        "monitor iris-drift: to create",
         "2 cloud resources to change.",
     ]
     applied = mlstack(pulumi_bin, repo, "deploy", "local", "--yes")
