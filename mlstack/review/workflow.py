@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlparse
 
 from mlstack.backends import EXTRAS
 from mlstack.errors import MlstackError
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
+from mlstack.source import installed_record, requirement_from
 from mlstack.spec import load
 
 NAME = "mlstack-review.yml"
@@ -33,34 +31,10 @@ def fill(template: str, values: dict[str, str]) -> str:
     return "".join(out)
 
 
-def requirement_from(direct_url: dict[str, Any] | None, extra: str, repository: Path) -> str:
-    """The pip requirement that installs, on a CI runner, the mlstack recorded in a PEP 610
-    direct_url.json. Never `mlstack` by name: that name on PyPI is another project."""
-    hint = "pass --requirement with what the review job should install, e.g. 'mlstack[aws] @ git+https://...@<commit>'"
-    if not direct_url or "url" not in direct_url:
-        raise MlstackError(f"cannot tell where this mlstack was installed from (no PEP 610 record); {hint}")
-    url = direct_url["url"]
-    if vcs := direct_url.get("vcs_info"):
-        revision = vcs.get("commit_id") or vcs.get("requested_revision")
-        return f"mlstack[{extra}] @ {vcs['vcs']}+{url}" + (f"@{revision}" if revision else "")
-    parsed = urlparse(url)
-    if parsed.scheme in ("https", "http") and "archive_info" in direct_url:
-        return f"mlstack[{extra}] @ {url}"
-    if parsed.scheme == "file" and "dir_info" in direct_url:
-        source = Path(unquote(parsed.path)).resolve()
-        if repository.resolve() == source:  # the reviewed repository is mlstack's own source tree
-            return f".[{extra}]"
-    raise MlstackError(f"this mlstack was installed from {url}, which a CI runner cannot reach; {hint}")
-
-
 def _package(cloud: str, requirement: str | None, repository: Path) -> str:
     if requirement:
         return requirement
-    try:
-        recorded = distribution("mlstack").read_text("direct_url.json")
-    except PackageNotFoundError:
-        recorded = None
-    return requirement_from(json.loads(recorded) if recorded else None, EXTRAS[cloud], repository)
+    return requirement_from(installed_record(), EXTRAS[cloud], repository)
 
 
 def write_workflow(

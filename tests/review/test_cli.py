@@ -116,7 +116,7 @@ def test_a_source_tree_is_installed_from_the_checkout_only_when_it_is_the_review
 def test_without_a_requirement_init_ci_says_what_to_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "shop.yaml").write_text(yaml.safe_dump(small()))
-    monkeypatch.setattr("mlstack.review.workflow.distribution", _NoRecord)
+    monkeypatch.setattr("mlstack.source.distribution", _NoRecord)
     result = CliRunner().invoke(app, ["init-ci", "--spec", "shop.yaml"])
     assert result.exit_code == 1 and "pass --requirement" in str(result.exception)
     assert not (tmp_path / ".github").exists()

@@ -5,7 +5,8 @@ Each step is a container task; code steps run their entrypoint in the step's ima
 parameters as `--name=value` arguments, `--output=<dir>` for what they produce and `--input-<step>=<dir>`
 for each step they depend on. mlstack's own steps (quality gates, registration, deployment, monitoring,
 shadow replay) run `python3 -m mlstack.backends.gcp.runtime` in a stock Python image that installs
-mlstack first, the way KFP's lightweight components install the KFP SDK."""
+mlstack first (from where the planning mlstack came from: mlstack.source), the way KFP's lightweight
+components install the KFP SDK."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from typing import Any
 import mlstack
 from mlstack.catalog import Sku
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
+from mlstack.source import runtime_requirement
 
 TEMPLATES = TEMPLATES_ROOT / "vertex"
 SYSTEM_IMAGE = "python:3.11-slim"
-SYSTEM_REQUIREMENT = f"mlstack[gcp]=={mlstack.__version__}"
+SYSTEM_REQUIREMENT = runtime_requirement("gcp")  # the mlstack running this plan, never PyPI's `mlstack`
 SYSTEM_COMMAND = [
     "sh",
     "-c",
