@@ -36,3 +36,15 @@ def test_migrate_without_its_extra_says_which_to_install() -> None:
 )
 def test_the_extra_comes_from_the_packaging_metadata(module: str, extra: str) -> None:
     assert extra_for(module) == extra
+
+
+def test_cloud_containers_install_the_planning_mlstack_never_the_pypi_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlstack import source
+
+    git = {"url": "https://github.com/acme/mlstack", "vcs_info": {"vcs": "git", "commit_id": "0123abc"}}
+    monkeypatch.setattr(source, "installed_record", lambda: git)
+    assert source.runtime_requirement("gcp") == "mlstack[gcp] @ git+https://github.com/acme/mlstack@0123abc"
+    checkout = {"url": "file:///home/me/mlstack", "dir_info": {"editable": True}}
+    monkeypatch.setattr(source, "installed_record", lambda: checkout)
+    # unreachable from a container: the exact source, so the task fails loudly rather than install a stranger
+    assert source.runtime_requirement("gcp") == "mlstack[gcp] @ file:///home/me/mlstack"
