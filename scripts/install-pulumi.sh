@@ -35,9 +35,10 @@ PY
 # The real CLI tarball ships this shim; dynamic providers are served by the SDK's own module.
 write_dynamic_provider_shim() {
     local shim="$1/pulumi-resource-pulumi-python"
-    printf '#!/bin/sh\nexec "${PULUMI_PYTHON_CMD:-python3}" -u -m pulumi.dynamic "$@"\n' >"$shim.tmp"
-    chmod +x "$shim.tmp"
-    mv -f "$shim.tmp" "$shim"
+    # a temporary file of this process's own: test workers run this script concurrently
+    printf '#!/bin/sh\nexec "${PULUMI_PYTHON_CMD:-python3}" -u -m pulumi.dynamic "$@"\n' >"$shim.$$.tmp"
+    chmod +x "$shim.$$.tmp"
+    mv -f "$shim.$$.tmp" "$shim"
 }
 
 reports_version() {
