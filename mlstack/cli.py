@@ -17,6 +17,8 @@ from mlstack.errors import MlstackError, SpecInvalid, printable
 # Each module defines register(app); keep this list sorted.
 COMMAND_MODULES = (
     "mlstack.commands.catalog",
+    "mlstack.commands.deploy",
+    "mlstack.commands.init",
     "mlstack.commands.local",
     "mlstack.commands.migrate",
     "mlstack.commands.monitor",
@@ -54,6 +56,17 @@ def report(exc: BaseException) -> int:
         return 1
     if isinstance(exc, MlstackError):
         console.print(f"[red]error[/red] {escape(printable(str(exc)))}", markup=True, emoji=False)
+        return 1
+    if isinstance(exc, ModuleNotFoundError) and exc.name and not exc.name.startswith("mlstack"):
+        from mlstack.extras import extra_for
+
+        extra = extra_for(exc.name)
+        install = f"pip install 'mlstack[{extra}]'" if extra else "install it"
+        console.print(
+            f"[red]error[/red] this command needs {escape(exc.name)}, which is not installed: {escape(install)}",
+            markup=True,
+            emoji=False,
+        )
         return 1
     console.print(
         f"[red]internal error[/red] {type(exc).__name__}: {escape(str(exc))}\n"

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Provides the Pulumi CLI, its python language host and the dynamic-provider shim at the version of the
-# `pulumi` pip package pinned in pyproject.toml, and prints their directory as the last stdout line:
+# Provides the Pulumi CLI and the dynamic-provider shim, and prints their directory as the last stdout line:
 #   export PATH="$(scripts/install-pulumi.sh | tail -1):$PATH"
-# The pip wheel ships only the SDK; the CLI is Go, so it is built from the Go module proxy and cached.
+# The pip wheel ships only the SDK; the CLI is Go, so it is built from the Go module proxy and cached under
+# ~/.cache/mlstack/pulumi/<version>. The version is the newest the proxy serves at or above the minor series
+# of the `pulumi` SDK pinned in pyproject.toml (the CLI is backward compatible with older SDKs; the proxy does
+# not always serve the pinned patch). MLSTACK_PULUMI_VERSION=X.Y.Z forces one.
+# No language host is built: mlstack deploy runs the program inline through the Automation API (the SDK
+# serves the program itself), and the proxy refuses the python language host's module at every version.
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,13 +35,44 @@ PY
 # The real CLI tarball ships this shim; dynamic providers are served by the SDK's own module.
 write_dynamic_provider_shim() {
     local shim="$1/pulumi-resource-pulumi-python"
-    printf '#!/bin/sh\nexec "${PULUMI_PYTHON_CMD:-python3}" -u -m pulumi.dynamic "$@"\n' >"$shim.tmp"
-    chmod +x "$shim.tmp"
-    mv -f "$shim.tmp" "$shim"
+    # a temporary file of this process's own: test workers run this script concurrently
+    printf '#!/bin/sh\nexec "${PULUMI_PYTHON_CMD:-python3}" -u -m pulumi.dynamic "$@"\n' >"$shim.$$.tmp"
+    chmod +x "$shim.$$.tmp"
+    mv -f "$shim.$$.tmp" "$shim"
 }
 
 reports_version() {
     [[ -x "$1" ]] && [[ "$("$1" version 2>/dev/null)" == "v$2" ]]
+}
+
+# X.Y.Z at or above X.Y.0 of the pinned SDK (same major)?
+at_least_series() {
+    python3 - "$1" "$2" <<'PY'
+import sys
+have, pinned = (tuple(int(p) for p in v.lstrip("v").split("-")[0].split(".")[:3]) for v in sys.argv[1:3])
+sys.exit(0 if have[0] == pinned[0] and have[1:] >= (pinned[1], 0) else 1)
+PY
+}
+
+# The newest release (no pre-releases) of pulumi's CLI module the Go proxy serves within the series.
+newest_served() {
+    local go="$1" pinned="$2" versions
+    versions=$(cd "${TMPDIR:-/tmp}" && "$go" list -m -versions github.com/pulumi/pulumi/pkg/v3) \
+        || die "could not list pulumi versions from the Go module proxy"
+    python3 - "$pinned" $versions <<'PY'
+import sys
+pinned = tuple(int(p) for p in sys.argv[1].split(".")[:3])
+ok = []
+for v in sys.argv[3:]:  # argv[2] is the module path
+    if "-" in v:
+        continue
+    t = tuple(int(p) for p in v.lstrip("v").split("."))
+    if t[0] == pinned[0] and t[1:] >= (pinned[1], 0):
+        ok.append(t)
+if not ok:
+    sys.exit(f"the Go module proxy serves no pulumi/pkg/v3 at or above {pinned[0]}.{pinned[1]}.0")
+print(".".join(map(str, max(ok))))
+PY
 }
 
 find_go() {
@@ -59,11 +94,9 @@ build_into() {
     local modules=(
         "github.com/pulumi/pulumi/pkg/v3"
         "github.com/pulumi/pulumi/sdk/v3"
-        "github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3"
     )
     local packages=(
         "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
-        "github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3"
     )
     work=$(mktemp -d)
     # shellcheck disable=SC2064  # expand now: the local is gone when the trap fires
@@ -128,22 +161,49 @@ print("\n".join(f"{old}={new}" for old, new in sorted(chosen.items())))
 }
 
 main() {
-    local version cache bin go
-    version=$(pinned_version) || die "could not read the pinned pulumi version from pyproject.toml"
-    cache="${XDG_CACHE_HOME:-$HOME/.cache}/mlstack/pulumi/$version"
-    bin="$cache/bin"
+    local pinned version cache bin go
+    pinned=$(pinned_version) || die "could not read the pinned pulumi version from pyproject.toml"
+    local root="${XDG_CACHE_HOME:-$HOME/.cache}/mlstack/pulumi"
 
-    local on_path
+    # An official CLI installed the usual way (it also has the language host `pulumi up` needs).
+    local on_path found
     on_path=$(command -v pulumi || true)
-    if [[ -n "$on_path" && "$on_path" != "$bin/pulumi" ]] && reports_version "$on_path" "$version"; then
-        log "using $on_path (v$version)"
-        dirname "$on_path"
-        return
+    if [[ -z "${MLSTACK_PULUMI_VERSION:-}" && -n "$on_path" && "$on_path" != "$root"/* ]]; then
+        found=$("$on_path" version 2>/dev/null || true)
+        if [[ -n "$found" ]] && at_least_series "$found" "$pinned"; then
+            log "using $on_path ($found)"
+            dirname "$on_path"
+            return
+        fi
     fi
 
-    if ! { reports_version "$bin/pulumi" "$version" && [[ -x "$bin/pulumi-language-python" ]]; }; then
-        go=$(find_go)
-        log "building pulumi v$version with $("$go" version)"
+    version="${MLSTACK_PULUMI_VERSION:-}"
+    if [[ -z "$version" ]]; then
+        # A cached build of the series is used as it is: no network needed once built.
+        local cached
+        local d v
+        cached=""
+        for d in "$root"/*/bin/pulumi; do
+            [[ -x "$d" ]] || continue
+            v=$(basename "$(dirname "$(dirname "$d")")")
+            if at_least_series "$v" "$pinned" && { [[ -z "$cached" ]] || [[ "$(printf '%s\n%s\n' "$cached" "$v" | sort -V | tail -1)" == "$v" ]]; }; then
+                cached="$v"
+            fi
+        done
+        if [[ -n "$cached" ]] && reports_version "$root/$cached/bin/pulumi" "$cached"; then
+            version="$cached"
+        else
+            go=$(find_go)
+            version=$(newest_served "$go" "$pinned") || die "no CLI version to build"
+        fi
+    fi
+    at_least_series "$version" "$pinned" || die "pulumi v$version is older than the SDK's series (pulumi==$pinned)"
+    cache="$root/$version"
+    bin="$cache/bin"
+
+    if ! reports_version "$bin/pulumi" "$version"; then
+        go=${go:-$(find_go)}
+        log "building pulumi v$version (SDK pulumi==$pinned) with $("$go" version)"
         local staging
         mkdir -p "$cache"
         staging=$(mktemp -d "$cache/bin.XXXXXX") && chmod 755 "$staging"

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateResult
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from mlstack.backends.components import SpecComponent
 from mlstack.emulator import desired
@@ -42,26 +42,71 @@ def _outs(props: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     return {**props, "status": row["status"], "message": row["message"], "url": row["observed"].get("url", "")}
 
 
+def _whole_floats(value: Any, path: str = "") -> list[str]:
+    """Paths of the floats with a whole value (`1.0`): the only numbers the engine's wire makes ambiguous."""
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _whole_floats(v, f"{path}/{k}")]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _whole_floats(v, f"{path}/{i}")]
+    return [path] if isinstance(value, float) and value.is_integer() else []
+
+
+def _numbers(value: Any, floats: frozenset[str], path: str = "") -> Any:
+    """The config as the spec wrote it. Pulumi's wire carries every number as a double, so the engine
+    hands `max_iter: 200` to the provider as 200.0 (and a training script would get `--max_iter 200.0`);
+    whole numbers become ints again except where the spec wrote a float (listed in `floats`)."""
+    if isinstance(value, dict):
+        return {k: _numbers(v, floats, f"{path}/{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_numbers(v, floats, f"{path}/{i}") for i, v in enumerate(value)]
+    if isinstance(value, float) and value.is_integer() and path not in floats:
+        return int(value)
+    return value
+
+
+def _config(props: dict[str, Any]) -> dict[str, Any]:
+    return _numbers(props["config"], frozenset(props.get("floats") or ()))
+
+
+def _gone(props: dict[str, Any]) -> bool:
+    from mlstack.emulator.layout import StateDir
+
+    return not StateDir(Path(props["state_dir"])).exists()  # `mlstack down` removed the whole state directory
+
+
 class EmulatorProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
-        row = _client(props).put(_path(props), {"config": props["config"]})
+        row = _client(props).put(_path(props), {"config": _config(props)})
         return CreateResult(id_=f"{props['kind']}/{props['name']}", outs=_outs(props, row))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [key for key in REPLACE_ON if olds.get(key) != news.get(key)]
-        changed = bool(replaces) or any(olds.get(k) != news.get(k) for k in ("config", "port"))
-        return DiffResult(changes=changed, replaces=replaces, delete_before_replace=True)
+        changed = bool(replaces) or _config(olds) != _config(news) or int(olds["port"]) != int(news["port"])
+        # A replacement is created before its predecessor is deleted: an endpoint never has a gap in service.
+        return DiffResult(changes=changed, replaces=replaces, delete_before_replace=False)
 
     def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        row = _client(news).put(_path(news), {"config": news["config"]})
+        row = _client(news).put(_path(news), {"config": _config(news)})
         return UpdateResult(outs=_outs(news, row))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        """`refresh`: what the emulator has now; a resource it no longer has leaves the stack."""
+        from mlstack.emulator.errors import NotFound
+
+        if _gone(props):
+            return ReadResult(id_="", outs={})
+        try:
+            row = _client(props).get(_path(props))
+        except NotFound:
+            return ReadResult(id_="", outs={})
+        outs = _outs({**props, "config": row["config"]}, row)
+        return ReadResult(id_=id_, outs=outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         from mlstack.emulator.errors import NotFound
-        from mlstack.emulator.layout import StateDir
 
-        if not StateDir(Path(props["state_dir"])).exists():
-            return  # `mlstack down` removed the whole state directory already
+        if _gone(props):
+            return
         try:
             _client(props).delete(_path(props))
         except NotFound:
@@ -87,15 +132,18 @@ def build(resolved: Resolved) -> None:
         for item in (r for r in wanted["resources"] if r["kind"] == kind):
             label = item["name"].replace(":", "-")  # model versions are group:vN in the emulator
             component = SpecComponent(kind, label)
+            props = {
+                "kind": kind,
+                "name": item["name"],
+                "config": item["config"],
+                "state_dir": str(state.root),
+                "port": local.port,
+            }
+            if floats := _whole_floats(item["config"]):
+                props["floats"] = floats
             resource = EmulatorResource(
                 label,
-                {
-                    "kind": kind,
-                    "name": item["name"],
-                    "config": item["config"],
-                    "state_dir": str(state.root),
-                    "port": local.port,
-                },
+                props,
                 component.child(depends_on=list(earlier)),
             )
             component.done({"status": resource.status, "url": resource.url})

@@ -56,11 +56,18 @@ def init_ci(
     env: EnvOpt = None,
     target: Annotated[str | None, typer.Option("--target", "-t", help="Review for this target.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite a different workflow file.")] = False,
+    requirement: Annotated[
+        str | None,
+        typer.Option(
+            "--requirement",
+            help="What the job pip-installs (default: where this mlstack came from, per its PEP 610 record).",
+        ),
+    ] = None,
 ) -> None:
     """Write the GitHub workflow that reviews spec changes in pull requests.
 
     It validates the spec, diffs it against the pull request's base and keeps one comment up to date."""
     from mlstack.review.workflow import write_workflow
 
-    path = write_workflow(spec, directory, env=env, target=target, force=force)
+    path = write_workflow(spec, directory, env=env, target=target, force=force, requirement=requirement)
     typer.echo(f"wrote {path}")

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from mlstack.backends import EXTRAS
 from mlstack.errors import MlstackError
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
+from mlstack.source import installed_record, requirement_from
 from mlstack.spec import load
 
 NAME = "mlstack-review.yml"
@@ -31,25 +31,36 @@ def fill(template: str, values: dict[str, str]) -> str:
     return "".join(out)
 
 
-def _package(cloud: str) -> str:
-    try:
-        return f"mlstack[{EXTRAS[cloud]}]=={version('mlstack')}"
-    except PackageNotFoundError:
-        return f"mlstack[{EXTRAS[cloud]}]"
+def _package(cloud: str, requirement: str | None, repository: Path) -> str:
+    if requirement:
+        return requirement
+    return requirement_from(installed_record(), EXTRAS[cloud], repository)
 
 
-def write_workflow(spec: Path, directory: Path, env: str | None, target: str | None, force: bool) -> Path:
+def write_workflow(
+    spec: Path,
+    directory: Path,
+    env: str | None,
+    target: str | None,
+    force: bool,
+    requirement: str | None = None,
+    repository: Path | None = None,
+) -> Path:
+    """The workflow for `spec`, a path relative to the repository (default: the current directory)."""
+    root = repository or Path.cwd()
     if not TEMPLATE.is_file():
         raise MlstackError(f"the workflow template is missing: expected {TEMPLATE}")
     if spec.is_absolute():
         try:
-            spec = spec.relative_to(Path.cwd())
+            spec = spec.relative_to(root)
         except ValueError:
             raise MlstackError(f"{spec}: give the spec's path relative to the repository root") from None
-    loaded = load(spec, env=env, target=target)  # a spec that does not validate gets no workflow
+    # a spec that does not validate gets no workflow
+    loaded = load(spec if repository is None else root / spec, env=env, target=target)
+    package = _package(loaded.cloud, requirement, root)
     text = fill(
         TEMPLATE.read_text(encoding="utf-8"),
-        {"spec": spec.as_posix(), "env": env or "", "target": target or "", "package": _package(loaded.cloud)},
+        {"spec": spec.as_posix(), "env": env or "", "target": target or "", "package": package},
     )
     path = directory / NAME
     if path.exists() and path.read_text(encoding="utf-8") != text and not force:

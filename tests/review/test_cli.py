@@ -17,8 +17,9 @@ import yaml
 from typer.testing import CliRunner
 
 from mlstack.cli import app
+from mlstack.errors import MlstackError
 from mlstack.review.render import MARKER
-from mlstack.review.workflow import TEMPLATE, fill
+from mlstack.review.workflow import TEMPLATE, fill, requirement_from
 from tests.review.conftest import git, pull_request_checkout, small, write_pair
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,7 +64,8 @@ def test_init_ci_writes_the_workflow_for_the_spec(tmp_path: Path, monkeypatch: p
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "shop.yaml").write_text(yaml.safe_dump(small()))
     runner = CliRunner()
-    result = runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml", "--env", "prod"])
+    source = "mlstack[aws] @ git+https://example.invalid/platform/mlstack@0123abc"
+    result = runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml", "--env", "prod", "--requirement", source])
     assert result.exit_code == 0, result.output
     written = tmp_path / ".github" / "workflows" / "mlstack-review.yml"
     assert result.output.strip() == f"wrote {Path('.github/workflows/mlstack-review.yml')}"
@@ -71,18 +73,63 @@ def test_init_ci_writes_the_workflow_for_the_spec(tmp_path: Path, monkeypatch: p
     trigger = flow[True]["pull_request"]["paths"]  # YAML 1.1 reads the key `on` as true
     assert trigger == ["specs/shop.yaml", ".github/workflows/mlstack-review.yml"]
     assert flow["env"]["MLSTACK_SPEC"] == "specs/shop.yaml" and flow["env"]["MLSTACK_ENV"] == "prod"
-    assert flow["env"]["MLSTACK_PACKAGE"].startswith("mlstack[aws]")
+    assert flow["env"]["MLSTACK_PACKAGE"] == source
     assert flow["permissions"] == {"contents": "read", "pull-requests": "write"}
     template_lines = TEMPLATE.read_text().splitlines()
     changed = [
         n for n, (a, b) in enumerate(zip(template_lines, written.read_text().splitlines(), strict=True)) if a != b
     ]
     assert all("# mlstack:" in template_lines[n] for n in changed), "only the marked options change"
-    again = runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml", "--env", "prod"])
+    again = runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml", "--env", "prod", "--requirement", source])
     assert again.exit_code == 0, "writing the same file twice is fine"
-    refused = runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml"])
+    refused = runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml", "--requirement", source])
     assert refused.exit_code == 1 and "exists and differs; pass --force" in str(refused.exception)
-    assert runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml", "--force"]).exit_code == 0
+    assert (
+        runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml", "--force", "--requirement", source]).exit_code == 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("recorded", "expected"),
+    [
+        (
+            {"url": "https://github.com/acme/mlstack", "vcs_info": {"vcs": "git", "commit_id": "0123abc"}},
+            "mlstack[gcp] @ git+https://github.com/acme/mlstack@0123abc",
+        ),
+        (
+            {"url": "https://files.acme.invalid/mlstack-0.1.0-py3-none-any.whl", "archive_info": {}},
+            "mlstack[gcp] @ https://files.acme.invalid/mlstack-0.1.0-py3-none-any.whl",
+        ),
+    ],
+)
+def test_the_workflow_installs_the_mlstack_that_runs_here(recorded: dict[str, Any], expected: str) -> None:
+    assert requirement_from(recorded, "gcp", Path("/elsewhere")) == expected
+
+
+def test_a_source_tree_is_installed_from_the_checkout_only_when_it_is_the_reviewed_repository(tmp_path: Path) -> None:
+    recorded = {"url": tmp_path.as_uri(), "dir_info": {"editable": True}}
+    assert requirement_from(recorded, "aws", tmp_path) == ".[aws]"
+    with pytest.raises(MlstackError, match="which a CI runner cannot reach; pass --requirement"):
+        requirement_from(recorded, "aws", tmp_path / "other")
+    with pytest.raises(MlstackError, match="no PEP 610 record"):
+        requirement_from(None, "aws", tmp_path)  # e.g. installed from an index: by name, so not trusted here
+
+
+def test_without_a_requirement_init_ci_says_what_to_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "shop.yaml").write_text(yaml.safe_dump(small()))
+    monkeypatch.setattr("mlstack.source.distribution", _NoRecord)
+    result = CliRunner().invoke(app, ["init-ci", "--spec", "shop.yaml"])
+    assert result.exit_code == 1 and "pass --requirement" in str(result.exception)
+    assert not (tmp_path / ".github").exists()
+
+
+class _NoRecord:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def read_text(self, filename: str) -> None:
+        return None
 
 
 def test_init_ci_refuses_a_spec_that_does_not_validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
