@@ -8,11 +8,7 @@ from typing import Annotated
 
 import typer
 
-SpecArg = Annotated[Path, typer.Argument(help="The spec file.", show_default=True)]
-EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Apply this environment's overrides.")]
-TargetOpt = Annotated[
-    str | None, typer.Option("--target", "-t", help="Validate for this target instead of the spec's own.")
-]
+from mlstack.commands.options import EnvOpt, SpecFile, SpecPositional, TargetOpt, spec_path
 
 
 def register(app: typer.Typer) -> None:
@@ -21,15 +17,19 @@ def register(app: typer.Typer) -> None:
 
 
 def validate(
-    spec: SpecArg = Path("mlstack.yaml"),
+    spec: SpecPositional = None,
+    file: SpecFile = None,
     env: EnvOpt = None,
     target: TargetOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
-    """Check a spec: types, references, names and the target's limits. Exit 0 valid, 1 invalid, 2 usage."""
+    """Check a spec: types, references, names and the target's limits. Exit 0 valid, 1 invalid, 2 usage.
+
+    Example: mlstack validate -f specs/fraud-detection.yaml --env prod --target gcp"""
     from mlstack.errors import SpecInvalid
     from mlstack.spec import load
 
+    spec = spec_path(file, spec)
     try:
         loaded = load(spec, env=env, target=target)
     except SpecInvalid as exc:
@@ -61,7 +61,9 @@ def schema(
         Path | None, typer.Option("--reference", help="Also write the markdown spec reference here.")
     ] = None,
 ) -> None:
-    """Write the spec's JSON Schema (for editor completion via yaml-language-server)."""
+    """Write the spec's JSON Schema (for editor completion via yaml-language-server).
+
+    Example: mlstack schema -o specs/mlstack.schema.json --reference specs/REFERENCE.md"""
     from mlstack.spec.schema import schema_text
 
     if reference is not None:

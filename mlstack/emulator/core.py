@@ -362,7 +362,7 @@ class Emulator:
                 raise
             self._finish_materialization(record, "succeeded", rows, "")
             op.emit(f"materialized {rows} rows of {view}")
-            return {"view": view, "rows": rows}
+            return {"view": view, "rows": rows, **self.features.freshness(view)}
 
         return self.operations.start("materialize", f"materialize {view}", work)
 

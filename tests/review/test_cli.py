@@ -63,7 +63,7 @@ def test_init_ci_writes_the_workflow_for_the_spec(tmp_path: Path, monkeypatch: p
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "shop.yaml").write_text(yaml.safe_dump(small()))
     runner = CliRunner()
-    result = runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml", "--env", "prod"])
+    result = runner.invoke(app, ["init-ci", "-f", "specs/shop.yaml", "--env", "prod"])
     assert result.exit_code == 0, result.output
     written = tmp_path / ".github" / "workflows" / "mlstack-review.yml"
     assert result.output.strip() == f"wrote {Path('.github/workflows/mlstack-review.yml')}"
@@ -78,16 +78,16 @@ def test_init_ci_writes_the_workflow_for_the_spec(tmp_path: Path, monkeypatch: p
         n for n, (a, b) in enumerate(zip(template_lines, written.read_text().splitlines(), strict=True)) if a != b
     ]
     assert all("# mlstack:" in template_lines[n] for n in changed), "only the marked options change"
-    again = runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml", "--env", "prod"])
+    again = runner.invoke(app, ["init-ci", "-f", "specs/shop.yaml", "--env", "prod"])
     assert again.exit_code == 0, "writing the same file twice is fine"
-    refused = runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml"])
+    refused = runner.invoke(app, ["init-ci", "-f", "specs/shop.yaml"])
     assert refused.exit_code == 1 and "exists and differs; pass --force" in str(refused.exception)
-    assert runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml", "--force"]).exit_code == 0
+    assert runner.invoke(app, ["init-ci", "-f", "specs/shop.yaml", "--force"]).exit_code == 0
 
 
 def test_init_ci_refuses_a_spec_that_does_not_validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(app, ["init-ci", "--spec", "missing.yaml"])
+    result = CliRunner().invoke(app, ["init-ci", "-f", "missing.yaml"])
     assert result.exit_code == 1 and not (tmp_path / ".github").exists()
 
 
