@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
+from mlstack import graph
 from mlstack.errors import MlstackError
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 from mlstack.review.cost import HOURS, NOT_ESTIMATED, span
@@ -141,6 +142,7 @@ def _context(review: Review, detail: Detail, limit: int = GITHUB_COMMENT_LIMIT) 
     return {
         "marker": MARKER,
         "title": f"{head.name} on {head.cloud}" + (f" ({env})" if env else ""),
+        "graph": graph.to_mermaid(graph.build(head.spec)),
         "production": head.production,
         "base": review.base.source,
         "head": review.head.source,
