@@ -56,22 +56,22 @@ def _options(
 
 
 def command() -> Any:
-    """The click command behind `app`, with help that shows no types for flags (`--json <bool>`) and
+    """The click command behind `app`, with help that shows no type for flags (`--json <bool>`) and
     names values by what they are (`--env ENV`, not `--env <str>`)."""
-    import click
+    from typer.core import TyperOption
 
     root = typer.main.get_command(app)
     pending = [root]
     while pending:
         cmd = pending.pop()
         pending.extend(getattr(cmd, "commands", {}).values())
-        helper = cmd.get_help_option(click.Context(cmd))
+        helper = cmd.get_help_option(typer.Context(cmd))
         for param in [*cmd.params, *([helper] if helper else [])]:
-            if not isinstance(param, click.Option) or param.metavar is not None:
+            if not isinstance(param, TyperOption) or param.metavar is not None:
                 continue
             if param.is_flag:
                 param.metavar = ""
-            elif not isinstance(param.type, click.Choice):
+            elif not param.type_descriptor.is_choice:
                 param.metavar = (param.name or "value").upper()
     return root
 

@@ -17,11 +17,11 @@ SPEC_MARK = "apiVersion: mlstack/"
 
 SpecFile = Annotated[
     Path | None,
-    typer.Option("--file", "-f", metavar="SPEC", show_default=False, help="The spec file [default: ./mlstack.yaml]."),
+    typer.Option("--file", "-f", metavar="SPEC", show_default=False, help="The spec file (default: ./mlstack.yaml)."),
 ]
 SpecPositional = Annotated[
     Path | None,
-    typer.Argument(metavar="[SPEC]", show_default=False, help="The spec file, as with -f."),
+    typer.Argument(metavar="SPEC", show_default=False, help="The spec file, as with -f."),
 ]
 EnvOpt = Annotated[str | None, typer.Option("--env", "-e", metavar="ENV", help="Apply this environment's overrides.")]
 TargetOpt = Annotated[
