@@ -158,20 +158,20 @@ def to_mermaid(graph: Graph) -> str:
     """A Mermaid flowchart, left to right, one subgraph per column."""
     ids = {key: f"n{i}" for i, key in enumerate(graph.nodes)}
     lines = ["flowchart LR"]
+    styles = []
     for kind, title in COLUMNS:
         members = [n for n in graph.nodes.values() if n.kind == kind]
         if not members:
-            continue
+            continue  # a style for an absent subgraph would draw a stray node of that name
         lines.append(f'  subgraph {kind}["{title}"]')
         lines += [f'    {ids[n.key]}["{_mermaid_text(n.label.strip())}"]' for n in members]
         lines.append("  end")
+        styles.append(f"  style {kind} fill:{COLOURS[kind]}")
     for edge in graph.edges:
         arrow = "-.->" if edge.control else "-->"
         label = f'|"{_mermaid_text(edge.label)}"|' if edge.label else ""
         lines.append(f"  {ids[edge.source]} {arrow}{label} {ids[edge.target]}")
-    for kind, colour in COLOURS.items():
-        lines.append(f"  style {kind} fill:{colour}")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *styles]) + "\n"
 
 
 # --- Graphviz -----------------------------------------------------------------------------------
