@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mlstack.commands.options import EnvOpt, SpecFile, SpecPositional, spec_path
+from mlstack.commands.options import EnvOpt, SpecFile, SpecPositional, spec_path, write_output
 
 
 class Format(enum.StrEnum):
@@ -34,23 +34,17 @@ def graph(
     """Draw the platform: feature views → pipelines → registry → endpoints (with traffic) → monitors → actions.
 
     Example: mlstack graph -f specs/fraud-detection.yaml --format png -o platform.png"""
-    from mlstack.errors import MlstackError
     from mlstack.graph import build, render, to_mermaid
     from mlstack.spec import load
 
     loaded = load(spec_path(file, spec), env=env)
     drawn = build(loaded.spec)
     if fmt is Format.mermaid:
-        data = to_mermaid(drawn).encode()
+        text = to_mermaid(drawn)
         if output is None:
-            typer.echo(data.decode(), nl=False)
-            return
-    else:
-        title = loaded.spec.name + (f" ({env})" if env else "")
-        data = render(drawn, fmt.value, title)
-        output = output or Path(f"{loaded.spec.name}.{fmt.value}")
-    try:
-        output.write_bytes(data)
-    except OSError as exc:
-        raise MlstackError(f"cannot write {output}: {exc.strerror}") from None
-    typer.echo(f"wrote {output}")
+            typer.echo(text, nl=False)
+        else:
+            write_output(output, text)
+        return
+    title = loaded.spec.name + (f" ({env})" if env else "")
+    write_output(output or Path(f"{loaded.spec.name}.{fmt.value}"), render(drawn, fmt.value, title))

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from mlstack.commands.local import _client
-from mlstack.commands.options import EnvOpt, JsonOpt, SpecFile
+from mlstack.commands.options import EnvOpt, JsonOpt, SpecFile, write_output
 
 monitor_app = typer.Typer(help="Monitors on the local emulator.", no_args_is_help=True)
 NameArg = Annotated[str, typer.Argument(help="The monitor's name in the spec.")]
@@ -59,15 +59,8 @@ def report(
     """Write a self-contained HTML report: the metric table and per-feature histograms.
 
     Example: mlstack monitor report feature-drift -f specs/fraud-detection.yaml -o drift.html"""
-    from mlstack.errors import MlstackError
-
     html = _client(file, env).get(f"/v1/monitors/{name}/report")
-    target = out or Path(f"{name}-report.html")
-    try:
-        target.write_text(html)
-    except OSError as exc:
-        raise MlstackError(f"cannot write {target}: {exc.strerror}") from None
-    typer.echo(f"wrote {target}")
+    write_output(out or Path(f"{name}-report.html"), html)
 
 
 def feedback(

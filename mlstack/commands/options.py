@@ -1,6 +1,6 @@
-"""The options commands share, so that a spec is named the same way on every command: `-f/--file`,
-`./mlstack.yaml` when absent. Commands whose only argument is the spec also take it positionally,
-as earlier versions did."""
+"""What commands share: the options, so that a spec is named the same way on every command (`-f/--file`,
+`./mlstack.yaml` when absent; commands whose only argument is the spec also take it positionally, as
+earlier versions did), and writing an output file."""
 
 from __future__ import annotations
 
@@ -67,3 +67,17 @@ def nearby_specs(limit: int = 5) -> list[Path]:
             if SPEC_MARK in head:
                 found.append(path)
     return found[:limit]
+
+
+def write_output(path: Path, data: str | bytes) -> None:
+    """Write a command's output file and say so; a located error, not a traceback, when it cannot."""
+    from mlstack.errors import MlstackError
+
+    try:
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    except OSError as exc:
+        raise MlstackError(f"cannot write {path}: {exc.strerror}") from None
+    typer.echo(f"wrote {path}")
