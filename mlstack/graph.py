@@ -148,9 +148,11 @@ def _monitor(graph: Graph, monitor: Monitor) -> None:
 
 
 def _mermaid_text(text: str) -> str:
-    # Inside a quoted Mermaid label: entity codes for the characters that end or break it.
-    for char, code in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"), ("|", "#124;")):
-        text = text.replace(char, code)
+    # Labels are HTML inside quotes: HTML entities for what would end the quote or the edge label, or
+    # read as markup. Not Mermaid's own `#quot;` codes, which Mermaid 11 leaves undecoded in HTML labels
+    # (and which any `#word;` in a label would be mistaken for: hence `&num;`).
+    for char, entity in (("&", "&amp;"), ('"', "&quot;"), ("<", "&lt;"), (">", "&gt;"), ("|", "&vert;"), ("#", "&num;")):
+        text = text.replace(char, entity)
     return text.replace("\n", "<br/>")
 
 
