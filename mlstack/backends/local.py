@@ -61,7 +61,7 @@ class EmulatorProvider(ResourceProvider):
         from mlstack.emulator.layout import StateDir
 
         if not StateDir(Path(props["state_dir"])).exists():
-            return  # `mlstack down` removed the whole state directory already
+            return  # `mlstack down --purge` removed the whole state directory already
         try:
             _client(props).delete(_path(props))
         except NotFound:
