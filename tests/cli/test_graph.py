@@ -141,3 +141,13 @@ def test_the_review_comment_shows_the_platform_after_the_change(tmp_path: Path):
     assert block.group(1) == to_mermaid(build(load(head).spec))
     assert re.search(r'n\d+\["iris<br/>canary 20%"\]', block.group(1))
     assert re.findall(r"style (\w+)", block.group(1)) == ["pipeline", "model_group", "endpoint"]
+
+
+def test_mermaid_to_a_file_is_what_stdout_shows(tmp_path: Path):
+    out = tmp_path / "platform.mmd"
+    written = mlstack("graph", "-f", str(FRAUD), "--format", "mermaid", "-o", str(out))
+    assert written.returncode == 0, written.stderr
+    assert written.stdout == f"wrote {out}\n"
+    assert out.read_text() == to_mermaid(build(load(FRAUD).spec))
+    unwritable = mlstack("graph", "-f", str(FRAUD), "--format", "mermaid", "-o", str(tmp_path / "no" / "such.mmd"))
+    assert unwritable.returncode == 1 and "cannot write" in unwritable.stderr and "Traceback" not in unwritable.stderr
