@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Any
 
 # Pydantic scans every installed distribution for plugins on first use; the CLI uses none.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
@@ -18,6 +19,7 @@ from mlstack.errors import MlstackError, SpecInvalid, printable
 COMMAND_MODULES = (
     "mlstack.commands.catalog",
     "mlstack.commands.deploy",
+    "mlstack.commands.graph",
     "mlstack.commands.init",
     "mlstack.commands.local",
     "mlstack.commands.migrate",
@@ -39,6 +41,42 @@ app = typer.Typer(
 )
 for _module in COMMAND_MODULES:
     importlib.import_module(_module).register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from mlstack import __version__
+
+        typer.echo(f"mlstack {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """One spec for a whole ML platform: validate, plan, review, migrate and run it."""
+
+
+def command() -> Any:
+    """The click command behind `app`, with help that shows no type for flags (`--json <bool>`) and
+    names values by what they are (`--env ENV`, not `--env <str>`)."""
+    from typer.core import TyperOption
+
+    root = typer.main.get_command(app)
+    pending = [root]
+    while pending:
+        cmd = pending.pop()
+        pending.extend(getattr(cmd, "commands", {}).values())
+        helper = cmd.get_help_option(typer.Context(cmd))
+        for param in [*cmd.params, *([helper] if helper else [])]:
+            if not isinstance(param, TyperOption) or param.metavar is not None:
+                continue
+            if param.is_flag:
+                param.metavar = ""
+            elif not param.type_descriptor.is_choice:
+                param.metavar = (param.name or "value").upper()
+    return root
 
 
 def report(exc: BaseException) -> int:
@@ -80,7 +118,7 @@ def report(exc: BaseException) -> int:
 
 def main() -> None:
     try:
-        app()  # standalone: click prints usage errors and exits 2 itself
+        command()(prog_name="mlstack")  # standalone: click prints usage errors and exits 2 itself
     except (SpecInvalid, MlstackError) as exc:
         sys.exit(report(exc))
     except KeyboardInterrupt:

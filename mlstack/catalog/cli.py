@@ -37,7 +37,9 @@ def list_skus(
     gpu: str | None = typer.Option(None, "--gpu", help="GPU model, family or class, e.g. L4, A100, inference-24gb."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (sorted by cloud, price, id)."),
 ) -> None:
-    """List SKUs with their hardware and on-demand price."""
+    """List SKUs with their hardware and on-demand price.
+
+    Example: mlstack catalog list --cloud aws --gpu L4"""
     try:
         skus = get_catalog().skus(cloud=cloud, gpu=gpu)
     except CatalogError as error:
@@ -97,7 +99,9 @@ def map_sku(
     from_cloud: str | None = typer.Option(None, "--from", help="The SKU's cloud (default: found by its id)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Show a SKU's closest counterpart on other clouds, with fidelity and price difference."""
+    """Show a SKU's closest counterpart on other clouds, with fidelity and price difference.
+
+    Example: mlstack catalog map ml.g6.xlarge --to gcp,azure"""
     catalog = get_catalog()
     source_cloud = from_cloud or _source_cloud(sku)
     targets = [c.strip() for c in to.split(",") if c.strip()] if to else [c for c in CLOUDS if c != source_cloud]

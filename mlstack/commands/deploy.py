@@ -70,7 +70,9 @@ def deploy(
     yes: YesOpt = False,
     cwd: DirOpt = Path("."),
 ) -> None:
-    """Deploy a stack with the Pulumi engine: the program `pulumi up -s STACK` runs, run by mlstack."""
+    """Deploy a stack with the Pulumi engine: the program `pulumi up -s STACK` runs, run by mlstack.
+
+    Example: mlstack deploy local --preview"""
     from mlstack import engine
 
     found = _stack(stack, cwd)
@@ -87,7 +89,9 @@ def deploy(
 
 
 def destroy(stack: StackArg, yes: YesOpt = False, cwd: DirOpt = Path(".")) -> None:
-    """Delete everything the stack deployed."""
+    """Delete everything the stack deployed.
+
+    Example: mlstack destroy local --yes"""
     from mlstack import engine
 
     found = _stack(stack, cwd)
@@ -112,7 +116,9 @@ def refresh(
     ] = False,
     cwd: DirOpt = Path("."),
 ) -> None:
-    """Bring the stack's state in line with what is really deployed (after an interrupted deploy or drift)."""
+    """Bring the stack's state in line with what is really deployed (after an interrupted deploy or drift).
+
+    Example: mlstack refresh local"""
     from mlstack import engine
 
     found = _stack(stack, cwd)

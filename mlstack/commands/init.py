@@ -22,7 +22,9 @@ def init(
         typer.Option("--requirement", help="What the review workflow pip-installs (default: this mlstack's source)."),
     ] = None,
 ) -> None:
-    """Make a platform repository: mlstack.yaml, a Pulumi project calling mlstack, a dev stack, the review workflow."""
+    """Make a platform repository: mlstack.yaml, a Pulumi project calling mlstack, a dev stack, the review workflow.
+
+    Example: mlstack init my-platform --target local"""
     from mlstack.scaffold import STACK
     from mlstack.scaffold import init as scaffold
 

@@ -11,17 +11,23 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mlstack.commands.options import (
+    DEFAULT_SPEC,
+    EnvOpt,
+    JsonOpt,
+    SpecFile,
+    SpecPositional,
+    named_spec,
+    no_spec_here,
+    spec_path,
+)
+
 if TYPE_CHECKING:
     from rich.console import Console
 
     from mlstack.emulator.client import Client
     from mlstack.emulator.layout import StateDir
 
-SpecArg = Annotated[Path, typer.Argument(help="The spec file.", show_default=True)]
-SpecOpt = Annotated[Path, typer.Option("--spec", "-f", help="The spec file.", show_default=True)]
-EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Apply this environment's overrides.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-DEFAULT_SPEC = Path("mlstack.yaml")
 SYMBOLS = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red"), "unchanged": (" ", "dim")}
 
 registry_app = typer.Typer(help="The local emulator's model registry.", no_args_is_help=True)
@@ -45,14 +51,19 @@ def _console() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def _state(spec: Path, env: str | None) -> StateDir:
-    """The state directory the spec names; read leniently when the spec no longer validates, so
-    `down` and `status` still find what an earlier `up` made."""
+def _state(named: Path | None, env: str | None) -> StateDir:
+    """The state directory of the named spec (./mlstack.yaml when none is named); with no spec named
+    and none here, that of the one emulator running in or below this folder."""
     from mlstack.emulator.layout import state_dir_for
     from mlstack.errors import SpecInvalid
     from mlstack.spec import load
     from mlstack.spec.models import LocalSettings
 
+    if named is None and not DEFAULT_SPEC.is_file():
+        return _running_here()
+    spec = named or DEFAULT_SPEC
+    # Read leniently when the spec no longer validates, so that `down` and `status` still find
+    # what an earlier `up` made.
     try:
         return state_dir_for(spec, load(spec, env=env, target="local").spec.target.local.state_dir)
     except SpecInvalid:
@@ -66,7 +77,38 @@ def _state(spec: Path, env: str | None) -> StateDir:
         return state_dir_for(spec, str(configured))
 
 
-def _client(spec: Path, env: str | None = None) -> Client:
+def _running_here() -> StateDir:
+    """The one emulator running for a state directory up to two folders down (./.mlstack,
+    specs/.mlstack), said on stderr; an error naming the choices otherwise."""
+    from mlstack.emulator import process
+    from mlstack.emulator.layout import MARKER, StateDir
+    from mlstack.errors import MlstackError
+
+    markers = sorted({*Path().glob(f"*/{MARKER}"), *Path().glob(f"*/*/{MARKER}")})
+    states = [StateDir(m.parent.resolve()) for m in markers]
+    live = [s for s in states if process.running(s) is not None]
+    if len(live) == 1:
+        typer.echo(f"no {DEFAULT_SPEC} here; using the emulator running for {live[0].root}", err=True)
+        return live[0]
+    if live:
+        choices = "; ".join(f"{s.root} (-f {_spec_of(s) or 'its spec'})" for s in live)
+        raise MlstackError(f"no {DEFAULT_SPEC} here and several emulators run: {choices}; name the spec with -f")
+    raise no_spec_here()
+
+
+def _spec_of(state: StateDir) -> str | None:
+    """The spec file the last `mlstack up` of a state directory applied."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{state.database}?mode=ro", uri=True) as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'spec_file'").fetchone()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
+def _client(spec: Path | None, env: str | None = None) -> Client:
     from mlstack.emulator.client import Client
 
     return Client.for_state(_state(spec, env))
@@ -137,8 +179,10 @@ def _print_endpoints(console: Console, endpoints: list[dict[str, Any]], state: S
             console.print(f"  {escape(invoke_line)}")
 
 
-def up(spec: SpecArg = DEFAULT_SPEC, env: EnvOpt = None) -> None:
-    """Start (or reuse) the local emulator and apply the spec: plan, then reconcile what changed."""
+def up(spec: SpecPositional = None, file: SpecFile = None, env: EnvOpt = None) -> None:
+    """Start (or reuse) the local emulator and apply the spec: plan, then reconcile what changed.
+
+    Example: mlstack up -f specs/quickstart.yaml"""
     from mlstack.emulator import desired, process
     from mlstack.emulator.client import Client
     from mlstack.emulator.layout import state_dir_for
@@ -146,6 +190,7 @@ def up(spec: SpecArg = DEFAULT_SPEC, env: EnvOpt = None) -> None:
 
     started = time.monotonic()
     console = _console()
+    spec = spec_path(file, spec)
     loaded = load(spec, env=env, target="local")
     wanted = desired.build(loaded)
     local = loaded.spec.target.local
@@ -169,46 +214,102 @@ def up(spec: SpecArg = DEFAULT_SPEC, env: EnvOpt = None) -> None:
     console.print(f"Applied in {time.monotonic() - started:.1f}s.")
 
 
-def down(spec: SpecArg = DEFAULT_SPEC, env: EnvOpt = None) -> None:
-    """Stop the local emulator and remove everything it made (its whole state directory)."""
-    import shutil
+def down(
+    spec: SpecPositional = None,
+    file: SpecFile = None,
+    env: EnvOpt = None,
+    purge: Annotated[
+        bool, typer.Option("--purge", help="Also delete the state directory: models, registry, runs, captures.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="With --purge: do not ask before deleting.")] = False,
+) -> None:
+    """Stop the local emulator; its state (models, registry, runs, captures) stays for the next `up`.
 
+    With --purge, say what the state directory holds, then delete it (asking first unless --yes).
+
+    Example: mlstack down -f specs/quickstart.yaml --purge --yes"""
     from mlstack.emulator import process
     from mlstack.errors import MlstackError
 
     console = _console()
-    state = _state(spec, env)
+    state = _state(named_spec(file, spec), env)
     if not state.root.exists():
-        console.print(f"nothing to remove: {state.root} does not exist")
+        console.print(f"nothing to stop: {state.root} does not exist")
         return
     if not state.exists():
         raise MlstackError(f"{state.root} is not an mlstack state directory; leaving it alone")
+    if purge:
+        console.print(f"--purge deletes {state.root}: {_contents(state)}")
+        if not yes and not _confirmed("Delete it?"):
+            raise MlstackError("nothing was stopped or deleted (pass --yes to delete without asking)")
     with console.status("stopping the local emulator"):
         stopped = process.stop(state)
     if process.lock_held(state):
         raise MlstackError(f"the emulator for {state.root} did not stop; nothing was removed")
+    if not purge:
+        said = "stopped the emulator" if stopped else "no emulator was running"
+        console.print(f"{said}; state kept in {state.root} (`mlstack down --purge` deletes it)")
+        return
+    import shutil
+
     shutil.rmtree(state.root)
-    console.print(f"{'stopped the emulator and ' if stopped else ''}removed {state.root}")
+    console.print(f"{'stopped the emulator and ' if stopped else ''}deleted {state.root}")
 
 
-def status(spec: SpecArg = DEFAULT_SPEC, env: EnvOpt = None, json_output: JsonOpt = False) -> None:
-    """Resources, endpoint URLs, the registry and recent pipeline runs of the local emulator."""
+def _confirmed(question: str) -> bool:
+    import sys
+
+    if not sys.stdin.isatty():
+        return False
+    return typer.confirm(question, default=False)
+
+
+def _contents(state: StateDir) -> str:
+    """What a state directory holds, in a person's words: counts and sizes."""
+    import sqlite3
+
+    counts: dict[str, int] = {}
+    try:
+        with sqlite3.connect(f"file:{state.database}?mode=ro", uri=True) as conn:
+            for what, sql in (
+                ("model versions", "SELECT COUNT(*) FROM model_versions"),
+                ("pipeline runs", "SELECT COUNT(*) FROM runs"),
+                ("resources", "SELECT COUNT(*) FROM resources"),
+            ):
+                counts[what] = conn.execute(sql).fetchone()[0]
+    except sqlite3.Error:
+        pass
+    captures = sum(1 for p in state.captures.rglob("*") if p.is_file()) if state.captures.exists() else 0
+    size = sum(p.stat().st_size for p in state.root.rglob("*") if p.is_file())
+    parts = [f"{n} {what}" for what, n in counts.items()] + [f"{captures} capture files", f"{size / 1e6:.1f} MB"]
+    return ", ".join(parts)
+
+
+def status(
+    spec: SpecPositional = None, file: SpecFile = None, env: EnvOpt = None, json_output: JsonOpt = False
+) -> None:
+    """Resources, endpoint URLs, the registry and recent pipeline runs of the local emulator.
+
+    With no spec named and no ./mlstack.yaml, it shows the one emulator running in or below this folder.
+
+    Example: mlstack status -f specs/quickstart.yaml --json"""
     from mlstack.emulator import process
     from mlstack.emulator.client import Client
 
-    state = _state(spec, env)
+    named = named_spec(file, spec)
+    state = _state(named, env)
     info = process.running(state)
     if info is None:
         if json_output:
             typer.echo(json.dumps({"running": False, "state_dir": str(state.root)}, indent=2))
         else:
-            typer.echo(f"no emulator is running for {state.root}; `mlstack up {spec}` starts it")
+            typer.echo(f"no emulator is running for {state.root}; `mlstack up -f {named or DEFAULT_SPEC}` starts it")
         return
     report = Client(info.url, state.read_token(), state=state).get("/v1/status")
     if json_output:
         typer.echo(json.dumps({"running": True, "pid": info.pid, **report}, indent=2))
         return
-    _print_status(_console(), report, state, spec)
+    _print_status(_console(), report, state, named or Path(_spec_of(state) or DEFAULT_SPEC))
 
 
 def _print_status(console: Console, report: dict[str, Any], state: StateDir, spec: Path) -> None:
@@ -246,10 +347,12 @@ def _print_status(console: Console, report: dict[str, Any], state: StateDir, spe
 def invoke(
     endpoint: Annotated[str, typer.Argument(help="The endpoint's name.")],
     data: Annotated[str, typer.Option("--data", "-d", help="JSON body, e.g. '{\"instances\": [[1, 2]]}', or @file.")],
-    spec: SpecOpt = DEFAULT_SPEC,
+    file: SpecFile = None,
     env: EnvOpt = None,
 ) -> None:
-    """Call an endpoint of the local emulator and print its JSON answer."""
+    """Call an endpoint of the local emulator and print its JSON answer.
+
+    Example: mlstack invoke iris -f specs/quickstart.yaml --data '{"instances": [[6.7, 3.0, 5.2, 2.3]]}'"""
     from mlstack.errors import MlstackError
 
     text = data
@@ -262,7 +365,7 @@ def invoke(
         body = json.loads(text)
     except json.JSONDecodeError as exc:
         raise MlstackError(f"--data is not JSON: {exc}") from None
-    answer = _client(spec, env).post(f"/endpoints/{endpoint}/invocations", body)
+    answer = _client(file, env).post(f"/endpoints/{endpoint}/invocations", body)
     typer.echo(json.dumps(answer, indent=2))
 
 
@@ -270,35 +373,41 @@ def invoke(
 def approve(
     group: Annotated[str, typer.Argument(help="The model group.")],
     version: Annotated[int, typer.Argument(help="The version number.")],
-    spec: SpecOpt = DEFAULT_SPEC,
+    file: SpecFile = None,
     env: EnvOpt = None,
 ) -> None:
-    """Approve a model version; endpoints waiting for it deploy it now."""
-    _set_approval(spec, env, group, version, "approved")
+    """Approve a model version; endpoints waiting for it deploy it now.
+
+    Example: mlstack registry approve fraud-model 2 -f specs/fraud-detection.yaml"""
+    _set_approval(file, env, group, version, "approved")
 
 
 @registry_app.command("reject")
 def reject(
     group: Annotated[str, typer.Argument(help="The model group.")],
     version: Annotated[int, typer.Argument(help="The version number.")],
-    spec: SpecOpt = DEFAULT_SPEC,
+    file: SpecFile = None,
     env: EnvOpt = None,
 ) -> None:
-    """Reject a model version: no endpoint will serve it."""
-    _set_approval(spec, env, group, version, "rejected")
+    """Reject a model version: no endpoint will serve it.
+
+    Example: mlstack registry reject fraud-model 3 -f specs/fraud-detection.yaml"""
+    _set_approval(file, env, group, version, "rejected")
 
 
-def _set_approval(spec: Path, env: str | None, group: str, version: int, approval: str) -> None:
-    result = _client(spec, env).put(f"/v1/registry/groups/{group}/versions/{version}/approval", {"approval": approval})
+def _set_approval(file: Path | None, env: str | None, group: str, version: int, approval: str) -> None:
+    result = _client(file, env).put(f"/v1/registry/groups/{group}/versions/{version}/approval", {"approval": approval})
     typer.echo(f"{group} v{version} is {result['approval']}")
     for line in result["endpoints"]:
         typer.echo(line)
 
 
 @registry_app.command("list")
-def list_versions(spec: SpecOpt = DEFAULT_SPEC, env: EnvOpt = None, json_output: JsonOpt = False) -> None:
-    """Model groups and their versions."""
-    client = _client(spec, env)
+def list_versions(file: SpecFile = None, env: EnvOpt = None, json_output: JsonOpt = False) -> None:
+    """Model groups and their versions.
+
+    Example: mlstack registry list -f specs/quickstart.yaml"""
+    client = _client(file, env)
     groups = [
         {**g, "versions": client.get(f"/v1/registry/groups/{g['name']}/versions")}
         for g in client.get("/v1/registry/groups")
@@ -318,11 +427,16 @@ def list_versions(spec: SpecOpt = DEFAULT_SPEC, env: EnvOpt = None, json_output:
 def run_pipeline(
     name: Annotated[str, typer.Argument(help="The pipeline.")],
     param: Annotated[list[str] | None, typer.Option("--param", "-p", help="Override a parameter: name=value.")] = None,
-    spec: SpecOpt = DEFAULT_SPEC,
+    file: SpecFile = None,
     env: EnvOpt = None,
     wait: Annotated[bool, typer.Option(help="Follow the run until it ends.")] = True,
 ) -> None:
-    """Start a pipeline run on the local emulator."""
+    """Start a pipeline run on the local emulator.
+
+    A run whose registration step moves an alias rolls the endpoints that follow the alias to the new
+    version with their strategy (canary, linear, blue/green...), as `mlstack up` would.
+
+    Example: mlstack pipeline run train-iris -f specs/quickstart.yaml -p max_iter=300"""
     from mlstack.errors import MlstackError
 
     parameters: dict[str, Any] = {}
@@ -334,7 +448,7 @@ def run_pipeline(
             parameters[key] = json.loads(value)
         except json.JSONDecodeError:
             parameters[key] = value
-    client = _client(spec, env)
+    client = _client(file, env)
     started = client.post(f"/v1/pipelines/{name}/runs", {"parameters": parameters})
     typer.echo(f"run {started['run_id']} started")
     if wait:
@@ -344,10 +458,72 @@ def run_pipeline(
 @features_app.command("materialize")
 def materialize(
     view: Annotated[str, typer.Argument(help="The feature view.")],
-    spec: SpecOpt = DEFAULT_SPEC,
+    file: SpecFile = None,
     env: EnvOpt = None,
 ) -> None:
-    """Copy the latest feature values from the offline source to the online store."""
-    client = _client(spec, env)
-    final = _follow(_console(), client, client.post(f"/v1/features/{view}/materialize", {}))
-    typer.echo(f"{final['result']['rows']} rows of {view} are online")
+    """Copy the latest feature values from the offline source to the online store.
+
+    Says how many of the view's online rows are within its ttl: lookups return nulls for the others.
+
+    Example: mlstack features materialize customer-txn-stats -f specs/fraud-detection.yaml"""
+    client = _client(file, env)
+    result = _follow(_console(), client, client.post(f"/v1/features/{view}/materialize", {}))["result"]
+    typer.echo(_freshness(view, result))
+
+
+def _freshness(view: str, result: dict[str, Any]) -> str:
+    said = f"wrote {result['rows']} rows of {view}; "
+    if not result["ttl"]:
+        return said + f"{result['online']} rows are online (the view has no ttl)"
+    said += f"{result['fresh']} of {result['online']} online rows are within the ttl ({result['ttl']}s) and served"
+    if result["fresh"] < result["online"]:
+        newest = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(result["newest"]))
+        said += f"; lookups return nulls for the other {result['online'] - result['fresh']} (newest event: {newest})"
+    return said
+
+
+@features_app.command("get")
+def get_features(
+    view: Annotated[str, typer.Argument(help="The feature view.")],
+    entity: Annotated[
+        list[str],
+        typer.Option(
+            "--entity",
+            help="One entity's join keys as key=value (comma-separated for several keys); repeat for more entities.",
+        ),
+    ],
+    feature: Annotated[
+        list[str] | None, typer.Option("--feature", help="Only this feature (repeatable); all by default.")
+    ] = None,
+    file: SpecFile = None,
+    env: EnvOpt = None,
+    json_output: JsonOpt = False,
+) -> None:
+    """Look up online feature values, as a model server would; null where nothing is within the ttl.
+
+    Example: mlstack features get customer-txn-stats --entity customer_id=7 --entity customer_id=8 --json"""
+    entities = [_entity(item) for item in entity]
+    answer = _client(file, env).post(f"/v1/features/{view}/online", {"entities": entities, "features": feature})
+    rows = [{**e, **values} for e, values in zip(entities, answer["values"], strict=True)]
+    if json_output:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    from rich.table import Table
+
+    table = Table(*rows[0], box=None)
+    for row in rows:
+        table.add_row(*("null" if v is None else str(v) for v in row.values()))
+    _console().print(table)
+
+
+def _entity(text: str) -> dict[str, str]:
+    """`customer_id=7,merchant_id=3` as {"customer_id": "7", "merchant_id": "3"} (keys compare as text)."""
+    from mlstack.errors import MlstackError
+
+    entity = {}
+    for pair in text.split(","):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise MlstackError(f"--entity takes key=value[,key=value], not '{text}'")
+        entity[key.strip()] = value.strip()
+    return entity

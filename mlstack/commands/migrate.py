@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlstack.commands.spec import SpecArg
+from mlstack.commands.options import SpecFile, SpecPositional, spec_path
 
 if TYPE_CHECKING:
     from mlstack.migrate.report import Report
@@ -64,8 +64,9 @@ def _write(text: str, output: Path | None, report: Report, markdown: Path | None
 
 
 def migrate(
-    spec: SpecArg,
     to: Annotated[Cloud, typer.Option("--to", help="The target to move the spec to.")],
+    spec: SpecPositional = None,
+    file: SpecFile = None,
     output: OutputOpt = None,
     report: ReportOpt = None,
     json_report: JsonReportOpt = None,
@@ -74,10 +75,13 @@ def migrate(
     """Rewrite a spec for another target, with a report of every change.
 
     Comments and key order are kept; each change is graded exact, approximate or unsupported. Exit 1
-    when the written spec does not validate (or plan) yet; it is written all the same."""
+    when the written spec does not validate (or plan) yet; it is written all the same.
+
+    Example: mlstack migrate -f specs/fraud-detection.yaml --to gcp -o fraud-gcp.yaml --report migration.md"""
     from mlstack.migrate.migrate import migrate as run
     from mlstack.spec.yaml_loader import load_file
 
+    spec = spec_path(file, spec)
     load_file(spec)  # unreadable, binary, oversized or broken YAML: a located error before anything else
     text = spec.read_text(encoding="utf-8-sig")
     result = run(text, to.value, file=str(spec), output=str(output) if output else "<stdout>", check_plan=check_plan)
@@ -100,7 +104,9 @@ def import_platform(
 ) -> None:
     """Write a spec from an existing SageMaker platform, with a report of what did not map.
 
-    Reads one account and region with the environment's AWS credentials; the spec targets aws."""
+    Reads one account and region with the environment's AWS credentials; the spec targets aws.
+
+    Example: mlstack import --from aws --region eu-west-1 -o mlstack.yaml --report import.md"""
     from mlstack.migrate.importer import import_sagemaker
 
     result = import_sagemaker(

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from mlstack.commands.local import DEFAULT_SPEC, EnvOpt, JsonOpt, SpecOpt, _client
+from mlstack.commands.local import _client
+from mlstack.commands.options import EnvOpt, JsonOpt, SpecFile, write_output
 
 monitor_app = typer.Typer(help="Monitors on the local emulator.", no_args_is_help=True)
 NameArg = Annotated[str, typer.Argument(help="The monitor's name in the spec.")]
@@ -22,9 +23,11 @@ def register(app: typer.Typer) -> None:
 
 
 @monitor_app.command("run")
-def run(name: NameArg, spec: SpecOpt = DEFAULT_SPEC, env: EnvOpt = None, json_output: JsonOpt = False) -> None:
-    """Evaluate a monitor now; a breach records an alert and runs its actions (retrain, rollback, alert)."""
-    result = _client(spec, env).post(f"/v1/monitors/{name}/runs")
+def run(name: NameArg, file: SpecFile = None, env: EnvOpt = None, json_output: JsonOpt = False) -> None:
+    """Evaluate a monitor now; a breach records an alert and runs its actions (retrain, rollback, alert).
+
+    Example: mlstack monitor run feature-drift -f specs/fraud-detection.yaml --json"""
+    result = _client(file, env).post(f"/v1/monitors/{name}/runs")
     if json_output:
         typer.echo(json.dumps(result, indent=2))
         return
@@ -50,19 +53,14 @@ def _describe(action: dict[str, Any]) -> str:
 def report(
     name: NameArg,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="The HTML file; NAME-report.html by default.")] = None,
-    spec: SpecOpt = DEFAULT_SPEC,
+    file: SpecFile = None,
     env: EnvOpt = None,
 ) -> None:
-    """Write a self-contained HTML report: the metric table and per-feature histograms."""
-    from mlstack.errors import MlstackError
+    """Write a self-contained HTML report: the metric table and per-feature histograms.
 
-    html = _client(spec, env).get(f"/v1/monitors/{name}/report")
-    target = out or Path(f"{name}-report.html")
-    try:
-        target.write_text(html)
-    except OSError as exc:
-        raise MlstackError(f"cannot write {target}: {exc.strerror}") from None
-    typer.echo(f"wrote {target}")
+    Example: mlstack monitor report feature-drift -f specs/fraud-detection.yaml -o drift.html"""
+    html = _client(file, env).get(f"/v1/monitors/{name}/report")
+    write_output(out or Path(f"{name}-report.html"), html)
 
 
 def feedback(
@@ -70,12 +68,14 @@ def feedback(
     labels: Annotated[
         Path, typer.Option("--labels", "-l", help="CSV, JSON Lines or Parquet with correlation_id and label columns.")
     ],
-    spec: SpecOpt = DEFAULT_SPEC,
+    file: SpecFile = None,
     env: EnvOpt = None,
 ) -> None:
-    """Send ground truth for an endpoint's answers, joined on the correlation id each answer carries."""
+    """Send ground truth for an endpoint's answers, joined on the correlation id each answer carries.
+
+    Example: mlstack feedback fraud-scorer --labels labels.csv -f specs/fraud-detection.yaml"""
     records = read_labels(labels)
-    client = _client(spec, env)
+    client = _client(file, env)
     stored = 0
     for start in range(0, len(records), LABEL_BATCH):
         batch = records[start : start + LABEL_BATCH]

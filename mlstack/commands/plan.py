@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from mlstack.commands.spec import EnvOpt, SpecArg, TargetOpt
+from mlstack.commands.options import EnvOpt, SpecFile, SpecPositional, TargetOpt, spec_path
 
 
 def register(app: typer.Typer) -> None:
@@ -15,19 +14,22 @@ def register(app: typer.Typer) -> None:
 
 
 def plan(
-    spec: SpecArg = Path("mlstack.yaml"),
+    spec: SpecPositional = None,
+    file: SpecFile = None,
     target: TargetOpt = None,
     env: EnvOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="A sorted list of {type, name, parent, inputs}.")] = False,
 ) -> None:
-    """Show the cloud resources a spec produces, computed offline under Pulumi mocks (no credentials)."""
+    """Show the cloud resources a spec produces, computed offline under Pulumi mocks (no credentials).
+
+    Example: mlstack plan -f specs/fraud-detection.yaml --target aws --env prod"""
     from mlstack.plan import plan as make_plan
     from mlstack.plan import to_json
     from mlstack.resolve import resolve
     from mlstack.resolve.differences import located
     from mlstack.spec import load
 
-    resolved = resolve(load(spec, env=env, target=target))
+    resolved = resolve(load(spec_path(file, spec), env=env, target=target))
     resources = make_plan(resolved)
     for warning in located(resolved):
         typer.echo(f"warning: {warning.render()}", err=True)

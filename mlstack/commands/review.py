@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from mlstack.commands.spec import EnvOpt
+from mlstack.commands.options import EnvOpt, SpecFile, spec_path
 
 
 class Format(enum.StrEnum):
@@ -32,13 +32,15 @@ def diff(
     ] = None,
     env: EnvOpt = None,
     fmt: Annotated[
-        Format, typer.Option("--format", "-f", help="text, markdown (a GitHub comment) or json.")
+        Format, typer.Option("--format", help="text, markdown (a GitHub comment) or json.")
     ] = Format.text,
 ) -> None:
     """Review a spec change offline: summary, resources, risks, monthly cost. Exit 0 no change, 2 changes, 1 error.
 
     BASE and HEAD are planned under Pulumi mocks (no credentials). The summary speaks the spec's words;
-    resources show as terraform plan does (+ create, ~ update, -/+ replace, - delete)."""
+    resources show as terraform plan does (+ create, ~ update, -/+ replace, - delete).
+
+    Example: mlstack diff origin/main:mlstack.yaml mlstack.yaml --env prod --format markdown"""
     from mlstack.review.render import render
     from mlstack.review.report import review
 
@@ -49,9 +51,7 @@ def diff(
 
 
 def init_ci(
-    spec: Annotated[
-        Path, typer.Option("--spec", help="The spec the workflow reviews, relative to the repository root.")
-    ] = Path("mlstack.yaml"),
+    file: SpecFile = None,
     directory: Annotated[Path, typer.Option("--dir", help="Where workflows live.")] = Path(".github/workflows"),
     env: EnvOpt = None,
     target: Annotated[str | None, typer.Option("--target", "-t", help="Review for this target.")] = None,
@@ -66,8 +66,11 @@ def init_ci(
 ) -> None:
     """Write the GitHub workflow that reviews spec changes in pull requests.
 
-    It validates the spec, diffs it against the pull request's base and keeps one comment up to date."""
+    It validates the spec, diffs it against the pull request's base and keeps one comment up to date.
+    The spec's path is taken relative to the repository root (run this there).
+
+    Example: mlstack init-ci -f specs/fraud-detection.yaml --env prod"""
     from mlstack.review.workflow import write_workflow
 
-    path = write_workflow(spec, directory, env=env, target=target, force=force, requirement=requirement)
+    path = write_workflow(spec_path(file), directory, env=env, target=target, force=force, requirement=requirement)
     typer.echo(f"wrote {path}")

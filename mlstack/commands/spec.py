@@ -8,11 +8,7 @@ from typing import Annotated
 
 import typer
 
-SpecArg = Annotated[Path, typer.Argument(help="The spec file.", show_default=True)]
-EnvOpt = Annotated[str | None, typer.Option("--env", "-e", help="Apply this environment's overrides.")]
-TargetOpt = Annotated[
-    str | None, typer.Option("--target", "-t", help="Validate for this target instead of the spec's own.")
-]
+from mlstack.commands.options import EnvOpt, SpecFile, SpecPositional, TargetOpt, spec_path
 
 
 def register(app: typer.Typer) -> None:
@@ -21,17 +17,21 @@ def register(app: typer.Typer) -> None:
 
 
 def validate(
-    spec: SpecArg = Path("mlstack.yaml"),
+    spec: SpecPositional = None,
+    file: SpecFile = None,
     env: EnvOpt = None,
     target: TargetOpt = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Check a spec: types, references, names, the target's limits and what its backend would refuse (on
     the local target also that the files it names exist). Warnings say where the target does something
-    other than the spec says; they do not fail. Exit 0 valid, 1 invalid, 2 usage."""
+    other than the spec says; they do not fail. Exit 0 valid, 1 invalid, 2 usage.
+
+    Example: mlstack validate -f specs/fraud-detection.yaml --env prod --target gcp"""
     from mlstack.errors import SpecInvalid
     from mlstack.validate import check_file
 
+    spec = spec_path(file, spec)
     report = check_file(spec, env=env, target=target, apply=True)
     warnings = [w.as_dict() for w in report.warnings]
     if report.errors:
@@ -78,7 +78,9 @@ def schema(
         Path | None, typer.Option("--reference", help="Also write the markdown spec reference here.")
     ] = None,
 ) -> None:
-    """Write the spec's JSON Schema (for editor completion via yaml-language-server)."""
+    """Write the spec's JSON Schema (for editor completion via yaml-language-server).
+
+    Example: mlstack schema -o specs/mlstack.schema.json --reference specs/REFERENCE.md"""
     from mlstack.spec.schema import schema_text
 
     if reference is not None:

@@ -318,6 +318,16 @@ class Emulator:
             else f"endpoint {name} {outcome.status}: {outcome.message}"
         )
 
+    def followers(self, group: str, aliases: list[str]) -> list[str]:
+        """Endpoints whose variants (or shadow) serve one of these aliases of the group."""
+        names = []
+        for row in sorted(self.resources("endpoint"), key=lambda r: r["name"]):
+            config = row["config"]
+            refs = [v["model"] for v in config["variants"]] + ([config["shadow"]["model"]] if config.get("shadow") else [])
+            if any(ref["group"] == group and ref.get("alias") in aliases for ref in refs):
+                names.append(row["name"])
+        return names
+
     def set_approval(self, group: str, version: int, approval: str) -> dict[str, Any]:
         """Approve or reject a version; endpoints that were waiting for it deploy now.
 
@@ -384,7 +394,7 @@ class Emulator:
                 raise
             self._finish_materialization(record, "succeeded", rows, "")
             op.emit(f"materialized {rows} rows of {view}")
-            return {"view": view, "rows": rows}
+            return {"view": view, "rows": rows, **self.features.freshness(view)}
 
         return self.operations.start("materialize", f"materialize {view}", work)
 

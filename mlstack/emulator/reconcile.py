@@ -95,7 +95,7 @@ def plan(core: Emulator, desired: dict[str, Any]) -> dict[str, Any]:
     if held and held != desired.get("platform"):
         raise Conflict(
             f"this state directory holds platform '{held}', not '{desired.get('platform')}'; "
-            "run `mlstack down` for it first or give this spec its own target.local.state_dir"
+            "run `mlstack down --purge` for it first or give this spec its own target.local.state_dir"
         )
     current = {(r["kind"], r["name"]): r for r in core.resources()}
     pipelines = [r["config"] for r in resources if r["kind"] == "pipeline"]

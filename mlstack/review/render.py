@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
+from mlstack import graph
 from mlstack.errors import MlstackError, printable
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 from mlstack.review.cost import HOURS, NOT_ESTIMATED, span
@@ -38,6 +39,7 @@ class Detail:
     changes_per_row: int | None = None
     risks_per_rule: int | None = None  # risks listed per rule, each with at most this many resources
     rows: int | None = None  # table rows (and cost rows) shown, rows with risks first; None: all
+    graph: bool = True  # the platform's Mermaid graph; the first thing left out
 
 
 _STEPS = (
@@ -143,6 +145,7 @@ def _context(review: Review, detail: Detail, limit: int = GITHUB_COMMENT_LIMIT) 
     return {
         "marker": MARKER,
         "title": f"{head.name} on {head.cloud}" + (f" ({env})" if env else ""),
+        "graph": graph.to_mermaid(graph.build(head.spec)) if detail.graph else "",
         "production": head.production,
         "base": review.base.source,
         "head": review.head.source,
@@ -204,6 +207,8 @@ def _capped(items: tuple[str, ...], limit: int | None) -> list[str]:
 def _notes(review: Review, rows: list[Row], detail: Detail) -> list[str]:
     """What this rendering leaves out, with numbers, so nothing is cut silently."""
     notes = []
+    if not detail.graph:
+        notes.append(f"the platform's graph (`mlstack graph -f {review.head.source} --format mermaid` prints it)")
     created = [r for r in review.resources if r.action == "create" and r.changes]
     if not detail.created_inputs and detail.properties and created:
         notes.append(f"the inputs of {len(created)} created resources")
@@ -277,11 +282,11 @@ def to_text(review: Review) -> str:
 def to_markdown(review: Review, limit: int = GITHUB_COMMENT_LIMIT) -> str:
     """The comment, within `limit` characters; less detail (said in the comment) when it must."""
     template = _environment().get_template("report.md.j2")
-    steps = list(_STEPS)
+    steps = [_STEPS[0], *(replace(step, graph=False) for step in _STEPS)]
     rows = len(review.rows())
     while rows:
         rows //= 2
-        steps.append(replace(_STEPS[-1], rows=rows))
+        steps.append(replace(_STEPS[-1], rows=rows, graph=False))
     for detail in steps:
         text = template.render(_context(review, detail, limit))
         if len(text) <= limit:

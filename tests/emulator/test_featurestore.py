@@ -16,7 +16,7 @@ import pytest
 from mlstack.emulator.errors import BadRequest
 from mlstack.emulator.features import FeatureStore, View
 from mlstack.emulator.features.online import OnlineStore
-from tests.emulator.conftest import write_spec
+from tests.emulator.conftest import cli, write_spec
 
 DAY = 86400
 
@@ -202,7 +202,15 @@ def test_materialize_then_online_lookups_over_http_and_python(emulator, online_s
     assert emulator.apply(online_spec)["status"] == "succeeded"
     op = emulator.client.post("/v1/features/stats/materialize", {})
     done = emulator.client.follow(op["id"], lambda event: None)
-    assert done["result"] == {"view": "stats", "rows": 3}
+    result = done["result"]
+    # Customers 1 and 3 changed within the 1-day TTL; customer 2's row is 10 days old.
+    assert {k: result[k] for k in ("view", "rows", "online", "fresh", "ttl")} == {
+        "view": "stats",
+        "rows": 3,
+        "online": 3,
+        "fresh": 2,
+        "ttl": 86400,
+    }
     (job,) = emulator.client.get("/v1/status")["schedules"]
     assert job["job"] == "feature_view/stats" and job["next"] % 600 == 0
     entities = {"entities": [{"customer_id": 1}, {"customer_id": 2}, {"customer_id": 9}]}
@@ -306,3 +314,29 @@ def test_gather_lays_misses_over_any_column_type():
     with_nulls = pa.chunked_array([[1, None, 3]])  # the source's own nulls stay null
     assert gather(with_nulls, np.array([1, -1, 2])).to_pylist() == [None, None, 3]
     assert gather(pa.chunked_array([[True, False]]), np.array([1, 0])).to_pylist() == [False, True]
+
+
+def test_materialize_and_get_through_the_cli(emulator, online_spec):
+    assert emulator.apply(online_spec)["status"] == "succeeded"
+    done = cli("features", "materialize", "stats", "-f", str(online_spec))
+    assert done.returncode == 0, done.stderr
+    assert "wrote 3 rows of stats; 2 of 3 online rows are within the ttl (86400s) and served" in done.stdout
+    assert "lookups return nulls for the other 1" in done.stdout
+    got = cli(
+        "features", "get", "stats", "--entity", "customer_id=1", "--entity", "customer_id=2", "-f", str(online_spec),
+        "--json",
+    )
+    assert got.returncode == 0, got.stderr
+    assert json.loads(got.stdout) == [
+        {"customer_id": "1", "spend": 2.0, "visits": 20},
+        {"customer_id": "2", "spend": None, "visits": None},
+    ]
+    table = cli("features", "get", "stats", "--entity", "customer_id=1", "--feature", "visits", "-f", str(online_spec))
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.split() == ["customer_id", "visits", "1", "20"]
+    wrong = cli("features", "get", "stats", "--entity", "id=1", "-f", str(online_spec))
+    assert wrong.returncode == 1 and "lacks join key" in wrong.stderr and "Traceback" not in wrong.stderr
+    unknown = cli("features", "get", "stat", "--entity", "customer_id=1", "-f", str(online_spec))
+    assert unknown.returncode == 1 and "did you mean 'stats'" in unknown.stderr
+    bad = cli("features", "get", "stats", "--entity", "customer_id", "-f", str(online_spec))
+    assert bad.returncode == 1 and "--entity takes key=value" in bad.stderr

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import collections
 import json
+import time
 
 import pytest
 
@@ -127,16 +129,35 @@ def test_manual_approval_gates_deployment_until_approved(emulator, tmp_path):
     }
 
 
-def test_a_new_champion_is_served_after_the_next_up(emulator, tmp_path):
-    spec = write_spec(tmp_path, pipeline_spec())
+def test_a_run_that_moves_the_champion_rolls_the_endpoint_with_its_strategy(emulator, tmp_path):
+    canary = "compute: {vcpus: 1}\n            strategy: {type: canary, percent: 50, bake_time: 3s, termination_wait: 1s}"
+    spec = write_spec(tmp_path, pipeline_spec().replace("compute: {vcpus: 1}", canary))
+    assert emulator.apply(spec)["status"] == "succeeded"
+    ran = cli("pipeline", "run", "train", "-f", str(spec), "-p", "accuracy=0.95")
+    assert ran.returncode == 0, ran.stderr
+    assert "endpoint scorer updating: canary from clf v1 to clf v2" in ran.stdout
+    # Over HTTP while the canary bakes: both versions answer, split about half and half.
+    served = collections.Counter(
+        emulator.client.post("/endpoints/scorer/invocations", {"instances": [[0, 0]]})["model"] for _ in range(80)
+    )
+    assert set(served) == {"clf v1", "clf v2"}
+    assert 20 < served["clf v2"] < 60
+    deadline = time.monotonic() + 30
+    while emulator.client.get("/v1/endpoints")[0]["status"] != "ready" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    answers = {emulator.client.post("/endpoints/scorer/invocations", {"instances": [[0, 0]]})["model"] for _ in range(20)}
+    assert answers == {"clf v2"}
+    assert emulator.plan(spec)["counts"]["update"] == 0  # `up` has nothing left to do
+
+
+def test_a_run_moving_an_alias_no_endpoint_follows_changes_no_endpoint(emulator, tmp_path):
+    spec = write_spec(tmp_path, pipeline_spec().replace("aliases: [champion]", "aliases: [challenger]"))
+    spec.write_text(spec.read_text().replace("model: {group: clf, alias: champion}", "model: {group: clf, version: 1}"))
     assert emulator.apply(spec)["status"] == "succeeded"
     assert _run(emulator, "train", accuracy=0.95)["status"] == "succeeded"
-    plan = emulator.plan(spec)
-    (change,) = [c for c in plan["changes"] if c["kind"] == "endpoint"]
-    assert change["action"] == "update"
-    assert change["details"] == ["primary: v1 -> clf v2 (clf@champion)"]
-    assert emulator.apply(spec)["status"] == "succeeded"
-    assert emulator.client.post("/endpoints/scorer/invocations", {"instances": [[0, 0]]})["model"] == "clf v2"
+    (endpoint,) = emulator.client.get("/v1/endpoints")
+    assert [s["version"] for s in endpoint["serving"]] == [1]
+    assert emulator.client.post("/endpoints/scorer/invocations", {"instances": [[0, 0]]})["model"] == "clf v1"
 
 
 def test_a_monitor_alert_starts_the_pipelines_that_retrain_on_it(emulator, tmp_path):

@@ -16,7 +16,7 @@ from tests.emulator.conftest import cli
 
 
 @pytest.mark.slow
-def test_quickstart_up_serves_then_down_removes_everything(quickstart):
+def test_quickstart_up_serves_then_down_purge_removes_everything(quickstart):
     started = time.monotonic()
     first = cli("up", str(quickstart), cwd=quickstart.parent)
     elapsed = time.monotonic() - started
@@ -54,8 +54,9 @@ def test_quickstart_up_serves_then_down_removes_everything(quickstart):
 
     state = StateDir(quickstart.parent / ".mlstack")
     pid = process.running(state).pid
-    gone = cli("down", str(quickstart))
+    gone = cli("down", str(quickstart), "--purge", "--yes")
     assert gone.returncode == 0, gone.stderr
+    assert "1 model versions, 1 pipeline runs" in gone.stdout  # said before deleting
     assert not state.root.exists()
     assert not process.lock_held(state)
     deadline = time.monotonic() + 5

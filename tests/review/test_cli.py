@@ -65,7 +65,7 @@ def test_init_ci_writes_the_workflow_for_the_spec(tmp_path: Path, monkeypatch: p
     (tmp_path / "specs" / "shop.yaml").write_text(yaml.safe_dump(small()))
     runner = CliRunner()
     source = "mlstack[aws] @ git+https://example.invalid/platform/mlstack@0123abc"
-    result = runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml", "--env", "prod", "--requirement", source])
+    result = runner.invoke(app, ["init-ci", "-f", "specs/shop.yaml", "--env", "prod", "--requirement", source])
     assert result.exit_code == 0, result.output
     written = tmp_path / ".github" / "workflows" / "mlstack-review.yml"
     assert result.output.strip() == f"wrote {Path('.github/workflows/mlstack-review.yml')}"
@@ -80,12 +80,12 @@ def test_init_ci_writes_the_workflow_for_the_spec(tmp_path: Path, monkeypatch: p
         n for n, (a, b) in enumerate(zip(template_lines, written.read_text().splitlines(), strict=True)) if a != b
     ]
     assert all("# mlstack:" in template_lines[n] for n in changed), "only the marked options change"
-    again = runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml", "--env", "prod", "--requirement", source])
+    again = runner.invoke(app, ["init-ci", "-f", "specs/shop.yaml", "--env", "prod", "--requirement", source])
     assert again.exit_code == 0, "writing the same file twice is fine"
-    refused = runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml", "--requirement", source])
+    refused = runner.invoke(app, ["init-ci", "-f", "specs/shop.yaml", "--requirement", source])
     assert refused.exit_code == 1 and "exists and differs; pass --force" in str(refused.exception)
     assert (
-        runner.invoke(app, ["init-ci", "--spec", "specs/shop.yaml", "--force", "--requirement", source]).exit_code == 0
+        runner.invoke(app, ["init-ci", "-f", "specs/shop.yaml", "--force", "--requirement", source]).exit_code == 0
     )
 
 
@@ -119,7 +119,7 @@ def test_without_a_requirement_init_ci_says_what_to_pass(tmp_path: Path, monkeyp
     monkeypatch.chdir(tmp_path)
     (tmp_path / "shop.yaml").write_text(yaml.safe_dump(small()))
     monkeypatch.setattr("mlstack.source.distribution", _NoRecord)
-    result = CliRunner().invoke(app, ["init-ci", "--spec", "shop.yaml"])
+    result = CliRunner().invoke(app, ["init-ci", "-f", "shop.yaml"])
     assert result.exit_code == 1 and "pass --requirement" in str(result.exception)
     assert not (tmp_path / ".github").exists()
 
@@ -134,7 +134,7 @@ class _NoRecord:
 
 def test_init_ci_refuses_a_spec_that_does_not_validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(app, ["init-ci", "--spec", "missing.yaml"])
+    result = CliRunner().invoke(app, ["init-ci", "-f", "missing.yaml"])
     assert result.exit_code == 1 and not (tmp_path / ".github").exists()
 
 

@@ -101,6 +101,10 @@ class FeatureStore:
         self.online.ensure_table(definition)
         return self.online.write(definition, self.offline.latest_rows(definition, start, end))
 
+    def freshness(self, view: str) -> dict[str, Any]:
+        """The online rows of a view and how many of them lookups serve (within the view's TTL)."""
+        return self.online.freshness(self.view(view))
+
     def push(self, view: str, rows: list[dict[str, Any]]) -> int:
         """Write rows (join keys, features, optional event_timestamp) straight to the online store."""
         definition = self.view(view)

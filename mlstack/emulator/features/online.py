@@ -146,5 +146,17 @@ class OnlineStore:
         except sqlite3.OperationalError:
             return 0
 
+    def freshness(self, view: View) -> dict[str, Any]:
+        """How many rows lookups serve now: all rows, those within the TTL, the newest event time."""
+        oldest = time.time() - view.ttl if view.ttl else None
+        try:
+            total, fresh, newest = self.db.one(
+                f"SELECT COUNT(*), COUNT(*) FILTER (WHERE ? IS NULL OR __ts >= ?), MAX(__ts) FROM {table_name(view.name)}",
+                (oldest, oldest),
+            )
+        except sqlite3.OperationalError:
+            total, fresh, newest = 0, 0, None
+        return {"online": total, "fresh": fresh, "newest": newest, "ttl": view.ttl}
+
     def close(self) -> None:
         self.db.close()

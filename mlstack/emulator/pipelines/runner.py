@@ -126,7 +126,24 @@ class PipelineRunner:
                 level="step",
                 step=step["name"],
             )
+            if step["kind"] == "registration":
+                self._roll_followers(pipeline, step, run["trigger"], emit)
         return self._finish(run_id, "succeeded", "", emit)
+
+    def _roll_followers(self, pipeline: dict[str, Any], step: dict[str, Any], trigger: str, emit: Emit) -> None:
+        """Endpoints that follow an alias this registration moved roll to the new version with their
+        strategy, as `mlstack up` would. Not during an apply (it deploys them itself), and not the
+        endpoints this pipeline's own deployment steps deploy."""
+        if trigger.startswith("endpoint:") or not step.get("aliases"):
+            return
+        own = {s["endpoint"] for s in pipeline["steps"] if s["kind"] == "deployment"}
+        for name in self.core.followers(step["model_group"], step["aliases"]):
+            if name in own:
+                continue
+            try:
+                emit(self.core.deploy_endpoint(name), level="step", step=step["name"])
+            except MlstackError as exc:  # the model is registered all the same; the endpoint keeps serving
+                emit(f"endpoint {name} not rolled: {exc}", level="error", step=step["name"])
 
     # --- steps ----------------------------------------------------------------------------------
 
