@@ -185,12 +185,13 @@ def colour_share(png: Path, hex_colour: str) -> float:
     return colours.get(rgb, 0) / total
 
 
-# What a person sees of an element: drawn (non-zero box), not hidden, not transparent, inside the page.
+# What a person sees of an element: rendered (not in a closed <details>, not display:none, not hidden, not
+# transparent), with a non-zero box inside the page.
 VISIBLE_JS = """
 (el) => {
-  const r = el.getBoundingClientRect(), s = getComputedStyle(el);
-  return r.width > 0 && r.height > 0 && s.visibility !== 'hidden' && s.display !== 'none'
-    && parseFloat(s.opacity) > 0 && r.left >= 0 && r.right <= document.documentElement.scrollWidth + 1;
+  const r = el.getBoundingClientRect();
+  return el.checkVisibility({contentVisibilityAuto: true, opacityProperty: true, visibilityProperty: true})
+    && r.width > 0 && r.height > 0 && r.left >= 0 && r.right <= document.documentElement.scrollWidth + 1;
 }
 """
 
