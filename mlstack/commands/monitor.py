@@ -53,7 +53,8 @@ def report(
     spec: SpecOpt = DEFAULT_SPEC,
     env: EnvOpt = None,
 ) -> None:
-    """Write a self-contained HTML report: the metric table and per-feature histograms."""
+    """Write a self-contained HTML report: the metric per run with the actions taken, the metric table, and
+    per-feature histograms (drift, quality) or a confusion matrix and calibration / residuals (model quality)."""
     from mlstack.errors import MlstackError
 
     html = _client(spec, env).get(f"/v1/monitors/{name}/report")

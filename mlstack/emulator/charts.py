@@ -11,7 +11,7 @@ import io
 import math
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 WIDTH_IN = 11.0  # inches at 72 pt: the viewBox is 792 pt wide and the browser scales it to the page
@@ -153,8 +153,6 @@ def _time_axis(axes: Any, times: list[datetime]) -> None:
     axes.xaxis.set_major_locator(locator)
     axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     if len(times) == 1:  # one point: a window around it, not a zero-width axis
-        from datetime import timedelta
-
         axes.set_xlim(times[0] - timedelta(hours=1), times[0] + timedelta(hours=1))
 
 
