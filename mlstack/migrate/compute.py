@@ -8,6 +8,7 @@ from ruamel.yaml.comments import CommentedMap
 
 from mlstack.catalog import CatalogError, Request, Sku, get_catalog
 from mlstack.catalog.equivalence import mismatches
+from mlstack.catalog.model import PRICE_CAVEATS
 from mlstack.errors import Path
 from mlstack.migrate import markers
 from mlstack.migrate.context import Context, restored_note
@@ -18,7 +19,6 @@ from mlstack.migrate.walk import compute_profiles
 PIN_FIELDS = ("instance_type", "accelerator_type", "accelerator_count")
 NEUTRAL_FIELDS = ("gpu", "gpus", "gpu_memory_gb", "vcpus", "memory_gb")
 CLOUDS = ("aws", "gcp", "azure")
-GCP_PRICES = "gcp figures are Compute Engine list prices; Vertex AI prediction bills more"
 
 
 def _pin_value(node: CommentedMap) -> object:
@@ -94,7 +94,8 @@ def _resolve(cloud: str, request: Request) -> Sku:
 
 
 def _price_note(*clouds: str) -> str:
-    return f" ({GCP_PRICES})" if "gcp" in clouds else ""
+    said = [PRICE_CAVEATS[c] for c in dict.fromkeys(clouds) if c in PRICE_CAVEATS]
+    return f" ({'; '.join(said)})" if said else ""
 
 
 def migrate_compute(ctx: Context) -> None:

@@ -66,6 +66,9 @@ def test_the_comment_of_a_production_scale_up_in_chromium(
     assert not chromium.visible_text(page, "Not estimated:")
     page.js("document.querySelectorAll('details').forEach(d => d.open = true)")
     assert chromium.visible_text(page, "Not estimated:") and chromium.visible_text(page, "ml.g6.xlarge")
+    unconfirmed = sum(1 for p in review.cost.prices if not p.sku.price_confirmed)
+    said = f"{unconfirmed} of {len(review.cost.prices)} prices are not confirmed against the vendor's page"
+    assert unconfirmed and chromium.visible_text(page, said), "a reviewer sees how far to trust the figures"
 
     shot = page.screenshot(tmp_path / "comment.png")
     assert chromium.blank_fraction(shot) < 0.97, "the screenshot shows the comment, not a blank page"
