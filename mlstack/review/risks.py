@@ -362,15 +362,18 @@ def _cost(base: Resolved | None, head: Resolved | None, report: CostReport, limi
     """The platform's monthly total past a limit at either end of its autoscaling range; the endpoints
     that grew are named, the largest increase first."""
     reasons = []
-    for end, before, after in zip(("min", "max"), report.base_total, report.head_total, strict=True):
+    ends = list(zip((" at min", " at max"), report.base_total, report.head_total, strict=True))
+    if ends[0][1:] == ends[1][1:]:  # no autoscaling range on either side: one figure
+        ends = [("", *ends[0][1:])]
+    for end, before, after in ends:
         grew = round(after - before, 2)
         if grew <= 0:
             continue
         if before > 0 and after / before > limits.ratio:
-            reasons.append(f"{money(before)} → {money(after)} at {end} ({after / before:.1f}×; limit {limits.ratio:g}×)")
+            reasons.append(f"{money(before)} → {money(after)}{end} ({after / before:.1f}×; limit {limits.ratio:g}×)")
         elif grew > limits.increase:
             reasons.append(
-                f"{money(before)} → {money(after)} at {end} ({money(grew, signed=True)}; limit {money(limits.increase)})"
+                f"{money(before)} → {money(after)}{end} ({money(grew, signed=True)}; limit {money(limits.increase)})"
             )
     if not reasons:
         return []
