@@ -201,7 +201,9 @@ def main() -> None:
             runs += ours(metric, args.repeat // 2)
             seconds, results = statistics.median(t for t, _ in runs), runs[-1][1]
             lines.append(
-                compare(metric, seconds, raw_seconds, results, plain_seconds, plain_values, plain_bins, baseline, failures)
+                compare(
+                    metric, seconds, raw_seconds, results, plain_seconds, plain_values, plain_bins, baseline, failures
+                )
             )
     all_four, _ = timed(lambda: drift_table(profile, cur_frame, list(METRICS), max_workers=1))
     print("\n" + header + "\n" + "\n".join(lines))

@@ -151,7 +151,14 @@ def _mermaid_text(text: str) -> str:
     # Labels are HTML inside quotes: HTML entities for what would end the quote or the edge label, or
     # read as markup. Not Mermaid's own `#quot;` codes, which Mermaid 11 leaves undecoded in HTML labels
     # (and which any `#word;` in a label would be mistaken for: hence `&num;`).
-    for char, entity in (("&", "&amp;"), ('"', "&quot;"), ("<", "&lt;"), (">", "&gt;"), ("|", "&vert;"), ("#", "&num;")):
+    for char, entity in (
+        ("&", "&amp;"),
+        ('"', "&quot;"),
+        ("<", "&lt;"),
+        (">", "&gt;"),
+        ("|", "&vert;"),
+        ("#", "&num;"),
+    ):
         text = text.replace(char, entity)
     return text.replace("\n", "<br/>")
 
@@ -182,7 +189,10 @@ def to_mermaid(graph: Graph) -> str:
 def to_dot(graph: Graph, title: str = "") -> graphviz.Digraph:
     import graphviz
 
-    dot = graphviz.Digraph("mlstack", graph_attr={"rankdir": "LR", "label": title, "labelloc": "t", "fontsize": "18", "fontname": "Helvetica"})
+    dot = graphviz.Digraph(
+        "mlstack",
+        graph_attr={"rankdir": "LR", "label": title, "labelloc": "t", "fontsize": "18", "fontname": "Helvetica"},
+    )
     dot.attr("node", shape="box", style="rounded,filled", fontname="Helvetica", fontsize="11")
     dot.attr("edge", fontname="Helvetica", fontsize="9", color="#555555")
     for kind, heading in COLUMNS:

@@ -71,7 +71,10 @@ def list_skus(
             f"{s.memory_gb:g}",
             _price(s.price_usd_hour) + ("" if s.price_confirmed else "*"),
         )
-    Console().print(table)
+    console = Console()
+    if not console.is_terminal:  # piped into a file or a program: one row a line, ids never folded
+        console = Console(width=10_000)
+    console.print(table)
 
 
 def _source_cloud(sku_id: str) -> str:

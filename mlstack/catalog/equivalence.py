@@ -15,6 +15,11 @@ from mlstack.catalog.gpus import GpuTable
 from mlstack.catalog.model import CatalogError, Equivalence, Fidelity, Sku
 
 SAME_CLASS_PENALTY = 0.25
+# How far a counterpart may be from its source and still be the same machine for a migration: vCPUs and
+# RAM within 1.5×, total GPU memory within 1.25×, the hourly price within 1.5× either way.
+HARDWARE_TOLERANCE = 1.5
+GPU_MEMORY_TOLERANCE = 1.25
+PRICE_TOLERANCE = 1.5
 
 
 def resource_distance(a: Sku, b: Sku) -> float:
@@ -48,6 +53,33 @@ def _differences(source: Sku, target: Sku) -> tuple[str, ...]:
         ("RAM", f"{source.memory_gb:g} GiB", f"{target.memory_gb:g} GiB"),
     ]
     return tuple(f"{label} {before} → {after}" for label, before, after in pairs if before != after)
+
+
+def _apart(a: float, b: float) -> float:
+    """How many times larger the larger is (1 when equal; infinite when only one is zero)."""
+    if a == b:
+        return 1.0
+    return math.inf if min(a, b) <= 0 else max(a, b) / min(a, b)
+
+
+def mismatches(source: Sku, target: Sku) -> tuple[str, ...]:
+    """Where `target` is not the same machine as `source`: vCPUs, RAM, GPU memory or price past the
+    tolerances, each with both values. Empty when a migration may call it exact (the GPU model aside)."""
+    out = []
+    for label, before, after, tolerance, unit in (
+        ("vCPUs", source.vcpus, target.vcpus, HARDWARE_TOLERANCE, ""),
+        ("RAM", source.memory_gb, target.memory_gb, HARDWARE_TOLERANCE, " GiB"),
+        ("GPU memory", source.gpu_memory_gb, target.gpu_memory_gb, GPU_MEMORY_TOLERANCE, " GiB"),
+    ):
+        if _apart(before, after) > tolerance:
+            out.append(f"{label} {before:g}{unit} → {after:g}{unit} ({after / before if before else math.inf:.1f}×)")
+    if _apart(source.price_usd_hour, target.price_usd_hour) > PRICE_TOLERANCE:
+        delta = target.price_usd_hour - source.price_usd_hour
+        out.append(
+            f"price ${source.price_usd_hour:g}/h → ${target.price_usd_hour:g}/h "
+            f"({'+' if delta > 0 else '−'}${abs(delta):.2f}/h per instance)"
+        )
+    return tuple(out)
 
 
 def equivalent(source: Sku, to_cloud: str, candidates: Iterable[Sku], table: GpuTable) -> Equivalence:

@@ -28,7 +28,9 @@ def graph(
     fmt: Annotated[Format, typer.Option("--format", help="svg or png (drawn by Graphviz), or mermaid.")] = Format.svg,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", metavar="FILE", help="Where to write it; stdout for mermaid, else SPEC-NAME.svg."),
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Where to write it; stdout for mermaid, else SPEC-NAME.svg."
+        ),
     ] = None,
 ) -> None:
     """Draw the platform: feature views → pipelines → registry → endpoints (with traffic) → monitors → actions.

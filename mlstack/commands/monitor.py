@@ -56,7 +56,8 @@ def report(
     file: SpecFile = None,
     env: EnvOpt = None,
 ) -> None:
-    """Write a self-contained HTML report: the metric table and per-feature histograms.
+    """Write a self-contained HTML report: the metric per run with the actions taken, the metric table, and
+    per-feature histograms (drift, quality) or a confusion matrix and calibration / residuals (model quality).
 
     Example: mlstack monitor report feature-drift -f specs/fraud-detection.yaml -o drift.html"""
     html = _client(file, env).get(f"/v1/monitors/{name}/report")

@@ -31,9 +31,17 @@ def diff(
         str | None, typer.Option("--target", "-t", help="Plan both sides for this target instead of each spec's own.")
     ] = None,
     env: EnvOpt = None,
-    fmt: Annotated[
-        Format, typer.Option("--format", help="text, markdown (a GitHub comment) or json.")
-    ] = Format.text,
+    fmt: Annotated[Format, typer.Option("--format", help="text, markdown (a GitHub comment) or json.")] = Format.text,
+    max_cost_ratio: Annotated[
+        float,
+        typer.Option(min=1.0, help="A monthly total growing more than this many times is a risk (high in production)."),
+    ] = 2.0,
+    max_cost_increase: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="A monthly total growing by more than these US dollars is a risk (high in production)."
+        ),
+    ] = 1000.0,
 ) -> None:
     """Review a spec change offline: summary, resources, risks, monthly cost. Exit 0 no change, 2 changes, 1 error.
 
@@ -41,10 +49,11 @@ def diff(
     resources show as terraform plan does (+ create, ~ update, -/+ replace, - delete).
 
     Example: mlstack diff origin/main:mlstack.yaml mlstack.yaml --env prod --format markdown"""
+    from mlstack.review.cost import Limits
     from mlstack.review.render import render
     from mlstack.review.report import review
 
-    result = review(base, head, target=target, env=env)
+    result = review(base, head, target=target, env=env, limits=Limits(max_cost_ratio, max_cost_increase))
     typer.echo(render(result, fmt.value), nl=False)
     if result.changed:
         raise typer.Exit(2)

@@ -323,7 +323,9 @@ class Emulator:
         names = []
         for row in sorted(self.resources("endpoint"), key=lambda r: r["name"]):
             config = row["config"]
-            refs = [v["model"] for v in config["variants"]] + ([config["shadow"]["model"]] if config.get("shadow") else [])
+            refs = [v["model"] for v in config["variants"]] + (
+                [config["shadow"]["model"]] if config.get("shadow") else []
+            )
             if any(ref["group"] == group and ref.get("alias") in aliases for ref in refs):
                 names.append(row["name"])
         return names

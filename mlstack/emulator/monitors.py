@@ -84,6 +84,7 @@ class Evaluation:
     current: pd.DataFrame | None = None
     columns: list[str] = field(default_factory=list)
     note: str = ""
+    labelled: pd.DataFrame | None = None  # model quality: label, prediction and score per answered instance
 
     @property
     def breached(self) -> list[MetricResult]:
@@ -378,7 +379,7 @@ class Monitors:
         window: tuple[float | None, float],
     ) -> Evaluation:
         joined = self._labelled(config["endpoint"], captures)
-        evaluation = Evaluation(config, window, len(joined), [])
+        evaluation = Evaluation(config, window, len(joined), [], labelled=joined)
         if joined.empty:
             evaluation.note = (
                 f"no captured answer of endpoint {config['endpoint']} has a label yet "

@@ -1,8 +1,11 @@
-"""A monitor's HTML report: the metric table and, per feature, reference and current histograms.
+"""A monitor's HTML report: the headline, the metric over time across runs with the actions each run
+took, the metric table, and the pictures of what was measured: per feature, reference and current
+histograms (drawn from the same bins the metrics were computed on,
+`mlstack.stats.drift.column_histogram`); for model quality, a confusion matrix and a calibration plot
+(classifiers) or residuals (regressors).
 
-Self-contained: styles inline and histograms as inline SVG drawn from the same bins the metrics
-were computed on (`mlstack.stats.drift.column_histogram`), so the file opens anywhere, offline.
-Rendered from `templates/reports/monitor.html.j2`.
+Self-contained: styles inline and charts as inline SVG drawn with matplotlib (`charts`), so the file
+opens anywhere, offline. Rendered from `templates/reports/monitor.html.j2`.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
+from mlstack.emulator import charts
 from mlstack.errors import MlstackError
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 
@@ -18,12 +22,12 @@ if TYPE_CHECKING:
     from mlstack.emulator.monitors import Evaluation
 
 TEMPLATES = TEMPLATES_ROOT / "reports"
-WIDTH, HEIGHT, AXIS = 520, 170, 20  # an SVG histogram's size and the room under it for labels
+CLASSIFIERS = ("binary_classification", "multiclass_classification")
 
 
 def histogram_svg(reference: Any, current: Any, column: str) -> dict[str, Any] | None:
-    """Bars of reference and current shares per bin, as geometry for the template; None when a
-    side has no values (or the column cannot be binned)."""
+    """A column's reference and current shares per bin, drawn; None when a side has no values (or the
+    column cannot be binned)."""
     from mlstack.stats.drift import column_histogram
     from mlstack.stats.registry import StatsError
 
@@ -34,34 +38,55 @@ def histogram_svg(reference: Any, current: Any, column: str) -> dict[str, Any] |
     if histogram is None:
         return None
     labels = histogram.bins.labels()
-    ref, cur = histogram.reference_shares, histogram.current_shares
-    top = max(float(ref.max(initial=0)), float(cur.max(initial=0))) or 1.0
-    slot = WIDTH / max(len(labels), 1)
-    bar = max(slot * 0.4, 0.5)
-    bars = []
-    for i, label in enumerate(labels):
-        for offset, (series, shares) in enumerate((("reference", ref), ("current", cur))):
-            height = (HEIGHT - AXIS) * float(shares[i]) / top
-            bars.append(
-                {
-                    "x": round(i * slot + slot * 0.1 + offset * bar, 2),
-                    "y": round(HEIGHT - AXIS - height, 2),
-                    "w": round(bar, 2),
-                    "h": round(height, 2),
-                    "series": series,
-                    "title": f"{label}: {series} {float(shares[i]):.1%}",
-                }
-            )
     return {
         "column": column,
         "bins": histogram.bins.describe(),
-        "width": WIDTH,
-        "height": HEIGHT,
-        "axis_y": HEIGHT - AXIS + 14,
-        "first": labels[0] if labels else "",
-        "last": labels[-1] if labels else "",
-        "bars": bars,
+        "svg": charts.histogram(column, labels, histogram.reference_shares.tolist(), histogram.current_shares.tolist()),
     }
+
+
+def quality_charts(evaluation: Evaluation) -> list[dict[str, str]]:
+    """What a model-quality monitor's labelled rows look like: for classifiers the confusion matrix and
+    (with scores, binary) the calibration; for regressors the residuals."""
+    joined = evaluation.labelled
+    if joined is None or joined.empty:
+        return []
+    problem = evaluation.monitor.get("problem_type") or "binary_classification"
+    labels, predictions = joined["label"].tolist(), joined["prediction"].tolist()
+    drawn: list[tuple[str, str | None]]
+    if problem in CLASSIFIERS:
+        drawn = [("Confusion matrix", charts.confusion_matrix(labels, predictions))]
+        scores = joined["score"].tolist()
+        if problem == "binary_classification":
+            drawn.append(("Calibration", charts.calibration(labels, scores)))
+    else:
+        drawn = [("Residuals", charts.residuals(labels, predictions))]
+    return [{"title": title, "svg": svg} for title, svg in drawn if svg is not None]
+
+
+def headline(evaluation: Evaluation, runs: list[dict[str, Any]]) -> str | None:
+    """How the value evaluated for this report relates to the latest recorded run: the same, or why not."""
+    if not runs:
+        return "No run is recorded yet: the value above was evaluated for this report."
+    latest = max(runs, key=lambda r: r["at"])
+    worst = evaluation.worst
+    now = None if worst is None or math.isnan(worst.value) else worst.value
+    recorded = latest.get("value")
+    when = _when(latest["at"])
+    if now is None and recorded is None:
+        return None
+    if now is not None and recorded is not None and math.isclose(now, recorded, rel_tol=1e-9, abs_tol=1e-12):
+        return f"The same value as the latest run ({when})."
+    shown = "no value" if recorded is None else f"{recorded:.4g}"
+    window = (
+        "every labelled capture up to now"
+        if evaluation.window[0] is None
+        else f"the captures of {_when(evaluation.window[0])} – {_when(evaluation.window[1])}"
+    )
+    return (
+        f"The latest run ({when}, {latest['status']}) recorded {shown}; this report evaluated {window} "
+        f"({evaluation.rows} rows) again, so traffic or labels that arrived since then count here."
+    )
 
 
 def render(evaluation: Evaluation, runs: list[dict[str, Any]]) -> str:
@@ -89,8 +114,30 @@ def render(evaluation: Evaluation, runs: list[dict[str, Any]]) -> str:
         generated=_when(time.time()),
         results=[_result_row(r.to_dict()) for r in evaluation.results],
         histograms=histograms,
-        runs=[{**run, "at": _when(run["at"])} for run in runs],
+        quality=quality_charts(evaluation),
+        over_time=charts.metric_over_time(runs, evaluation.monitor["metric"], _threshold(evaluation, runs)),
+        headline=headline(evaluation, runs),
+        runs=[_run_row(run) for run in sorted(runs, key=lambda r: r["at"], reverse=True)],
     )
+
+
+def _threshold(evaluation: Evaluation, runs: list[dict[str, Any]]) -> float | None:
+    """The line a run's value is judged against: the spec's, else the metric's default as applied."""
+    if evaluation.monitor.get("threshold") is not None:
+        return evaluation.monitor["threshold"]
+    if evaluation.worst is not None and evaluation.worst.threshold is not None:
+        return evaluation.worst.threshold
+    return next((r["threshold"] for r in sorted(runs, key=lambda r: -r["at"]) if r.get("threshold") is not None), None)
+
+
+def _run_row(run: dict[str, Any]) -> dict[str, Any]:
+    value = run.get("value")
+    return {
+        **run,
+        "at": _when(run["at"]),
+        "value": "—" if value is None else f"{value:.4g}",
+        "actions": [charts.action_words(a) for a in run.get("actions") or []],
+    }
 
 
 def _result_row(result: dict[str, Any]) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 from ruamel.yaml.comments import CommentedMap
 
 from mlstack.catalog import CatalogError, Request, Sku, get_catalog
+from mlstack.catalog.equivalence import mismatches
+from mlstack.catalog.model import PRICE_CAVEATS
 from mlstack.errors import Path
 from mlstack.migrate import markers
 from mlstack.migrate.context import Context, restored_note
@@ -17,7 +19,6 @@ from mlstack.migrate.walk import compute_profiles
 PIN_FIELDS = ("instance_type", "accelerator_type", "accelerator_count")
 NEUTRAL_FIELDS = ("gpu", "gpus", "gpu_memory_gb", "vcpus", "memory_gb")
 CLOUDS = ("aws", "gcp", "azure")
-GCP_PRICES = "gcp figures are Compute Engine list prices; Vertex AI prediction bills more"
 
 
 def _pin_value(node: CommentedMap) -> object:
@@ -93,7 +94,8 @@ def _resolve(cloud: str, request: Request) -> Sku:
 
 
 def _price_note(*clouds: str) -> str:
-    return f" ({GCP_PRICES})" if "gcp" in clouds else ""
+    said = [PRICE_CAVEATS[c] for c in dict.fromkeys(clouds) if c in PRICE_CAVEATS]
+    return f" ({'; '.join(said)})" if said else ""
 
 
 def migrate_compute(ctx: Context) -> None:
@@ -147,8 +149,10 @@ def _pinned(ctx: Context, path: Path, node: CommentedMap) -> None:
         return
     origin = _lookup(outcome.origin.cloud, outcome.origin.value)
     equivalence = get_catalog().equivalent(outcome.origin.cloud, origin.sku, ctx.dest)
-    grade = "exact" if equivalence.fidelity == "exact" and not equivalence.differences else "approximate"
-    differences = "; ".join(equivalence.differences) or "same hardware"
+    apart = mismatches(origin, equivalence.target)
+    exact = equivalence.fidelity == "exact" and not equivalence.differences and not apart
+    grade = "exact" if exact else "approximate"
+    differences = "; ".join((*equivalence.differences, *(m for m in apart if m.startswith("price")))) or "same hardware"
     via = f" (from the original {outcome.origin.cloud} pin {origin.sku})" if outcome.origin.cloud != native else ""
     why = f"catalog equivalence: {equivalence.fidelity.replace('_', ' ')}{via}: {differences}{_price_note(native, ctx.dest)}"
     ctx.report.add(path, grade, what, why, **extra)
@@ -206,9 +210,11 @@ def _neutral(ctx: Context, path: Path, node: CommentedMap) -> None:
     note = _price_note(ctx.source, ctx.dest) if delta is not None else ""
     old = ctx.settle(node, "gpu", outcome) if outcome else None
     if outcome is None or outcome.value == old:
-        ctx.report.add(
-            path, "exact", f"neutral profile kept: {resolves}", note.strip(" ()"), price_delta_usd_hour=delta
-        )
+        # the profile is kept, but the machine it buys is graded: not exact when it is much bigger or dearer
+        apart = mismatches(before, after) if before is not None and ctx.dest != "local" else ()
+        why = "; ".join(filter(None, ("not the same machine: " + "; ".join(apart) if apart else "", note.strip(" ()"))))
+        grade = "approximate" if apart else "exact"
+        ctx.report.add(path, grade, f"neutral profile kept: {resolves}", why, price_delta_usd_hour=delta)
         return
     what = f"gpu {old} → {outcome.value}: {resolves}"
     extra = {"before": old, "after": outcome.value, "price_delta_usd_hour": delta}

@@ -14,6 +14,16 @@ NOT_ESTIMATED = "pipelines and monitor jobs (billed per run) and serverless endp
 
 
 @dataclass(frozen=True)
+class Limits:
+    """When a cost increase is a risk: the platform's monthly total grows more than `ratio` times, or by
+    more than `increase` dollars, at the minimum or the maximum instance count. High in production,
+    medium elsewhere. `mlstack diff --max-cost-ratio/--max-cost-increase` set them."""
+
+    ratio: float = 2.0
+    increase: float = 1000.0
+
+
+@dataclass(frozen=True)
 class Cost:
     """One endpoint's monthly cost on one side."""
 
@@ -126,5 +136,10 @@ def money(amount: float, signed: bool = False) -> str:
 
 
 def span(low: float, high: float, signed: bool = False) -> str:
-    """ "$1.00" or "$1.00 – $3.00" (at min – at max)."""
-    return money(low, signed) if low == high else f"{money(low, signed)} – {money(high, signed)}"
+    """ "$1.00", a cost range "$1.00 – $3.00" (at min – at max), or a change of a range that says which end
+    moved how: "+$1,644.98 at min, ±$0.00 at max" (a dash between two signed amounts reads as arithmetic)."""
+    if low == high:
+        return money(low, signed)
+    if signed:
+        return f"{money(low, signed)} at min, {money(high, signed)} at max"
+    return f"{money(low)} – {money(high)}"

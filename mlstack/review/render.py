@@ -14,9 +14,10 @@ from functools import cache
 from typing import Any
 
 from mlstack import graph
+from mlstack.catalog.model import PRICE_CAVEATS
 from mlstack.errors import MlstackError, printable
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
-from mlstack.review.cost import HOURS, NOT_ESTIMATED, span
+from mlstack.review.cost import HOURS, NOT_ESTIMATED, CostReport, span
 from mlstack.review.report import Review, Row
 from mlstack.review.resources import ACTIONS, SYMBOLS, ResourceChange
 from mlstack.review.summary import NOUNS
@@ -268,7 +269,18 @@ def _cost_context(review: Review, detail: Detail) -> dict[str, Any]:
             for p in report.prices
         ],
         "not_estimated": NOT_ESTIMATED,
+        "caveats": _price_caveats(report),
     }
+
+
+def _price_caveats(report: CostReport) -> list[str]:
+    """How far to trust the prices summed: unconfirmed figures counted, and what a cloud's figures are not."""
+    out = []
+    unconfirmed = sum(1 for p in report.prices if not p.sku.price_confirmed)
+    if unconfirmed:
+        out.append(f"{unconfirmed} of {len(report.prices)} prices are not confirmed against the vendor's page")
+    clouds = dict.fromkeys(p.sku.cloud for p in report.prices)
+    return out + [PRICE_CAVEATS[c] for c in clouds if c in PRICE_CAVEATS]
 
 
 def to_json(review: Review) -> str:

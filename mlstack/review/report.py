@@ -288,7 +288,13 @@ def _plan_both(base: Resolved | None, head: Resolved | None) -> tuple[list[Plann
     return payload, head_plan
 
 
-def review(base_arg: str, head_arg: str, target: str | None = None, env: str | None = None) -> Review:
+def review(
+    base_arg: str,
+    head_arg: str,
+    target: str | None = None,
+    env: str | None = None,
+    limits: cost.Limits = cost.Limits(),
+) -> Review:
     """Read, validate and plan both sides (offline, under Pulumi mocks), then compare them."""
     base_src, head_src = sources.read(base_arg), sources.read(head_arg)
     if base_src.text is None and head_src.text is None:
@@ -309,11 +315,12 @@ def review(base_arg: str, head_arg: str, target: str | None = None, env: str | N
     components = summarise(base_resolved, head_resolved, env)
     resources = compare(base_plan, head_plan)
     renamed = {c.name: c.renamed_from for c in components if c.kind == "endpoint" and c.renamed_from}
+    costs = cost.compare(base_resolved, head_resolved, renamed)
     return Review(
         base=Side(base_src.label, base_resolved, base_plan),
         head=Side(head_src.label, head_resolved, head_plan),
         components=components,
         resources=resources,
-        risks=assess(base_resolved, head_resolved, base_plan, head_plan, components, resources),
-        cost=cost.compare(base_resolved, head_resolved, renamed),
+        risks=assess(base_resolved, head_resolved, base_plan, head_plan, components, resources, costs, limits),
+        cost=costs,
     )

@@ -1,6 +1,7 @@
 """Risk flags a reviewer must not miss: serving endpoints replaced or deleted, deployment strategies
 removed or weakened in production, monitoring or data capture turned off, encryption or private
-networking removed, IAM access widened, protected resources touched.
+networking removed, IAM access widened, protected resources touched, the monthly cost growing past
+the limits (`cost.Limits`).
 
 Spec-level rules read the two resolved specs; resource-level rules read the plan diff through the
 provider data in `resource_rules`, so they hold for every target."""
@@ -13,6 +14,7 @@ from typing import Any
 
 from mlstack.resolve import Resolved
 from mlstack.review import iam
+from mlstack.review.cost import CostReport, Limits, money
 from mlstack.review.resource_rules import rules_for
 from mlstack.review.resources import ResourceChange
 from mlstack.review.summary import ComponentChange
@@ -36,7 +38,7 @@ _PRIVATE_TYPES = re.compile(r"PrivateEndpoint|VpcEndpoint|ServiceAttachment|Forw
 @dataclass(frozen=True)
 class Risk:
     severity: str  # high | medium
-    rule: str  # serving | strategy | monitoring | encryption | network | iam | protected
+    rule: str  # serving | strategy | monitoring | encryption | network | iam | protected | cost
     message: str
     component: tuple[str, str] | None = None
     resources: tuple[str, ...] = ()
@@ -353,6 +355,42 @@ def _protected(resources: list[ResourceChange]) -> list[Risk]:
     ]
 
 
+# --- cost ------------------------------------------------------------------------------------------
+
+
+def _cost(base: Resolved | None, head: Resolved | None, report: CostReport, limits: Limits) -> list[Risk]:
+    """The platform's monthly total past a limit at either end of its autoscaling range; the endpoints
+    that grew are named, the largest increase first."""
+    reasons = []
+    ends = list(zip((" at min", " at max"), report.base_total, report.head_total, strict=True))
+    if ends[0][1:] == ends[1][1:]:  # no autoscaling range on either side: one figure
+        ends = [("", *ends[0][1:])]
+    for end, before, after in ends:
+        grew = round(after - before, 2)
+        if grew <= 0:
+            continue
+        if before > 0 and after / before > limits.ratio:
+            reasons.append(f"{money(before)} → {money(after)}{end} ({after / before:.1f}×; limit {limits.ratio:g}×)")
+        elif grew > limits.increase:
+            reasons.append(
+                f"{money(before)} → {money(after)}{end} ({money(grew, signed=True)}; limit {money(limits.increase)})"
+            )
+    if not reasons:
+        return []
+    production = next((r for r in (head, base) if r is not None and r.production), None)
+    grown = sorted((c for c in report.endpoints if c.delta_high > 0 or c.delta_low > 0), key=lambda c: -c.delta_high)
+    where = f" in production ({production.environment})" if production else ""
+    by = f"; grown by endpoint {', '.join(c.name for c in grown)}" if grown else ""
+    return [
+        Risk(
+            "high" if production else "medium",
+            "cost",
+            f"monthly cost{where} {'; '.join(reasons)}{by}",
+            ("endpoint", grown[0].name) if len(grown) == 1 else None,
+        )
+    ]
+
+
 def assess(
     base: Resolved | None,
     head: Resolved | None,
@@ -360,11 +398,15 @@ def assess(
     head_plan: list[Any],
     components: list[ComponentChange],
     resources: list[ResourceChange],
+    cost: CostReport | None = None,
+    limits: Limits = Limits(),
 ) -> list[Risk]:
     """Every risk, high first."""
     renamed = {c.name: c.renamed_from for c in components if c.kind == "endpoint" and c.renamed_from}
     renames = {c.renamed_from: c.name for c in components if c.renamed_from}
     risks = _serving(components, resources) + _protected(resources)
+    if cost is not None:
+        risks += _cost(base, head, cost, limits)
     if base is not None and head is not None:
         risks += _strategy(base, head, renamed)
         risks += _monitoring(base, head, components, renamed)

@@ -37,6 +37,20 @@ def test_list_table_shows_prices():
     assert "g2-standard-4/NVIDIA_L4x1" in result.output and "0.7068" in result.output
 
 
+def test_list_into_a_file_keeps_every_row_on_one_line(rows):
+    """Not a terminal (CliRunner, like `> file`): no 80-column folding of SKU names, whatever COLUMNS says."""
+    result = runner.invoke(app, ["list"], env={"COLUMNS": "60"})
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    for sku in json.loads(runner.invoke(app, ["list", "--json"]).output):
+        [line] = [line for line in lines if f" {sku['sku']} " in line]
+        assert f" {sku['cloud']} " in line and _price_cell(sku) in line
+
+
+def _price_cell(sku: dict) -> str:
+    return f"{sku['price_usd_hour']:.4f}".rstrip("0").rstrip(".")
+
+
 def test_map_shows_counterparts_grades_and_prices():
     result = runner.invoke(app, ["map", "ml.g5.2xlarge", "--to", "gcp,azure"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output

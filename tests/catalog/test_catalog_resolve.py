@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
+from pathlib import Path
 
 import pytest
+import yaml
 
-from mlstack.catalog import Catalog, CatalogError, Request, local_sku
+from mlstack.catalog import Catalog, CatalogError, Request, get_catalog, local_sku
 from mlstack.catalog.data import load_gpus, load_vertex_accelerators, load_vertex_rules
 from mlstack.catalog.gpus import GpuTable
 from mlstack.catalog.vertex import VertexRules
@@ -219,3 +222,15 @@ def test_local_is_this_machine_and_free(catalog):
     assert sku == local_sku() and sku.price_usd_hour == 0 and sku.vcpus >= 1
     with pytest.raises(CatalogError, match="did you mean 'gcp'"):
         catalog.resolve("gpc", Request(vcpus=1))
+
+
+def test_the_example_specs_gpu_comment_says_what_each_cloud_resolves_to():
+    """specs/fraud-detection.yaml names the GPU each cloud serves gpu-inference on; that must stay true."""
+    path = Path(__file__).resolve().parents[2] / "specs" / "fraud-detection.yaml"
+    text = path.read_text()
+    said = re.search(r"# any 24 GB inference GPU, the cheapest that fits: (.+)", text).group(1)
+    claimed = dict(reversed(part.split(" on ")) for part in said.split(", "))
+    assert set(claimed) == {"SageMaker", "Vertex", "Azure"}
+    profile = yaml.safe_load(text)["compute"]["gpu-inference"]
+    for vendor, cloud in (("SageMaker", "aws"), ("Vertex", "gcp"), ("Azure", "azure")):
+        assert get_catalog().resolve(cloud, Request(**profile)).gpu == claimed[vendor], vendor

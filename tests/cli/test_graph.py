@@ -17,7 +17,9 @@ from tests.cli.conftest import REPO, mlstack
 
 FRAUD = REPO / "specs" / "fraud-detection.yaml"
 SVG = "{http://www.w3.org/2000/svg}"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed (.ci/run installs it)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is not installed (.ci/run installs it)"
+)
 
 # What the fraud-detection spec says, edge by edge: (from, to, label).
 FRAUD_EDGES = {
@@ -131,7 +133,10 @@ def test_the_review_comment_shows_the_platform_after_the_change(tmp_path: Path):
     base = REPO / "specs" / "quickstart.yaml"
     head = tmp_path / "quickstart.yaml"
     head.write_text(
-        base.read_text().replace("      alias: champion\n", "      alias: champion\n    strategy: {type: canary, percent: 20, bake_time: 5m}\n")
+        base.read_text().replace(
+            "      alias: champion\n",
+            "      alias: champion\n    strategy: {type: canary, percent: 20, bake_time: 5m}\n",
+        )
     )
     shutil.copytree(REPO / "specs" / "quickstart", tmp_path / "quickstart")
     result = mlstack("diff", str(base), str(head), "--target", "local", "--format", "markdown")

@@ -41,7 +41,15 @@ def rendered(text: str, folder: Path) -> str:
     page = folder / "page.html"
     page.write_text(PAGE.format(script=MERMAID_JS.as_uri(), source=html.escape(text)))
     result = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=20000", "--dump-dom", page.as_uri()],
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=20000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -124,7 +124,9 @@ def test_every_example_runs_as_written(tmp_path: Path):
             if path in NEEDS:
                 result = mlstack(*path, "--help", cwd=tmp_path)
                 assert result.returncode == 0, result.stderr
-                assert f"Example: {row.example}" in result.stdout or f"Example: mlstack {' '.join(path)}" in result.stdout
+                assert (
+                    f"Example: {row.example}" in result.stdout or f"Example: mlstack {' '.join(path)}" in result.stdout
+                )
                 continue
             result = mlstack(*words[1:], cwd=tmp_path)
             assert result.returncode == 0, f"{row.example}\n{result.stdout}\n{result.stderr}"

@@ -323,7 +323,15 @@ def test_materialize_and_get_through_the_cli(emulator, online_spec):
     assert "wrote 3 rows of stats; 2 of 3 online rows are within the ttl (86400s) and served" in done.stdout
     assert "lookups return nulls for the other 1" in done.stdout
     got = cli(
-        "features", "get", "stats", "--entity", "customer_id=1", "--entity", "customer_id=2", "-f", str(online_spec),
+        "features",
+        "get",
+        "stats",
+        "--entity",
+        "customer_id=1",
+        "--entity",
+        "customer_id=2",
+        "-f",
+        str(online_spec),
         "--json",
     )
     assert got.returncode == 0, got.stderr

@@ -130,7 +130,9 @@ def test_manual_approval_gates_deployment_until_approved(emulator, tmp_path):
 
 
 def test_a_run_that_moves_the_champion_rolls_the_endpoint_with_its_strategy(emulator, tmp_path):
-    canary = "compute: {vcpus: 1}\n            strategy: {type: canary, percent: 50, bake_time: 3s, termination_wait: 1s}"
+    canary = (
+        "compute: {vcpus: 1}\n            strategy: {type: canary, percent: 50, bake_time: 3s, termination_wait: 1s}"
+    )
     spec = write_spec(tmp_path, pipeline_spec().replace("compute: {vcpus: 1}", canary))
     assert emulator.apply(spec)["status"] == "succeeded"
     ran = cli("pipeline", "run", "train", "-f", str(spec), "-p", "accuracy=0.95")
@@ -145,7 +147,9 @@ def test_a_run_that_moves_the_champion_rolls_the_endpoint_with_its_strategy(emul
     deadline = time.monotonic() + 30
     while emulator.client.get("/v1/endpoints")[0]["status"] != "ready" and time.monotonic() < deadline:
         time.sleep(0.2)
-    answers = {emulator.client.post("/endpoints/scorer/invocations", {"instances": [[0, 0]]})["model"] for _ in range(20)}
+    answers = {
+        emulator.client.post("/endpoints/scorer/invocations", {"instances": [[0, 0]]})["model"] for _ in range(20)
+    }
     assert answers == {"clf v2"}
     assert emulator.plan(spec)["counts"]["update"] == 0  # `up` has nothing left to do
 

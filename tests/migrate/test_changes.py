@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+from pathlib import Path
 
 import pytest
 
@@ -45,17 +46,33 @@ def test_pinned_skus_move_through_the_catalog_with_fidelity_and_price(wide):
     assert a10g.price_delta_usd_hour == pytest.approx(expected)
     assert "# mlstack: was ml.g5.2xlarge on aws" in line(result.text, a10g.line)
     cpu = change(result.report, "endpoints[2].strategy.variants[0].compute.instance_type")  # an inline pin
-    assert (cpu.grade, cpu.after) == ("exact", "e2-standard-2")
+    # the same vCPUs and RAM, but not the same price: graded on the machine and its price, not the class alone
+    source, target = catalog.lookup("aws", "ml.m5.large"), catalog.lookup("gcp", "e2-standard-2")
+    assert cpu.after == "e2-standard-2" and (source.vcpus, source.memory_gb) == (target.vcpus, target.memory_gb)
+    far = max(source.price_usd_hour, target.price_usd_hour) / min(source.price_usd_hour, target.price_usd_hour)
+    assert cpu.grade == ("approximate" if far > 1.5 else "exact")
+    assert (f"price ${source.price_usd_hour:g}/h → ${target.price_usd_hour:g}/h" in cpu.why) == (far > 1.5)
 
 
 def test_neutral_profiles_stay_and_a_missing_gpu_model_becomes_its_counterpart(wide):
     result = migrate(wide, "azure")
     spec = loads(result.text).spec
     assert spec.compute["cpu"].model_dump(exclude_none=True) == {"vcpus": 4, "memory_gb": 16}
-    assert change(result.report, "compute.cpu").grade == "exact"
+    cpu = change(result.report, "compute.cpu")  # kept as written, but the cheapest fit is twice the vCPUs
+    assert cpu.grade == "approximate" and "not the same machine: vCPUs 4 → 8 (2.0×)" in cpu.why
     assert spec.compute["a10g"].gpu == "A10"
     gpu = change(result.report, "compute.a10g.gpu")
     assert gpu.grade == "approximate" and "has no A10G" in gpu.why
+
+
+def test_a_gpu_profile_on_a_much_bigger_dearer_machine_is_not_exact(wide):
+    """The GPU class alone does not make a migration exact: a 1-GPU profile that lands on a 36-vCPU,
+    440 GiB size at a far higher hourly price is approximate, and the report says by how much."""
+    result = migrate(wide, "azure")
+    pinned = change(result.report, "compute.gpu-ser-5e34221c.instance_type")
+    assert pinned.after == "Standard_NV36ads_A10_v5" and pinned.grade == "approximate"
+    for words in ("vCPUs 8 → 36", "RAM 32 GiB → 440 GiB", "price $1.515/h → $"):
+        assert words in pinned.why, pinned.why
 
 
 def test_metrics_the_target_lacks_become_the_closest_of_their_kind(wide):
@@ -255,3 +272,14 @@ def test_every_line_the_migration_changed_is_in_the_report(wide):
                     while owner not in reported and owner > j1:
                         owner -= 1
                     assert owner in reported, (to, after[number - 1])
+
+
+def test_the_example_gpu_profile_migrated_to_azure_is_graded_on_the_machine_it_buys():
+    text = (Path(__file__).resolve().parents[2] / "specs" / "fraud-detection.yaml").read_text()
+    catalog = get_catalog()
+    before = catalog.resolve("aws", loads(text).spec.compute["gpu-inference"])
+    after = catalog.resolve("azure", loads(text).spec.compute["gpu-inference"])
+    gpu = change(migrate(text, "azure").report, "compute.gpu-inference")
+    assert gpu.grade == "approximate" and f"resolves to {after.sku}" in gpu.what
+    assert f"vCPUs {before.vcpus} → {after.vcpus}" in gpu.why and f"RAM {before.memory_gb:g} GiB" in gpu.why
+    assert gpu.price_delta_usd_hour == pytest.approx(after.price_usd_hour - before.price_usd_hour)

@@ -68,12 +68,20 @@ def add_feature_view(spec: Spec) -> None:
     )
 
 
+def scale_up(spec: Spec) -> None:
+    """The GPU endpoint's autoscaling floor tripled: the platform's monthly cost more than doubles."""
+    scorer = endpoint(spec, "fraud-scorer")
+    scorer["instance_count"] = 6
+    scorer["autoscaling"].update({"min": 6, "max": 12})
+
+
 EDITS: dict[str, Callable[[Spec], None]] = {
     "canary": raise_canary,
     "gpu": change_gpu,
     "monitor": remove_monitor,
     "rename": rename_endpoint,
     "feature_view": add_feature_view,
+    "scale_up": scale_up,
 }
 
 

@@ -84,9 +84,7 @@ def test_init_ci_writes_the_workflow_for_the_spec(tmp_path: Path, monkeypatch: p
     assert again.exit_code == 0, "writing the same file twice is fine"
     refused = runner.invoke(app, ["init-ci", "-f", "specs/shop.yaml", "--requirement", source])
     assert refused.exit_code == 1 and "exists and differs; pass --force" in str(refused.exception)
-    assert (
-        runner.invoke(app, ["init-ci", "-f", "specs/shop.yaml", "--force", "--requirement", source]).exit_code == 0
-    )
+    assert runner.invoke(app, ["init-ci", "-f", "specs/shop.yaml", "--force", "--requirement", source]).exit_code == 0
 
 
 @pytest.mark.parametrize(

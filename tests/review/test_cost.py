@@ -4,7 +4,8 @@ minimum and maximum, per endpoint and in total, with where each price comes from
 from __future__ import annotations
 
 from mlstack.catalog import Request, get_catalog
-from mlstack.review.cost import compare, money, span
+from mlstack.review.cost import Limits, compare, money, span
+from mlstack.review.risks import assess
 from tests.review.conftest import resolved, small
 
 
@@ -76,4 +77,45 @@ def test_money() -> None:
         "+$3.00",
         "±$0.00",
     )
-    assert span(1, 1) == "$1.00" and span(1, 3, signed=True) == "+$1.00 – +$3.00"
+    assert span(1, 1) == "$1.00" and span(1, 3) == "$1.00 – $3.00"
+    # a change of a range says which end moved how, never "+$1,644.98 – ±$0.00"
+    assert span(1644.98, 0, signed=True) == "+$1,644.98 at min, ±$0.00 at max"
+    assert span(-2, 3, signed=True) == "−$2.00 at min, +$3.00 at max"
+
+
+def cost_risks(base: dict, head: dict, limits: Limits = Limits(), env: str | None = "prod") -> list:
+    b, h = resolved(base, env=env), resolved(head, env=env)
+    return [r for r in assess(b, h, [], [], [], [], compare(b, h, {}), limits) if r.rule == "cost"]
+
+
+def test_more_than_doubling_in_production_is_high_and_names_the_endpoint() -> None:
+    head = small()
+    head["endpoints"][0]["compute"] = "large"  # 2 × ml.c5.large → 2 × a bigger SKU: far more than 2×
+    before = round(price(vcpus=2, memory_gb=4) * 2 * 730, 2)
+    after = round(price(vcpus=8, memory_gb=32) * 2 * 730, 2)
+    assert after / before > 2
+    [risk] = cost_risks(small(), head)
+    assert (risk.severity, risk.component) == ("high", ("endpoint", "rank"))
+    # a fixed instance count: one figure, not the same one at min and at max
+    assert risk.message == (
+        f"monthly cost in production (prod) {money(before)} → {money(after)} ({after / before:.1f}×; limit 2×); "
+        "grown by endpoint rank"
+    )
+    [outside] = cost_risks(small(), head, env=None)
+    assert outside.severity == "medium" and "in production" not in outside.message
+    assert cost_risks(small(), head, Limits(ratio=after / before + 0.1, increase=after)) == []
+
+
+def test_an_absolute_increase_past_the_limit_is_a_risk_below_the_ratio() -> None:
+    head = small()
+    head["endpoints"][0]["instance_count"] = 3  # 1.5×: under the ratio
+    grew = round(price(vcpus=2, memory_gb=4) * 730, 2)
+    assert cost_risks(small(), head) == [], "1.5× and a small increase: no risk"
+    [risk] = cost_risks(small(), head, Limits(ratio=2, increase=grew - 1))
+    assert risk.severity == "high" and f"({money(grew, signed=True)}; limit {money(grew - 1)})" in risk.message
+
+
+def test_a_cheaper_change_is_no_cost_risk() -> None:
+    head = small()
+    head["endpoints"][0]["instance_count"] = 1
+    assert cost_risks(small(), head, Limits(ratio=1, increase=0)) == []

@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from mlstack.catalog import Request, get_catalog
+from mlstack.review.render import to_markdown
 from mlstack.review.report import Review
 from mlstack.review.resource_rules import rules_for
 from mlstack.review.resources import ResourceChange
-from tests.review.conftest import TARGETS, endpoint, example
+from tests.review.conftest import EDITS, TARGETS, endpoint, example
 
 pytestmark = pytest.mark.parametrize("target", TARGETS)
 
@@ -142,3 +143,24 @@ def test_added_feature_view(edited_review: Any, target: str) -> None:
     assert not any(c.action in ("replace", "delete") for c in r.resources)
     assert not r.risks
     assert r.cost.delta == (0, 0)
+
+
+# --- cost: every edit, high where production cost more than doubles -----------------------------------------
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_high_cost_risk_exactly_where_production_cost_more_than_doubles(
+    edited_review: Any, target: str, edit: str
+) -> None:
+    r = edited_review(target, edit)
+    before, after = r.cost.base_total, r.cost.head_total
+    doubled = any(b > 0 and a / b > 2 for b, a in zip(before, after, strict=True))
+    grew = max(a - b for b, a in zip(before, after, strict=True))
+    flagged = risks(r, "cost")
+    assert [x.severity for x in flagged] == (["high"] if doubled or grew > 1000 else [])
+    if edit == "scale_up" and target != "local":  # the emulator costs nothing
+        assert doubled, "tripling the GPU endpoint's floor more than doubles the platform's cost"
+        [risk] = flagged
+        assert risk.component == ("endpoint", "fraud-scorer") and "in production (prod)" in risk.message
+        assert f"{after[0] / before[0]:.1f}×; limit 2×" in risk.message
+        assert "1 high risk" in to_markdown(r)

@@ -158,8 +158,10 @@ def test_drift_on_shifted_traffic_alerts_retrains_and_rolls_back(served, tmp_pat
     written = cli("monitor", "report", "drift", "-f", spec, "--out", str(report))
     assert written.returncode == 0, written.stderr
     html = report.read_text()
-    assert html.count("<svg") == 2 and "<figcaption>f0</figcaption>" in html and "<figcaption>f1</figcaption>" in html
-    assert re.search(r"\b(src|href)=", html) is None  # nothing to fetch: the file stands alone
+    # the metric over both runs and a histogram per feature, drawn with matplotlib
+    assert html.count("<svg") == 3 and "<figcaption>f0</figcaption>" in html and "<figcaption>f1</figcaption>" in html
+    assert 'aria-label="psi per run over time"' in html and "<li>retrain started (" in html
+    assert re.search(r'\b(src|href)="(?!#)', html) is None  # nothing to fetch: the file stands alone
     assert f"{expected[0].value:.4g}" in html and "ALERT" in html
 
 
