@@ -80,6 +80,9 @@ def mock_call(cloud: str, token: str, region: str) -> dict[str, Any] | None:
 
 def build(resolved: Resolved) -> None:
     try:
+        from mlstack.backends import pickling
+
+        pickling.guard()
         module = importlib.import_module(BACKENDS[resolved.cloud])
     except ModuleNotFoundError as exc:
         if exc.name and exc.name.startswith("mlstack"):

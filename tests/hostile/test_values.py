@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mlstack.emulator.pipelines import contract
+from mlstack.runtime import contract
 from mlstack.resolve import gates
 
 
