@@ -105,10 +105,6 @@ class CatalogError(MlstackError):
         self.candidates = candidates
 
 
-# What a cloud's catalog prices are not, said wherever they are summed or compared.
-PRICE_CAVEATS = {"gcp": "gcp figures are Compute Engine list prices; Vertex AI prediction bills more"}
-
-
 def monthly_cost(sku: Sku, count: int, hours: float = 730) -> float:
     """On-demand cost of `count` instances for `hours` (730 ≈ one month), in USD, to the cent."""
     return round(sku.price_usd_hour * count * hours, 2)

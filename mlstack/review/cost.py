@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from mlstack.catalog import Sku, monthly_cost
 from mlstack.resolve import Resolved
+from mlstack.targets import profile
 
 HOURS = 730
 NOT_ESTIMATED = "pipelines and monitor jobs (billed per run) and serverless endpoints (billed per request)"
@@ -121,7 +122,7 @@ def compare(base: Resolved | None, head: Resolved | None, renamed: dict[str, str
             key=lambda c: c.name,
         )
     )
-    priced = {(s.cloud, s.sku): s for s in (*base_skus, *head_skus) if s.cloud != "local"}
+    priced = {(s.cloud, s.sku): s for s in (*base_skus, *head_skus) if not profile(s.cloud).emulated}
     return CostReport(
         endpoints=changed,
         base_total=(round(sum(c.low for c in before.values()), 2), round(sum(c.high for c in before.values()), 2)),
