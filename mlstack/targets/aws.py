@@ -121,6 +121,14 @@ MODEL_METRICS: dict[str, dict[str, str]] = {
     },
     "regression": {"mae": "mae", "rmse": "rmse"},
 }
+# Where the model-quality job finds the prediction in a captured response (CSV, prediction first). A
+# binary classifier's score is a probability (XGBoost binary:logistic), so it is read as one and cut at
+# 0.5; a 0/1 label reads the same. EndpointInput.ProbabilityAttribute / ProbabilityThresholdAttribute.
+MODEL_QUALITY_ATTRIBUTES: dict[str, dict[str, str | float]] = {
+    "binary_classification": {"probability_attribute": "0", "probability_threshold_attribute": 0.5},
+    "multiclass_classification": {"inference_attribute": "0"},
+    "regression": {"inference_attribute": "0"},
+}
 PROBLEM_TYPES = {
     "binary_classification": "BinaryClassification",
     "multiclass_classification": "MulticlassClassification",

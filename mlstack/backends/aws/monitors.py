@@ -244,9 +244,9 @@ def _model_quality(ctx: Aws, platform: Platform, monitor: Monitor, component: Sp
     from pulumi_aws_native import sagemaker as native
 
     assert monitor.problem_type is not None and monitor.ground_truth is not None
-    baseline = f"monitoring/{monitor.name}/baseline"
-    # Captured responses are CSV with the prediction first; labels arrive under ground_truth.
-    endpoint_input = {**_endpoint_input(ctx, monitor), "inference_attribute": "0"}
+    # Captured responses are CSV with the prediction first; labels arrive under ground_truth. No baseline
+    # constraints: nothing writes them, and the alarm on the published metric holds the spec's threshold.
+    endpoint_input = {**_endpoint_input(ctx, monitor), **dialect.MODEL_QUALITY_ATTRIBUTES[monitor.problem_type]}
     job = native.ModelQualityJobDefinition(
         f"{monitor.name}-job",
         job_definition_name=job_definition_name(ctx, monitor),
@@ -256,9 +256,6 @@ def _model_quality(ctx: Aws, platform: Platform, monitor: Monitor, component: Sp
             "image_uri": images.monitor_analyzer_image(ctx.region),
             "problem_type": dialect.PROBLEM_TYPES[monitor.problem_type],
             "environment": {"publish_cloudwatch_metrics": "Enabled"},
-        },
-        model_quality_baseline_config={
-            "constraints_resource": {"s3_uri": platform.uri(f"{baseline}/constraints.json")}
         },
         model_quality_job_input={
             "endpoint_input": endpoint_input,

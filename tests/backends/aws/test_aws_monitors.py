@@ -244,10 +244,16 @@ def test_model_quality_uses_the_native_job_definition(problem_type, metric, api_
         }[problem_type]
     )
     assert job["modelQualityJobInput"]["groundTruthS3Input"] == {"s3Uri": "s3://labels/ranker/"}
-    assert job["modelQualityJobInput"]["endpointInput"]["inferenceAttribute"] == "0"
-    assert job["modelQualityBaselineConfig"] == {
-        "constraintsResource": {"s3Uri": f"s3://{BUCKET}/monitoring/quality/baseline/constraints.json"}
-    }
+    # The captured response's first column: a binary classifier's score read as a probability cut at 0.5
+    # (accuracy would otherwise compare probabilities with 0/1 labels), other problems' as the prediction.
+    endpoint_input = job["modelQualityJobInput"]["endpointInput"]
+    attributes = {k: v for k, v in endpoint_input.items() if k.endswith("Attribute")}
+    if problem_type == "binary_classification":
+        assert attributes == {"probabilityAttribute": "0", "probabilityThresholdAttribute": 0.5}
+    else:
+        assert attributes == {"inferenceAttribute": "0"}
+    # No baseline constraints: nothing writes them, and a job pointing at a missing key fails every run.
+    assert "modelQualityBaselineConfig" not in job
     assert {"key": "mlstack-spec", "value": "shop"} in job["tags"]
     assert schedule_config(plan) == {
         "monitoringType": "ModelQuality",
