@@ -99,6 +99,14 @@ LINEAR_STEP = (10, 50)  # SageMaker linear_step_size, % of capacity
 MAX_ROLLBACK_ALARMS = 10
 
 
+# --- customer managed keys: what only the key's own policy can grant ---
+
+# AWS services that use the platform's KMS key as themselves (a service principal, which no IAM policy of
+# the stack can give rights to): the statement the key policy must hold. CloudWatch alarms publishing to a
+# KMS-encrypted SNS topic (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+KEY_POLICY_SERVICES = {"alerts": ("cloudwatch.amazonaws.com", ("kms:Decrypt", "kms:GenerateDataKey*"))}
+
+
 # --- monitors: what Model Monitor publishes ---
 
 DATA_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"

@@ -230,6 +230,34 @@ def _default_images(resolved: Resolved) -> Iterator[Problem]:
         )
 
 
+def _key_path(spec: Spec) -> Path:
+    return ("target", "aws", "kms_key") if spec.target.aws and spec.target.aws.kms_key else ("target", "kms_key")
+
+
+def _external_key(resolved: Resolved) -> Iterator[Problem]:
+    """The platform's KMS key is the user's, so its key policy is theirs too: name what it must grant. The
+    stack's roles get their rights by IAM policy (the key policy must let IAM policies grant, as AWS's
+    default key policy does); a service acting as itself can only be granted in the key policy."""
+    spec = resolved.spec
+    if not resolved.kms_key:
+        return
+    alerts_topic = not (spec.target.aws and spec.target.aws.alarm_topic)
+    if alerts_topic and any(a.type == "alert" for m in spec.monitors for a in m.actions):
+        service, actions = dialect.KEY_POLICY_SERVICES["alerts"]
+        yield (
+            _key_path(spec),
+            f"the alert topic is encrypted with this key, and CloudWatch alarms publish to it as {service}: "
+            f"the key policy must allow {{\"Principal\": {{\"Service\": \"{service}\"}}, \"Action\": "
+            f"{list(actions)}, \"Resource\": \"*\"}}, or alerts are dropped without a trace "
+            "(or set target.aws.alarm_topic to a topic whose key allows it)",
+        )
+
+
+def warnings(resolved: Resolved) -> list[Problem]:
+    """Where the platform works only if something outside the stack is as it says."""
+    return list(_external_key(resolved))
+
+
 def problems(resolved: Resolved) -> list[Problem]:
     spec = resolved.spec
     return [
