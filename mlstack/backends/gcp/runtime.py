@@ -20,8 +20,6 @@ from typing import Any
 
 from mlstack.backends.gcp.providers.clients import aiplatform, types
 
-METRICS_PREFIX = "mlstack metrics "
-
 
 class TaskFailed(Exception):
     pass
@@ -45,8 +43,9 @@ def champion_metrics(model: str, region: str) -> dict[str, float]:
         )
     except NotFound:
         return {}
-    text = champion.version_description
-    return json.loads(text[len(METRICS_PREFIX) :]) if text.startswith(METRICS_PREFIX) else {}
+    from mlstack.backends.gcp.providers.model import described_metrics
+
+    return described_metrics(champion.version_description)
 
 
 def gate(args: argparse.Namespace) -> str:
@@ -83,16 +82,8 @@ def register(args: argparse.Namespace) -> str:
     numbers = [int(m.labels.get("mlstack-version", 0)) for m in _versions(service, parent_model(props))]
     props["version"] = max(numbers, default=0) + 1
     props["description"] = ""
+    props["metrics"] = metrics
     outs = ModelVersionProvider().create(props).outs or {}
-    if metrics:
-        from google.protobuf import field_mask_pb2
-
-        model = types().Model(name=outs["version_name"], version_description=METRICS_PREFIX + json.dumps(metrics))
-        service.update_model(
-            request=types().UpdateModelRequest(
-                model=model, update_mask=field_mask_pb2.FieldMask(paths=["version_description"])
-            )
-        )
     Path(args.output).mkdir(parents=True, exist_ok=True)
     (Path(args.output) / "version.txt").write_text(outs["version_name"])
     return f"registered {outs['version_name']}"

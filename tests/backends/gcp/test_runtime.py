@@ -132,3 +132,42 @@ def test_every_command_parses(command):
 def _required(command: str) -> list[str]:
     actions = runtime.parser()._subparsers._group_actions[0].choices[command]._actions
     return [f"{a.option_strings[0]}=x" for a in actions if a.required]
+
+
+def test_a_declared_champions_metrics_are_what_the_gate_beats(vertex, tmp_path, capsys):
+    """The spec's `metrics` of a declared version reach the registry with it, so beat_champion compares
+    with them instead of passing for want of a champion (audit G5)."""
+    from google.cloud import aiplatform_v1 as v1
+
+    from mlstack.backends.gcp.providers.model import ModelVersionProvider
+
+    declared = {
+        "project": "p-123456",
+        "region": "us-central1",
+        "model_id": "fd-ranker",
+        "display_name": "ranker",
+        "version": 3,
+        "artifact_uri": "gs://models/ranker/3/",
+        "image_uri": "us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.2-1:latest",
+        "aliases": ["champion"],
+        "metrics": {"auc": 0.941},
+    }
+    ModelVersionProvider().create(declared)
+    (upload,) = vertex.sent("upload_model")
+    assert upload.model.version_description == 'mlstack metrics {"auc": 0.941}'
+    argv = ["gate", "", f"--gates={GATES}", "--region=us-central1", f"--model={MODEL}"]
+    argv[1] = f"--metrics={write_metrics(tmp_path, auc=0.93)}"
+    assert runtime.main(argv) == 1
+    assert "auc = 0.93 does not beat the champion's 0.941" in capsys.readouterr().err
+    # declared metrics changed in the spec: the version's description follows, in place
+    old = {**declared, "version_id": "1"}
+    ModelVersionProvider().update("id", old, {**declared, "metrics": {"auc": 0.92}})
+    (update,) = vertex.sent("update_model")
+    assert "version_description" in update.update_mask.paths
+    assert update.model == v1.Model(
+        name=f"{MODEL}@1",
+        display_name="ranker",
+        version_description='mlstack metrics {"auc": 0.92}',
+        labels=update.model.labels,
+    )
+    assert runtime.main(argv) == 0
