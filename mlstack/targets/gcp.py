@@ -50,8 +50,6 @@ GCP = TargetProfile(
     serverless=False,
     schedule_rule="whole_hours",
     shadow_replay_cron="5 * * * *",
-    approval_gap="the Vertex Model Registry has no approval state: a pipeline's deployment step serves the version "
-    "it registered without waiting for approval",
     kms_key_pattern=r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+",
     kms_key_example="projects/p/locations/us-central1/keyRings/ring/cryptoKeys/key",
     artifact_schemes=("gs://",),
@@ -67,3 +65,14 @@ GCP = TargetProfile(
 # Vertex's distance for each kind of feature; the spec's metric must be the one Vertex will compute.
 VERTEX_DISTANCE = {"numeric": "jensen_shannon", "categorical": "l_infinity"}
 GCS_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".tfrecord": "tf-record"}
+
+
+# --- registry: the approval state Vertex lacks, kept as a version label ---
+
+# Vertex model versions have no approval state: mlstack's register task labels each version it registers
+# with it, and the deploy task serves only an approved one (mlstack/backends/gcp/runtime.py). A person
+# approves by setting the version's label to `approved` (UpdateModel on MODEL@VERSION, update_mask labels),
+# then runs the pipeline's deployment again, as on SageMaker.
+APPROVAL_LABEL = "mlstack-approval"
+APPROVAL_ON_REGISTER = {"auto": "approved", "manual": "pending"}
+APPROVED, REJECTED = "approved", "rejected"

@@ -3,7 +3,8 @@
 - register: upload a trained model as a new version of its group, moving aliases (providers/model.py);
   the evaluation metrics travel in the version description for later gates;
 - gate: check an evaluation's metrics.json against the step's gates (min, max, beat the champion);
-- deploy: roll a registered version out on an endpoint with its strategy (providers/deployment.py);
+- deploy: roll a registered version out on an endpoint with its strategy (providers/deployment.py), once
+  approved: register labels a manual group's versions pending (mlstack.targets.gcp.APPROVAL_LABEL);
 - replay: send the shadow share of the last hours' logged requests to the shadow endpoint;
 - monitor: compute a monitor's metric (every kind, by mlstack.runtime.monitors, as the emulator and the
   SageMaker job do) over the request-response log and, past the threshold, log an alert line and
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mlstack.backends.gcp.providers.clients import aiplatform, types
+from mlstack.targets.gcp import APPROVAL_LABEL, APPROVAL_ON_REGISTER, APPROVED, REJECTED
 
 
 class TaskFailed(Exception):
@@ -72,7 +74,7 @@ def register(args: argparse.Namespace) -> str:
         "artifact_uri": args.artifact,
         "image_uri": args.image,
         "aliases": [a for a in args.aliases.split(",") if a],
-        "labels": {"managed-by": "mlstack"},
+        "labels": {"managed-by": "mlstack", APPROVAL_LABEL: APPROVAL_ON_REGISTER[args.approval]},
         "kms_key": args.kms_key,
     }
     metrics = read_metrics(args.metrics)
@@ -116,6 +118,18 @@ def deploy(args: argparse.Namespace) -> str:
     from mlstack.backends.gcp.providers.deployment import DeploymentProvider, Endpoint
 
     version = (Path(args.registered) / "version.txt").read_text().strip()
+    labels = (
+        aiplatform("ModelServiceClient", args.region).get_model(request=types().GetModelRequest(name=version)).labels
+    )
+    approval = labels.get(APPROVAL_LABEL, APPROVED)  # versions registered before approval labels were kept
+    if approval == REJECTED:
+        raise TaskFailed(f"{version} is rejected ({APPROVAL_LABEL}={REJECTED}): it is never deployed")
+    if approval != APPROVED:
+        # Like SageMaker's deploy step: the run succeeds and the endpoint waits for a person.
+        return (
+            f"endpoint {args.endpoint} unchanged: {version} awaits manual approval ({APPROVAL_LABEL}={approval}); set the label "
+            f"{APPROVAL_LABEL}={APPROVED}, then run the pipeline's deployment again"
+        )
     props = {
         "project": args.endpoint.split("/")[1],
         "region": args.region,
@@ -307,6 +321,7 @@ def parser() -> argparse.ArgumentParser:
     for name in ("project", "region", "model-id", "display-name", "artifact", "image", "output"):
         r.add_argument(f"--{name}", required=True)
     r.add_argument("--aliases", default="")
+    r.add_argument("--approval", choices=sorted(APPROVAL_ON_REGISTER), default="auto")
     r.add_argument("--metrics")
     r.add_argument("--kms-key")
     d = commands.add_parser("deploy")

@@ -160,6 +160,7 @@ def test_training_pipeline_is_a_valid_kfp_spec_with_gates(fraud):
     }
     register = executors["exec-register"]["container"]["args"]
     assert register[0] == "register" and "--aliases=challenger" in register
+    assert "--approval=manual" in register  # fraud-model's approval: the deploy task waits for a person
     assert "--artifact={{$.inputs.artifacts['train'].uri}}" in register
     gates = executors["exec-evaluate-gates"]["container"]["args"]
     assert json.loads(next(a for a in gates if a.startswith("--gates="))[len("--gates=") :])[1]["beat_champion"]
