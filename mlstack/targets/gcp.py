@@ -65,6 +65,12 @@ GCP = TargetProfile(
 # Vertex's distance for each kind of feature; the spec's metric must be the one Vertex will compute.
 VERTEX_DISTANCE = {"numeric": "jensen_shannon", "categorical": "l_infinity"}
 GCS_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".tfrecord": "tf-record"}
+# Frameworks whose Vertex prebuilt serving image takes instances as arrays of values: Model Monitoring
+# cannot name their features and assigns defaults, so thresholds keyed by name never match unless the job
+# gets an analysis instance schema of `type: array` listing the features in order under `required`
+# (https://cloud.google.com/vertex-ai/docs/model-monitoring/schemas, "Custom instance schemas"). The
+# order is the monitor's `features`, as the runtime monitor names positional requests.
+POSITIONAL_FRAMEWORKS = frozenset({"sklearn", "xgboost"})
 
 
 # --- registry: the approval state Vertex lacks, kept as a version label ---

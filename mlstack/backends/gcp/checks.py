@@ -14,7 +14,7 @@ from mlstack.resolve import Resolved
 from mlstack.resolve.pipelines import graph
 from mlstack.spec.models import Autoscaling, ModelVersion, Monitor, Pipeline, Spec, Step
 from mlstack.targets import GCP
-from mlstack.targets.gcp import VERTEX_DISTANCE
+from mlstack.targets.gcp import POSITIONAL_FRAMEWORKS, VERTEX_DISTANCE
 
 Problem = tuple[Path, str]
 
@@ -145,7 +145,38 @@ def _pipelines(spec: Spec) -> Iterator[Problem]:
                 yield ("pipelines", pi, "steps", si, found[0]), found[1]
 
 
-def _monitors(spec: Spec) -> Iterator[Problem]:
+def positional(resolved: Resolved, endpoint: str) -> bool:
+    """Whether the endpoint serves a model whose Vertex image takes unnamed (array) instances."""
+    plan = next(p for p in resolved.endpoints if p.endpoint.name == endpoint)
+    return any(v.version is not None and v.version.framework in POSITIONAL_FRAMEWORKS for v in plan.variants)
+
+
+def instance_order_problem(resolved: Resolved, endpoint: str, monitors: list[Monitor]) -> str | None:
+    """Array instances carry no names: the native drift monitors of such an endpoint that name features
+    name them all, in request order, and agree on it (one job, one instance schema). A monitor naming
+    none holds every feature to its threshold, whatever Vertex calls them."""
+    if not positional(resolved, endpoint) or len({tuple(m.features) for m in monitors if m.features}) <= 1:
+        return None
+    return (
+        f"endpoint '{endpoint}' serves array instances, which Vertex Model Monitoring cannot name: its drift "
+        f"monitors ({', '.join(m.name for m in monitors)}) that name features must each list all the model's "
+        "input features in request order, the same list, so mlstack can give Vertex the instance schema"
+    )
+
+
+def instance_schema(resolved: Resolved, endpoint: str, monitors: list[Monitor]) -> dict[str, object] | None:
+    """The analysis instance schema for an endpoint's monitoring job (OpenAPI object as Vertex reads it),
+    or None when Vertex can name the features itself or no monitor names any."""
+    named = next((m.features for m in monitors if m.features), None)
+    if named is None or not positional(resolved, endpoint):
+        return None
+    spec = resolved.spec
+    types = {f: "number" if feature_kind(spec, f) == "numeric" else "string" for f in named}
+    return {"type": "array", "properties": {f: {"type": t} for f, t in types.items()}, "required": list(named)}
+
+
+def _monitors(resolved: Resolved) -> Iterator[Problem]:
+    spec = resolved.spec
     native_by_endpoint: dict[str, list[Monitor]] = {}
     for mi, monitor in enumerate(spec.monitors):
         if not native(monitor):
@@ -157,8 +188,10 @@ def _monitors(spec: Spec) -> Iterator[Problem]:
         group.append(monitor)
         if message := baselines_problem(monitor.endpoint, group):
             yield ("monitors", mi, "baseline"), message
+        elif message := instance_order_problem(resolved, monitor.endpoint, group):
+            yield ("monitors", mi, "features"), message
 
 
 def problems(resolved: Resolved) -> list[Problem]:
     spec = resolved.spec
-    return [*_models(spec), *_features(spec), *_endpoints(spec), *_pipelines(spec), *_monitors(spec)]
+    return [*_models(spec), *_features(spec), *_endpoints(spec), *_pipelines(spec), *_monitors(resolved)]

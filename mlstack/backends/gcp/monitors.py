@@ -18,6 +18,7 @@ where it does not, and alert actions wired through Pub/Sub.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from functools import cache
@@ -28,7 +29,13 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlstack.backends.components import SpecComponent
-from mlstack.backends.gcp.checks import baselines_problem, distance_problem, native
+from mlstack.backends.gcp.checks import (
+    baselines_problem,
+    distance_problem,
+    instance_order_problem,
+    instance_schema,
+    native,
+)
 from mlstack.backends.gcp.context import Gcp
 from mlstack.backends.gcp.endpoints import Served
 from mlstack.backends.gcp.kfp import TEMPLATES, Task
@@ -71,7 +78,8 @@ def _thresholds(ctx: Gcp, monitor: Monitor) -> dict[str, float]:
 
 def _monitoring_job(ctx: Gcp, served: Served, monitors: list[Monitor], channels: list[pulumi.Output[str]]) -> None:
     assert ctx.platform is not None
-    if problem := baselines_problem(served.plan.endpoint.name, monitors):
+    name = served.plan.endpoint.name
+    if problem := baselines_problem(name, monitors) or instance_order_problem(ctx.resolved, name, monitors):
         raise MlstackError(problem)
     baselines = {json.dumps(_training_dataset(m), sort_keys=True) for m in monitors}
     thresholds: dict[str, float] = {}
@@ -83,7 +91,6 @@ def _monitoring_job(ctx: Gcp, served: Served, monitors: list[Monitor], channels:
             default = threshold_of(monitor)
     hours = min(interval_hours(m.schedule) or 1 for m in monitors)
     emails = sorted({to for m in monitors for a in m.actions if a.type == "alert" for to in a.to if "@" in to})
-    name = served.plan.endpoint.name
     props = {
         "project": ctx.project,
         "region": ctx.region,
@@ -103,7 +110,22 @@ def _monitoring_job(ctx: Gcp, served: Served, monitors: list[Monitor], channels:
         "notification_channels": channels,
         "stats_directory": ctx.platform.gcs("monitoring", name),
     }
-    MonitoringJob(f"{name}-monitoring", props, ctx.opts(served.component, depends_on=[served.deployment]))
+    depends: list[pulumi.Resource] = [served.deployment]
+    if (schema := instance_schema(ctx.resolved, name, monitors)) is not None:
+        # Content-addressed: the job cannot change its schema in place, so a new schema is a new job.
+        text = json.dumps(schema, indent=2, sort_keys=True)  # JSON is YAML
+        path = f"monitoring/{name}/instance-schema-{hashlib.sha256(text.encode()).hexdigest()[:8]}.yaml"
+        stored = gcp.storage.BucketObject(
+            f"{name}-instance-schema",
+            bucket=ctx.platform.bucket.name,
+            name=path,
+            content=text,
+            content_type="application/yaml",
+            opts=ctx.opts(served.component),
+        )
+        props["analysis_instance_schema_uri"] = ctx.platform.gcs(*path.split("/"))
+        depends.append(stored)
+    MonitoringJob(f"{name}-monitoring", props, ctx.opts(served.component, depends_on=depends))
 
 
 def _channel(ctx: Gcp, component: SpecComponent, name: str, kind: str, labels: dict[str, Any]) -> pulumi.Output[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import FRAUD, fraud_text, plan_text
@@ -206,6 +207,33 @@ def test_drift_monitor_is_the_endpoint_monitoring_job(fraud):
     assert job["emails"] == ["fraud-oncall@example.com"]
     channel = fraud.inputs("gcp:monitoring/notificationChannel:NotificationChannel", "feature-drift-topic")
     assert channel["type"] == "pubsub"
+
+
+def test_array_instances_get_an_instance_schema_naming_the_features_in_order(fraud):
+    """The prebuilt XGBoost image takes array instances; without a schema Vertex names the features itself and
+    the named thresholds never match (audit G3). The schema lists them in the monitor's order."""
+    job = fraud.inputs("pulumi-python:dynamic/vertex:ModelDeploymentMonitoringJob", "fraud-scorer-monitoring")
+    stored = fraud.inputs("gcp:storage/bucketObject:BucketObject", "fraud-scorer-instance-schema")
+    assert job["analysis_instance_schema_uri"].endswith("/" + stored["name"])
+    assert re.fullmatch(r"monitoring/fraud-scorer/instance-schema-[0-9a-f]{8}\.yaml", stored["name"])
+    schema = _json(stored["content"])  # JSON, which is YAML
+    order = ["txn_count_24h", "txn_amount_mean_7d", "distinct_merchants_7d"]
+    assert schema == {"type": "array", "properties": {f: {"type": "number"} for f in order}, "required": order}
+    assert set(job["skew_thresholds"]) == set(order)  # the names the thresholds are keyed by
+
+
+def test_drift_monitors_of_an_array_input_endpoint_must_agree_on_the_feature_order(plan_spec):
+    text = fraud_text()
+    feature_drift = text.index("  - name: feature-drift")
+    block_end = text.index("  - name: score-drift")
+    block = text[feature_drift:block_end]
+    second = block.replace("name: feature-drift", "name: amount-drift").replace(
+        "[txn_count_24h, txn_amount_mean_7d, distinct_merchants_7d]", "[txn_amount_mean_7d, txn_count_24h]"
+    )
+    with pytest.raises(SpecInvalid) as caught:
+        plan_spec(text[:block_end] + second + text[block_end:])
+    (error,) = [e for e in caught.value.errors if "array instances" in e.message]
+    assert error.path[-1] == "features" and error.line > text[:block_end].count("\n")
 
 
 def test_retrain_is_topic_eventarc_workflow(fraud):
