@@ -192,6 +192,30 @@ def _monitors(resolved: Resolved) -> Iterator[Problem]:
             yield ("monitors", mi, "features"), message
 
 
+def _private_reach(spec: Spec) -> Iterator[Problem]:
+    """Private Service Connect endpoints are served only through a forwarding rule in the caller's VPC,
+    which mlstack does not create (it would target a service attachment per deployed model, known only
+    once deployed): say what is missing, where the privacy is decided."""
+    missing = (
+        "Vertex serves it only through a Private Service Connect forwarding rule in your VPC, which mlstack "
+        "does not create: create one to its service attachment "
+        "(https://cloud.google.com/vertex-ai/docs/predictions/private-service-connect), or set "
+    )
+    for ei, endpoint in enumerate(spec.endpoints):
+        if not endpoint.public:
+            yield ("endpoints", ei, "public"), f"endpoint '{endpoint.name}' is private: {missing}public: true"
+    network = spec.target.network
+    optimized = spec.feature_store.online_store == "optimized"  # bigtable stores have no PSC endpoint
+    if optimized and any(v.online for v in spec.feature_store.views) and (network is None or network.private_endpoints):
+        path: Path = ("target", "network", "private_endpoints") if network else ("feature_store",)
+        yield path, f"the online feature store is private: {missing}target.network.private_endpoints: false"
+
+
+def warnings(resolved: Resolved) -> list[Problem]:
+    """Where the platform works only once something outside the stack exists."""
+    return list(_private_reach(resolved.spec))
+
+
 def problems(resolved: Resolved) -> list[Problem]:
     spec = resolved.spec
     return [*_models(spec), *_features(spec), *_endpoints(spec), *_pipelines(spec), *_monitors(resolved)]

@@ -342,3 +342,25 @@ def test_a_spec_pinned_to_aws_data_fails_validation_with_every_uri_named():
     message = str(error.value)
     assert "s3://fraud-models/fraud-model/3/model.tar.gz: Google Vertex AI reads model artifacts from gs://" in message
     assert "s3://fraud-data/features/merchant_risk/: Google Vertex AI reads feature view sources from bq://" in message
+
+
+def test_private_endpoints_say_what_reaches_them_and_the_shadow_companion_is_reachable_by_the_replay(fraud):
+    """PSC endpoints need a forwarding rule mlstack does not create: validation says so at each endpoint and
+    at the online store's privacy; the shadow companion, called only by the replay task through the regional
+    API, is not a PSC endpoint, or the replay could never reach it (audit G4)."""
+    from mlstack.validate import check_file
+
+    report = check_file(FRAUD, target="gcp")
+    reach = [w for w in report.warnings if "Private Service Connect forwarding rule" in w.message]
+    assert [".".join(map(str, w.path)) for w in reach] == [
+        "target.network.private_endpoints",
+        "endpoints.0.public",
+        "endpoints.1.public",
+        "endpoints.2.public",
+    ]
+    endpoints = {r.name: r.inputs for r in fraud.of("gcp:vertex/aiEndpoint:AiEndpoint")}
+    assert endpoints["fraud-shadow"]["privateServiceConnectConfig"]["enablePrivateServiceConnect"]
+    assert "privateServiceConnectConfig" not in endpoints["fraud-shadow-shadow"]
+    replay = fraud.inputs(SCHEDULE, "fraud-shadow-replay-schedule")
+    args = _only_task(replay)["args"]
+    assert any(a.startswith("--endpoint=") and a.endswith(endpoints["fraud-shadow-shadow"]["name"]) for a in args)
