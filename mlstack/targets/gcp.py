@@ -69,7 +69,7 @@ GCS_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".tfrecord": "tf-record"}
 # cannot name their features and assigns defaults, so thresholds keyed by name never match unless the job
 # gets an analysis instance schema of `type: array` listing the features in order under `required`
 # (https://cloud.google.com/vertex-ai/docs/model-monitoring/schemas, "Custom instance schemas"). The
-# order is the monitor's `features`, as the runtime monitor names positional requests.
+# order is the features the endpoint's drift monitors name, in spec order.
 POSITIONAL_FRAMEWORKS = frozenset({"sklearn", "xgboost"})
 
 

@@ -151,32 +151,20 @@ def positional(resolved: Resolved, endpoint: str) -> bool:
     return any(v.version is not None and v.version.framework in POSITIONAL_FRAMEWORKS for v in plan.variants)
 
 
-def instance_order_problem(resolved: Resolved, endpoint: str, monitors: list[Monitor]) -> str | None:
-    """Array instances carry no names: the native drift monitors of such an endpoint that name features
-    name them all, in request order, and agree on it (one job, one instance schema). A monitor naming
-    none holds every feature to its threshold, whatever Vertex calls them."""
-    if not positional(resolved, endpoint) or len({tuple(m.features) for m in monitors if m.features}) <= 1:
-        return None
-    return (
-        f"endpoint '{endpoint}' serves array instances, which Vertex Model Monitoring cannot name: its drift "
-        f"monitors ({', '.join(m.name for m in monitors)}) that name features must each list all the model's "
-        "input features in request order, the same list, so mlstack can give Vertex the instance schema"
-    )
-
-
 def instance_schema(resolved: Resolved, endpoint: str, monitors: list[Monitor]) -> dict[str, object] | None:
     """The analysis instance schema for an endpoint's monitoring job (OpenAPI object as Vertex reads it),
-    or None when Vertex can name the features itself or no monitor names any."""
-    named = next((m.features for m in monitors if m.features), None)
-    if named is None or not positional(resolved, endpoint):
+    or None when Vertex can name the features itself or no monitor names any. Array instances carry no
+    names: the features the endpoint's drift monitors name, in spec order (monitors are split by feature
+    type, so several may), are the model's inputs in request order."""
+    named = list(dict.fromkeys(f for m in monitors for f in m.features))
+    if not named or not positional(resolved, endpoint):
         return None
     spec = resolved.spec
     types = {f: "number" if feature_kind(spec, f) == "numeric" else "string" for f in named}
     return {"type": "array", "properties": {f: {"type": t} for f, t in types.items()}, "required": list(named)}
 
 
-def _monitors(resolved: Resolved) -> Iterator[Problem]:
-    spec = resolved.spec
+def _monitors(spec: Spec) -> Iterator[Problem]:
     native_by_endpoint: dict[str, list[Monitor]] = {}
     for mi, monitor in enumerate(spec.monitors):
         if not native(monitor):
@@ -188,8 +176,6 @@ def _monitors(resolved: Resolved) -> Iterator[Problem]:
         group.append(monitor)
         if message := baselines_problem(monitor.endpoint, group):
             yield ("monitors", mi, "baseline"), message
-        elif message := instance_order_problem(resolved, monitor.endpoint, group):
-            yield ("monitors", mi, "features"), message
 
 
 def _private_reach(spec: Spec) -> Iterator[Problem]:
@@ -218,4 +204,4 @@ def warnings(resolved: Resolved) -> list[Problem]:
 
 def problems(resolved: Resolved) -> list[Problem]:
     spec = resolved.spec
-    return [*_models(spec), *_features(spec), *_endpoints(spec), *_pipelines(spec), *_monitors(resolved)]
+    return [*_models(spec), *_features(spec), *_endpoints(spec), *_pipelines(spec), *_monitors(spec)]

@@ -32,7 +32,6 @@ from mlstack.backends.components import SpecComponent
 from mlstack.backends.gcp.checks import (
     baselines_problem,
     distance_problem,
-    instance_order_problem,
     instance_schema,
     native,
 )
@@ -79,7 +78,7 @@ def _thresholds(ctx: Gcp, monitor: Monitor) -> dict[str, float]:
 def _monitoring_job(ctx: Gcp, served: Served, monitors: list[Monitor], channels: list[pulumi.Output[str]]) -> None:
     assert ctx.platform is not None
     name = served.plan.endpoint.name
-    if problem := baselines_problem(name, monitors) or instance_order_problem(ctx.resolved, name, monitors):
+    if problem := baselines_problem(name, monitors):
         raise MlstackError(problem)
     baselines = {json.dumps(_training_dataset(m), sort_keys=True) for m in monitors}
     thresholds: dict[str, float] = {}

@@ -222,20 +222,6 @@ def test_array_instances_get_an_instance_schema_naming_the_features_in_order(fra
     assert set(job["skew_thresholds"]) == set(order)  # the names the thresholds are keyed by
 
 
-def test_drift_monitors_of_an_array_input_endpoint_must_agree_on_the_feature_order(plan_spec):
-    text = fraud_text()
-    feature_drift = text.index("  - name: feature-drift")
-    block_end = text.index("  - name: score-drift")
-    block = text[feature_drift:block_end]
-    second = block.replace("name: feature-drift", "name: amount-drift").replace(
-        "[txn_count_24h, txn_amount_mean_7d, distinct_merchants_7d]", "[txn_amount_mean_7d, txn_count_24h]"
-    )
-    with pytest.raises(SpecInvalid) as caught:
-        plan_spec(text[:block_end] + second + text[block_end:])
-    (error,) = [e for e in caught.value.errors if "array instances" in e.message]
-    assert error.path[-1] == "features" and error.line > text[:block_end].count("\n")
-
-
 def test_retrain_is_topic_eventarc_workflow(fraud):
     import yaml
 
