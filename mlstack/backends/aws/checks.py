@@ -247,15 +247,19 @@ def _external_key(resolved: Resolved) -> Iterator[Problem]:
         yield (
             _key_path(spec),
             f"the alert topic is encrypted with this key, and CloudWatch alarms publish to it as {service}: "
-            f"the key policy must allow {{\"Principal\": {{\"Service\": \"{service}\"}}, \"Action\": "
-            f"{list(actions)}, \"Resource\": \"*\"}}, or alerts are dropped without a trace "
+            f'the key policy must allow {{"Principal": {{"Service": "{service}"}}, "Action": '
+            f'{list(actions)}, "Resource": "*"}}, or alerts are dropped without a trace '
             "(or set target.aws.alarm_topic to a topic whose key allows it)",
         )
 
 
 def warnings(resolved: Resolved) -> list[Problem]:
     """Where the platform works only if something outside the stack is as it says."""
-    return list(_external_key(resolved))
+    monitor_service = [
+        (("monitors", mi), f"monitor '{m.name}' {dialect.MODEL_MONITOR_NOTICE}")
+        for mi, m in enumerate(resolved.spec.monitors)
+    ]
+    return [*_external_key(resolved), *monitor_service]
 
 
 def problems(resolved: Resolved) -> list[Problem]:

@@ -295,3 +295,18 @@ def test_an_encrypted_alert_topic_warns_what_the_users_key_policy_must_grant():
     assert "['kms:Decrypt', 'kms:GenerateDataKey*']" in warning.message
     # without a key, or with the user's own topic, there is nothing to grant
     assert not [w for w in check_file(spec, target="aws").warnings if "key policy" in w.message]
+
+
+def test_every_monitor_says_it_runs_on_model_monitor_which_is_closed_to_new_accounts():
+    """Analyzer, model-quality and mlstack's own container all run as Model Monitor schedules (audit A1)."""
+    from mlstack.validate import check_file
+
+    spec = Path(__file__).parents[3] / "specs" / "fraud-detection.yaml"
+    report = check_file(spec, target="aws")
+    notices = [w for w in report.warnings if "closed to new customers" in w.message]
+    assert [w.path for w in notices] == [("monitors", i) for i in range(4)]
+    text = spec.read_text()
+    assert [w.line for w in notices] == [
+        line_of(text, f"- name: {m}") for m in ("feature-drift", "score-drift", "input-quality", "scorer-accuracy")
+    ]
+    assert "fails at CreateMonitoringSchedule" in notices[0].message
