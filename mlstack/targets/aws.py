@@ -102,9 +102,14 @@ MAX_ROLLBACK_ALARMS = 10
 # --- customer managed keys: what only the key's own policy can grant ---
 
 # AWS services that use the platform's KMS key as themselves (a service principal, which no IAM policy of
-# the stack can give rights to): the statement the key policy must hold. CloudWatch alarms publishing to a
-# KMS-encrypted SNS topic (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
-KEY_POLICY_SERVICES = {"alerts": ("cloudwatch.amazonaws.com", ("kms:Decrypt", "kms:GenerateDataKey*"))}
+# the stack can give rights to): the statement the key policy must hold. CloudWatch alarms and EventBridge
+# rules (failed monitor runs) publishing to a KMS-encrypted SNS topic
+# (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services).
+KEY_POLICY_SERVICES = {
+    "alerts": (("cloudwatch.amazonaws.com", "events.amazonaws.com"), ("kms:Decrypt", "kms:GenerateDataKey*"))
+}
+# A monitor run is a SageMaker processing job; its state change event carries the schedule it ran for.
+FAILED_RUN_EVENT = "SageMaker Processing Job State Change"
 
 
 # --- monitors: what Model Monitor publishes ---

@@ -5,6 +5,7 @@ module imports no Pulumi or AWS SDK, so spec validation can run the same checks.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -243,12 +244,13 @@ def _external_key(resolved: Resolved) -> Iterator[Problem]:
         return
     alerts_topic = not (spec.target.aws and spec.target.aws.alarm_topic)
     if alerts_topic and any(a.type == "alert" for m in spec.monitors for a in m.actions):
-        service, actions = dialect.KEY_POLICY_SERVICES["alerts"]
+        services, actions = dialect.KEY_POLICY_SERVICES["alerts"]
+        principal = json.dumps({"Service": list(services)})
         yield (
             _key_path(spec),
-            f"the alert topic is encrypted with this key, and CloudWatch alarms publish to it as {service}: "
-            f'the key policy must allow {{"Principal": {{"Service": "{service}"}}, "Action": '
-            f'{list(actions)}, "Resource": "*"}}, or alerts are dropped without a trace '
+            "the alert topic is encrypted with this key, and CloudWatch alarms and EventBridge rules publish to "
+            f'it as themselves: the key policy must allow {{"Principal": {principal}, "Action": '
+            f'{json.dumps(list(actions))}, "Resource": "*"}}, or alerts are dropped without a trace '
             "(or set target.aws.alarm_topic to a topic whose key allows it)",
         )
 

@@ -292,7 +292,8 @@ def test_an_encrypted_alert_topic_warns_what_the_users_key_policy_must_grant():
     (warning,) = [w for w in report.warnings if "cloudwatch.amazonaws.com" in w.message]
     assert warning.path == ("target", "aws", "kms_key")
     assert warning.line == line_of(spec.read_text(), "kms_key: arn:aws:kms")
-    assert "['kms:Decrypt', 'kms:GenerateDataKey*']" in warning.message
+    assert '"Action": ["kms:Decrypt", "kms:GenerateDataKey*"]' in warning.message
+    assert '{"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]}' in warning.message
     # without a key, or with the user's own topic, there is nothing to grant
     assert not [w for w in check_file(spec, target="aws").warnings if "key policy" in w.message]
 
