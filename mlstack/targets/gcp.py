@@ -82,3 +82,10 @@ POSITIONAL_FRAMEWORKS = frozenset({"sklearn", "xgboost"})
 APPROVAL_LABEL = "mlstack-approval"
 APPROVAL_ON_REGISTER = {"auto": "approved", "manual": "pending"}
 APPROVED, REJECTED = "approved", "rejected"
+
+
+# --- alerts: who publishes Model Monitoring's notifications ---
+
+# Cloud Monitoring delivers to a Pub/Sub notification channel as its notification service agent, by the
+# project's number (https://cloud.google.com/monitoring/support/notification-options#pubsub).
+NOTIFICATION_AGENT = "service-{number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"

@@ -43,7 +43,7 @@ from mlstack.backends.gcp.providers import MonitoringJob
 from mlstack.errors import MlstackError
 from mlstack.resolve import threshold_of
 from mlstack.spec.models import Monitor
-from mlstack.targets.gcp import GCS_FORMATS
+from mlstack.targets.gcp import GCS_FORMATS, NOTIFICATION_AGENT
 from mlstack.targets.schedules import interval_hours
 
 ALERT_LOG = "mlstack-monitor-alert"
@@ -293,19 +293,17 @@ def _custom(ctx: Gcp, component: SpecComponent, monitor: Monitor, served: Served
 
 def build_monitors(ctx: Gcp, served: dict[str, Served]) -> None:
     assert ctx.platform is not None
-    agent = gcp.projects.ServiceIdentity(
-        "agent-monitoring",
-        project=ctx.project,
-        service="monitoring.googleapis.com",
-        opts=ctx.opts(ctx.platform.component),
+    project = gcp.organizations.get_project_output(
+        project_id=ctx.project, opts=pulumi.InvokeOptions(provider=ctx.provider)
     )
+    notifier = project.number.apply(lambda number: f"serviceAccount:{NOTIFICATION_AGENT.format(number=number)}")
     native_by_endpoint: dict[str, list[Monitor]] = defaultdict(list)
     channels_by_endpoint: dict[str, list[pulumi.Output[str]]] = defaultdict(list)
     for monitor in ctx.resolved.spec.monitors:
         component = SpecComponent("monitor", monitor.name)
         endpoint = served[monitor.endpoint]
         is_native = native(monitor)
-        publisher = agent.member if is_native else ctx.platform.accounts.member("monitors")
+        publisher = notifier if is_native else ctx.platform.accounts.member("monitors")
         topic = _topic(ctx, component, monitor, publisher)
         if is_native:
             native_by_endpoint[monitor.endpoint].append(monitor)

@@ -207,6 +207,9 @@ def test_drift_monitor_is_the_endpoint_monitoring_job(fraud):
     assert job["emails"] == ["fraud-oncall@example.com"]
     channel = fraud.inputs("gcp:monitoring/notificationChannel:NotificationChannel", "feature-drift-topic")
     assert channel["type"] == "pubsub"
+    # the channel publishes as Cloud Monitoring's notification agent, named by the project's number (audit G8)
+    publisher = fraud.inputs("gcp:pubsub/topicIAMMember:TopicIAMMember", "feature-drift-alerts-publisher")["member"]
+    assert publisher == "serviceAccount:service-123456789012@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
 
 
 def test_array_instances_get_an_instance_schema_naming_the_features_in_order(fraud):
