@@ -197,9 +197,23 @@ def _private_reach(spec: Spec) -> Iterator[Problem]:
         yield path, f"the online feature store is private: {missing}target.network.private_endpoints: false"
 
 
+def _timeouts(spec: Spec) -> Iterator[Problem]:
+    """Vertex pipeline container tasks have no per-task timeout: a step's timeout that the spec sets (other
+    than the default every step has) is not enforced there, so say so where it is set."""
+    default = Step.model_fields["timeout"].default
+    for pi, pipeline in enumerate(spec.pipelines):
+        for si, step in enumerate(pipeline.steps):
+            if step.timeout != default:
+                yield (
+                    ("pipelines", pi, "steps", si, "timeout"),
+                    f"step '{step.name}': Vertex runs pipeline tasks without a per-task timeout, so this one is "
+                    "not enforced; the pipeline run stops only when cancelled",
+                )
+
+
 def warnings(resolved: Resolved) -> list[Problem]:
-    """Where the platform works only once something outside the stack exists."""
-    return list(_private_reach(resolved.spec))
+    """Where the platform works only once something outside the stack exists, or does less than the spec."""
+    return [*_private_reach(resolved.spec), *_timeouts(resolved.spec)]
 
 
 def problems(resolved: Resolved) -> list[Problem]:

@@ -353,3 +353,13 @@ def test_private_endpoints_say_what_reaches_them_and_the_shadow_companion_is_rea
     replay = fraud.inputs(SCHEDULE, "fraud-shadow-replay-schedule")
     args = _only_task(replay)["args"]
     assert any(a.startswith("--endpoint=") and a.endswith(endpoints["fraud-shadow-shadow"]["name"]) for a in args)
+
+
+def test_a_step_timeout_vertex_cannot_enforce_is_said_where_it_is_set():
+    """Vertex has no per-task timeout (audit G13): validation says so at the one step that sets one."""
+    from mlstack.validate import check_file
+
+    text = FRAUD.read_text()
+    report = check_file(FRAUD, target="gcp")
+    (warning,) = [w for w in report.warnings if "per-task timeout" in w.message]
+    assert warning.path[-1] == "timeout" and warning.line == text.splitlines().index("        timeout: 2h") + 1
