@@ -188,7 +188,10 @@ def _topic(ctx: Aws, component: SpecComponent) -> pulumi.Output[str] | None:
                     "Principal": {"Service": "events.amazonaws.com"},
                     "Action": "sns:Publish",
                     "Resource": arn,
-                    "Condition": {"ArnEquals": {"aws:SourceArn": failures}},
+                    "Condition": {
+                        "ArnLike": {"aws:SourceArn": failures},
+                        "StringEquals": {"aws:SourceAccount": ctx.account},
+                    },
                 },
             ]
         ),

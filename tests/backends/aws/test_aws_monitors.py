@@ -294,7 +294,8 @@ def test_a_failed_monitor_run_alerts_the_monitors_recipients():
     (policy,) = [d for where, d in plan.policies() if where.startswith("aws:sns/topicPolicy")]
     (events,) = [s for s in policy["Statement"] if s["Principal"] == {"Service": "events.amazonaws.com"}]
     assert events["Condition"] == {
-        "ArnEquals": {"aws:SourceArn": [f"arn:aws:events:us-east-1:111122223333:rule/{rule['name']}"]}
+        "ArnLike": {"aws:SourceArn": [f"arn:aws:events:us-east-1:111122223333:rule/{rule['name']}"]},
+        "StringEquals": {"aws:SourceAccount": "111122223333"},
     }
     # without an alert action there is nobody to tell
     quiet = monitors(psi_drift("      - type: rollback\n"))
