@@ -57,8 +57,6 @@ GCP = TargetProfile(
     serverless=False,
     schedule_rule="whole_hours",
     shadow_replay_cron="5 * * * *",
-    approval_gap="the Vertex Model Registry has no approval state: a pipeline's deployment step serves the version "
-    "it registered without waiting for approval",
     kms_key_pattern=r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+",
     kms_key_example="projects/p/locations/us-central1/keyRings/ring/cryptoKeys/key",
     artifact_schemes=("gs://",),
@@ -74,3 +72,27 @@ GCP = TargetProfile(
 # Vertex's distance for each kind of feature; the spec's metric must be the one Vertex will compute.
 VERTEX_DISTANCE = {"numeric": "jensen_shannon", "categorical": "l_infinity"}
 GCS_FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".tfrecord": "tf-record"}
+# Frameworks whose Vertex prebuilt serving image takes instances as arrays of values: Model Monitoring
+# cannot name their features and assigns defaults, so thresholds keyed by name never match unless the job
+# gets an analysis instance schema of `type: array` listing the features in order under `required`
+# (https://cloud.google.com/vertex-ai/docs/model-monitoring/schemas, "Custom instance schemas"). The
+# order is the features the endpoint's drift monitors name, in spec order.
+POSITIONAL_FRAMEWORKS = frozenset({"sklearn", "xgboost"})
+
+
+# --- registry: the approval state Vertex lacks, kept as a version label ---
+
+# Vertex model versions have no approval state: mlstack's register task labels each version it registers
+# with it, and the deploy task serves only an approved one (mlstack/backends/gcp/runtime.py). A person
+# approves by setting the version's label to `approved` (UpdateModel on MODEL@VERSION, update_mask labels),
+# then runs the pipeline's deployment again, as on SageMaker.
+APPROVAL_LABEL = "mlstack-approval"
+APPROVAL_ON_REGISTER = {"auto": "approved", "manual": "pending"}
+APPROVED, REJECTED = "approved", "rejected"
+
+
+# --- alerts: who publishes Model Monitoring's notifications ---
+
+# Cloud Monitoring delivers to a Pub/Sub notification channel as its notification service agent, by the
+# project's number (https://cloud.google.com/monitoring/support/notification-options#pubsub).
+NOTIFICATION_AGENT = "service-{number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"

@@ -396,7 +396,19 @@ def _approval(target: Target) -> str:
             if r["kind"] == "model_group"
         ]
         return "held" if group["approval"] == "manual" else "served"  # the emulator's registry blocks it
-    return "served"  # neither Vertex nor Azure ML has an approval state a deployment waits on
+    if target.cloud == "gcp":
+        # Vertex has none: the register task labels the version and the deploy task waits for "approved"
+        # (tests/backends/gcp/test_runtime.py runs both against the aiplatform fakes).
+        from mlstack.targets.gcp import APPROVAL_ON_REGISTER
+
+        spec = target.one("gcp:storage/bucketObject:BucketObject", "train-ranker-spec")["content"]
+        if isinstance(spec, dict) and "value" in spec:  # a secret input: Pulumi's {sig, value} wrapper
+            spec = spec["value"]
+        executors = (json.loads(spec) if isinstance(spec, str) else spec)["deploymentSpec"]["executors"]
+        (register,) = [e["container"]["args"] for e in executors.values() if e["container"]["args"][0] == "register"]
+        manual = "--approval=manual" in register and APPROVAL_ON_REGISTER["manual"] != "approved"
+        return "held" if manual else "served"
+    return "served"  # Azure ML has no approval state a deployment waits on
 
 
 def _all_steps(definition: dict[str, Any]) -> list[dict[str, Any]]:

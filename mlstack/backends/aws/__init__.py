@@ -14,8 +14,14 @@ def build(resolved: Resolved) -> None:
     if problems:
         raise SpecInvalid([resolved.loaded.doc.error(path, message) for path, message in problems])
 
+    import pulumi
+
     from mlstack.backends.aws import endpoints, features, monitors, pipelines, platform, registry
     from mlstack.backends.aws.context import Aws
+    from mlstack.errors import format_path
+
+    for path, message in checks.warnings(resolved):  # validate shows them located
+        pulumi.log.warn(f"{format_path(path)}: {message}")
 
     ctx = Aws.create(resolved)
     shared = platform.build(ctx)

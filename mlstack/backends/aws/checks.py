@@ -5,6 +5,7 @@ module imports no Pulumi or AWS SDK, so spec validation can run the same checks.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -228,6 +229,39 @@ def _default_images(resolved: Resolved) -> Iterator[Problem]:
             f"mlstack knows SageMaker's own images only in {', '.join(images.REGIONS)}; in {region} "
             f"set images for: {', '.join(needs)}",
         )
+
+
+def _key_path(spec: Spec) -> Path:
+    return ("target", "aws", "kms_key") if spec.target.aws and spec.target.aws.kms_key else ("target", "kms_key")
+
+
+def _external_key(resolved: Resolved) -> Iterator[Problem]:
+    """The platform's KMS key is the user's, so its key policy is theirs too: name what it must grant. The
+    stack's roles get their rights by IAM policy (the key policy must let IAM policies grant, as AWS's
+    default key policy does); a service acting as itself can only be granted in the key policy."""
+    spec = resolved.spec
+    if not resolved.kms_key:
+        return
+    alerts_topic = not (spec.target.aws and spec.target.aws.alarm_topic)
+    if alerts_topic and any(a.type == "alert" for m in spec.monitors for a in m.actions):
+        services, actions = dialect.KEY_POLICY_SERVICES["alerts"]
+        principal = json.dumps({"Service": list(services)})
+        yield (
+            _key_path(spec),
+            "the alert topic is encrypted with this key, and CloudWatch alarms and EventBridge rules publish to "
+            f'it as themselves: the key policy must allow {{"Principal": {principal}, "Action": '
+            f'{json.dumps(list(actions))}, "Resource": "*"}}, or alerts are dropped without a trace '
+            "(or set target.aws.alarm_topic to a topic whose key allows it)",
+        )
+
+
+def warnings(resolved: Resolved) -> list[Problem]:
+    """Where the platform works only if something outside the stack is as it says."""
+    monitor_service = [
+        (("monitors", mi), f"monitor '{m.name}' {dialect.MODEL_MONITOR_NOTICE}")
+        for mi, m in enumerate(resolved.spec.monitors)
+    ]
+    return [*_external_key(resolved), *monitor_service]
 
 
 def problems(resolved: Resolved) -> list[Problem]:

@@ -30,7 +30,7 @@ import pulumi_aws as aws
 from mlstack.backends.aws import iam, images, signals
 from mlstack.backends.aws.alarms import signal_alarm
 from mlstack.backends.aws.context import Aws
-from mlstack.backends.aws.platform import Platform, role_policy
+from mlstack.backends.aws.platform import Platform, failure_rule_name, role_policy
 from mlstack.backends.components import SpecComponent
 from mlstack.spec.models import Monitor
 from mlstack.targets import aws as dialect
@@ -244,9 +244,9 @@ def _model_quality(ctx: Aws, platform: Platform, monitor: Monitor, component: Sp
     from pulumi_aws_native import sagemaker as native
 
     assert monitor.problem_type is not None and monitor.ground_truth is not None
-    baseline = f"monitoring/{monitor.name}/baseline"
-    # Captured responses are CSV with the prediction first; labels arrive under ground_truth.
-    endpoint_input = {**_endpoint_input(ctx, monitor), "inference_attribute": "0"}
+    # Captured responses are CSV with the prediction first; labels arrive under ground_truth. No baseline
+    # constraints: nothing writes them, and the alarm on the published metric holds the spec's threshold.
+    endpoint_input = {**_endpoint_input(ctx, monitor), **dialect.MODEL_QUALITY_ATTRIBUTES[monitor.problem_type]}
     job = native.ModelQualityJobDefinition(
         f"{monitor.name}-job",
         job_definition_name=job_definition_name(ctx, monitor),
@@ -256,9 +256,6 @@ def _model_quality(ctx: Aws, platform: Platform, monitor: Monitor, component: Sp
             "image_uri": images.monitor_analyzer_image(ctx.region),
             "problem_type": dialect.PROBLEM_TYPES[monitor.problem_type],
             "environment": {"publish_cloudwatch_metrics": "Enabled"},
-        },
-        model_quality_baseline_config={
-            "constraints_resource": {"s3_uri": platform.uri(f"{baseline}/constraints.json")}
         },
         model_quality_job_input={
             "endpoint_input": endpoint_input,
@@ -309,6 +306,43 @@ def _mlstack(ctx: Aws, platform: Platform, monitor: Monitor, component: SpecComp
     return _schedule(ctx, monitor, config, component, depends)
 
 
+def _failure_alert(ctx: Aws, platform: Platform, monitor: Monitor, schedule, component: SpecComponent) -> None:
+    """A run that fails publishes no metric, and the alarm (missing data: not breaching) stays quiet: an
+    EventBridge rule on the failed run alerts the monitor's recipients instead. The message names the
+    monitor's alarm, so the subscriptions' AlarmName filter lets it through to the same people."""
+    if platform.topic_arn is None or not any(a.type == "alert" for a in monitor.actions):
+        return
+    rule = aws.cloudwatch.EventRule(
+        f"{monitor.name}-failed",
+        name=failure_rule_name(ctx, monitor.name),
+        description=f"mlstack: alert when a run of monitor {monitor.name} fails",
+        event_pattern=pulumi.Output.json_dumps(
+            {
+                "source": ["aws.sagemaker"],
+                "detail-type": [dialect.FAILED_RUN_EVENT],
+                "detail": {"ProcessingJobStatus": ["Failed"], "MonitoringScheduleArn": [schedule.arn]},
+            }
+        ),
+        tags=ctx.tags,
+        opts=ctx.child(component),
+    )
+    alarm = alarm_name(ctx, monitor.name)
+    aws.cloudwatch.EventTarget(
+        f"{monitor.name}-failed-alert",
+        rule=rule.name,
+        arn=platform.topic_arn,
+        input_transformer={
+            # the job name only: a free-text failure reason could break the template's JSON
+            "input_paths": {"job": "$.detail.ProcessingJobName"},
+            "input_template": (
+                f'{{"AlarmName": "{alarm}", "NewStateValue": "FAILED_RUN", '
+                f'"NewStateReason": "monitor {monitor.name}: run <job> failed; see its FailureReason"}}'
+            ),
+        },
+        opts=ctx.child(component),
+    )
+
+
 ENGINES = {"data_quality": _data_quality, "model_quality": _model_quality, "mlstack": _mlstack}
 
 
@@ -319,5 +353,6 @@ def jobs(ctx: Aws, platform: Platform, monitors: Monitors, endpoints: dict[str, 
         policy = _policy(ctx, platform, monitor, component)
         depends = [policy, endpoints[monitor.endpoint], *platform.bucket_ready]
         schedule = ENGINES[signals.engine(monitor)](ctx, platform, monitor, component, depends)
+        _failure_alert(ctx, platform, monitor, schedule, component)
         alarm = monitors.alarms.get(monitor.name)
         component.done({"schedule": schedule.name, **({"alarm": alarm.name} if alarm else {})})

@@ -225,7 +225,9 @@ def _starts(ctx: Aws, pipeline: Pipeline, platform: Platform, arn: pulumi.Output
         platform,
         "pipeline-starter",
         f"start-{ctx.names.sagemaker(pipeline.name)}",
-        [iam.allow(["sagemaker:StartPipelineExecution"], [arn])],
+        # A schedule encrypted with the platform's key: Scheduler decrypts its payload with the role it
+        # assumes (https://docs.aws.amazon.com/scheduler/latest/UserGuide/encryption-rest.html).
+        [iam.allow(["sagemaker:StartPipelineExecution"], [arn]), *(iam.kms(ctx) if pipeline.schedule else [])],
         component,
     )
     if pipeline.schedule:

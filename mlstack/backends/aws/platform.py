@@ -140,6 +140,11 @@ def _bucket(ctx: Aws, component: SpecComponent) -> tuple[aws.s3.Bucket, list[pul
     return bucket, [block, versioning, encryption, policy]
 
 
+def failure_rule_name(ctx: Aws, monitor: str) -> str:
+    """The EventBridge rule that alerts when a run of the monitor fails (monitors.py)."""
+    return ctx.names.sagemaker(f"{monitor}-failed", max_length=dialect.RULE)
+
+
 def _topic(ctx: Aws, component: SpecComponent) -> pulumi.Output[str] | None:
     spec = ctx.resolved.spec
     if not any(a.type == "alert" for m in spec.monitors for a in m.actions):
@@ -156,6 +161,11 @@ def _topic(ctx: Aws, component: SpecComponent) -> pulumi.Output[str] | None:
     )
     alarms = ctx.arn("cloudwatch", f"alarm:{ctx.names.platform(max_length=dialect.ALARM)}-*")
     arn = ctx.known(topic.arn, ctx.arn("sns", name))
+    failures = [
+        ctx.arn("events", f"rule/{failure_rule_name(ctx, m.name)}")
+        for m in spec.monitors
+        if any(a.type == "alert" for a in m.actions)
+    ]
     aws.sns.TopicPolicy(
         "alerts-policy",
         arn=arn,
@@ -171,7 +181,18 @@ def _topic(ctx: Aws, component: SpecComponent) -> pulumi.Output[str] | None:
                         "ArnLike": {"aws:SourceArn": alarms},
                         "StringEquals": {"aws:SourceAccount": ctx.account},
                     },
-                }
+                },
+                {
+                    "Sid": "FailedMonitorRunsOfThisPlatform",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "events.amazonaws.com"},
+                    "Action": "sns:Publish",
+                    "Resource": arn,
+                    "Condition": {
+                        "ArnLike": {"aws:SourceArn": failures},
+                        "StringEquals": {"aws:SourceAccount": ctx.account},
+                    },
+                },
             ]
         ),
         opts=ctx.child(component),

@@ -8,6 +8,9 @@ from mlstack.resolve import Resolved
 
 
 def build(resolved: Resolved) -> None:
+    import pulumi
+
+    from mlstack.backends.gcp.checks import warnings
     from mlstack.backends.gcp.context import Gcp
     from mlstack.backends.gcp.endpoints import build_endpoint
     from mlstack.backends.gcp.features import build_feature_store
@@ -16,8 +19,11 @@ def build(resolved: Resolved) -> None:
     from mlstack.backends.gcp.platform import build_platform
     from mlstack.backends.gcp.registry import build_group
     from mlstack.backends.gcp.sources import check_uris
+    from mlstack.errors import format_path
 
     check_uris(resolved.spec)
+    for path, message in warnings(resolved):  # validate shows them located
+        pulumi.log.warn(f"{format_path(path)}: {message}")
     ctx = Gcp.of(resolved)
     ctx.platform = build_platform(ctx)
     versions = {

@@ -14,7 +14,7 @@ from mlstack.resolve import Resolved
 from mlstack.resolve.pipelines import graph
 from mlstack.spec.models import Autoscaling, ModelVersion, Monitor, Pipeline, Spec, Step
 from mlstack.targets import GCP
-from mlstack.targets.gcp import VERTEX_DISTANCE
+from mlstack.targets.gcp import POSITIONAL_FRAMEWORKS, VERTEX_DISTANCE
 
 Problem = tuple[Path, str]
 
@@ -145,6 +145,25 @@ def _pipelines(spec: Spec) -> Iterator[Problem]:
                 yield ("pipelines", pi, "steps", si, found[0]), found[1]
 
 
+def positional(resolved: Resolved, endpoint: str) -> bool:
+    """Whether the endpoint serves a model whose Vertex image takes unnamed (array) instances."""
+    plan = next(p for p in resolved.endpoints if p.endpoint.name == endpoint)
+    return any(v.version is not None and v.version.framework in POSITIONAL_FRAMEWORKS for v in plan.variants)
+
+
+def instance_schema(resolved: Resolved, endpoint: str, monitors: list[Monitor]) -> dict[str, object] | None:
+    """The analysis instance schema for an endpoint's monitoring job (OpenAPI object as Vertex reads it),
+    or None when Vertex can name the features itself or no monitor names any. Array instances carry no
+    names: the features the endpoint's drift monitors name, in spec order (monitors are split by feature
+    type, so several may), are the model's inputs in request order."""
+    named = list(dict.fromkeys(f for m in monitors for f in m.features))
+    if not named or not positional(resolved, endpoint):
+        return None
+    spec = resolved.spec
+    types = {f: "number" if feature_kind(spec, f) == "numeric" else "string" for f in named}
+    return {"type": "array", "properties": {f: {"type": t} for f, t in types.items()}, "required": list(named)}
+
+
 def _monitors(spec: Spec) -> Iterator[Problem]:
     native_by_endpoint: dict[str, list[Monitor]] = {}
     for mi, monitor in enumerate(spec.monitors):
@@ -157,6 +176,44 @@ def _monitors(spec: Spec) -> Iterator[Problem]:
         group.append(monitor)
         if message := baselines_problem(monitor.endpoint, group):
             yield ("monitors", mi, "baseline"), message
+
+
+def _private_reach(spec: Spec) -> Iterator[Problem]:
+    """Private Service Connect endpoints are served only through a forwarding rule in the caller's VPC,
+    which mlstack does not create (it would target a service attachment per deployed model, known only
+    once deployed): say what is missing, where the privacy is decided."""
+    missing = (
+        "Vertex serves it only through a Private Service Connect forwarding rule in your VPC, which mlstack "
+        "does not create: create one to its service attachment "
+        "(https://cloud.google.com/vertex-ai/docs/predictions/private-service-connect), or set "
+    )
+    for ei, endpoint in enumerate(spec.endpoints):
+        if not endpoint.public:
+            yield ("endpoints", ei, "public"), f"endpoint '{endpoint.name}' is private: {missing}public: true"
+    network = spec.target.network
+    optimized = spec.feature_store.online_store == "optimized"  # bigtable stores have no PSC endpoint
+    if optimized and any(v.online for v in spec.feature_store.views) and (network is None or network.private_endpoints):
+        path: Path = ("target", "network", "private_endpoints") if network else ("feature_store",)
+        yield path, f"the online feature store is private: {missing}target.network.private_endpoints: false"
+
+
+def _timeouts(spec: Spec) -> Iterator[Problem]:
+    """Vertex pipeline container tasks have no per-task timeout: a step's timeout that the spec sets (other
+    than the default every step has) is not enforced there, so say so where it is set."""
+    default = Step.model_fields["timeout"].default
+    for pi, pipeline in enumerate(spec.pipelines):
+        for si, step in enumerate(pipeline.steps):
+            if step.timeout != default:
+                yield (
+                    ("pipelines", pi, "steps", si, "timeout"),
+                    f"step '{step.name}': Vertex runs pipeline tasks without a per-task timeout, so this one is "
+                    "not enforced; the pipeline run stops only when cancelled",
+                )
+
+
+def warnings(resolved: Resolved) -> list[Problem]:
+    """Where the platform works only once something outside the stack exists, or does less than the spec."""
+    return [*_private_reach(resolved.spec), *_timeouts(resolved.spec)]
 
 
 def problems(resolved: Resolved) -> list[Problem]:

@@ -70,7 +70,13 @@ def variant_props(
 
 
 def _endpoint(
-    ctx: Gcp, component: SpecComponent, spec: Endpoint, name: str, log_rate: float, log_table: str | None
+    ctx: Gcp,
+    component: SpecComponent,
+    spec: Endpoint,
+    name: str,
+    log_rate: float,
+    log_table: str | None,
+    private: bool,
 ) -> tuple[gcp.vertex.AiEndpoint, str]:
     endpoint_id = numeric_id(ctx.project, ctx.spec_name, ctx.stack, name)
     logging = (
@@ -82,7 +88,7 @@ def _endpoint(
         if log_table
         else None
     )
-    private = None if spec.public else {"enable_private_service_connect": True, "project_allowlists": [ctx.project]}
+    psc = {"enable_private_service_connect": True, "project_allowlists": [ctx.project]} if private else None
     resource = gcp.vertex.AiEndpoint(
         name,
         name=endpoint_id,
@@ -93,7 +99,7 @@ def _endpoint(
         project=ctx.project,
         labels={**ctx.labels, **gcp_labels(spec.tags)},
         encryption_spec=ctx.encryption(),
-        private_service_connect_config=private,
+        private_service_connect_config=psc,
         predict_request_response_logging_config=logging,
         # The Deployment owns the traffic split; the endpoint resource must not reset it.
         opts=ctx.opts(component, ignore_changes=["trafficSplit"]),
@@ -139,7 +145,7 @@ def build_endpoint(ctx: Gcp, plan: EndpointPlan, versions: dict[tuple[str, int],
     # The replay can only send requests that were logged: log at least the shadow share.
     log_percent = max(capture, shadow.weight if shadow else 0)
     table = _log_table(ctx, spec)
-    endpoint, resource_name = _endpoint(ctx, component, spec, spec.name, log_percent / 100, table)
+    endpoint, resource_name = _endpoint(ctx, component, spec, spec.name, log_percent / 100, table, not spec.public)
     variants = [variant_props(ctx, plan, v, versions) for v in plan.production]
     strategy = spec.strategy.model_dump(exclude={"challenger", "variants", "compute", "instance_count"})
     deployment = _deployment(ctx, component, spec.name, resource_name, variants, strategy, [endpoint])
@@ -147,7 +153,9 @@ def build_endpoint(ctx: Gcp, plan: EndpointPlan, versions: dict[tuple[str, int],
         companion = f"{spec.name}-shadow"
         assert ctx.platform is not None
         shadow_table = ctx.platform.bigquery(LOG_TABLE.format(endpoint=companion.replace("-", "_")))
-        shadow_endpoint, shadow_name = _endpoint(ctx, component, spec, companion, 1.0, shadow_table)
+        # Only the replay task calls the companion, through the regional API (IAM-authenticated): a PSC
+        # endpoint is not served there, so the companion is not one (audit G4).
+        shadow_endpoint, shadow_name = _endpoint(ctx, component, spec, companion, 1.0, shadow_table, False)
         _deployment(
             ctx,
             component,

@@ -12,5 +12,10 @@ def outputs(typ: str, name: str, inputs: dict[str, Any], region: str) -> dict[st
     return {"name": name, "id": f"projects/mock/locations/{region}/{name}", **inputs}
 
 
+PROJECT_NUMBER = "123456789012"
+
+
 def call(token: str, region: str) -> dict[str, Any] | None:
+    if token.endswith("getProject"):
+        return {"number": PROJECT_NUMBER}
     return None

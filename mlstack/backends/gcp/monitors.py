@@ -18,6 +18,7 @@ where it does not, and alert actions wired through Pub/Sub.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from functools import cache
@@ -28,7 +29,12 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlstack.backends.components import SpecComponent
-from mlstack.backends.gcp.checks import baselines_problem, distance_problem, native
+from mlstack.backends.gcp.checks import (
+    baselines_problem,
+    distance_problem,
+    instance_schema,
+    native,
+)
 from mlstack.backends.gcp.context import Gcp
 from mlstack.backends.gcp.endpoints import Served
 from mlstack.backends.gcp.kfp import TEMPLATES, Task
@@ -37,7 +43,7 @@ from mlstack.backends.gcp.providers import MonitoringJob
 from mlstack.errors import MlstackError
 from mlstack.resolve import threshold_of
 from mlstack.spec.models import Monitor
-from mlstack.targets.gcp import GCS_FORMATS
+from mlstack.targets.gcp import GCS_FORMATS, NOTIFICATION_AGENT
 from mlstack.targets.schedules import interval_hours
 
 ALERT_LOG = "mlstack-monitor-alert"
@@ -71,7 +77,8 @@ def _thresholds(ctx: Gcp, monitor: Monitor) -> dict[str, float]:
 
 def _monitoring_job(ctx: Gcp, served: Served, monitors: list[Monitor], channels: list[pulumi.Output[str]]) -> None:
     assert ctx.platform is not None
-    if problem := baselines_problem(served.plan.endpoint.name, monitors):
+    name = served.plan.endpoint.name
+    if problem := baselines_problem(name, monitors):
         raise MlstackError(problem)
     baselines = {json.dumps(_training_dataset(m), sort_keys=True) for m in monitors}
     thresholds: dict[str, float] = {}
@@ -83,7 +90,6 @@ def _monitoring_job(ctx: Gcp, served: Served, monitors: list[Monitor], channels:
             default = threshold_of(monitor)
     hours = min(interval_hours(m.schedule) or 1 for m in monitors)
     emails = sorted({to for m in monitors for a in m.actions if a.type == "alert" for to in a.to if "@" in to})
-    name = served.plan.endpoint.name
     props = {
         "project": ctx.project,
         "region": ctx.region,
@@ -103,7 +109,22 @@ def _monitoring_job(ctx: Gcp, served: Served, monitors: list[Monitor], channels:
         "notification_channels": channels,
         "stats_directory": ctx.platform.gcs("monitoring", name),
     }
-    MonitoringJob(f"{name}-monitoring", props, ctx.opts(served.component, depends_on=[served.deployment]))
+    depends: list[pulumi.Resource] = [served.deployment]
+    if (schema := instance_schema(ctx.resolved, name, monitors)) is not None:
+        # Content-addressed: the job cannot change its schema in place, so a new schema is a new job.
+        text = json.dumps(schema, indent=2, sort_keys=True)  # JSON is YAML
+        path = f"monitoring/{name}/instance-schema-{hashlib.sha256(text.encode()).hexdigest()[:8]}.yaml"
+        stored = gcp.storage.BucketObject(
+            f"{name}-instance-schema",
+            bucket=ctx.platform.bucket.name,
+            name=path,
+            content=text,
+            content_type="application/yaml",
+            opts=ctx.opts(served.component),
+        )
+        props["analysis_instance_schema_uri"] = ctx.platform.gcs(*path.split("/"))
+        depends.append(stored)
+    MonitoringJob(f"{name}-monitoring", props, ctx.opts(served.component, depends_on=depends))
 
 
 def _channel(ctx: Gcp, component: SpecComponent, name: str, kind: str, labels: dict[str, Any]) -> pulumi.Output[str]:
@@ -272,19 +293,17 @@ def _custom(ctx: Gcp, component: SpecComponent, monitor: Monitor, served: Served
 
 def build_monitors(ctx: Gcp, served: dict[str, Served]) -> None:
     assert ctx.platform is not None
-    agent = gcp.projects.ServiceIdentity(
-        "agent-monitoring",
-        project=ctx.project,
-        service="monitoring.googleapis.com",
-        opts=ctx.opts(ctx.platform.component),
+    project = gcp.organizations.get_project_output(
+        project_id=ctx.project, opts=pulumi.InvokeOptions(provider=ctx.provider)
     )
+    notifier = project.number.apply(lambda number: f"serviceAccount:{NOTIFICATION_AGENT.format(number=number)}")
     native_by_endpoint: dict[str, list[Monitor]] = defaultdict(list)
     channels_by_endpoint: dict[str, list[pulumi.Output[str]]] = defaultdict(list)
     for monitor in ctx.resolved.spec.monitors:
         component = SpecComponent("monitor", monitor.name)
         endpoint = served[monitor.endpoint]
         is_native = native(monitor)
-        publisher = agent.member if is_native else ctx.platform.accounts.member("monitors")
+        publisher = notifier if is_native else ctx.platform.accounts.member("monitors")
         topic = _topic(ctx, component, monitor, publisher)
         if is_native:
             native_by_endpoint[monitor.endpoint].append(monitor)

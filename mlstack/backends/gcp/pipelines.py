@@ -127,6 +127,7 @@ def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -
         "artifact": kfp.input_uri(trained),
         "image": serving_image(latest, ctx.region, group.name),
         "aliases": ",".join(step.aliases),
+        "approval": group.approval,
         "output": kfp.output_path(),
     }
     inputs = [trained]

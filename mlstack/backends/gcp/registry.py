@@ -42,6 +42,7 @@ def build_group(ctx: Gcp, group: ModelGroup) -> dict[int, ModelVersion]:
             "artifact_uri": version.artifact,
             "image_uri": serving_image(version, ctx.region, group.name),
             "aliases": sorted(version.aliases),
+            "metrics": dict(version.metrics),  # what beat_champion compares with while this is the champion
             "labels": {**ctx.labels, **gcp_labels(group.tags)},
             "kms_key": ctx.kms_key,
         }

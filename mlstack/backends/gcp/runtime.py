@@ -3,7 +3,8 @@
 - register: upload a trained model as a new version of its group, moving aliases (providers/model.py);
   the evaluation metrics travel in the version description for later gates;
 - gate: check an evaluation's metrics.json against the step's gates (min, max, beat the champion);
-- deploy: roll a registered version out on an endpoint with its strategy (providers/deployment.py);
+- deploy: roll a registered version out on an endpoint with its strategy (providers/deployment.py), once
+  approved: register labels a manual group's versions pending (mlstack.targets.gcp.APPROVAL_LABEL);
 - replay: send the shadow share of the last hours' logged requests to the shadow endpoint;
 - monitor: compute a monitor's metric (every kind, by mlstack.runtime.monitors, as the emulator and the
   SageMaker job do) over the request-response log and, past the threshold, log an alert line and
@@ -19,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mlstack.backends.gcp.providers.clients import aiplatform, types
-
-METRICS_PREFIX = "mlstack metrics "
+from mlstack.targets.gcp import APPROVAL_LABEL, APPROVAL_ON_REGISTER, APPROVED, REJECTED
 
 
 class TaskFailed(Exception):
@@ -45,8 +45,9 @@ def champion_metrics(model: str, region: str) -> dict[str, float]:
         )
     except NotFound:
         return {}
-    text = champion.version_description
-    return json.loads(text[len(METRICS_PREFIX) :]) if text.startswith(METRICS_PREFIX) else {}
+    from mlstack.backends.gcp.providers.model import described_metrics
+
+    return described_metrics(champion.version_description)
 
 
 def gate(args: argparse.Namespace) -> str:
@@ -73,7 +74,7 @@ def register(args: argparse.Namespace) -> str:
         "artifact_uri": args.artifact,
         "image_uri": args.image,
         "aliases": [a for a in args.aliases.split(",") if a],
-        "labels": {"managed-by": "mlstack"},
+        "labels": {"managed-by": "mlstack", APPROVAL_LABEL: APPROVAL_ON_REGISTER[args.approval]},
         "kms_key": args.kms_key,
     }
     metrics = read_metrics(args.metrics)
@@ -83,16 +84,8 @@ def register(args: argparse.Namespace) -> str:
     numbers = [int(m.labels.get("mlstack-version", 0)) for m in _versions(service, parent_model(props))]
     props["version"] = max(numbers, default=0) + 1
     props["description"] = ""
+    props["metrics"] = metrics
     outs = ModelVersionProvider().create(props).outs or {}
-    if metrics:
-        from google.protobuf import field_mask_pb2
-
-        model = types().Model(name=outs["version_name"], version_description=METRICS_PREFIX + json.dumps(metrics))
-        service.update_model(
-            request=types().UpdateModelRequest(
-                model=model, update_mask=field_mask_pb2.FieldMask(paths=["version_description"])
-            )
-        )
     Path(args.output).mkdir(parents=True, exist_ok=True)
     (Path(args.output) / "version.txt").write_text(outs["version_name"])
     return f"registered {outs['version_name']}"
@@ -125,6 +118,18 @@ def deploy(args: argparse.Namespace) -> str:
     from mlstack.backends.gcp.providers.deployment import DeploymentProvider, Endpoint
 
     version = (Path(args.registered) / "version.txt").read_text().strip()
+    labels = (
+        aiplatform("ModelServiceClient", args.region).get_model(request=types().GetModelRequest(name=version)).labels
+    )
+    approval = labels.get(APPROVAL_LABEL, APPROVED)  # versions registered before approval labels were kept
+    if approval == REJECTED:
+        raise TaskFailed(f"{version} is rejected ({APPROVAL_LABEL}={REJECTED}): it is never deployed")
+    if approval != APPROVED:
+        # Like SageMaker's deploy step: the run succeeds and the endpoint waits for a person.
+        return (
+            f"endpoint {args.endpoint} unchanged: {version} awaits manual approval ({APPROVAL_LABEL}={approval}); set the label "
+            f"{APPROVAL_LABEL}={APPROVED}, then run the pipeline's deployment again"
+        )
     props = {
         "project": args.endpoint.split("/")[1],
         "region": args.region,
@@ -316,6 +321,7 @@ def parser() -> argparse.ArgumentParser:
     for name in ("project", "region", "model-id", "display-name", "artifact", "image", "output"):
         r.add_argument(f"--{name}", required=True)
     r.add_argument("--aliases", default="")
+    r.add_argument("--approval", choices=sorted(APPROVAL_ON_REGISTER), default="auto")
     r.add_argument("--metrics")
     r.add_argument("--kms-key")
     d = commands.add_parser("deploy")

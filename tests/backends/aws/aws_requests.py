@@ -285,7 +285,15 @@ def event_rule(inputs: dict[str, Any]) -> Request:
 
 
 def event_targets(inputs: dict[str, Any], target_id: str) -> Request:
-    target = {"Id": target_id, "Arn": inputs["arn"], "RoleArn": inputs["roleArn"]}
+    target = {"Id": target_id, "Arn": inputs["arn"]}
+    if "roleArn" in inputs:  # an SNS target publishes under the topic's policy, without a role
+        target["RoleArn"] = inputs["roleArn"]
+    if "inputTransformer" in inputs:
+        transformer = inputs["inputTransformer"]
+        target["InputTransformer"] = {
+            "InputPathsMap": transformer["inputPaths"],
+            "InputTemplate": transformer["inputTemplate"],
+        }
     if "sagemakerPipelineTarget" in inputs:
         target["SageMakerPipelineParameters"] = {
             "PipelineParameterList": inputs["sagemakerPipelineTarget"]["pipelineParameterLists"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from aws_plans import plan_text, spec_text
 
@@ -278,3 +280,34 @@ def test_eventbridge_cron(cron, expected):
 def test_eventbridge_cron_refuses_what_it_cannot_say():
     with pytest.raises(MlstackError, match="only one of them"):
         eventbridge_cron("0 0 13 * 5")
+
+
+def test_an_encrypted_alert_topic_warns_what_the_users_key_policy_must_grant():
+    """The key is the user's: validation names the key-policy statement CloudWatch needs, at the key."""
+    from mlstack.validate import check_file
+
+    spec = Path(__file__).parents[3] / "specs" / "fraud-detection.yaml"
+    report = check_file(spec, env="prod", target="aws")
+    assert not report.errors
+    (warning,) = [w for w in report.warnings if "cloudwatch.amazonaws.com" in w.message]
+    assert warning.path == ("target", "aws", "kms_key")
+    assert warning.line == line_of(spec.read_text(), "kms_key: arn:aws:kms")
+    assert '"Action": ["kms:Decrypt", "kms:GenerateDataKey*"]' in warning.message
+    assert '{"Service": ["cloudwatch.amazonaws.com", "events.amazonaws.com"]}' in warning.message
+    # without a key, or with the user's own topic, there is nothing to grant
+    assert not [w for w in check_file(spec, target="aws").warnings if "key policy" in w.message]
+
+
+def test_every_monitor_says_it_runs_on_model_monitor_which_is_closed_to_new_accounts():
+    """Analyzer, model-quality and mlstack's own container all run as Model Monitor schedules (audit A1)."""
+    from mlstack.validate import check_file
+
+    spec = Path(__file__).parents[3] / "specs" / "fraud-detection.yaml"
+    report = check_file(spec, target="aws")
+    notices = [w for w in report.warnings if "closed to new customers" in w.message]
+    assert [w.path for w in notices] == [("monitors", i) for i in range(4)]
+    text = spec.read_text()
+    assert [w.line for w in notices] == [
+        line_of(text, f"- name: {m}") for m in ("feature-drift", "score-drift", "input-quality", "scorer-accuracy")
+    ]
+    assert "fails at CreateMonitoringSchedule" in notices[0].message

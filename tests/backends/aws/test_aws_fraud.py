@@ -423,14 +423,15 @@ def test_pipeline_schedule_and_drift_trigger():
         "roleArn": "arn:aws:iam::123456789012:role/fraud-detection-pipeline-starter",
         "sagemakerPipelineParameters": {"pipelineParameters": [{"name": "MlstackTrigger", "value": "schedule"}]},
     }
-    rule = plan.one(EVENT_RULE)  # the pipeline's trigger and the monitor's retrain action are one link
+    # the pipeline's trigger and the monitor's retrain action are one link (the other rules alert on failed runs)
+    rule = plan.one(EVENT_RULE, "train-fraud-on-feature-drift")
     assert json.loads(rule.inputs["eventPattern"]) == {
         "source": ["aws.cloudwatch"],
         "detail-type": ["CloudWatch Alarm State Change"],
         "resources": ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:fraud-detection-feature-drift"],
         "detail": {"state": {"value": ["ALARM"]}},
     }
-    target = plan.inputs(EVENT_TARGET)
+    target = plan.inputs(EVENT_TARGET, "train-fraud-on-feature-drift-start")
     assert target["rule"] == rule.inputs["name"] and target["arn"] == schedule["target"]["arn"]
     assert target["sagemakerPipelineTarget"] == {
         "pipelineParameterLists": [{"name": "MlstackTrigger", "value": "alert:feature-drift"}]

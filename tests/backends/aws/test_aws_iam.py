@@ -21,6 +21,7 @@ from aws_plans import (
 ACTION = re.compile(r"[a-z0-9-]+:[A-Za-z0-9]+")
 # APIs without resource-level permissions, and the condition that narrows each.
 RESOURCE_STAR = {"ecr:GetAuthorizationToken": None, "cloudwatch:PutMetricData": "cloudwatch:namespace"}
+SCHEDULE = "aws:scheduler/schedule:Schedule"
 ARN = re.compile(r"arn:aws:(?P<service>[a-z0-9-]+):(?P<region>[a-z0-9-]*):(?P<account>\d{12})?:(?P<resource>.+)")
 
 SHARED = spec_text(rest=MONITORED).replace(
@@ -116,6 +117,14 @@ def test_starter_may_start_only_its_pipeline():
         "Action": ["sagemaker:StartPipelineExecution"],
         "Resource": ["arn:aws:sagemaker:us-east-1:123456789012:pipeline/train-fraud"],
     }
+
+
+def test_a_schedule_encrypted_with_the_key_is_started_by_a_role_that_may_decrypt_it():
+    schedule = fraud("prod").inputs(SCHEDULE)
+    key = schedule["kmsKeyArn"]
+    statements = json.loads(fraud("prod").inputs(ROLE_POLICY, "start-train-fraud-prod-policy")["policy"])["Statement"]
+    decrypts = [s for s in statements if "kms:Decrypt" in s["Action"]]
+    assert [(s["Effect"], s["Resource"]) for s in decrypts] == [("Allow", [key])]
 
 
 def test_kms_use_is_granted_only_when_a_key_is_set():

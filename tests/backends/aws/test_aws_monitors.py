@@ -244,10 +244,16 @@ def test_model_quality_uses_the_native_job_definition(problem_type, metric, api_
         }[problem_type]
     )
     assert job["modelQualityJobInput"]["groundTruthS3Input"] == {"s3Uri": "s3://labels/ranker/"}
-    assert job["modelQualityJobInput"]["endpointInput"]["inferenceAttribute"] == "0"
-    assert job["modelQualityBaselineConfig"] == {
-        "constraintsResource": {"s3Uri": f"s3://{BUCKET}/monitoring/quality/baseline/constraints.json"}
-    }
+    # The captured response's first column: a binary classifier's score read as a probability cut at 0.5
+    # (accuracy would otherwise compare probabilities with 0/1 labels), other problems' as the prediction.
+    endpoint_input = job["modelQualityJobInput"]["endpointInput"]
+    attributes = {k: v for k, v in endpoint_input.items() if k.endswith("Attribute")}
+    if problem_type == "binary_classification":
+        assert attributes == {"probabilityAttribute": "0", "probabilityThresholdAttribute": 0.5}
+    else:
+        assert attributes == {"inferenceAttribute": "0"}
+    # No baseline constraints: nothing writes them, and a job pointing at a missing key fails every run.
+    assert "modelQualityBaselineConfig" not in job
     assert {"key": "mlstack-spec", "value": "shop"} in job["tags"]
     assert schedule_config(plan) == {
         "monitoringType": "ModelQuality",
@@ -257,6 +263,43 @@ def test_model_quality_uses_the_native_job_definition(problem_type, metric, api_
     alarm = plan.inputs(ALARM)
     assert (alarm["namespace"], alarm["metricName"]) == ("aws/sagemaker/Endpoints/model-metrics", api_metric)
     assert (alarm["comparisonOperator"], alarm["threshold"]) == (comparison, 0.7)
+
+
+def test_a_failed_monitor_run_alerts_the_monitors_recipients():
+    """A failed run publishes no metric and the alarm treats missing data as fine: an EventBridge rule on the
+    run's failure publishes to the alert topic, named as the monitor's alarm so the same subscriptions
+    deliver it (audit A14)."""
+    plan = monitors(psi_drift("      - type: alert\n        to: [ops@example.com]\n"))
+    schedule = plan.one(MONITORING_SCHEDULE)
+    rule = plan.inputs(EVENT_RULE, "drift-failed")
+    pattern = json.loads(rule["eventPattern"])
+    assert pattern == {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Processing Job State Change"],
+        "detail": {
+            "ProcessingJobStatus": ["Failed"],
+            "MonitoringScheduleArn": [
+                f"arn:aws:sagemaker:us-east-1:123456789012:monitoring-schedule/{schedule.inputs['name']}"
+            ],
+        },
+    }
+    target = plan.inputs(EVENT_TARGET, "drift-failed-alert")
+    (topic,) = plan.all(TOPIC)
+    assert target["arn"] == f"arn:aws:sns:us-east-1:111122223333:{topic.inputs['name']}" and "roleArn" not in target
+    message = json.loads(target["inputTransformer"]["inputTemplate"].replace("<job>", "job-1"))
+    alarm = plan.inputs(ALARM)["name"]
+    # the e-mail subscription's filter lets it through: it names the monitor's alarm
+    assert message["AlarmName"] == alarm
+    assert json.loads(plan.inputs(SUBSCRIPTION)["filterPolicy"]) == {"AlarmName": [alarm]}
+    (policy,) = [d for where, d in plan.policies() if where.startswith("aws:sns/topicPolicy")]
+    (events,) = [s for s in policy["Statement"] if s["Principal"] == {"Service": "events.amazonaws.com"}]
+    assert events["Condition"] == {
+        "ArnLike": {"aws:SourceArn": [f"arn:aws:events:us-east-1:111122223333:rule/{rule['name']}"]},
+        "StringEquals": {"aws:SourceAccount": "111122223333"},
+    }
+    # without an alert action there is nobody to tell
+    quiet = monitors(psi_drift("      - type: rollback\n"))
+    assert not quiet.all(EVENT_RULE)
 
 
 def test_alert_to_an_existing_topic_and_a_webhook():

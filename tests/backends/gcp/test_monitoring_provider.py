@@ -99,3 +99,14 @@ def test_delete_twice_succeeds(vertex):
     provider.delete(created.id, created.outs)
     provider.delete(created.id, created.outs)
     assert not vertex.jobs
+
+
+def test_an_instance_schema_reaches_the_job_and_a_new_one_replaces_it(vertex):
+    uri = "gs://bucket/monitoring/fraud-scorer/instance-schema-0123abcd.yaml"
+    MonitoringJobProvider().create(props(analysis_instance_schema_uri=uri))
+    job = vertex.sent("create_model_deployment_monitoring_job")[0].model_deployment_monitoring_job
+    assert job.analysis_instance_schema_uri == uri
+    diff = MonitoringJobProvider().diff(
+        "id", props(analysis_instance_schema_uri=uri), props(analysis_instance_schema_uri=uri + "x")
+    )
+    assert diff.replaces == ["analysis_instance_schema_uri"]  # not an updatable field of the job

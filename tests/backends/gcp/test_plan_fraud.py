@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from conftest import FRAUD, fraud_text, plan_text
@@ -160,6 +161,7 @@ def test_training_pipeline_is_a_valid_kfp_spec_with_gates(fraud):
     }
     register = executors["exec-register"]["container"]["args"]
     assert register[0] == "register" and "--aliases=challenger" in register
+    assert "--approval=manual" in register  # fraud-model's approval: the deploy task waits for a person
     assert "--artifact={{$.inputs.artifacts['train'].uri}}" in register
     gates = executors["exec-evaluate-gates"]["container"]["args"]
     assert json.loads(next(a for a in gates if a.startswith("--gates="))[len("--gates=") :])[1]["beat_champion"]
@@ -205,6 +207,22 @@ def test_drift_monitor_is_the_endpoint_monitoring_job(fraud):
     assert job["emails"] == ["fraud-oncall@example.com"]
     channel = fraud.inputs("gcp:monitoring/notificationChannel:NotificationChannel", "feature-drift-topic")
     assert channel["type"] == "pubsub"
+    # the channel publishes as Cloud Monitoring's notification agent, named by the project's number (audit G8)
+    publisher = fraud.inputs("gcp:pubsub/topicIAMMember:TopicIAMMember", "feature-drift-alerts-publisher")["member"]
+    assert publisher == "serviceAccount:service-123456789012@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
+
+
+def test_array_instances_get_an_instance_schema_naming_the_features_in_order(fraud):
+    """The prebuilt XGBoost image takes array instances; without a schema Vertex names the features itself and
+    the named thresholds never match (audit G3). The schema lists them in the monitor's order."""
+    job = fraud.inputs("pulumi-python:dynamic/vertex:ModelDeploymentMonitoringJob", "fraud-scorer-monitoring")
+    stored = fraud.inputs("gcp:storage/bucketObject:BucketObject", "fraud-scorer-instance-schema")
+    assert job["analysis_instance_schema_uri"].endswith("/" + stored["name"])
+    assert re.fullmatch(r"monitoring/fraud-scorer/instance-schema-[0-9a-f]{8}\.yaml", stored["name"])
+    schema = _json(stored["content"])  # JSON, which is YAML
+    order = ["txn_count_24h", "txn_amount_mean_7d", "distinct_merchants_7d"]
+    assert schema == {"type": "array", "properties": {f: {"type": "number"} for f in order}, "required": order}
+    assert set(job["skew_thresholds"]) == set(order)  # the names the thresholds are keyed by
 
 
 def test_retrain_is_topic_eventarc_workflow(fraud):
@@ -313,3 +331,35 @@ def test_a_spec_pinned_to_aws_data_fails_validation_with_every_uri_named():
     message = str(error.value)
     assert "s3://fraud-models/fraud-model/3/model.tar.gz: Google Vertex AI reads model artifacts from gs://" in message
     assert "s3://fraud-data/features/merchant_risk/: Google Vertex AI reads feature view sources from bq://" in message
+
+
+def test_private_endpoints_say_what_reaches_them_and_the_shadow_companion_is_reachable_by_the_replay(fraud):
+    """PSC endpoints need a forwarding rule mlstack does not create: validation says so at each endpoint and
+    at the online store's privacy; the shadow companion, called only by the replay task through the regional
+    API, is not a PSC endpoint, or the replay could never reach it (audit G4)."""
+    from mlstack.validate import check_file
+
+    report = check_file(FRAUD, target="gcp")
+    reach = [w for w in report.warnings if "Private Service Connect forwarding rule" in w.message]
+    assert [".".join(map(str, w.path)) for w in reach] == [
+        "target.network.private_endpoints",
+        "endpoints.0.public",
+        "endpoints.1.public",
+        "endpoints.2.public",
+    ]
+    endpoints = {r.name: r.inputs for r in fraud.of("gcp:vertex/aiEndpoint:AiEndpoint")}
+    assert endpoints["fraud-shadow"]["privateServiceConnectConfig"]["enablePrivateServiceConnect"]
+    assert "privateServiceConnectConfig" not in endpoints["fraud-shadow-shadow"]
+    replay = fraud.inputs(SCHEDULE, "fraud-shadow-replay-schedule")
+    args = _only_task(replay)["args"]
+    assert any(a.startswith("--endpoint=") and a.endswith(endpoints["fraud-shadow-shadow"]["name"]) for a in args)
+
+
+def test_a_step_timeout_vertex_cannot_enforce_is_said_where_it_is_set():
+    """Vertex has no per-task timeout (audit G13): validation says so at the one step that sets one."""
+    from mlstack.validate import check_file
+
+    text = FRAUD.read_text()
+    report = check_file(FRAUD, target="gcp")
+    (warning,) = [w for w in report.warnings if "per-task timeout" in w.message]
+    assert warning.path[-1] == "timeout" and warning.line == text.splitlines().index("        timeout: 2h") + 1

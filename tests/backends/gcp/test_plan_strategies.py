@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from conftest import plan_text
 
@@ -161,6 +163,15 @@ def test_monitor_kinds():
     webhook = p.inputs("gcp:monitoring/notificationChannel:NotificationChannel", "country-drift-webhook-0")
     assert webhook["type"] == "webhook_tokenauth" and webhook["labels"] == {"url": "https://hooks.example.com/x"}
     assert p.inputs("gcp:colab/schedule:Schedule", "quality-schedule")["cron"] == "0 2 * * *"
+    # monitors split by feature type name the array instance's features together, in spec order
+    schema = p.inputs("gcp:storage/bucketObject:BucketObject", "rank-instance-schema")["content"]
+    schema = schema.get("value", schema) if isinstance(schema, dict) else schema  # Pulumi's secret wrapper
+    schema = schema if isinstance(schema, dict) else json.loads(schema)
+    assert schema == {
+        "type": "array",
+        "properties": {"clicks": {"type": "number"}, "country": {"type": "string"}},
+        "required": ["clicks", "country"],
+    }
     assert not p.of("gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore")  # no online view
     group = p.inputs("gcp:vertex/aiFeatureGroup:AiFeatureGroup", "user-stats")
     assert group["bigQuery"]["bigQuerySource"]["inputUri"] == "bq://shop-project-1.f.user_stats"

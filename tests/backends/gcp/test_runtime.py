@@ -17,7 +17,7 @@ def write_metrics(tmp_path, **metrics) -> str:
     return str(tmp_path)
 
 
-def register(tmp_path, name: str, metrics: dict | None = None) -> int:
+def register(tmp_path, name: str, metrics: dict | None = None, approval: str = "auto") -> int:
     out = tmp_path / name
     argv = [
         "register",
@@ -28,6 +28,7 @@ def register(tmp_path, name: str, metrics: dict | None = None) -> int:
         f"--artifact=gs://runs/{name}/model/",
         "--image=us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-6:latest",
         "--aliases=champion",
+        f"--approval={approval}",
         f"--output={out}",
     ]
     if metrics is not None:
@@ -92,6 +93,8 @@ def test_missing_metrics_is_a_clear_failure(tmp_path, capsys):
 def test_deploy_rolls_the_registered_version_out(vertex, tmp_path):
     from mlstack.backends.gcp.providers.deployment import DeploymentProvider
 
+    register(tmp_path, "run1")
+    register(tmp_path, "run2")
     endpoint = "projects/p-123456/locations/us-central1/endpoints/1234567890"
     vertex.add_endpoint(endpoint)
     variant = {
@@ -108,14 +111,13 @@ def test_deploy_rolls_the_registered_version_out(vertex, tmp_path):
     }
     base = {"project": "p-123456", "region": "us-central1", "endpoint": endpoint, "endpoint_id": "1234567890"}
     DeploymentProvider().create({**base, "variants": [variant], "strategy": {"type": "all_at_once"}})
-    (tmp_path / "version.txt").write_text(f"{MODEL}@2")
     strategy = json.dumps({"type": "canary", "percent": 10, "bake_time": 60, "termination_wait": 0})
     argv = [
         "deploy",
         f"--endpoint={endpoint}",
         "--region=us-central1",
         f"--strategy={strategy}",
-        f"--registered={tmp_path}",
+        f"--registered={tmp_path / 'run2'}",
     ]
     assert runtime.main(argv) == 0
     (serving,) = vertex.endpoints[endpoint].deployed_models
@@ -132,3 +134,97 @@ def test_every_command_parses(command):
 def _required(command: str) -> list[str]:
     actions = runtime.parser()._subparsers._group_actions[0].choices[command]._actions
     return [f"{a.option_strings[0]}=x" for a in actions if a.required]
+
+
+def test_a_declared_champions_metrics_are_what_the_gate_beats(vertex, tmp_path, capsys):
+    """The spec's `metrics` of a declared version reach the registry with it, so beat_champion compares
+    with them instead of passing for want of a champion (audit G5)."""
+    from google.cloud import aiplatform_v1 as v1
+
+    from mlstack.backends.gcp.providers.model import ModelVersionProvider
+
+    declared = {
+        "project": "p-123456",
+        "region": "us-central1",
+        "model_id": "fd-ranker",
+        "display_name": "ranker",
+        "version": 3,
+        "artifact_uri": "gs://models/ranker/3/",
+        "image_uri": "us-docker.pkg.dev/vertex-ai/prediction/xgboost-cpu.2-1:latest",
+        "aliases": ["champion"],
+        "metrics": {"auc": 0.941},
+    }
+    ModelVersionProvider().create(declared)
+    (upload,) = vertex.sent("upload_model")
+    assert upload.model.version_description == 'mlstack metrics {"auc": 0.941}'
+    argv = ["gate", "", f"--gates={GATES}", "--region=us-central1", f"--model={MODEL}"]
+    argv[1] = f"--metrics={write_metrics(tmp_path, auc=0.93)}"
+    assert runtime.main(argv) == 1
+    assert "auc = 0.93 does not beat the champion's 0.941" in capsys.readouterr().err
+    # declared metrics changed in the spec: the version's description follows, in place
+    old = {**declared, "version_id": "1"}
+    ModelVersionProvider().update("id", old, {**declared, "metrics": {"auc": 0.92}})
+    (update,) = vertex.sent("update_model")
+    assert "version_description" in update.update_mask.paths
+    assert update.model == v1.Model(
+        name=f"{MODEL}@1",
+        display_name="ranker",
+        version_description='mlstack metrics {"auc": 0.92}',
+        labels=update.model.labels,
+    )
+    assert runtime.main(argv) == 0
+
+
+def test_a_manual_groups_version_is_deployed_only_once_approved(vertex, tmp_path, capsys):
+    """Vertex has no approval state: register labels a manual group's version pending, and the deploy task
+    leaves the endpoint alone until a person labels it approved (audit G6); a rejected one fails the run."""
+    from google.cloud import aiplatform_v1 as v1
+    from google.protobuf import field_mask_pb2
+
+    from mlstack.backends.gcp.providers.deployment import DeploymentProvider
+
+    register(tmp_path, "run1")
+    register(tmp_path, "run2", approval="manual")
+    assert vertex.models[MODEL]["1"].labels["mlstack-approval"] == "approved"
+    assert vertex.models[MODEL]["2"].labels["mlstack-approval"] == "pending"
+    endpoint = "projects/p-123456/locations/us-central1/endpoints/1234567890"
+    vertex.add_endpoint(endpoint)
+    variant = {
+        "name": "primary",
+        "weight": 100,
+        "model": f"{MODEL}@1",
+        "machine_type": "n1-standard-4",
+        "min_replicas": 1,
+        "max_replicas": 1,
+        "autoscaling": [],
+        "service_account": "",
+    }
+    base = {"project": "p-123456", "region": "us-central1", "endpoint": endpoint, "endpoint_id": "1234567890"}
+    DeploymentProvider().create({**base, "variants": [variant], "strategy": {"type": "all_at_once"}})
+    argv = [
+        "deploy",
+        f"--endpoint={endpoint}",
+        "--region=us-central1",
+        '--strategy={"type": "all_at_once"}',
+        f"--registered={tmp_path / 'run2'}",
+    ]
+    capsys.readouterr()
+    assert runtime.main(argv) == 0
+    assert f"unchanged: {MODEL}@2 awaits manual approval" in capsys.readouterr().out
+    assert [m.model for m in vertex.endpoints[endpoint].deployed_models] == [f"{MODEL}@1"]
+
+    def label(value: str) -> None:
+        labels = {**vertex.models[MODEL]["2"].labels, "mlstack-approval": value}
+        service = runtime.aiplatform("ModelServiceClient", "us-central1")
+        service.update_model(
+            request=v1.UpdateModelRequest(
+                model=v1.Model(name=f"{MODEL}@2", labels=labels), update_mask=field_mask_pb2.FieldMask(paths=["labels"])
+            )
+        )
+
+    label("rejected")
+    assert runtime.main(argv) == 1
+    assert "is rejected" in capsys.readouterr().err
+    label("approved")
+    assert runtime.main(argv) == 0
+    assert [m.model for m in vertex.endpoints[endpoint].deployed_models] == [f"{MODEL}@2"]

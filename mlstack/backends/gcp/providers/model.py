@@ -16,8 +16,22 @@ from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateRes
 from mlstack.backends.gcp.providers.clients import aiplatform, changed, ignore_missing, types, wait
 
 REPLACE_ON = ("project", "region", "model_id", "version", "artifact_uri", "image_uri", "kms_key")
-UPDATE_ON = ("aliases", "labels", "description", "display_name")
+UPDATE_ON = ("aliases", "labels", "description", "display_name", "metrics")
 DEFAULT_ALIAS = "default"  # Vertex's alias for the version served when none is named
+# A version's metrics, which beat_champion gates compare with, travel in its version description (the
+# registry has no other free-form field per version): declared versions' and trained ones' alike.
+METRICS_PREFIX = "mlstack metrics "
+
+
+def version_description(props: dict[str, Any]) -> str:
+    metrics = props.get("metrics") or {}
+    return METRICS_PREFIX + json.dumps(metrics, sort_keys=True) if metrics else f"mlstack version {props['version']}"
+
+
+def described_metrics(text: str) -> dict[str, float]:
+    return {k: float(v) for k, v in json.loads(text[len(METRICS_PREFIX) :]).items()} if text.startswith(
+        METRICS_PREFIX
+    ) else {}
 
 
 def upload_hash(props: dict[str, Any]) -> str:
@@ -54,7 +68,7 @@ def _upload(service: Any, props: dict[str, Any]) -> str:
     model = v1.Model(
         display_name=props["display_name"],
         description=props.get("description", ""),
-        version_description=f"mlstack version {props['version']}",
+        version_description=version_description(props),
         artifact_uri=props["artifact_uri"],
         container_spec=v1.ModelContainerSpec(image_uri=props["image_uri"]),
         labels=_labels(props),
@@ -122,7 +136,12 @@ class ModelVersionProvider(ResourceProvider):
         set_aliases(service, parent, version_id, list(news.get("aliases", [])), old_aliases)
         fields = [
             f
-            for f, key in (("labels", "labels"), ("description", "description"), ("display_name", "display_name"))
+            for f, key in (
+                ("labels", "labels"),
+                ("description", "description"),
+                ("display_name", "display_name"),
+                ("version_description", "metrics"),
+            )
             if olds.get(key) != news.get(key)
         ]
         if fields:
@@ -130,6 +149,7 @@ class ModelVersionProvider(ResourceProvider):
                 name=f"{parent}@{version_id}",
                 display_name=news["display_name"],
                 description=news.get("description", ""),
+                version_description=version_description(news),
                 labels=_labels(news),
             )
             from google.protobuf import field_mask_pb2

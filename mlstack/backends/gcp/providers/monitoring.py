@@ -13,7 +13,8 @@ from pulumi.dynamic import CreateResult, DiffResult, ResourceProvider, UpdateRes
 
 from mlstack.backends.gcp.providers.clients import aiplatform, changed, ignore_missing, types, wait
 
-REPLACE_ON = ("project", "region", "endpoint", "kms_key")
+# analysis_instance_schema_uri is not among the fields UpdateModelDeploymentMonitoringJob may change
+REPLACE_ON = ("project", "region", "endpoint", "kms_key", "analysis_instance_schema_uri")
 # spec input -> the job fields an update must overwrite when it changes
 UPDATE_MASK = {
     "display_name": "display_name",
@@ -70,6 +71,8 @@ def monitoring_job(props: dict[str, Any], name: str = "") -> Any:
     )
     if props.get("kms_key"):
         job.encryption_spec = v1.EncryptionSpec(kms_key_name=props["kms_key"])
+    if props.get("analysis_instance_schema_uri"):
+        job.analysis_instance_schema_uri = props["analysis_instance_schema_uri"]
     return job
 
 
