@@ -423,7 +423,7 @@ def _drift_threshold(target: Target) -> float:
         ]["amount_mean"]
     if target.cloud == "azure":
         schedule = target.one("azure-native:machinelearningservices:Schedule", "amount-drift")
-        signal = schedule["properties"]["action"]["monitorDefinition"]["signals"]["data-drift"]
+        signal = schedule["properties"]["action"]["monitorDefinition"]["signals"]["amount-drift_data-drift"]
         (value,) = {t["threshold"]["value"] for t in signal["metricThresholds"]}
         return value
     from mlstack.runtime.monitors import measure
