@@ -383,6 +383,9 @@ def test_data_capture_samples_its_share_of_requests(targets):
     validate_all(targets, "endpoints:capture", ("endpoints", 2, "data_capture"), 50, _capture)
 
 
+_AZURE_COMPONENT = "azure-native:machinelearningservices:ComponentVersion"
+
+
 def _approval(target: Target) -> str:
     """Whether a manual group's new versions wait for approval before they are served."""
     if target.cloud == "aws":
@@ -396,6 +399,12 @@ def _approval(target: Target) -> str:
             if r["kind"] == "model_group"
         ]
         return "held" if group["approval"] == "manual" else "served"  # the emulator's registry blocks it
+    if target.cloud == "azure":
+        # nothing serves a registered version but a deployment step, and mlstack's serves only versions
+        # tagged approved (mlstack.backends.azure.deploy_job, tests/backends/azure/test_deploy_job.py)
+        commands = [r["properties"]["componentSpec"]["command"] for r in target.find(_AZURE_COMPONENT)]
+        deploys = [c for c in commands if c.startswith("python -m mlstack.backends.azure.deploy_job")]
+        return "held" if all("--approval manual" in c for c in deploys) else "served"
     return "served"  # neither Vertex nor Azure ML has an approval state a deployment waits on
 
 

@@ -4,7 +4,7 @@ customer-managed keys when the spec gives one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_azure_native as azure_native
@@ -55,6 +55,10 @@ class Platform:
     # mlstack's runtime and step images, built by this stack and pushed to the workspace's registry
     # (made by the first pipeline that needs them: runtime_images)
     images: RuntimeImages | None = None
+    # each cluster's identity by SKU id (compute.build_clusters), and each rollback rule's id by its ARM id
+    # (endpoints.rollback_rule_ids): what a pipeline's deployment step is granted on
+    principals: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    rules: dict[str, pulumi.Output[str]] = field(default_factory=dict)
 
 
 def is_private(ctx: Azure) -> bool:
