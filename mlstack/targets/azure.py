@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, TargetProfile
 
+# What a private endpoint's subnet is on Azure: a subnet's ARM id.
+SUBNET_ID = (
+    r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+"
+    r"/subnets/[^/]+"
+)
+SUBNET_EXAMPLE = "/subscriptions/<id>/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/ml"
+
 AZURE = TargetProfile(
     cloud="azure",
     required_settings="subscription_id, resource_group and workspace",

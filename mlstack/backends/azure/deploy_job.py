@@ -150,7 +150,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--model-id", required=True, help="ARM id of the workspace model: <workspace>/models/<name>")
     parser.add_argument("--variant", required=True, help="the endpoint variant the pipeline rolls")
     parser.add_argument("--approval", choices=("manual", "auto"), required=True)
-    parser.add_argument("--rollout", required=True, help="the endpoint's rollout (JSON, mlstack.backends.azure.rollout)")
+    parser.add_argument("--rollout", required=True, help="the endpoint's rollout (JSON: backends/azure/rollout.py)")
     parser.add_argument("--alert-rule", action="append", default=[], help="ARM id of a rollback alert rule")
     parser.add_argument("--output", required=True, help="the step's output folder")
     return parser

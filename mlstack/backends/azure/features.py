@@ -22,7 +22,7 @@ from pulumi_azure_native import machinelearningservices as ml
 from mlstack.backends.azure.context import Azure, after, short_hash
 from mlstack.backends.azure.iam import grant
 from mlstack.backends.azure.schedules import recurrence
-from mlstack.backends.azure.workspace import storage_account, workspace_encryption, workspace_identity
+from mlstack.backends.azure.workspace import private_endpoint, storage_account, workspace_encryption, workspace_identity
 from mlstack.backends.components import SpecComponent
 from mlstack.backends.naming import physical_name
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
@@ -230,6 +230,10 @@ def build_feature_store(ctx: Azure) -> FeatureStore | None:
         principal_type=None,  # a user or a service principal, whichever runs the deployment
     )
     store = _store_workspace(ctx, shared, online)
+    store_id = ctx.resource_id("Microsoft.MachineLearningServices/workspaces", store_name(ctx))
+    private_endpoint(ctx, shared, "feature-store", after(store, store_id), "amlworkspace")
+    for group in ("blob", "dfs"):
+        private_endpoint(ctx, shared, f"offline-store-{group}", after(offline, offline_id), group)
     grant(
         ctx,
         shared,
@@ -249,6 +253,8 @@ def build_feature_store(ctx: Azure) -> FeatureStore | None:
     )
     if online:
         redis = _online_store(ctx, shared)
+        redis_id = ctx.resource_id("Microsoft.Cache/redis", redis_name(ctx))
+        private_endpoint(ctx, shared, "online-store", after(redis, redis_id), "redisCache")
         _connection(
             ctx,
             shared,

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 from pulumi_azure_native import machinelearningservices as ml
 
+from mlstack.backends.azure.checks import private_subnets
 from mlstack.backends.azure.context import Azure, after
 from mlstack.backends.azure.iam import grant
 from mlstack.backends.components import SpecComponent
@@ -311,7 +312,10 @@ def _new_workspace(ctx: Azure, component: SpecComponent, private: bool) -> Platf
         tags=ctx.tags,
         opts=component.child(),
     )
-    _private_endpoint(ctx, component, rg, after(workspace, ctx.workspace_arm_id()))
+    private_endpoint(ctx, component, "workspace", after(workspace, ctx.workspace_arm_id()), "amlworkspace")
+    stores = (("storage", STORAGE, "blob"), ("vault", VAULT, "vault"), ("registry", REGISTRY, "registry"))
+    for label, key, group in stores:
+        private_endpoint(ctx, component, label, ids[key], group)
     return Platform(
         component=component,
         resource_group_name=rg,
@@ -335,6 +339,8 @@ def _existing_workspace(ctx: Azure, component: SpecComponent, private: bool) -> 
         opts=pulumi.InvokeOutputOptions(provider=ctx.provider),
     )
     rg = ctx.resource_group
+    # the workspace's own storage, vault and registry belong to whoever made it, their endpoints too
+    private_endpoint(ctx, component, "workspace", ctx.workspace_arm_id(), "amlworkspace")
     return Platform(
         component=component,
         resource_group_name=rg,
@@ -350,23 +356,24 @@ def _existing_workspace(ctx: Azure, component: SpecComponent, private: bool) -> 
     )
 
 
-def _private_endpoint(
-    ctx: Azure, component: SpecComponent, rg: pulumi.Input[str], workspace_id: pulumi.Input[str]
-) -> None:
-    network = ctx.resolved.spec.target.network
-    if not (network and network.private_endpoints and network.subnets):
-        return
-    azure_native.network.PrivateEndpoint(
-        "workspace-private-endpoint",
-        private_endpoint_name=ctx.name("workspace-pe", max_length=80),
-        resource_group_name=rg,
+def private_endpoint(
+    ctx: Azure, component: SpecComponent, name: str, target_id: pulumi.Input[str], group: str
+) -> azure_native.network.PrivateEndpoint | None:
+    """A private endpoint for one resource's `group` (amlworkspace, blob, vault, registry, redisCache) in the
+    first subnet the spec names, when the spec's network is private (checks: a private network without a
+    subnet is refused at validation)."""
+    subnets = private_subnets(ctx.resolved.spec)
+    if not (is_private(ctx) and subnets):
+        return None
+    return azure_native.network.PrivateEndpoint(
+        f"{name}-private-endpoint",
+        private_endpoint_name=ctx.name(name, "pe", max_length=80),
+        resource_group_name=ctx.platform.resource_group_name if ctx.platform else ctx.resource_group,
         location=ctx.location,
-        subnet=azure_native.network.SubnetArgs(id=network.subnets[0]),
+        subnet=azure_native.network.SubnetArgs(id=subnets[0]),
         private_link_service_connections=[
             azure_native.network.PrivateLinkServiceConnectionArgs(
-                name=ctx.name("workspace", max_length=80),
-                private_link_service_id=workspace_id,
-                group_ids=["amlworkspace"],
+                name=ctx.name(name, max_length=80), private_link_service_id=target_id, group_ids=[group]
             )
         ],
         tags=ctx.tags,
