@@ -336,8 +336,8 @@ def _view_keys(target: Target) -> list[str]:
     if target.cloud == "azure":
         import yaml
 
-        (blob,) = target.find("azure-native:storage:Blob", "customer-stats-spec")
-        return [c["name"] for c in yaml.safe_load(blob["source"]["asset"])["index_columns"]]
+        (blob,) = target.find("pulumi-python:dynamic:Resource", "customer-stats-spec")
+        return [c["name"] for c in yaml.safe_load(blob["text"])["index_columns"]]
     return [k["name"] for k in _local_config(target, "customer-stats")["join_keys"]]
 
 

@@ -19,6 +19,7 @@ import pulumi
 import pulumi_azure_native as azure_native
 from pulumi_azure_native import machinelearningservices as ml
 
+from mlstack.backends.azure.blobs import TextBlob
 from mlstack.backends.azure.context import Azure, after, short_hash
 from mlstack.backends.azure.iam import grant
 from mlstack.backends.azure.schedules import recurrence
@@ -299,13 +300,13 @@ def build_feature_store(ctx: Azure) -> FeatureStore | None:
         text = featureset_spec(view, entity)
         version = featureset_version(view, text)
         folder = f"{view.name}/{version}"
-        blob = azure_native.storage.Blob(
+        # written with the deployer's Entra ID: the account takes no shared keys (blobs.py)
+        blob = TextBlob(
             f"{view.name}-spec",
+            account_url=pulumi.Output.concat("https://", account, ".blob.core.windows.net"),
+            container=after(containers[SPECS_CONTAINER], SPECS_CONTAINER),
             blob_name=f"{folder}/{SPEC_FILE}",
-            container_name=after(containers[SPECS_CONTAINER], SPECS_CONTAINER),
-            account_name=account,
-            resource_group_name=platform.resource_group_name,
-            source=pulumi.StringAsset(text),
+            text=text,
             content_type="application/x-yaml",
             opts=component.child(depends_on=[deployer_grant]),
         )
