@@ -149,7 +149,12 @@ def _deployment(
             # captured requests feed the monitors, which watch what production serves
             data_collector=collector if variant.role == "production" else None,
             app_insights_enabled=True,
-            egress_public_network_access="Disabled" if ctx.platform.private else "Enabled",
+            # the workspaces mlstack makes have a managed network, which decides egress: Azure asks not to set
+            # the flag there (concept-secure-online-endpoint), and unset is what azure-native sends as its
+            # default, "Enabled"; an existing workspace's network may be a legacy one, where the flag applies
+            egress_public_network_access=None
+            if ctx.settings.create_workspace
+            else ("Disabled" if ctx.platform.private else "Enabled"),
         ),
         tags={**ctx.tags, **spec.tags},
         **ctx.in_workspace(),

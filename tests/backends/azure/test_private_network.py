@@ -85,3 +85,16 @@ def test_subnets_of_the_azure_settings_override_the_networks(planned):
     )
     plan = planned(text)
     assert {e.inputs["subnet"]["id"] for e in plan.of("PrivateEndpoint")} == {SUBNET}
+
+
+def test_deployments_leave_egress_to_the_managed_network(planned):
+    """Z9: in a managed-network workspace Azure asks not to set egress_public_access; an existing workspace
+    (perhaps a legacy virtual network) still gets it."""
+    made = planned(_private(f"    subnets: [{SUBNET}]\n"))
+    assert made.inputs("Workspace", "workspace")["managedNetwork"]["isolationMode"] == "AllowOnlyApprovedOutbound"
+    # unset: pulumi-azure-native then sends the service's default
+    assert made.inputs("OnlineDeployment", "rank-primary")["properties"]["egressPublicNetworkAccess"] == "Enabled"
+    existing = planned(
+        _private(f"    subnets: [{SUBNET}]\n").replace("    data_root:", "    create_workspace: false\n    data_root:", 1)
+    )
+    assert existing.inputs("OnlineDeployment", "rank-primary")["properties"]["egressPublicNetworkAccess"] == "Disabled"
