@@ -286,7 +286,7 @@ def build_monitor(ctx: Azure, monitor: Monitor, deployments: dict[str, Deploymen
             action=ml.CreateMonitorActionArgs(action_type="CreateMonitor", monitor_definition=definition),
         ),
         **ctx.in_workspace(),
-        opts=component.child(),
+        opts=component.child(depends_on=[ctx.platform.spark] if ctx.platform.spark else None),
     )
     component.done({"schedule": monitor.name, "signals": [s.name for s in signals]})
     return BuiltMonitor(monitor, component, [s.name for s in signals])

@@ -72,6 +72,9 @@ class Arm:
     def delete(self, path: str, api: str = ML_API) -> None:
         self._call("DELETE", path, api)
 
+    def post(self, path: str, body: dict, api: str = ML_API) -> dict:
+        return self._call("POST", path, api, body)
+
     def endpoint(self, endpoint_id: str) -> dict:
         return self._call("GET", endpoint_id, ML_API)
 

@@ -13,6 +13,7 @@ from pulumi_azure_native import machinelearningservices as ml
 from mlstack.backends.azure.checks import private_subnets
 from mlstack.backends.azure.context import Azure, after
 from mlstack.backends.azure.iam import grant
+from mlstack.backends.azure.network import SparkNetwork
 from mlstack.backends.components import SpecComponent
 from mlstack.backends.runtime_images import RuntimeImages
 from mlstack.errors import MlstackError
@@ -60,6 +61,8 @@ class Platform:
     # (endpoints.rollback_rule_ids): what a pipeline's deployment step is granted on
     principals: dict[str, pulumi.Output[str]] = field(default_factory=dict)
     rules: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    # the managed network provisioned for serverless Spark, which monitors wait for (network.py)
+    spark: pulumi.Resource | None = None
 
 
 def is_private(ctx: Azure) -> bool:
@@ -313,6 +316,11 @@ def _new_workspace(ctx: Azure, component: SpecComponent, private: bool) -> Platf
         opts=component.child(),
     )
     private_endpoint(ctx, component, "workspace", after(workspace, ctx.workspace_arm_id()), "amlworkspace")
+    spark = None
+    if ctx.resolved.spec.monitors:
+        # the workspace has a managed network: serverless Spark (monitors) runs once it is provisioned for it
+        workspace_id = after(workspace, ctx.workspace_arm_id())
+        spark = SparkNetwork("workspace-spark-network", workspace_id=workspace_id, opts=component.child())
     stores = (("storage", STORAGE, "blob"), ("vault", VAULT, "vault"), ("registry", REGISTRY, "registry"))
     for label, key, group in stores:
         private_endpoint(ctx, component, label, ids[key], group)
@@ -328,6 +336,7 @@ def _new_workspace(ctx: Azure, component: SpecComponent, private: bool) -> Platf
         log_analytics_id=ids[LOGS],
         cmk_identity=cmk,
         private=private,
+        spark=spark,
     )
 
 
