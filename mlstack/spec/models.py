@@ -104,6 +104,11 @@ class AzureSettings(Model):
     image_registry: str | None = Field(
         None, description="Registry for bare image names (name:tag), e.g. myregistry.azurecr.io."
     )
+    subnets: list[str] = Field(
+        default_factory=list,
+        description="Subnet ids the private endpoints go in (/subscriptions/.../virtualNetworks/V/subnets/S); "
+        "overrides target.network.subnets on Azure.",
+    )
 
 
 class LocalSettings(Model):

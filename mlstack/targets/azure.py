@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, TargetProfile
 
+# What a private endpoint's subnet is on Azure: a subnet's ARM id.
+SUBNET_ID = (
+    r"/subscriptions/[0-9a-fA-F-]{36}/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+"
+    r"/subnets/[^/]+"
+)
+SUBNET_EXAMPLE = "/subscriptions/<id>/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/ml"
+
 AZURE = TargetProfile(
     cloud="azure",
     required_settings="subscription_id, resource_group and workspace",
@@ -63,8 +70,9 @@ AZURE = TargetProfile(
     serverless=False,
     schedule_rule="any",
     champion_source="declared",
-    approval_gap="Azure models have no approval state (mlstack keeps it as a tag): a pipeline's deployment step "
-    "serves the newest version without waiting for approval",
+    # manual approval is enforced by mlstack's deployment step (mlstack.backends.azure.deploy_job): it
+    # serves only versions tagged approval=approved
+    approval_gap=None,
     kms_key_pattern=r"https://[a-zA-Z0-9-]+\.vault\.azure\.net/keys/[^/]+(/[^/]+)?",
     kms_key_example="https://my-vault.vault.azure.net/keys/mlstack/0123456789abcdef",
     # "azureml:" covers datastore paths (azureml://datastores/...) and registered assets (azureml:name:version)

@@ -336,8 +336,8 @@ def _view_keys(target: Target) -> list[str]:
     if target.cloud == "azure":
         import yaml
 
-        (blob,) = target.find("azure-native:storage:Blob", "customer-stats-spec")
-        return [c["name"] for c in yaml.safe_load(blob["source"]["asset"])["index_columns"]]
+        (blob,) = target.find("pulumi-python:dynamic:Resource", "customer-stats-spec")
+        return [c["name"] for c in yaml.safe_load(blob["text"])["index_columns"]]
     return [k["name"] for k in _local_config(target, "customer-stats")["join_keys"]]
 
 
@@ -383,6 +383,9 @@ def test_data_capture_samples_its_share_of_requests(targets):
     validate_all(targets, "endpoints:capture", ("endpoints", 2, "data_capture"), 50, _capture)
 
 
+_AZURE_COMPONENT = "azure-native:machinelearningservices:ComponentVersion"
+
+
 def _approval(target: Target) -> str:
     """Whether a manual group's new versions wait for approval before they are served."""
     if target.cloud == "aws":
@@ -408,7 +411,13 @@ def _approval(target: Target) -> str:
         (register,) = [e["container"]["args"] for e in executors.values() if e["container"]["args"][0] == "register"]
         manual = "--approval=manual" in register and APPROVAL_ON_REGISTER["manual"] != "approved"
         return "held" if manual else "served"
-    return "served"  # Azure ML has no approval state a deployment waits on
+    if target.cloud == "azure":
+        # nothing serves a registered version but a deployment step, and mlstack's serves only versions
+        # tagged approved (mlstack.backends.azure.deploy_job, tests/backends/azure/test_deploy_job.py)
+        commands = [r["properties"]["componentSpec"]["command"] for r in target.find(_AZURE_COMPONENT)]
+        deploys = [c for c in commands if c.startswith("python -m mlstack.backends.azure.deploy_job")]
+        return "held" if all("--approval manual" in c for c in deploys) else "served"
+    return "served"
 
 
 def _all_steps(definition: dict[str, Any]) -> list[dict[str, Any]]:
@@ -435,7 +444,7 @@ def _drift_threshold(target: Target) -> float:
         ]["amount_mean"]
     if target.cloud == "azure":
         schedule = target.one("azure-native:machinelearningservices:Schedule", "amount-drift")
-        signal = schedule["properties"]["action"]["monitorDefinition"]["signals"]["data-drift"]
+        signal = schedule["properties"]["action"]["monitorDefinition"]["signals"]["amount-drift_data-drift"]
         (value,) = {t["threshold"]["value"] for t in signal["metricThresholds"]}
         return value
     from mlstack.runtime.monitors import measure

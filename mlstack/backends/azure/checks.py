@@ -7,6 +7,7 @@ finds nothing validate passed. No Pulumi or Azure SDK is imported here."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from mlstack.backends.azure.schedules import recurrence
@@ -15,6 +16,7 @@ from mlstack.resolve import Resolved
 from mlstack.resolve.pipelines import ancestors
 from mlstack.spec.models import ModelVersion, Monitor, Pipeline, Spec, Step
 from mlstack.targets import AZURE
+from mlstack.targets.azure import SUBNET_EXAMPLE, SUBNET_ID
 
 Problem = tuple[Path, str]
 
@@ -121,9 +123,36 @@ def _monitors(spec: Spec) -> Iterator[Problem]:
                     yield ("monitors", mi, "actions", ai, "to", ti), message
 
 
+def private_subnets(spec: Spec) -> list[str]:
+    """The subnets the private endpoints go in: target.azure.subnets, else target.network.subnets."""
+    azure = spec.target.azure
+    network = spec.target.network
+    return list((azure.subnets if azure else []) or (network.subnets if network else []))
+
+
+def _network(spec: Spec) -> Iterator[Problem]:
+    """private_endpoints turns public access off everywhere: without a private endpoint in a subnet the
+    spec names, nothing (Studio, the SDK, `az ml`, clients, `pulumi up` itself) could reach the platform."""
+    network = spec.target.network
+    if not (network and network.private_endpoints):
+        return
+    subnets = private_subnets(spec)
+    if not subnets:
+        yield ("target", "network", "private_endpoints"), (
+            "private_endpoints: true turns off public access to the Azure workspace, its storage, key vault, "
+            "registry and endpoints; they are reached through private endpoints in a subnet you name: set "
+            f"target.azure.subnets (e.g. [{SUBNET_EXAMPLE}]) or private_endpoints: false"
+        )
+    key = "subnets" if spec.target.azure and spec.target.azure.subnets else None
+    for i, subnet in enumerate(subnets):
+        if not re.fullmatch(SUBNET_ID, subnet):
+            where = ("target", "azure", "subnets", i) if key else ("target", "network", "subnets", i)
+            yield where, f"'{subnet}' is not an Azure subnet id; expected {SUBNET_EXAMPLE}"
+
+
 def problems(resolved: Resolved) -> list[Problem]:
     spec = resolved.spec
-    return [*_models(spec), *_features(spec), *_pipelines(resolved), *_monitors(spec)]
+    return [*_network(spec), *_models(spec), *_features(spec), *_pipelines(resolved), *_monitors(spec)]
 
 
 _UNREADABLE = (

@@ -86,6 +86,7 @@ def build_clusters(ctx: Azure) -> dict[str, pulumi.Output[str]]:
             opts=platform.component.child(),
         )
         principal = cluster.identity.apply(lambda identity: identity.principal_id if identity else None)
+        ctx.platform.principals[sku_id] = principal
         for role, scope, key in job_roles(platform):
             grant(
                 ctx,

@@ -149,7 +149,12 @@ def _deployment(
             # captured requests feed the monitors, which watch what production serves
             data_collector=collector if variant.role == "production" else None,
             app_insights_enabled=True,
-            egress_public_network_access="Disabled" if ctx.platform.private else "Enabled",
+            # the workspaces mlstack makes have a managed network, which decides egress: Azure asks not to set
+            # the flag there (concept-secure-online-endpoint), and unset is what azure-native sends as its
+            # default, "Enabled"; an existing workspace's network may be a legacy one, where the flag applies
+            egress_public_network_access=None
+            if ctx.settings.create_workspace
+            else ("Disabled" if ctx.platform.private else "Enabled"),
         ),
         tags={**ctx.tags, **spec.tags},
         **ctx.in_workspace(),
@@ -224,6 +229,27 @@ def error_rate_query(endpoint_name: str, deployment: str) -> str:
     )
 
 
+# The Azure Monitor resource type of each rollback rule: what the pipeline's deployment step retargets.
+RULE_TYPES = {"p99-latency": "metricAlerts", "error-rate": "scheduledQueryRules"}
+
+
+def rollback_rule_ids(ctx: Azure, spec: Endpoint, variant: str) -> list[str]:
+    """ARM ids of the rollback rules `_rollback_alerts` declares for a production variant."""
+    rollback: Rollback | None = getattr(spec.strategy, "rollback", None)
+    if rollback is None:
+        return []
+    kinds = [
+        kind
+        for kind, on in (("p99-latency", rollback.max_p99_latency_ms), ("error-rate", rollback.max_error_rate))
+        if on is not None
+    ]
+    group = f"/subscriptions/{ctx.subscription}/resourceGroups/{ctx.resource_group}"
+    label = f"{spec.name}-{variant}"
+    return [
+        f"{group}/providers/Microsoft.Insights/{RULE_TYPES[k]}/{ctx.name(label, k, max_length=128)}" for k in kinds
+    ]
+
+
 def _rollback_alerts(
     ctx: Azure, component: SpecComponent, spec: Endpoint, endpoint: ml.OnlineEndpoint, deployments: list[Deployment]
 ) -> list[pulumi.Output[str]]:
@@ -247,6 +273,7 @@ def _rollback_alerts(
         )
     for deployment in (d for d in deployments if d.variant.role == "production"):
         label = f"{spec.name}-{deployment.variant.name}"
+        made: list[pulumi.CustomResource] = []
         if rollback.max_p99_latency_ms is not None:
             alert = mon.MetricAlert(
                 f"{label}-p99-latency",
@@ -277,6 +304,7 @@ def _rollback_alerts(
                 opts=component.child(),
             )
             rules.append(alert.id)
+            made.append(alert)
         if rollback.max_error_rate is not None:
             rule = mon.ScheduledQueryRule(
                 f"{label}-error-rate",
@@ -308,6 +336,10 @@ def _rollback_alerts(
                 opts=component.child(),
             )
             rules.append(rule.id)
+            made.append(rule)
+        # by the ids a pipeline's deployment step is given (the same names, in the same order)
+        ids = rollback_rule_ids(ctx, spec, deployment.variant.name)
+        ctx.platform.rules.update({i: after(r, i) for i, r in zip(ids, made, strict=True)})
     return rules
 
 

@@ -1,6 +1,7 @@
 """What happens when a monitor alerts, wired through Azure's documented mechanism: Azure ML publishes a
 RunStatusChanged event to Event Grid when a monitoring run breaches a threshold, tagged
-`azureml_modelmonitor_threshold_breached` with "<monitor>_<signal>". An Event Grid system topic on the
+`azureml_modelmonitor_threshold_breached` with "The signal '<signal>' has failed ..."; signals are named
+"<monitor>_<kind>" (mlstack.backends.azure.monitors.signal_names). An Event Grid system topic on the
 workspace routes those events, filtered per monitor, to webhooks named in the spec and, for retraining,
 to a Logic App that submits the pipeline job with its managed identity."""
 
@@ -13,7 +14,7 @@ import pulumi_azure_native as azure_native
 
 from mlstack.backends.azure.context import Azure, after
 from mlstack.backends.azure.iam import grant
-from mlstack.backends.azure.monitors import BREACH_TAG, BuiltMonitor, webhooks
+from mlstack.backends.azure.monitors import BREACH_TAG, BuiltMonitor, breach_message, webhooks
 from mlstack.backends.azure.pipelines import BuiltPipeline
 from mlstack.backends.azure.traffic import ARM, ML_API
 from mlstack.backends.naming import physical_name
@@ -134,7 +135,7 @@ def breach_filter(built: BuiltMonitor) -> azure_native.eventgrid.EventSubscripti
             azure_native.eventgrid.StringContainsAdvancedFilterArgs(
                 operator_type="StringContains",
                 key=f"data.RunTags.{BREACH_TAG}",
-                values=[f"{built.schedule_name}_{signal}" for signal in built.signals],
+                values=[breach_message(signal) for signal in built.signals],
             )
         ],
     )

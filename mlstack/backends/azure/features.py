@@ -19,10 +19,11 @@ import pulumi
 import pulumi_azure_native as azure_native
 from pulumi_azure_native import machinelearningservices as ml
 
+from mlstack.backends.azure.blobs import TextBlob
 from mlstack.backends.azure.context import Azure, after, short_hash
 from mlstack.backends.azure.iam import grant
 from mlstack.backends.azure.schedules import recurrence
-from mlstack.backends.azure.workspace import storage_account, workspace_encryption, workspace_identity
+from mlstack.backends.azure.workspace import private_endpoint, storage_account, workspace_encryption, workspace_identity
 from mlstack.backends.components import SpecComponent
 from mlstack.backends.naming import physical_name
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
@@ -230,6 +231,10 @@ def build_feature_store(ctx: Azure) -> FeatureStore | None:
         principal_type=None,  # a user or a service principal, whichever runs the deployment
     )
     store = _store_workspace(ctx, shared, online)
+    store_id = ctx.resource_id("Microsoft.MachineLearningServices/workspaces", store_name(ctx))
+    private_endpoint(ctx, shared, "feature-store", after(store, store_id), "amlworkspace")
+    for group in ("blob", "dfs"):
+        private_endpoint(ctx, shared, f"offline-store-{group}", after(offline, offline_id), group)
     grant(
         ctx,
         shared,
@@ -249,6 +254,8 @@ def build_feature_store(ctx: Azure) -> FeatureStore | None:
     )
     if online:
         redis = _online_store(ctx, shared)
+        redis_id = ctx.resource_id("Microsoft.Cache/redis", redis_name(ctx))
+        private_endpoint(ctx, shared, "online-store", after(redis, redis_id), "redisCache")
         _connection(
             ctx,
             shared,
@@ -293,13 +300,13 @@ def build_feature_store(ctx: Azure) -> FeatureStore | None:
         text = featureset_spec(view, entity)
         version = featureset_version(view, text)
         folder = f"{view.name}/{version}"
-        blob = azure_native.storage.Blob(
+        # written with the deployer's Entra ID: the account takes no shared keys (blobs.py)
+        blob = TextBlob(
             f"{view.name}-spec",
+            account_url=pulumi.Output.concat("https://", account, ".blob.core.windows.net"),
+            container=after(containers[SPECS_CONTAINER], SPECS_CONTAINER),
             blob_name=f"{folder}/{SPEC_FILE}",
-            container_name=after(containers[SPECS_CONTAINER], SPECS_CONTAINER),
-            account_name=account,
-            resource_group_name=platform.resource_group_name,
-            source=pulumi.StringAsset(text),
+            text=text,
             content_type="application/x-yaml",
             opts=component.child(depends_on=[deployer_grant]),
         )

@@ -19,6 +19,9 @@ ROLES = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     # wrap and unwrap with one key vault's keys: what storage, registry and workspace need for CMK
     "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
+    # a pipeline's deployment step: point one rollback rule at its new deployment, read the alerts it fires
+    "Monitoring Contributor": "749f88d5-cbae-40b8-bcfc-e573ddc772fa",
+    "Monitoring Reader": "43d0d8ad-25c7-4714-9337-8ba259a9fe05",
 }
 
 

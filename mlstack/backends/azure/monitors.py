@@ -128,10 +128,20 @@ class Signal:
 
 
 def signal_names(monitor: Monitor, deployments: list[Deployment]) -> list[Signal]:
-    kind = monitor.kind.replace("_", "-")
+    """Signals named "<monitor>_<kind>[-<variant>]": Azure tags a breaching run with the signal's name only,
+    so the monitor's name has to be in it for Event Grid to tell monitors apart (how-to-monitor-model-
+    performance: "name your signal with both the monitor name and the signal name")."""
+    kind = f"{monitor.name}_{monitor.kind.replace('_', '-')}"
     if len(deployments) == 1:
         return [Signal(kind, deployments[0])]
     return [Signal(f"{kind}-{d.variant.name}", d) for d in deployments]
+
+
+def breach_message(signal: str) -> str:
+    """The start of the `azureml_modelmonitor_threshold_breached` tag Azure's threshold evaluator sets on a
+    run whose signal breached (azureml-assets model_monitor_evaluate_metrics_threshold): quoting the name
+    keeps "drift_data-drift" from matching "drift_data-drift-control"."""
+    return f"The signal '{signal}' has failed"
 
 
 def _production(uri: str, context: str, days: int) -> ml.RollingInputDataArgs:
@@ -231,7 +241,6 @@ def alert_emails(monitor: Monitor) -> list[str]:
 class BuiltMonitor:
     monitor: Monitor
     component: SpecComponent
-    schedule_name: str
     signals: list[str]
 
 
@@ -277,10 +286,10 @@ def build_monitor(ctx: Azure, monitor: Monitor, deployments: dict[str, Deploymen
             action=ml.CreateMonitorActionArgs(action_type="CreateMonitor", monitor_definition=definition),
         ),
         **ctx.in_workspace(),
-        opts=component.child(),
+        opts=component.child(depends_on=[ctx.platform.spark] if ctx.platform.spark else None),
     )
     component.done({"schedule": monitor.name, "signals": [s.name for s in signals]})
-    return BuiltMonitor(monitor, component, monitor.name, [s.name for s in signals])
+    return BuiltMonitor(monitor, component, [s.name for s in signals])
 
 
 def webhooks(monitor: Monitor) -> list[str]:

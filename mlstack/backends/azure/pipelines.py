@@ -20,28 +20,24 @@ from pulumi_azure_native import machinelearningservices as ml
 
 from mlstack.backends.azure.checks import step_problem
 from mlstack.backends.azure.context import Azure, short_hash
-from mlstack.backends.azure.endpoints import Deployment
+from mlstack.backends.azure.endpoints import Deployment, endpoint_arm_id, rollback_rule_ids
 from mlstack.backends.azure.environments import Environments
+from mlstack.backends.azure.iam import grant
+from mlstack.backends.azure.rollout import rollout_of
 from mlstack.backends.azure.workspace import runtime_images
 from mlstack.backends.components import SpecComponent
 from mlstack.errors import MlstackError
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 from mlstack.resolve.gates import ResolvedGate
 from mlstack.resolve.pipelines import ancestors, dependencies
-from mlstack.runtime.images import ImageSpec, step_image
+from mlstack.runtime.images import runtime_image, step_image
 from mlstack.spec.models import Gate, Pipeline, Step
 
 TEMPLATE = TEMPLATES_ROOT / "azureml" / "pipeline_job.yaml.j2"
-# The Azure CLI image the deployment step runs in (it rolls the endpoint with `az ml`), with the `ml`
-# extension added when the stack builds it: the step itself needs no network egress.
-AZURE_CLI_IMAGE = "mcr.microsoft.com/azure-cli:2.67.0"
-DEPLOY_IMAGE = ImageSpec(
-    key="deploy",
-    purpose="the Azure CLI with its ml extension, for pipeline deployment steps",
-    base=AZURE_CLI_IMAGE,
-    wheel=False,
-    setup=("az extension add --name ml --yes --only-show-errors",),
-)
+# Deployment steps run mlstack's Azure runtime (mlstack.backends.azure.deploy_job) in the image the stack
+# builds; the key stands for it among the steps' images.
+RUNTIME = "mlstack:runtime"
+RUNTIME_IMAGE = runtime_image("azure")
 # azure-ai-ml announces each experimental class it loads; a plan is no place for that
 logging.getLogger("azure.ai.ml._utils._experimental").setLevel(logging.ERROR)
 _INPUT_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
@@ -125,7 +121,7 @@ def template_context(
         sku = resolved.step_sku(pipeline.name, step.name)
         if problem := step_problem(pipeline, index):
             raise MlstackError(problem[1])
-        image = AZURE_CLI_IMAGE if step.kind == "deployment" else step.image or pipeline.image
+        image = RUNTIME if step.kind == "deployment" else step.image or pipeline.image
         deps = [job_id(d) for d in dependencies(pipeline, index)]
         parameters = {
             **{
@@ -185,7 +181,10 @@ def template_context(
     }
 
 
-def _deploy_target(ctx: Azure, pipeline: Pipeline, step: Step, deployments: dict[str, Deployment]) -> dict[str, str]:
+def _deploy_target(ctx: Azure, pipeline: Pipeline, step: Step, deployments: dict[str, Deployment]) -> dict[str, Any]:
+    """What mlstack.backends.azure.deploy_job needs to roll the endpoint's production variant to the newest
+    servable version of the model the pipeline registers: the endpoint's own rollout and rollback rules,
+    and the model group's approval policy."""
     endpoint = ctx.resolved.spec.endpoint(step.endpoint or "")
     primary = next((d for d in deployments.values() if d.variant.role == "production"), None)
     if endpoint is None or primary is None:
@@ -193,14 +192,39 @@ def _deploy_target(ctx: Azure, pipeline: Pipeline, step: Step, deployments: dict
     group = (
         next((s.model_group for s in pipeline.steps if s.kind == "registration"), None) or primary.variant.model.group
     )
+    spec_group = ctx.resolved.spec.model_group(group)
+    rollout = rollout_of(ctx.resolved.endpoint_plan(endpoint).traffic)
     return {
-        "endpoint": ctx.endpoint_name(endpoint.name),
-        "deployment": primary.name,
-        "model": group,
-        "resource_group": ctx.resource_group,
-        "workspace": ctx.workspace,
-        "subscription": ctx.subscription,
+        "endpoint_id": endpoint_arm_id(ctx, endpoint),
+        "model_id": f"{ctx.workspace_arm_id()}/models/{group}",
+        "variant": primary.variant.name,
+        "approval": spec_group.approval if spec_group else "manual",
+        "rollout": json.dumps(rollout.as_dict(), sort_keys=True),
+        "rules": rollback_rule_ids(ctx, endpoint, primary.variant.name),
     }
+
+
+def _grant_deployment_steps(ctx: Azure, pipeline: Pipeline, component: SpecComponent) -> None:
+    """A deployment step's cluster may retarget the endpoint's rollback rules (Monitoring Contributor on
+    each rule) and read the alerts they fire, whose targets are the endpoint's deployments and the Log
+    Analytics workspace (Monitoring Reader on both)."""
+    assert ctx.platform is not None
+    for step in (s for s in pipeline.steps if s.kind == "deployment"):
+        sku = ctx.resolved.step_sku(pipeline.name, step.name)
+        endpoint = ctx.resolved.spec.endpoint(step.endpoint or "")
+        principal = ctx.platform.principals.get(sku.sku) if sku else None
+        if principal is None or endpoint is None:
+            continue
+        label = f"{pipeline.name}-{step.name}"
+        scopes: list[tuple[str, pulumi.Input[str], str]] = [
+            ("Monitoring Reader", endpoint_arm_id(ctx, endpoint), f"endpoint-{endpoint.name}"),
+            ("Monitoring Reader", ctx.platform.log_analytics_id, "logs"),
+        ]
+        for variant in ctx.resolved.endpoint_plan(endpoint).variants:
+            for rule in rollback_rule_ids(ctx, endpoint, variant.name):
+                scopes.append(("Monitoring Contributor", ctx.platform.rules[rule], rule.rsplit("/", 1)[-1]))
+        for role, scope, key in scopes:
+            grant(ctx, component, f"{label}-{key}", principal_id=principal, role=role, scope=scope, scope_key=key)
 
 
 def job_definition(rest: dict[str, Any]) -> ml.PipelineJobArgs:
@@ -244,13 +268,13 @@ def build_pipeline(
     assert ctx.platform is not None
     component = ctx.component("pipeline", pipeline.name)
     images = sorted(
-        {AZURE_CLI_IMAGE if s.kind == "deployment" else (s.image or pipeline.image or "") for s in pipeline.steps}
+        {RUNTIME if s.kind == "deployment" else (s.image or pipeline.image or "") for s in pipeline.steps}
         - {""}
     )
     # each step runs an image this stack built: the CLI with its extension, or the step's image with mlstack
     if ctx.platform.images is None:
         ctx.platform.images = runtime_images(ctx, ctx.platform)
-    built = {i: ctx.platform.images.uri(DEPLOY_IMAGE if i == AZURE_CLI_IMAGE else step_image(i)) for i in images}
+    built = {i: ctx.platform.images.uri(RUNTIME_IMAGE if i == RUNTIME else step_image(i)) for i in images}
     env_ids = {image: environments.of(image, serving=False, built=built[image]) for image in images}
     target = next((s.endpoint for s in pipeline.steps if s.kind == "deployment"), None)
     views = {v: feature_sets[v] for v in pipeline.feature_views if v in feature_sets}
@@ -298,6 +322,7 @@ def build_pipeline(
                 opts=component.child(depends_on=[container]),
             )
         )
+    _grant_deployment_steps(ctx, pipeline, component)
     rest = job.apply(lambda j: j.rest_job())
     if pipeline.schedule:
         ml.Schedule(

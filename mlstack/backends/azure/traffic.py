@@ -63,24 +63,39 @@ class Arm:
             raise MlstackError(f"{method} {path} failed ({response.status_code}): {response.text[:500]}")
         return response.json() if response.content else {}
 
+    def get(self, path: str, api: str = ML_API, **params: str) -> dict:
+        return self._call("GET", path, api, **params)
+
+    def put(self, path: str, body: dict, api: str = ML_API) -> dict:
+        return self._call("PUT", path, api, body)
+
+    def delete(self, path: str, api: str = ML_API) -> None:
+        self._call("DELETE", path, api)
+
+    def post(self, path: str, body: dict, api: str = ML_API) -> dict:
+        return self._call("POST", path, api, body)
+
     def endpoint(self, endpoint_id: str) -> dict:
         return self._call("GET", endpoint_id, ML_API)
 
     def put_split(self, endpoint_id: str, traffic: Traffic, mirror: Traffic) -> None:
         """GET, change the two maps, PUT the rest back unchanged, and wait for Azure to apply it."""
         current = self.endpoint(endpoint_id)
-        body = {k: v for k, v in current.items() if k not in ("id", "name", "type", "systemData")}
-        properties = {k: v for k, v in current.get("properties", {}).items() if k not in _READ_ONLY}
-        body["properties"] = {**properties, "traffic": traffic, "mirrorTraffic": mirror}
+        body = writable(current)
+        body["properties"] = {**body["properties"], "traffic": traffic, "mirrorTraffic": mirror}
         self._call("PUT", endpoint_id, ML_API, body)
+        self.wait(endpoint_id, "traffic update")
+
+    def wait(self, path: str, what: str) -> None:
+        """Until the resource's provisioning ends; anything but success is an error."""
         waited = 0.0
-        while (state := self.endpoint(endpoint_id)["properties"].get("provisioningState")) not in _DONE:
+        while (state := self.get(path)["properties"].get("provisioningState")) not in _DONE:
             if waited >= self.timeout_seconds:
-                raise MlstackError(f"{endpoint_id}: traffic update still {state} after {waited:.0f}s")
+                raise MlstackError(f"{path}: {what} still {state} after {waited:.0f}s")
             self.sleep(self.poll_seconds)
             waited += self.poll_seconds
         if state != "Succeeded":
-            raise MlstackError(f"{endpoint_id}: traffic update {state}")
+            raise MlstackError(f"{path}: {what} {state}")
 
     def fired(self, subscription: str, rule_ids: list[str]) -> list[str]:
         """The alert rules with an alert currently fired."""
@@ -97,6 +112,13 @@ class Arm:
             if alerts.get("value"):
                 hits.append(rule)
         return hits
+
+
+def writable(resource: dict) -> dict:
+    """A resource as ARM returned it, less what a PUT may not send back."""
+    body = {k: v for k, v in resource.items() if k not in ("id", "name", "type", "systemData")}
+    body["properties"] = {k: v for k, v in resource.get("properties", {}).items() if k not in _READ_ONLY}
+    return body
 
 
 def _live(endpoint: dict) -> tuple[Traffic, Traffic]:

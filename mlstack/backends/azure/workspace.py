@@ -4,14 +4,16 @@ customer-managed keys when the spec gives one."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_azure_native as azure_native
 from pulumi_azure_native import machinelearningservices as ml
 
+from mlstack.backends.azure.checks import private_subnets
 from mlstack.backends.azure.context import Azure, after
 from mlstack.backends.azure.iam import grant
+from mlstack.backends.azure.network import SparkNetwork
 from mlstack.backends.components import SpecComponent
 from mlstack.backends.runtime_images import RuntimeImages
 from mlstack.errors import MlstackError
@@ -55,6 +57,12 @@ class Platform:
     # mlstack's runtime and step images, built by this stack and pushed to the workspace's registry
     # (made by the first pipeline that needs them: runtime_images)
     images: RuntimeImages | None = None
+    # each cluster's identity by SKU id (compute.build_clusters), and each rollback rule's id by its ARM id
+    # (endpoints.rollback_rule_ids): what a pipeline's deployment step is granted on
+    principals: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    rules: dict[str, pulumi.Output[str]] = field(default_factory=dict)
+    # the managed network provisioned for serverless Spark, which monitors wait for (network.py)
+    spark: pulumi.Resource | None = None
 
 
 def is_private(ctx: Azure) -> bool:
@@ -307,7 +315,15 @@ def _new_workspace(ctx: Azure, component: SpecComponent, private: bool) -> Platf
         tags=ctx.tags,
         opts=component.child(),
     )
-    _private_endpoint(ctx, component, rg, after(workspace, ctx.workspace_arm_id()))
+    private_endpoint(ctx, component, "workspace", after(workspace, ctx.workspace_arm_id()), "amlworkspace")
+    spark = None
+    if ctx.resolved.spec.monitors:
+        # the workspace has a managed network: serverless Spark (monitors) runs once it is provisioned for it
+        workspace_id = after(workspace, ctx.workspace_arm_id())
+        spark = SparkNetwork("workspace-spark-network", workspace_id=workspace_id, opts=component.child())
+    stores = (("storage", STORAGE, "blob"), ("vault", VAULT, "vault"), ("registry", REGISTRY, "registry"))
+    for label, key, group in stores:
+        private_endpoint(ctx, component, label, ids[key], group)
     return Platform(
         component=component,
         resource_group_name=rg,
@@ -320,6 +336,7 @@ def _new_workspace(ctx: Azure, component: SpecComponent, private: bool) -> Platf
         log_analytics_id=ids[LOGS],
         cmk_identity=cmk,
         private=private,
+        spark=spark,
     )
 
 
@@ -331,6 +348,8 @@ def _existing_workspace(ctx: Azure, component: SpecComponent, private: bool) -> 
         opts=pulumi.InvokeOutputOptions(provider=ctx.provider),
     )
     rg = ctx.resource_group
+    # the workspace's own storage, vault and registry belong to whoever made it, their endpoints too
+    private_endpoint(ctx, component, "workspace", ctx.workspace_arm_id(), "amlworkspace")
     return Platform(
         component=component,
         resource_group_name=rg,
@@ -346,23 +365,24 @@ def _existing_workspace(ctx: Azure, component: SpecComponent, private: bool) -> 
     )
 
 
-def _private_endpoint(
-    ctx: Azure, component: SpecComponent, rg: pulumi.Input[str], workspace_id: pulumi.Input[str]
-) -> None:
-    network = ctx.resolved.spec.target.network
-    if not (network and network.private_endpoints and network.subnets):
-        return
-    azure_native.network.PrivateEndpoint(
-        "workspace-private-endpoint",
-        private_endpoint_name=ctx.name("workspace-pe", max_length=80),
-        resource_group_name=rg,
+def private_endpoint(
+    ctx: Azure, component: SpecComponent, name: str, target_id: pulumi.Input[str], group: str
+) -> azure_native.network.PrivateEndpoint | None:
+    """A private endpoint for one resource's `group` (amlworkspace, blob, vault, registry, redisCache) in the
+    first subnet the spec names, when the spec's network is private (checks: a private network without a
+    subnet is refused at validation)."""
+    subnets = private_subnets(ctx.resolved.spec)
+    if not (is_private(ctx) and subnets):
+        return None
+    return azure_native.network.PrivateEndpoint(
+        f"{name}-private-endpoint",
+        private_endpoint_name=ctx.name(name, "pe", max_length=80),
+        resource_group_name=ctx.platform.resource_group_name if ctx.platform else ctx.resource_group,
         location=ctx.location,
-        subnet=azure_native.network.SubnetArgs(id=network.subnets[0]),
+        subnet=azure_native.network.SubnetArgs(id=subnets[0]),
         private_link_service_connections=[
             azure_native.network.PrivateLinkServiceConnectionArgs(
-                name=ctx.name("workspace", max_length=80),
-                private_link_service_id=workspace_id,
-                group_ids=["amlworkspace"],
+                name=ctx.name(name, max_length=80), private_link_service_id=target_id, group_ids=[group]
             )
         ],
         tags=ctx.tags,

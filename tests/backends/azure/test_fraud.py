@@ -261,7 +261,7 @@ def test_monitors_become_schedules_with_azure_signals(fraud, env, threshold):
     assert definition["alertNotificationSettings"]["emailNotificationSettings"]["emails"] == [
         "fraud-oncall@example.com"
     ]
-    signal = definition["signals"]["data-drift"]
+    signal = definition["signals"]["feature-drift_data-drift"]
     assert signal["signalType"] == "DataDrift"
     assert {(t["dataType"], t["metric"], t["threshold"]["value"]) for t in signal["metricThresholds"]} == {
         ("Numerical", "JensenShannonDistance", threshold),
@@ -279,12 +279,12 @@ def test_monitors_become_schedules_with_azure_signals(fraud, env, threshold):
         "dataContext": "training",
     }
     quality = plan.inputs("Schedule", "input-quality")["properties"]["action"]["monitorDefinition"]["signals"]
-    assert {t["metric"] for t in quality["data-quality"]["metricThresholds"]} == {"NullValueRate"}
+    assert {t["metric"] for t in quality["input-quality_data-quality"]["metricThresholds"]} == {"NullValueRate"}
     score = plan.inputs("Schedule", "score-drift")["properties"]
     assert score["trigger"]["expression"] == "0 */6 * * *"
-    assert score["action"]["monitorDefinition"]["signals"]["prediction-drift"]["signalType"] == "PredictionDrift"
+    assert score["action"]["monitorDefinition"]["signals"]["score-drift_prediction-drift"]["signalType"] == "PredictionDrift"
     accuracy = plan.inputs("Schedule", "scorer-accuracy")["properties"]["action"]["monitorDefinition"]
-    performance = accuracy["signals"]["model-quality"]
+    performance = accuracy["signals"]["scorer-accuracy_model-quality"]
     assert performance["signalType"] == "ModelPerformance"
     assert performance["metricThreshold"] == {
         "modelType": "Classification",
@@ -307,7 +307,7 @@ def test_drift_alert_starts_the_retraining_pipeline_through_event_grid(fraud, en
     assert advanced == {
         "operatorType": "StringContains",
         "key": "data.RunTags.azureml_modelmonitor_threshold_breached",
-        "values": ["feature-drift_data-drift"],
+        "values": ["The signal 'feature-drift_data-drift' has failed"],
     }
     # the Logic App's callback URL carries a signature: it stays a secret
     assert secret_value(subscription["destination"])["endpointType"] == "WebHook"

@@ -42,7 +42,7 @@ def test_data_quality_types_each_feature_from_the_feature_store(planned):
         """
     ).replace("endpoints:\n", FEATURES + "endpoints:\n")
     plan = planned(text)
-    signal = _signals(plan, "quality")["data-quality"]
+    signal = _signals(plan, "quality")["quality_data-quality"]
     assert signal["featureDataTypeOverride"] == {"age": "Numerical", "country": "Categorical"}
     assert [(t["dataType"], t["metric"]) for t in signal["metricThresholds"]] == [
         ("Numerical", "DataTypeErrorRate"),
@@ -75,7 +75,7 @@ def test_prediction_drift_metrics_apply_to_the_feature_types_azure_computes_them
             """
         )
     )
-    signal = _signals(plan, "scores")["prediction-drift"]
+    signal = _signals(plan, "scores")["scores_prediction-drift"]
     assert [(t["dataType"], t["metric"], t["threshold"]["value"]) for t in signal["metricThresholds"]] == [
         (t, azure, 0.3) for t in types
     ]
@@ -108,7 +108,7 @@ def test_regression_model_performance(planned):
         )
     )
     definition = plan.inputs("Schedule", "error")["properties"]["action"]["monitorDefinition"]
-    signal = definition["signals"]["model-quality"]
+    signal = definition["signals"]["error_model-quality"]
     assert signal["metricThreshold"] == {
         "modelType": "Regression",
         "metric": "RootMeanSquaredError",
@@ -127,7 +127,7 @@ def test_regression_model_performance(planned):
         "endpointUrl": "https://hooks.example.com/ml",
         **{k: v for k, v in hook["destination"].items() if k not in ("endpointType", "endpointUrl")},
     }
-    assert hook["filter"]["advancedFilters"][0]["values"] == ["error_model-quality"]
+    assert hook["filter"]["advancedFilters"][0]["values"] == ["The signal 'error_model-quality' has failed"]
 
 
 def test_a_classification_metric_on_a_regression_model_is_refused(planned):
@@ -192,12 +192,12 @@ def test_an_ab_endpoint_gets_one_signal_per_serving_deployment(planned):
     signals = _signals(plan, "drift")
     control = plan.inputs("OnlineDeployment", "rank-control")["deploymentName"]
     treatment = plan.inputs("OnlineDeployment", "rank-treatment")["deploymentName"]
-    assert signals["data-drift-control"]["productionData"]["uri"].endswith(f"-{control}-model_inputs:1")
-    assert signals["data-drift-treatment"]["productionData"]["uri"].endswith(f"-{treatment}-model_inputs:1")
+    assert signals["drift_data-drift-control"]["productionData"]["uri"].endswith(f"-{control}-model_inputs:1")
+    assert signals["drift_data-drift-treatment"]["productionData"]["uri"].endswith(f"-{treatment}-model_inputs:1")
     retrain = plan.inputs("SystemTopicEventSubscription", "drift-retrain-retrain")
     assert retrain["filter"]["advancedFilters"][0]["values"] == [
-        "drift_data-drift-control",
-        "drift_data-drift-treatment",
+        "The signal 'drift_data-drift-control' has failed",
+        "The signal 'drift_data-drift-treatment' has failed",
     ]
     assert secret_value(retrain["destination"])["endpointType"] == "WebHook"
     # a pipeline without a schedule has no Schedule: the Logic App is what runs it
@@ -222,3 +222,57 @@ def test_no_feature_store_no_feature_resources(planned):
     assert [w.name for w in plan.of("Workspace") if w.type.startswith("azure-native:machinelearningservices")] == [
         "workspace"
     ]
+
+
+def _azure_breach_tag(signal: str) -> str:
+    """The tag Azure's threshold evaluator sets on a breaching monitor run (azureml-assets,
+    model_monitor_evaluate_metrics_threshold/evaluate_metrics_threshold.py, _generate_error_message)."""
+    return (
+        f"The signal '{signal}' has failed due to one or more features violating metric thresholds.\n"
+        "The feature names and their corresponding computed metric values violating the threshold are \n[]\n"
+    )
+
+
+def _event_grid_matches(advanced: dict, tags: dict[str, str]) -> bool:
+    """Event Grid's StringContains on data.RunTags.<tag>: any value a case-insensitive substring."""
+    assert advanced["operatorType"] == "StringContains"
+    value = tags.get(advanced["key"].removeprefix("data.RunTags."), "")
+    return any(v.lower() in value.lower() for v in advanced["values"])
+
+
+@pytest.mark.parametrize("strategy", [ab_strategy(50, 50), "type: all_at_once\n"])
+def test_a_breach_of_each_signal_reaches_its_own_monitors_subscription_only(planned, strategy):
+    """Z3: the retrain filter matches the tag Azure writes for this monitor's signals and no other's."""
+    two = """\
+        monitors:
+          - name: drift
+            kind: data_drift
+            endpoint: rank
+            baseline: b.csv
+            metric: psi
+            threshold: 0.2
+            schedule: "0 0 * * *"
+            actions:
+              - type: alert
+                to: [https://hooks.example.com/drift]
+          - name: drift-2
+            kind: data_drift
+            endpoint: rank
+            baseline: b.csv
+            metric: psi
+            threshold: 0.3
+            schedule: "0 0 * * *"
+            actions:
+              - type: alert
+                to: [https://hooks.example.com/drift-2]
+    """
+    plan = planned(endpoint_spec(strategy, extra="data_capture:\n  sampling_percent: 5\n", tail=two))
+    names = {m: set(_signals(plan, m)) for m in ("drift", "drift-2")}
+    for monitor, other, hook in (("drift", "drift-2", "drift-webhook-0"), ("drift-2", "drift", "drift-2-webhook-1")):
+        (advanced,) = plan.inputs("SystemTopicEventSubscription", hook)["filter"]["advancedFilters"]
+        for signal in names[monitor]:
+            assert _event_grid_matches(advanced, {"azureml_modelmonitor_threshold_breached": _azure_breach_tag(signal)})
+        for signal in names[other]:
+            assert not _event_grid_matches(
+                advanced, {"azureml_modelmonitor_threshold_breached": _azure_breach_tag(signal)}
+            )

@@ -17,7 +17,7 @@ from azure_plans import FRAUD, ROOT
 
 from mlstack.backends.azure.context import Azure
 from mlstack.backends.azure.endpoints import Deployment
-from mlstack.backends.azure.pipelines import AZURE_CLI_IMAGE, PipelineJob, job_id, render, template_context
+from mlstack.backends.azure.pipelines import RUNTIME, PipelineJob, job_id, render, template_context
 from mlstack.resolve import resolve
 from mlstack.spec import load, loads
 
@@ -33,7 +33,7 @@ def slug(image: str) -> str:
 def rendered(resolved, pipeline_name: str) -> PipelineJob:
     ctx = Azure(resolved, resolved.spec.target.azure, resolved.region)
     pipeline = resolved.spec.pipeline(pipeline_name)
-    images = {s.image or pipeline.image for s in pipeline.steps} | {AZURE_CLI_IMAGE}
+    images = {s.image or pipeline.image for s in pipeline.steps} | {RUNTIME}
     skus = {resolved.step_sku(pipeline.name, s.name) for s in pipeline.steps} - {None}
     deployments = {}
     for plan in resolved.endpoints:
@@ -85,13 +85,14 @@ def test_the_job_loads_validates_and_every_reference_resolves(fraud_job):
     )
 
 
-def test_the_deployment_step_rolls_the_production_deployment(fraud_job):
+def test_the_deployment_step_runs_mlstacks_deploy_job_in_the_runtime_image(fraud_job):
     command = fraud_job.components["fraud_detection_train_fraud_deploy"]["command"]
-    assert "az ml online-deployment update --name primary-abc123 --endpoint-name fraud-scorer-" in command
-    assert '--set "model=azureml:fraud-model:$version"' in command
+    assert command.startswith("python -m mlstack.backends.azure.deploy_job --endpoint-id ")
+    assert "online-deployment update" not in command and "az " not in command
+    assert "--variant primary --approval manual" in command
     assert (
         fraud_job.components["fraud_detection_train_fraud_deploy"]["environment"]
-        == f"azureml:{ENV_ID.format(slug(AZURE_CLI_IMAGE))}"
+        == f"azureml:{ENV_ID.format(slug(RUNTIME))}"
     )
 
 

@@ -146,7 +146,6 @@ def test_deployments_agree_with_managed_online_deployment(plan):
                 ),
                 request_settings=OnlineRequestSettings(request_timeout_ms=5000),
                 app_insights_enabled=True,
-                egress_public_network_access="disabled",
                 scale_settings=DefaultScaleSettings(),
             )._to_rest_object(location=plan.resolved.region)
             assert_agree(sdk.as_dict(), planned, at_least=20 if collector else 16)

@@ -1,0 +1,186 @@
+"""`python3 -m mlstack.backends.azure.deploy_job ...`: a pipeline's deployment step on Azure ML.
+
+The pipeline job (templates/azureml/pipeline_job.yaml.j2) runs it in mlstack's runtime image with the
+cluster's managed identity. Like `pulumi up` rolling the endpoint, it never changes the model of a serving
+deployment in place; it
+
+1. picks the newest version of the model group that may be served: under `approval: manual` only one
+   tagged `approval=approved` (Azure models have no approval state; mlstack keeps it as a tag, README:
+   registry), never a `rejected` one. With nothing newer than what serves, it reports and succeeds: the
+   endpoint waits for the approval, as on the other targets;
+2. creates a new deployment `<variant>-v<version>` next to the serving one, with its settings and the new
+   model, and waits for it;
+3. points the endpoint's rollback alert rules at the new deployment and moves traffic in the endpoint's
+   own stages (mlstack.backends.azure.rollout, the ones `pulumi up` uses), watching the rules; when one
+   fires, the live split and the rules are restored, the new deployment is deleted and the step fails;
+4. deletes the deployment an earlier run of this step made (Pulumi's own deployment stays, at no traffic,
+   until the next `pulumi up` puts back what the spec declares).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlstack.backends.azure.rollout import Rollout
+from mlstack.backends.azure.traffic import Arm, RolloutFailed, apply_split, writable
+from mlstack.jobs.failures import JobFailed, run
+
+# The API version each kind of rollback rule is created with (pulumi-azure-native 3.29's).
+RULE_APIS = {"metricalerts": "2018-03-01", "scheduledqueryrules": "2025-01-01-preview"}
+MAX_NAME = 32  # Azure deployment names
+_MODEL = re.compile(r"/models/(?P<group>[^/]+)/versions/(?P<version>[^/]+)$")
+
+
+@dataclass(frozen=True)
+class Request:
+    endpoint_id: str
+    model_id: str  # <workspace id>/models/<group>
+    variant: str
+    approval: str  # manual | auto
+    rollout: Rollout
+    rules: tuple[str, ...]
+
+
+def servable(versions: list[dict], approval: str) -> int | None:
+    """The newest version the approval policy lets an endpoint serve."""
+    allowed = []
+    for item in versions:
+        props = item.get("properties") or {}
+        state = (props.get("tags") or {}).get("approval", "").lower()
+        if props.get("isArchived") or state == "rejected" or (approval == "manual" and state != "approved"):
+            continue
+        if item["name"].isdigit():
+            allowed.append(int(item["name"]))
+    return max(allowed, default=None)
+
+
+def new_name(variant: str, version: int) -> str:
+    suffix = f"-v{version}"
+    return variant[: MAX_NAME - len(suffix)].rstrip("-") + suffix
+
+
+def _versions(arm: Arm, model_id: str) -> list[dict]:
+    page = arm.get(f"{model_id}/versions")
+    items = list(page.get("value") or [])
+    while link := page.get("nextLink"):
+        path, _, query = link.removeprefix(arm.base_url).partition("?")
+        params = dict(p.split("=", 1) for p in query.split("&") if "=" in p and not p.startswith("api-version="))
+        page = arm.get(path, **params)
+        items += page.get("value") or []
+    return items
+
+
+def _serving(traffic: dict[str, int], variant: str) -> str:
+    """The variant's deployment taking traffic now: Pulumi's or one an earlier run of this step made."""
+    mine = {n: w for n, w in traffic.items() if w > 0 and (n.startswith(f"{variant}-"))}
+    if not mine:
+        raise JobFailed(f"no deployment of variant {variant} takes traffic; live split {traffic}")
+    return max(sorted(mine), key=lambda n: mine[n])
+
+
+def _retarget(rule: dict, old: str, new: str) -> dict:
+    """A rollback rule's body watching deployment `new` instead of `old` (a copy: the rule as it was is
+    what a rollback puts back)."""
+    body = writable(copy.deepcopy(rule))
+    props = body["properties"]
+    props["scopes"] = [re.sub(f"/deployments/{re.escape(old)}$", f"/deployments/{new}", s) for s in props["scopes"]]
+    for condition in (props.get("criteria") or {}).get("allOf") or []:
+        if "query" in condition:
+            condition["query"] = condition["query"].replace(f'DeploymentName == "{old}"', f'DeploymentName == "{new}"')
+    return body
+
+
+def _rule_api(rule_id: str) -> str:
+    return RULE_APIS[rule_id.rstrip("/").split("/")[-2].lower()]
+
+
+def deploy(arm: Arm, request: Request) -> str:
+    endpoint = arm.endpoint(request.endpoint_id)
+    traffic = dict(endpoint["properties"].get("traffic") or {})
+    mirror = dict(endpoint["properties"].get("mirrorTraffic") or {})
+    group = request.model_id.rstrip("/").rsplit("/", 1)[-1]
+    version = servable(_versions(arm, request.model_id), request.approval)
+    if version is None:
+        return f"endpoint unchanged: no version of {group} is approved to serve; approve one, then run again"
+    old = _serving(traffic, request.variant)
+    template = arm.get(f"{request.endpoint_id}/deployments/{old}")
+    served = _MODEL.search(template["properties"].get("model") or "")
+    if served and served["group"] == group and served["version"] == str(version):
+        return f"endpoint unchanged: {old} serves {group} version {version}, the newest servable"
+    name = new_name(request.variant, version)
+    deployment_id = f"{request.endpoint_id}/deployments/{name}"
+    body = writable(template)
+    body["properties"]["model"] = f"{request.model_id}/versions/{version}"
+    body["tags"] = {**(body.get("tags") or {}), "mlstack-deployed-by": "pipeline"}
+    arm.put(deployment_id, body)
+    arm.wait(deployment_id, "deployment")
+    rules = {rule: arm.get(rule, _rule_api(rule)) for rule in request.rules}
+    for rule, current in rules.items():
+        arm.put(rule, _retarget(current, old, name), _rule_api(rule))
+    desired = {(name if n == old else n): w for n, w in traffic.items() if w > 0}
+    props = {
+        "endpoint_id": request.endpoint_id,
+        "traffic": desired,
+        "mirror_traffic": mirror,
+        "rollout": request.rollout.as_dict(),
+        "alert_rule_ids": list(request.rules),
+    }
+    try:
+        apply_split(arm, props)
+    except RolloutFailed as failed:
+        for rule, current in rules.items():
+            arm.put(rule, writable(current), _rule_api(rule))
+        arm.delete(deployment_id)
+        raise JobFailed(f"{group} version {version} rolled back: {failed}") from failed
+    if (template.get("tags") or {}).get("mlstack-deployed-by") == "pipeline":
+        arm.delete(f"{request.endpoint_id}/deployments/{old}")
+    return f"{group} version {version} serves as {name} ({request.rollout.kind}); was {old}"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python3 -m mlstack.backends.azure.deploy_job")
+    parser.add_argument("--endpoint-id", required=True, help="ARM id of the online endpoint")
+    parser.add_argument("--model-id", required=True, help="ARM id of the workspace model: <workspace>/models/<name>")
+    parser.add_argument("--variant", required=True, help="the endpoint variant the pipeline rolls")
+    parser.add_argument("--approval", choices=("manual", "auto"), required=True)
+    parser.add_argument("--rollout", required=True, help="the endpoint's rollout (JSON: backends/azure/rollout.py)")
+    parser.add_argument("--alert-rule", action="append", default=[], help="ARM id of a rollback alert rule")
+    parser.add_argument("--output", required=True, help="the step's output folder")
+    return parser
+
+
+def _arm() -> Arm:
+    from azure.identity import DefaultAzureCredential
+
+    return Arm(DefaultAzureCredential())
+
+
+def main(argv: Sequence[str] | None = None, arm: Arm | None = None) -> int:
+    args = _parser().parse_args(argv)
+    request = Request(
+        endpoint_id=args.endpoint_id,
+        model_id=args.model_id,
+        variant=args.variant,
+        approval=args.approval,
+        rollout=Rollout.from_dict(json.loads(args.rollout)),
+        rules=tuple(args.alert_rule),
+    )
+
+    def body() -> str:
+        report = deploy(arm or _arm(), request)
+        Path(args.output).mkdir(parents=True, exist_ok=True)
+        (Path(args.output) / "deployed").write_text(report + "\n", encoding="utf-8")
+        return report
+
+    return run("deploy", body)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
