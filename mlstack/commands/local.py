@@ -402,6 +402,35 @@ def _set_approval(file: Path | None, env: str | None, group: str, version: int, 
         typer.echo(line)
 
 
+@registry_app.command("promote")
+def promote(
+    group: Annotated[str, typer.Argument(help="The model group.")],
+    version: Annotated[int, typer.Argument(help="The version number.")],
+    to: Annotated[str, typer.Option("--to", metavar="ENV", help="The stage (environment) to promote into.")],
+    approver: Annotated[
+        list[str], typer.Option("--approver", metavar="NAME", help="Who approved it; repeat for each approver.")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why, recorded with the promotion.")] = "",
+    file: SpecFile = None,
+    env: EnvOpt = None,
+) -> None:
+    """Promote a model version into the next stage of its group (dev -> staging -> prod), recording
+    the approvers; refused when a stage is skipped or approvers are missing. Endpoints of that stage
+    waiting for it deploy it now. You are recorded as the promoter ($MLSTACK_USER or $USER).
+
+    Example: mlstack registry promote fraud-model 2 --to prod --approver alice --approver bob -f specs/fraud-detection.yaml"""
+    from mlstack.identity import current_user
+
+    body = {"to": to, "approvers": approver, "by": current_user(), "reason": reason}
+    result = _client(file, env).post(f"/v1/registry/groups/{group}/versions/{version}/promotions", body)
+    typer.echo(
+        f"{group} v{version} promoted to {to} by {body['by']}, approved by {', '.join(approver)} "
+        f"(stages: {' -> '.join(result['stages'])})"
+    )
+    for line in result["endpoints"]:
+        typer.echo(line)
+
+
 @registry_app.command("list")
 def list_versions(file: SpecFile = None, env: EnvOpt = None, json_output: JsonOpt = False) -> None:
     """Model groups and their versions.

@@ -70,12 +70,19 @@ class _Builder:
         }
 
     def registry(self) -> Iterator[dict[str, Any]]:
+        environment = self.loaded.environment
         for group in self.spec.registry.model_groups:
-            yield resource(
-                "model_group",
-                group.name,
-                {"name": group.name, "approval": group.approval, "description": group.description, "tags": group.tags},
-            )
+            config: dict[str, Any] = {
+                "name": group.name,
+                "approval": group.approval,
+                "description": group.description,
+                "tags": group.tags,
+            }
+            if (promotion := self.spec.registry.promotion_of(group)) is not None:
+                # Endpoints serve from the applied environment's stage; from the first without one.
+                stage = environment if environment in promotion.stages else promotion.stages[0]
+                config["promotion"] = {**promotion.model_dump(mode="json"), "stage": stage}
+            yield resource("model_group", group.name, config)
             for version in group.versions:
                 config = version.model_dump(mode="json")
                 config["artifact"] = self.local_file(model_file(version.artifact))

@@ -59,6 +59,8 @@ def resolve_targets(core: Emulator, config: dict[str, Any]) -> list[Target]:
             blocked = f"{version.ref} was rejected"
         elif version.approval != "approved" and core.registry.group(ref["group"])["approval"] == "manual":
             blocked = f"{version.ref} waits for approval (mlstack registry approve {version.group} {version.version})"
+        elif (policy := core.policy(ref["group"])) is not None:
+            blocked = core.promotions.blocked(version, policy)
         count = variant.get("instance_count")
         targets.append(Target(variant["name"], ref, variant["weight"], version, blocked, role, count))
     return targets
