@@ -70,7 +70,6 @@ class _Builder:
         }
 
     def registry(self) -> Iterator[dict[str, Any]]:
-        environment = self.loaded.environment
         for group in self.spec.registry.model_groups:
             config: dict[str, Any] = {
                 "name": group.name,
@@ -79,8 +78,7 @@ class _Builder:
                 "tags": group.tags,
             }
             if (promotion := self.spec.registry.promotion_of(group)) is not None:
-                # Endpoints serve from the applied environment's stage; from the first without one.
-                stage = environment if environment in promotion.stages else promotion.stages[0]
+                stage = promotion.stage_of(self.loaded.environment)
                 config["promotion"] = {**promotion.model_dump(mode="json"), "stage": stage}
             yield resource("model_group", group.name, config)
             for version in group.versions:

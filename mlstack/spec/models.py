@@ -202,6 +202,17 @@ class Promotion(Model):
         description="Distinct approvers a promotion into a stage needs (1 when not listed), e.g. {prod: 2}.",
     )
 
+    def needed(self, stage: str) -> int:
+        return self.approvers.get(stage, 1)
+
+    def stage_of(self, environment: str | None) -> str:
+        """The stage an environment's endpoints serve from: its own, or the first (where versions start)."""
+        return environment if environment in self.stages else self.stages[0]
+
+    def gated(self, environment: str | None) -> bool:
+        """Whether the environment serves only promoted versions (a stage after the first)."""
+        return self.stage_of(environment) != self.stages[0]
+
 
 class ModelGroup(Model):
     name: Name

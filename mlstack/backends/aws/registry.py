@@ -43,7 +43,7 @@ def build(ctx: Aws) -> dict[str, aws.sagemaker.ModelPackageGroup]:
             group.name,
             model_package_group_name=ctx.names.sagemaker(group.name),
             model_package_group_description=group.description or None,
-            tags={**ctx.tags, **group.tags, "mlstack-approval": group.approval},
+            tags={**ctx.tags, **group.tags, "mlstack-approval": group.approval, **promotion_tags(ctx, group)},
             opts=ctx.child(component),
         )
         if group.share_with:
@@ -51,6 +51,16 @@ def build(ctx: Aws) -> dict[str, aws.sagemaker.ModelPackageGroup]:
         component.done({"name": package_group.model_package_group_name, "arn": package_group.arn})
         groups[group.name] = package_group
     return groups
+
+
+def promotion_tags(ctx: Aws, group: ModelGroup) -> dict[str, str]:
+    """The group's stages and approvers, where `mlstack registry promote` and reviewers read them; a
+    version's stage is its ModelLifeCycle (RegisterModel sets the first, a promotion updates it)."""
+    promotion = ctx.resolved.spec.registry.promotion_of(group)
+    if promotion is None:
+        return {}
+    needed = ",".join(f"{stage}={promotion.needed(stage)}" for stage in promotion.stages[1:])
+    return {"mlstack-promotion-stages": "/".join(promotion.stages), "mlstack-promotion-approvers": needed}
 
 
 def package_group_arn(ctx: Aws, group: str) -> pulumi.Output[str]:
