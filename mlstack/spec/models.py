@@ -205,6 +205,11 @@ class Promotion(Model):
     def needed(self, stage: str) -> int:
         return self.approvers.get(stage, 1)
 
+    def tags(self) -> dict[str, str]:
+        """The policy as tags (labels on GCP) on the cloud's model group, where promotions read it."""
+        needed = ",".join(f"{stage}={self.needed(stage)}" for stage in self.stages[1:])
+        return {"mlstack-promotion-stages": "/".join(self.stages), "mlstack-promotion-approvers": needed}
+
     def stage_of(self, environment: str | None) -> str:
         """The stage an environment's endpoints serve from: its own, or the first (where versions start)."""
         return environment if environment in self.stages else self.stages[0]

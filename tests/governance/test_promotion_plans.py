@@ -6,6 +6,7 @@ against SageMaker's service model."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -61,3 +62,22 @@ def test_without_a_policy_nothing_changes_on_aws():
     found = Plan(tuple(plan(resolve(loads(text, file=str(FRAUD), env="prod", target="aws")))))
     assert "mlstack-promotion-stages" not in found.inputs(PACKAGE_GROUP, "fraud-model")["tags"]
     assert "ModelLifeCycle" not in steps(found)["register"]["Arguments"]
+
+
+def test_vertex_and_azure_carry_the_policy_on_the_model():
+    from google.cloud import aiplatform_v1
+
+    gcp = promoted_fraud("prod", "gcp")
+    (version,) = [r for r in gcp.resources if r.name == "fraud-model-v3"]
+    labels = version.inputs["labels"]
+    assert labels["mlstack-promotion-stages"] == "dev_prod" and labels["mlstack-promotion-approvers"] == "prod_2"
+    model = aiplatform_v1.Model(labels=labels)  # the message Vertex receives takes them as they are
+    assert all(
+        re.fullmatch(r"[a-z][a-z0-9_-]{0,62}", k) and re.fullmatch(r"[a-z0-9_-]{0,63}", v)
+        for k, v in model.labels.items()
+    )
+
+    azure = promoted_fraud("prod", "azure")
+    (container,) = [r for r in azure.resources if r.type.endswith(":ModelContainer") and r.name == "fraud-model"]
+    tags = container.inputs["properties"]["tags"]
+    assert tags["mlstack-promotion-stages"] == "dev/prod" and tags["mlstack-promotion-approvers"] == "prod=2"

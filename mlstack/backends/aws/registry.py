@@ -57,10 +57,7 @@ def promotion_tags(ctx: Aws, group: ModelGroup) -> dict[str, str]:
     """The group's stages and approvers, where `mlstack registry promote` and reviewers read them; a
     version's stage is its ModelLifeCycle (RegisterModel sets the first, a promotion updates it)."""
     promotion = ctx.resolved.spec.registry.promotion_of(group)
-    if promotion is None:
-        return {}
-    needed = ",".join(f"{stage}={promotion.needed(stage)}" for stage in promotion.stages[1:])
-    return {"mlstack-promotion-stages": "/".join(promotion.stages), "mlstack-promotion-approvers": needed}
+    return promotion.tags() if promotion else {}
 
 
 def package_group_arn(ctx: Aws, group: str) -> pulumi.Output[str]:
