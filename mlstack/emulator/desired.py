@@ -113,6 +113,8 @@ class _Builder:
             out["timeout"] = step.timeout
             if step.kind in STEPS_WITH_CODE and step.entrypoint and is_file_entrypoint(step.entrypoint):
                 out["entrypoint"] = self.local_file(step.entrypoint)
+        if self.resolved.development:  # a developer's copy runs when asked
+            config["paused"] = True
         return resource("pipeline", pipeline.name, config)
 
     def endpoint(self, endpoint: Endpoint) -> dict[str, Any]:
@@ -140,6 +142,8 @@ class _Builder:
             config = monitor.model_dump(mode="json")
             if monitor.baseline is not None:
                 config["baseline"] = self.local_file(monitor.baseline)
+            if self.resolved.development:
+                config["paused"] = True
             yield resource("monitor", monitor.name, config)
 
 

@@ -243,6 +243,7 @@ def _starts(ctx: Aws, pipeline: Pipeline, platform: Platform, arn: pulumi.Output
             schedule_expression=eventbridge_cron(pipeline.schedule),
             schedule_expression_timezone="UTC",
             flexible_time_window={"mode": "OFF"},
+            state="DISABLED" if ctx.resolved.development else None,  # a developer's copy runs when asked
             kms_key_arn=ctx.kms_key,
             target={
                 "arn": arn,

@@ -121,9 +121,22 @@ def _monitors(spec: Spec) -> Iterator[Problem]:
                     yield ("monitors", mi, "actions", ai, "to", ti), message
 
 
+def _development(resolved: Resolved) -> Iterator[Problem]:
+    """A development copy lives in its own workspace (models, pipelines and monitors are named plainly
+    inside one): mlstack must create it, under the user's prefix."""
+    settings = resolved.spec.target.azure
+    if resolved.development and settings is not None and not settings.create_workspace:
+        yield (
+            ("environments", resolved.environment, "mode"),
+            f"development mode on Azure deploys a per-user workspace ({resolved.prefix}-{settings.workspace}); "
+            "with create_workspace: false the users would share one: set target.azure.create_workspace: true "
+            "in this environment",
+        )
+
+
 def problems(resolved: Resolved) -> list[Problem]:
     spec = resolved.spec
-    return [*_models(spec), *_features(spec), *_pipelines(resolved), *_monitors(spec)]
+    return [*_models(spec), *_features(spec), *_pipelines(resolved), *_monitors(spec), *_development(resolved)]
 
 
 _UNREADABLE = (

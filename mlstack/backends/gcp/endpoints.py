@@ -72,7 +72,8 @@ def variant_props(
 def _endpoint(
     ctx: Gcp, component: SpecComponent, spec: Endpoint, name: str, log_rate: float, log_table: str | None
 ) -> tuple[gcp.vertex.AiEndpoint, str]:
-    endpoint_id = numeric_id(ctx.project, ctx.spec_name, ctx.stack, name)
+    owner = (ctx.resolved.prefix,) if ctx.resolved.prefix else ()  # ids outside development mode stay
+    endpoint_id = numeric_id(ctx.project, *owner, ctx.spec_name, ctx.stack, name)
     logging = (
         {
             "enabled": True,

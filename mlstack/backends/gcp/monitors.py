@@ -102,6 +102,7 @@ def _monitoring_job(ctx: Gcp, served: Served, monitors: list[Monitor], channels:
         "emails": emails,
         "notification_channels": channels,
         "stats_directory": ctx.platform.gcs("monitoring", name),
+        **({"paused": True} if ctx.resolved.development else {}),  # a developer's copy monitors when asked
     }
     MonitoringJob(f"{name}-monitoring", props, ctx.opts(served.component, depends_on=[served.deployment]))
 
