@@ -431,6 +431,36 @@ def promote(
         typer.echo(line)
 
 
+@registry_app.command("card")
+def card(
+    group: Annotated[str, typer.Argument(help="The model group.")],
+    version: Annotated[int, typer.Argument(help="The version number.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write it here (.html writes HTML) instead of printing.")
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="markdown or html (default: from -o's suffix, else markdown).")
+    ] = None,
+    file: SpecFile = None,
+    env: EnvOpt = None,
+) -> None:
+    """A model card for a version: intended use and limitations (from the spec), metrics, the run, data
+    and code that made it, approvals and promotions.
+
+    Example: mlstack registry card iris-classifier 1 -o card.html -f specs/quickstart.yaml"""
+    from mlstack.cards import FORMATS, render
+    from mlstack.commands.options import write_output
+
+    chosen = fmt or ("html" if output is not None and output.suffix.lower() in (".html", ".htm") else "markdown")
+    if chosen not in FORMATS:
+        raise typer.BadParameter(f"--format is markdown or html, not '{chosen}'")
+    text = render(_client(file, env).get(f"/v1/registry/groups/{group}/versions/{version}/card"), chosen)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        write_output(output, text)
+
+
 @registry_app.command("list")
 def list_versions(file: SpecFile = None, env: EnvOpt = None, json_output: JsonOpt = False) -> None:
     """Model groups and their versions.

@@ -3,6 +3,7 @@ one object. The HTTP server (`server.py`) is a thin layer over it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -378,6 +379,25 @@ class Emulator:
             if policy
             else None,
             "promotions": self.promotions.history(group, version),
+        }
+
+    def card(self, group: str, version: int) -> dict[str, Any]:
+        """What a model card says (mlstack.cards renders it): the version, its group's intended use and
+        limitations from the spec, the run that registered it, approvals and promotions."""
+        found = self.registry.version(group, version).as_dict()
+        row = self.db.one("SELECT config FROM resources WHERE kind = 'model_group' AND name = ?", (group,))
+        config = json.loads(row["config"]) if row else {}
+        run = None
+        if found["source"].startswith("run:"):
+            with contextlib.suppress(NotFound):  # a run pruned since: the lineage on the version remains
+                run = self.run(found["source"].removeprefix("run:"))
+        return {
+            **found,
+            "description": config.get("description", ""),
+            "intended_use": config.get("intended_use", ""),
+            "limitations": config.get("limitations", ""),
+            "run": {k: run[k] for k in ("id", "pipeline", "status", "started_at")} if run else None,
+            "promotion": self.promotion_status(group, version),
         }
 
     def _waiting_on(self, group: str) -> list[str]:

@@ -77,6 +77,9 @@ class _Builder:
                 "description": group.description,
                 "tags": group.tags,
             }
+            for field in ("intended_use", "limitations"):  # for model cards; absent when unset, as before
+                if getattr(group, field):
+                    config[field] = getattr(group, field)
             if (promotion := self.spec.registry.promotion_of(group)) is not None:
                 stage = promotion.stage_of(self.loaded.environment)
                 config["promotion"] = {**promotion.model_dump(mode="json"), "stage": stage}

@@ -18,6 +18,7 @@ Routes (JSON in and out; errors are {"error": "..."} with a 4xx/5xx status):
     GET    /v1/registry/groups/{group}/versions/{n}/promotions  stages entered, policy, promotion history
     POST   /v1/registry/groups/{group}/versions/{n}/promotions  {"to": stage, "approvers": [...], "by": name,
                                                                  "reason"?}: 409 skipped stage, 400 approvers missing
+    GET    /v1/registry/groups/{group}/versions/{n}/card  a model card's data (mlstack.cards renders it)
     PUT    /v1/registry/groups/{group}/aliases/{alias}  {"version": n}
     POST   /v1/pipelines/{name}/runs                    {"parameters": {...}} -> run id and operation
     GET    /v1/runs?pipeline=NAME                       recent runs with their steps
@@ -240,6 +241,10 @@ def create_app(core: Emulator, token: str, shutdown: Callable[[], None]) -> Any:
     @app.get("/v1/registry/groups/{group}/versions/{version}/promotions")
     def promotions(group: str, version: VersionNumber) -> dict[str, Any]:
         return core.promotion_status(group, version)
+
+    @app.get("/v1/registry/groups/{group}/versions/{version}/card")
+    def card(group: str, version: VersionNumber) -> dict[str, Any]:
+        return core.card(group, version)
 
     @app.post("/v1/registry/groups/{group}/versions/{version}/promotions")
     def promote(group: str, version: VersionNumber, body: Any = Body(...)) -> dict[str, Any]:
