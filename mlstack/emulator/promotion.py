@@ -20,6 +20,7 @@ from mlstack.emulator.db import Database
 from mlstack.emulator.errors import BadRequest, Conflict
 from mlstack.emulator.registry import Version
 from mlstack.errors import did_you_mean
+from mlstack.spec.models import Promotion
 
 # People are named as in an identity provider: a user name or an e-mail address.
 PERSON = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}")
@@ -27,20 +28,28 @@ PERSON = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}")
 
 @dataclass(frozen=True)
 class Policy:
-    stages: list[str]
-    approvers: dict[str, int]
+    promotion: Promotion
     serves: str  # the stage this emulator's endpoints serve from
 
     @classmethod
     def of(cls, config: dict[str, Any]) -> Policy | None:
-        """The policy a `model_group` resource config carries, None when the group has none."""
+        """The policy a `model_group` resource config carries (checked by boundary.py), None without one."""
         promotion = config.get("promotion")
         if not promotion:
             return None
-        return cls(list(promotion["stages"]), dict(promotion.get("approvers", {})), promotion["stage"])
+        fields = {"stages": promotion["stages"], "approvers": promotion.get("approvers", {})}
+        return cls(Promotion.model_validate(fields), promotion["stage"])
+
+    @property
+    def stages(self) -> list[str]:
+        return self.promotion.stages
+
+    @property
+    def approvers(self) -> dict[str, int]:
+        return self.promotion.approvers
 
     def needed(self, stage: str) -> int:
-        return self.approvers.get(stage, 1)
+        return self.promotion.needed(stage)
 
     @property
     def path(self) -> str:
