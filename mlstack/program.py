@@ -25,7 +25,7 @@ def run() -> None:
         spec_path = Path(root) / spec_path
     try:
         loaded = load(spec_path, env=config.get("env"), target=config.get("target"))
-        build(resolve(loaded))
+        build(resolve(loaded, user=config.get("user")))
     except SpecInvalid as exc:
         # The engine shows this message as the update's error, one located problem per line.
         raise pulumi.RunError(f"the spec is invalid:\n{exc}") from None

@@ -402,6 +402,65 @@ def _set_approval(file: Path | None, env: str | None, group: str, version: int, 
         typer.echo(line)
 
 
+@registry_app.command("promote")
+def promote(
+    group: Annotated[str, typer.Argument(help="The model group.")],
+    version: Annotated[int, typer.Argument(help="The version number.")],
+    to: Annotated[str, typer.Option("--to", metavar="ENV", help="The stage (environment) to promote into.")],
+    approver: Annotated[
+        list[str], typer.Option("--approver", metavar="NAME", help="Who approved it; repeat for each approver.")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why, recorded with the promotion.")] = "",
+    file: SpecFile = None,
+    env: EnvOpt = None,
+) -> None:
+    """Promote a model version into the next stage of its group (dev -> staging -> prod), recording
+    the approvers; refused when a stage is skipped or approvers are missing. Endpoints of that stage
+    waiting for it deploy it now. You are recorded as the promoter ($MLSTACK_USER or $USER).
+
+    Example: mlstack registry promote fraud-model 2 --to prod --approver alice --approver bob -f specs/fraud-detection.yaml"""
+    from mlstack.identity import current_user
+
+    body = {"to": to, "approvers": approver, "by": current_user(), "reason": reason}
+    result = _client(file, env).post(f"/v1/registry/groups/{group}/versions/{version}/promotions", body)
+    typer.echo(
+        f"{group} v{version} promoted to {to} by {body['by']}, approved by {', '.join(approver)} "
+        f"(stages: {' -> '.join(result['stages'])})"
+    )
+    for line in result["endpoints"]:
+        typer.echo(line)
+
+
+@registry_app.command("card")
+def card(
+    group: Annotated[str, typer.Argument(help="The model group.")],
+    version: Annotated[int, typer.Argument(help="The version number.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write it here (.html writes HTML) instead of printing.")
+    ] = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", help="markdown or html (default: from -o's suffix, else markdown).")
+    ] = None,
+    file: SpecFile = None,
+    env: EnvOpt = None,
+) -> None:
+    """A model card for a version: intended use and limitations (from the spec), metrics, the run, data
+    and code that made it, approvals and promotions.
+
+    Example: mlstack registry card iris-classifier 1 -o card.html -f specs/quickstart.yaml"""
+    from mlstack.cards import FORMATS, render
+    from mlstack.commands.options import write_output
+
+    chosen = fmt or ("html" if output is not None and output.suffix.lower() in (".html", ".htm") else "markdown")
+    if chosen not in FORMATS:
+        raise typer.BadParameter(f"--format is markdown or html, not '{chosen}'")
+    text = render(_client(file, env).get(f"/v1/registry/groups/{group}/versions/{version}/card"), chosen)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        write_output(output, text)
+
+
 @registry_app.command("list")
 def list_versions(file: SpecFile = None, env: EnvOpt = None, json_output: JsonOpt = False) -> None:
     """Model groups and their versions.

@@ -86,6 +86,23 @@ def _problems(kind: str, name: Any, config: dict[str, Any]) -> Problems:
             yield name_problem(_field(_field(shadow, "model"), "group"), "model group")
     elif kind == "monitor":
         yield name_problem(config.get("endpoint"), "endpoint")
+    elif kind == "model_group" and config.get("promotion") is not None:
+        yield from _promotion_problems(config["promotion"])
+
+
+def _promotion_problems(promotion: Any) -> Problems:
+    stages = _field(promotion, "stages")
+    approvers = _field(promotion, "approvers") or {}
+    if not isinstance(stages, list) or not stages or not isinstance(approvers, dict):
+        yield 'promotion must be {"stages": [names...], "approvers": {stage: count}, "stage": name}'
+        return
+    for stage in stages:
+        yield name_problem(stage, "stage")
+    for stage, count in approvers.items():
+        if stage not in stages or isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 10:
+            yield f"promotion approvers: {stage!a:.40} must be a stage with a count from 1 to 10"
+    if _field(promotion, "stage") not in stages:
+        yield "promotion stage (where endpoints serve from) must be one of its stages"
 
 
 def _field(item: Any, key: str) -> Any:

@@ -3,6 +3,7 @@ one object. The HTTP server (`server.py`) is a thin layer over it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
@@ -20,6 +21,7 @@ from mlstack.emulator.layout import StateDir, inside
 from mlstack.emulator.monitors import Monitors
 from mlstack.emulator.operations import Operation, Operations
 from mlstack.emulator.pipelines.runner import PipelineRunner
+from mlstack.emulator.promotion import Policy, Promotions
 from mlstack.emulator.registry import Registry, Version
 from mlstack.emulator.resources import ENDPOINTS, HANDLERS
 from mlstack.emulator.rollout import Rollouts
@@ -42,6 +44,7 @@ class Emulator:
         self.base_url = base_url
         self.db = open_state(state.database)
         self.registry = Registry(self.db, state.artifacts)
+        self.promotions = Promotions(self.db)
         self.features = FeatureStore(OnlineStore(state.online_database), self._views)
         self.serving = Serving(state.captures)
         self.rollouts = Rollouts(self)
@@ -340,10 +343,69 @@ class Emulator:
         deployed = []
         if approval == "rejected":
             deployed += self._stop_serving(group, version)
-        for row in self.resources("endpoint"):
-            if row["status"] == "waiting" and any(v["model"]["group"] == group for v in row["config"]["variants"]):
-                deployed.append(self.deploy_endpoint(row["name"]))
+        deployed += [self.deploy_endpoint(name) for name in self._waiting_on(group)]
         return {**result, "endpoints": deployed}
+
+    def policy(self, group: str) -> Policy | None:
+        """The group's promotion policy as last applied, None when it has none."""
+        self.registry.group(group)
+        row = self.db.one("SELECT config FROM resources WHERE kind = 'model_group' AND name = ?", (group,))
+        return Policy.of(json.loads(row["config"])) if row else None
+
+    def promote(
+        self, group: str, version: int, to: str, approvers: list[str], by: str, reason: str = ""
+    ) -> dict[str, Any]:
+        """Promote a version into the next stage; endpoints of that stage waiting for it deploy now."""
+        policy = self.policy(group)
+        if policy is None:
+            raise Conflict(
+                f"model group {group} has no promotion stages; give it `promotion: {{stages: [...]}}` in the spec "
+                "(or registry.promotion) and apply it"
+            )
+        found = self.registry.version(group, version)
+        record = self.promotions.promote(found, policy, to, approvers, by, reason)
+        deployed = [self.deploy_endpoint(name) for name in self._waiting_on(group)]
+        stages = self.promotions.stages(found, policy)
+        return {**found.as_dict(), "promotion": record, "stages": stages, "endpoints": deployed}
+
+    def promotion_status(self, group: str, version: int) -> dict[str, Any]:
+        found = self.registry.version(group, version)
+        policy = self.policy(group)
+        return {
+            "group": group,
+            "version": version,
+            "stages": self.promotions.stages(found, policy) if policy else [],
+            "policy": {"stages": policy.stages, "approvers": policy.approvers, "serves": policy.serves}
+            if policy
+            else None,
+            "promotions": self.promotions.history(group, version),
+        }
+
+    def card(self, group: str, version: int) -> dict[str, Any]:
+        """What a model card says (mlstack.cards renders it): the version, its group's intended use and
+        limitations from the spec, the run that registered it, approvals and promotions."""
+        found = self.registry.version(group, version).as_dict()
+        row = self.db.one("SELECT config FROM resources WHERE kind = 'model_group' AND name = ?", (group,))
+        config = json.loads(row["config"]) if row else {}
+        run = None
+        if found["source"].startswith("run:"):
+            with contextlib.suppress(NotFound):  # a run pruned since: the lineage on the version remains
+                run = self.run(found["source"].removeprefix("run:"))
+        return {
+            **found,
+            "description": config.get("description", ""),
+            "intended_use": config.get("intended_use", ""),
+            "limitations": config.get("limitations", ""),
+            "run": {k: run[k] for k in ("id", "pipeline", "status", "started_at")} if run else None,
+            "promotion": self.promotion_status(group, version),
+        }
+
+    def _waiting_on(self, group: str) -> list[str]:
+        return [
+            row["name"]
+            for row in self.resources("endpoint")
+            if row["status"] == "waiting" and any(v["model"]["group"] == group for v in row["config"]["variants"])
+        ]
 
     def _stop_serving(self, group: str, version: int) -> list[str]:
         stopped = []

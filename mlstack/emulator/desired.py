@@ -71,11 +71,19 @@ class _Builder:
 
     def registry(self) -> Iterator[dict[str, Any]]:
         for group in self.spec.registry.model_groups:
-            yield resource(
-                "model_group",
-                group.name,
-                {"name": group.name, "approval": group.approval, "description": group.description, "tags": group.tags},
-            )
+            config: dict[str, Any] = {
+                "name": group.name,
+                "approval": group.approval,
+                "description": group.description,
+                "tags": group.tags,
+            }
+            for field in ("intended_use", "limitations"):  # for model cards; absent when unset, as before
+                if getattr(group, field):
+                    config[field] = getattr(group, field)
+            if (promotion := self.spec.registry.promotion_of(group)) is not None:
+                stage = promotion.stage_of(self.loaded.environment)
+                config["promotion"] = {**promotion.model_dump(mode="json"), "stage": stage}
+            yield resource("model_group", group.name, config)
             for version in group.versions:
                 config = version.model_dump(mode="json")
                 config["artifact"] = self.local_file(model_file(version.artifact))
@@ -108,6 +116,8 @@ class _Builder:
             out["timeout"] = step.timeout
             if step.kind in STEPS_WITH_CODE and step.entrypoint and is_file_entrypoint(step.entrypoint):
                 out["entrypoint"] = self.local_file(step.entrypoint)
+        if self.resolved.development:  # a developer's copy runs when asked
+            config["paused"] = True
         return resource("pipeline", pipeline.name, config)
 
     def endpoint(self, endpoint: Endpoint) -> dict[str, Any]:
@@ -135,6 +145,8 @@ class _Builder:
             config = monitor.model_dump(mode="json")
             if monitor.baseline is not None:
                 config["baseline"] = self.local_file(monitor.baseline)
+            if self.resolved.development:
+                config["paused"] = True
             yield resource("monitor", monitor.name, config)
 
 

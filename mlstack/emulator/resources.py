@@ -59,6 +59,8 @@ def resolve_targets(core: Emulator, config: dict[str, Any]) -> list[Target]:
             blocked = f"{version.ref} was rejected"
         elif version.approval != "approved" and core.registry.group(ref["group"])["approval"] == "manual":
             blocked = f"{version.ref} waits for approval (mlstack registry approve {version.group} {version.version})"
+        elif (policy := core.policy(ref["group"])) is not None:
+            blocked = core.promotions.blocked(version, policy)
         count = variant.get("instance_count")
         targets.append(Target(variant["name"], ref, variant["weight"], version, blocked, role, count))
     return targets
@@ -175,13 +177,15 @@ class FeatureViewHandler(Handler):
 class PipelineHandler(Handler):
     def apply(self, core: Emulator, name: str, config: dict[str, Any], op: Operation | None) -> Outcome:
         self.restore(core, name, config, {})
+        if config.get("schedule") and config.get("paused"):
+            return Outcome(message=f"schedule {config['schedule']} (UTC) paused: development mode")
         return Outcome(message=f"scheduled {config['schedule']} (UTC)" if config.get("schedule") else "")
 
     def delete(self, core: Emulator, name: str, config: dict[str, Any]) -> None:
         core.scheduler.remove(f"pipeline/{name}")
 
     def restore(self, core: Emulator, name: str, config: dict[str, Any], observed: dict[str, Any]) -> None:
-        if config.get("schedule"):
+        if config.get("schedule") and not config.get("paused"):
             core.scheduler.set(f"pipeline/{name}", config["schedule"], lambda: core.start_run(name, "schedule"))
         else:
             core.scheduler.remove(f"pipeline/{name}")
@@ -233,13 +237,18 @@ class MonitorHandler(Handler):
 
     def apply(self, core: Emulator, name: str, config: dict[str, Any], op: Operation | None) -> Outcome:
         self.restore(core, name, config, {})
+        if config.get("paused"):
+            return Outcome(message=f"schedule {config['schedule']} (UTC) paused: development mode (mlstack monitor run)")
         return Outcome(message=f"scheduled {config['schedule']} (UTC) on endpoint {config['endpoint']}")
 
     def delete(self, core: Emulator, name: str, config: dict[str, Any]) -> None:
         core.scheduler.remove(f"monitor/{name}")
 
     def restore(self, core: Emulator, name: str, config: dict[str, Any], observed: dict[str, Any]) -> None:
-        core.scheduler.set(f"monitor/{name}", config["schedule"], lambda: core.monitors.start(name, "schedule"))
+        if config.get("paused"):
+            core.scheduler.remove(f"monitor/{name}")
+        else:
+            core.scheduler.set(f"monitor/{name}", config["schedule"], lambda: core.monitors.start(name, "schedule"))
 
 
 ENDPOINTS = EndpointHandler()

@@ -15,6 +15,10 @@ Routes (JSON in and out; errors are {"error": "..."} with a 4xx/5xx status):
     GET    /v1/registry/groups/{group}/versions         versions with metrics, params, lineage, aliases
     GET    /v1/registry/groups/{group}/versions/{n}
     PUT    /v1/registry/groups/{group}/versions/{n}/approval   {"approval": "approved"|"rejected"|"pending"}
+    GET    /v1/registry/groups/{group}/versions/{n}/promotions  stages entered, policy, promotion history
+    POST   /v1/registry/groups/{group}/versions/{n}/promotions  {"to": stage, "approvers": [...], "by": name,
+                                                                 "reason"?}: 409 skipped stage, 400 approvers missing
+    GET    /v1/registry/groups/{group}/versions/{n}/card  a model card's data (mlstack.cards renders it)
     PUT    /v1/registry/groups/{group}/aliases/{alias}  {"version": n}
     POST   /v1/pipelines/{name}/runs                    {"parameters": {...}} -> run id and operation
     GET    /v1/runs?pipeline=NAME                       recent runs with their steps
@@ -233,6 +237,22 @@ def create_app(core: Emulator, token: str, shutdown: Callable[[], None]) -> Any:
     @app.put("/v1/registry/groups/{group}/versions/{version}/approval")
     def approval(group: str, version: VersionNumber, body: Any = Body(...)) -> dict[str, Any]:
         return core.set_approval(group, version, str(_object(body, "the body").get("approval")))
+
+    @app.get("/v1/registry/groups/{group}/versions/{version}/promotions")
+    def promotions(group: str, version: VersionNumber) -> dict[str, Any]:
+        return core.promotion_status(group, version)
+
+    @app.get("/v1/registry/groups/{group}/versions/{version}/card")
+    def card(group: str, version: VersionNumber) -> dict[str, Any]:
+        return core.card(group, version)
+
+    @app.post("/v1/registry/groups/{group}/versions/{version}/promotions")
+    def promote(group: str, version: VersionNumber, body: Any = Body(...)) -> dict[str, Any]:
+        body = _object(body, "the body")
+        to, approvers, by, reason = body.get("to"), body.get("approvers"), body.get("by"), body.get("reason", "")
+        if not isinstance(to, str) or not isinstance(approvers, list) or not isinstance(reason, str):
+            raise BadRequest('send {"to": "<stage>", "approvers": ["<name>", ...], "by": "<name>", "reason"?: "..."}')
+        return core.promote(group, version, to, approvers, str(by), reason)
 
     @app.put("/v1/registry/groups/{group}/aliases/{alias}")
     def alias(group: str, alias: str, body: Any = Body(...)) -> dict[str, Any]:

@@ -97,6 +97,21 @@ CREATE TABLE IF NOT EXISTS aliases (
     FOREIGN KEY (grp, version) REFERENCES model_versions (grp, version) ON DELETE CASCADE
 );
 
+-- Promotions between environments (mlstack/emulator/promotion.py): append-only, one row per stage a
+-- version entered after its first, with the approvers recorded.
+CREATE TABLE IF NOT EXISTS promotions (
+    id          INTEGER PRIMARY KEY,
+    grp         TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    stage       TEXT NOT NULL,
+    approvers   TEXT NOT NULL,
+    promoted_by TEXT NOT NULL,
+    reason      TEXT NOT NULL DEFAULT '',
+    at          REAL NOT NULL,
+    UNIQUE (grp, version, stage),
+    FOREIGN KEY (grp, version) REFERENCES model_versions (grp, version) ON DELETE CASCADE
+);
+
 CREATE TABLE IF NOT EXISTS materializations (
     id          INTEGER PRIMARY KEY,
     view        TEXT NOT NULL,

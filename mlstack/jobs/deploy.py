@@ -125,7 +125,9 @@ def _model(sagemaker: Any, endpoint: str, variant: str, serving: str, package: s
     return name
 
 
-def prepare(sagemaker: Any, endpoint: str, package: str, variants: Sequence[str] = ()) -> Rollout | str:
+def prepare(
+    sagemaker: Any, endpoint: str, package: str, variants: Sequence[str] = (), stage: str | None = None
+) -> Rollout | str:
     """The models and configuration to roll to, created; or why there is nothing to roll."""
     live = _endpoint(sagemaker, endpoint)
     if live["EndpointStatus"] != "InService":
@@ -138,6 +140,13 @@ def prepare(sagemaker: Any, endpoint: str, package: str, variants: Sequence[str]
         return (
             f"endpoint {endpoint} unchanged: model package {package} is {approval}; "
             "approve it, then run the pipeline's deployment again"
+        )
+    entered = described.get("ModelLifeCycle", {}).get("Stage")
+    if stage is not None and entered != stage:
+        return (
+            f"endpoint {endpoint} unchanged: model package {package} is in stage {entered or 'none'}, "
+            f"and this environment deploys only versions promoted to {stage}; promote it (ModelLifeCycle), "
+            "then run the pipeline's deployment again"
         )
     current_name = live["EndpointConfigName"]
     current = sagemaker.describe_endpoint_config(EndpointConfigName=current_name)
@@ -216,7 +225,7 @@ def deploy(args: argparse.Namespace, sagemaker: Any = None) -> str:
             "(no registration step comes before this deployment step)"
         )
     sagemaker = sagemaker or _client(args.model_package, args.region)
-    prepared = prepare(sagemaker, args.endpoint, args.model_package, args.variant)
+    prepared = prepare(sagemaker, args.endpoint, args.model_package, args.variant, args.stage)
     if isinstance(prepared, str):
         return prepared
     return roll(sagemaker, prepared, wait=args.wait, poll=args.poll)
@@ -227,6 +236,7 @@ def parser() -> argparse.ArgumentParser:
     main.add_argument("--endpoint", required=True, help="the endpoint's SageMaker name")
     main.add_argument("--model-package", help="ARN of the model package version to deploy")
     main.add_argument("--variant", action="append", default=[], help="production variant to roll (repeatable)")
+    main.add_argument("--stage", help="deploy only a package whose ModelLifeCycle.Stage is this (promotion)")
     main.add_argument("--wait", type=float, default=WAIT_SECONDS, help="seconds to wait for the rollout (0: none)")
     main.add_argument("--poll", type=float, default=POLL_SECONDS, help="seconds between status checks")
     main.add_argument("--region", default=os.environ.get("AWS_REGION"), help="AWS region (default: $AWS_REGION)")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Literal
 from mlstack.resolve.gates import CHAMPION
 from mlstack.resolve.rollout import TrafficPlan, traffic_plan
 from mlstack.spec import LoadedSpec
+from mlstack.spec.development import is_development, prefix_of
 from mlstack.spec.locations import absolutize
 from mlstack.spec.models import (
     AB,
@@ -67,8 +68,11 @@ class EndpointPlan:
 class Resolved:
     """The spec for one target and environment, with every reference followed."""
 
-    def __init__(self, loaded: LoadedSpec) -> None:
+    def __init__(self, loaded: LoadedSpec, user: str | None = None) -> None:
         self.loaded = loaded
+        # Development mode: a per-user copy, every vendor name starting with this prefix ('' otherwise).
+        self.development: bool = is_development(loaded)
+        self.prefix: str = prefix_of(loaded, user)
         self.cloud: str = loaded.cloud
         # Backends see every data location absolute for their cloud (mlstack.spec.locations).
         self.spec: Spec = absolutize(loaded.spec, self.cloud, loaded.path.parent)
@@ -88,6 +92,9 @@ class Resolved:
         managed = {"managed-by": "mlstack", "mlstack-spec": self.spec.name}
         if self.environment:
             managed["mlstack-env"] = self.environment
+        if self.development:
+            managed["mlstack-mode"] = "development"
+            managed["mlstack-user"] = self.prefix
         return {**self.spec.tags, **env_tags, **managed}
 
     def profile(self, ref: str | ComputeProfile) -> ComputeProfile:
@@ -204,5 +211,5 @@ def threshold_of(monitor: Monitor) -> float | None:
     return metric_of(monitor.metric).check_threshold(monitor.threshold)
 
 
-def resolve(loaded: LoadedSpec) -> Resolved:
-    return Resolved(loaded)
+def resolve(loaded: LoadedSpec, user: str | None = None) -> Resolved:
+    return Resolved(loaded, user)

@@ -25,7 +25,15 @@ class Difference:
 
 
 def differences(resolved: Resolved) -> list[Difference]:
-    return [*_strategies(resolved), *_gates(resolved), *_approval(resolved)]
+    return [*_strategies(resolved), *_gates(resolved), *_approval(resolved), *_paused_monitors(resolved)]
+
+
+def _paused_monitors(resolved: Resolved) -> Iterator[Difference]:
+    gap = profile(resolved.cloud).paused_monitor_gap
+    if not resolved.development or gap is None:
+        return
+    for mi, monitor in enumerate(resolved.spec.monitors):
+        yield Difference(("monitors", mi, "schedule"), f"{monitor.name}: {gap}", "development:paused-monitors")
 
 
 def _approval(resolved: Resolved) -> Iterator[Difference]:

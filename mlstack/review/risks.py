@@ -38,7 +38,7 @@ _PRIVATE_TYPES = re.compile(r"PrivateEndpoint|VpcEndpoint|ServiceAttachment|Forw
 @dataclass(frozen=True)
 class Risk:
     severity: str  # high | medium
-    rule: str  # serving | strategy | monitoring | encryption | network | iam | protected | cost
+    rule: str  # serving | strategy | mode | monitoring | encryption | network | iam | protected | cost
     message: str
     component: tuple[str, str] | None = None
     resources: tuple[str, ...] = ()
@@ -161,6 +161,24 @@ def _strategy(base: Resolved, head: Resolved, renamed: dict[str, str]) -> list[R
 
 
 # --- monitoring and data capture -------------------------------------------------------------------
+
+
+def _mode(base: Resolved, head: Resolved) -> list[Risk]:
+    """A production deploy that is not in production mode: a developer's copy (names prefixed with the user,
+    schedules and monitors paused), or one whose `mode: production` was taken away."""
+    if not head.production:
+        return []
+    mode = head.spec.environments[head.environment].mode if head.environment else None
+    if head.development:
+        message = (
+            f"production ({head.environment}) deploys in development mode: a copy named for {head.prefix}, "
+            "with its schedules and monitors paused; set `mode: production`"
+        )
+        return [Risk("high", "mode", message)]
+    was = base.spec.environments[base.environment].mode if base.environment in base.spec.environments else None
+    if was == "production" and mode != "production":
+        return [Risk("medium", "mode", f"production ({head.environment}) is no longer marked `mode: production`")]
+    return []
 
 
 def _monitoring(
@@ -409,6 +427,7 @@ def assess(
         risks += _cost(base, head, cost, limits)
     if base is not None and head is not None:
         risks += _strategy(base, head, renamed)
+        risks += _mode(base, head)
         risks += _monitoring(base, head, components, renamed)
         risks += _encryption(base, head, resources)
         risks += _network(base, head, resources, renamed)

@@ -194,9 +194,44 @@ class ModelVersion(Model):
     metrics: dict[str, float] = Field(default_factory=dict)
 
 
+class Promotion(Model):
+    """The environments a model version passes through, in order, and who must approve each move."""
+
+    stages: list[Name] = Field(
+        ...,
+        min_length=1,
+        description="Environments in promotion order, e.g. [dev, staging, prod]; a new version starts in the first.",
+    )
+    approvers: dict[Name, Annotated[int, Field(ge=1, le=10)]] = Field(
+        default_factory=dict,
+        description="Distinct approvers a promotion into a stage needs (1 when not listed), e.g. {prod: 2}.",
+    )
+
+    def needed(self, stage: str) -> int:
+        return self.approvers.get(stage, 1)
+
+    def tags(self) -> dict[str, str]:
+        """The policy as tags (labels on GCP) on the cloud's model group, where promotions read it."""
+        needed = ",".join(f"{stage}={self.needed(stage)}" for stage in self.stages[1:])
+        return {"mlstack-promotion-stages": "/".join(self.stages), "mlstack-promotion-approvers": needed}
+
+    def stage_of(self, environment: str | None) -> str:
+        """The stage an environment's endpoints serve from: its own, or the first (where versions start)."""
+        return environment if environment in self.stages else self.stages[0]
+
+    def gated(self, environment: str | None) -> bool:
+        """Whether the environment serves only promoted versions (a stage after the first)."""
+        return self.stage_of(environment) != self.stages[0]
+
+
 class ModelGroup(Model):
     name: Name
     description: str = ""
+    promotion: Promotion | None = Field(
+        None, description="Stages and approvers for this group; registry.promotion when absent."
+    )
+    intended_use: str = Field("", description="What the model is for and who may use it (model cards).")
+    limitations: str = Field("", description="Known limitations, risks and out-of-scope uses (model cards).")
     approval: Literal["manual", "auto"] = Field(
         "manual", description="manual: a version must be approved before an endpoint may serve it."
     )
@@ -212,6 +247,12 @@ class ModelGroup(Model):
 class Registry(Model):
     shared: bool = Field(False, description="Azure: a registry shared across workspaces instead of workspace models.")
     model_groups: list[ModelGroup] = Field(default_factory=list)
+    promotion: Promotion | None = Field(
+        None, description="Default stages and approvers for every model group without its own `promotion`."
+    )
+
+    def promotion_of(self, group: ModelGroup) -> Promotion | None:
+        return group.promotion or self.promotion
 
 
 class ModelRef(Model):
@@ -584,6 +625,13 @@ class Environment(Model):
     """Overrides applied over the base spec when this environment is selected (`--env`)."""
 
     production: bool | None = Field(None, description="Marks a production environment; true for prod/production.")
+    mode: Literal["development", "production"] | None = Field(
+        None,
+        description=(
+            "development: a per-user copy (names prefixed with $MLSTACK_USER or $USER, schedules and monitors "
+            "paused, smaller compute allowed); production: the shared platform."
+        ),
+    )
     target: TargetOverlay | None = None
     tags: dict[str, str] = Field(default_factory=dict)
     compute: dict[Name, ComputeProfile] = Field(default_factory=dict)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from mlstack.errors import Path, SpecError, did_you_mean, listing
 from mlstack.names import RESERVED_COLUMNS, column_clashes
-from mlstack.spec import locations
+from mlstack.spec import governance, locations
 from mlstack.spec.models import (
     AB,
     ComputeProfile,
@@ -328,6 +328,7 @@ RULES: tuple[Callable[[Spec, str], Iterable[Problem]], ...] = (
     lambda spec, cloud: _target_rules(spec, profile(cloud)),
     _compute_fits,
     lambda spec, cloud: locations.problems(spec, cloud),
+    lambda spec, cloud: governance.problems(spec),
 )
 
 

@@ -80,3 +80,5 @@ AZURE = TargetProfile(
     source_schemes=("azureml:", "abfss://", "wasbs://", "https://"),
     capture_schemes=("azureml:", "abfss://", "wasbs://", "https://"),
 )
+
+WORKSPACE = 33  # Azure ML workspace names: 3-33 characters (a development copy's carries the user's prefix)

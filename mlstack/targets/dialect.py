@@ -78,6 +78,8 @@ class TargetProfile:
     # A manual model group's versions wait for approval before an endpoint or deploy step serves them;
     # None when the target enforces it, else what it does instead.
     approval_gap: str | None = None
+    # Development mode creates monitors paused; None when the target can, else what it does instead.
+    paused_monitor_gap: str | None = None
     # Where and on what it runs: a cloud needs a region; some need their settings block (what it must hold);
     # the emulator serves versions its pipelines register when the platform comes up.
     needs_region: bool = True

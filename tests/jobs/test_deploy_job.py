@@ -293,9 +293,11 @@ def test_an_endpoint_in_the_middle_of_an_update_is_left_alone(capsys):
     )
 
 
-def test_the_whole_step_as_sagemaker_sees_it(capsys):
+@pytest.mark.parametrize("stage", [None, "prod"])
+def test_the_whole_step_as_sagemaker_sees_it(capsys, stage):
     """Every call the step makes, in order, with its request validated against SageMaker's service model:
-    the shadow variant and the data capture carry over, only the production variant changes model."""
+    the shadow variant and the data capture carry over, only the production variant changes model. With
+    --stage (an environment after the first promotion stage) a package promoted to it deploys the same."""
     client, stubber = _stubbed()
     current_model = "ranker-primary-0a1b2c3d"
     production = _variant("primary", current_model)
@@ -310,6 +312,7 @@ def test_the_whole_step_as_sagemaker_sees_it(capsys):
         "ModelPackageStatus": "Completed",
         "ModelPackageStatusDetails": {"ValidationStatuses": []},
         "ModelApprovalStatus": "Approved",
+        **({"ModelLifeCycle": {"Stage": stage, "StageStatus": "Approved"}} if stage else {}),
     }
     steps = [
         (
@@ -378,9 +381,39 @@ def test_the_whole_step_as_sagemaker_sees_it(capsys):
         else:
             stubber.add_response(method, response, expected)
     with stubber:
-        code = deploy.main(["--endpoint", "ranker", "--model-package", ROLLOUT.package, "--wait", "0"], client)
+        promoted = ["--stage", stage] if stage else []
+        code = deploy.main(
+            ["--endpoint", "ranker", "--model-package", ROLLOUT.package, "--wait", "0", *promoted], client
+        )
         stubber.assert_no_pending_responses()
     assert code == 0
     assert re.fullmatch(
         r"endpoint ranker is rolling to ranker-config-[0-9a-f]{8} \(waited 0 s\); .*\n", capsys.readouterr().out
+    )
+
+
+@pytest.mark.parametrize("life_cycle", [{"Stage": "staging", "StageStatus": "Approved"}, None])
+def test_a_package_not_promoted_to_the_environments_stage_is_not_deployed(capsys, life_cycle):
+    client, stubber = _stubbed()
+    package = {
+        "ModelPackageName": "ranker",
+        "ModelPackageArn": ROLLOUT.package,
+        "CreationTime": NOW,
+        "ModelPackageStatus": "Completed",
+        "ModelPackageStatusDetails": {"ValidationStatuses": []},
+        "ModelApprovalStatus": "Approved",
+        **({"ModelLifeCycle": life_cycle} if life_cycle else {}),
+    }
+    stubber.add_response(
+        "describe_endpoint", _described("InService", ROLLOUT.current_config), {"EndpointName": "ranker"}
+    )
+    stubber.add_response("describe_model_package", package, {"ModelPackageName": ROLLOUT.package})
+    with stubber:
+        code = deploy.main(["--endpoint", "ranker", "--model-package", ROLLOUT.package, "--stage", "prod"], client)
+        stubber.assert_no_pending_responses()  # nothing created, the endpoint not updated
+    assert code == 0
+    entered = life_cycle["Stage"] if life_cycle else "none"
+    assert capsys.readouterr().out == (
+        f"endpoint ranker unchanged: model package {ROLLOUT.package} is in stage {entered}, and this environment "
+        "deploys only versions promoted to prod; promote it (ModelLifeCycle), then run the pipeline's deployment again\n"
     )

@@ -30,7 +30,7 @@ class Aws:
     names: Names = field(init=False)
 
     def __post_init__(self) -> None:
-        self.names = Names(self.resolved.name, self.resolved.environment)
+        self.names = Names(self.resolved.name, self.resolved.environment, self.resolved.prefix)
 
     @classmethod
     def create(cls, resolved: Resolved) -> Aws:

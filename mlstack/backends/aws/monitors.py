@@ -352,7 +352,10 @@ def jobs(ctx: Aws, platform: Platform, monitors: Monitors, endpoints: dict[str, 
         component = monitors.components[monitor.name]
         policy = _policy(ctx, platform, monitor, component)
         depends = [policy, endpoints[monitor.endpoint], *platform.bucket_ready]
-        schedule = ENGINES[signals.engine(monitor)](ctx, platform, monitor, component, depends)
-        _failure_alert(ctx, platform, monitor, schedule, component)
         alarm = monitors.alarms.get(monitor.name)
-        component.done({"schedule": schedule.name, **({"alarm": alarm.name} if alarm else {})})
+        outputs = {"alarm": alarm.name} if alarm else {}
+        if not ctx.resolved.development:  # paused in development mode: no schedule (TargetProfile.paused_monitor_gap)
+            schedule = ENGINES[signals.engine(monitor)](ctx, platform, monitor, component, depends)
+            _failure_alert(ctx, platform, monitor, schedule, component)
+            outputs["schedule"] = schedule.name
+        component.done(outputs)

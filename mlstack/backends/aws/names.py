@@ -29,24 +29,25 @@ def digest(content: object) -> str:
 
 
 class Names:
-    def __init__(self, spec: str, environment: str | None) -> None:
+    def __init__(self, spec: str, environment: str | None, prefix: str = "") -> None:
         self.spec = spec
         self.env = environment
+        self.prefix = prefix  # the user's, in development mode (mlstack.spec.development)
 
     def sagemaker(self, name: str, max_length: int = SAGEMAKER) -> str:
-        return physical_name(name, self.env or "", max_length=max_length)
+        return physical_name(self.prefix, name, self.env or "", max_length=max_length)
 
     def versioned(self, content: object, name: str, *parts: str) -> str:
         """`<name>-<env>-<parts>-<digest of content>`, at most 63 characters: new content, new name."""
-        base = physical_name(name, self.env or "", *parts, max_length=SAGEMAKER - DIGEST - 1)
+        base = physical_name(self.prefix, name, self.env or "", *parts, max_length=SAGEMAKER - DIGEST - 1)
         return f"{base}-{digest(content)}"
 
     def platform(self, *parts: str, max_length: int) -> str:
-        return physical_name(self.spec, self.env or "", *parts, max_length=max_length)
+        return physical_name(self.prefix, self.spec, self.env or "", *parts, max_length=max_length)
 
     def bucket(self, account: str, region: str) -> str:
         # Bucket names are global: the account and region make them unique without a random suffix.
-        return physical_name("mlstack", self.spec, self.env or "", account, region, max_length=BUCKET)
+        return physical_name("mlstack", self.prefix, self.spec, self.env or "", account, region, max_length=BUCKET)
 
     def glue_database(self) -> str:
         return self.platform("features", max_length=GLUE).replace("-", "_")

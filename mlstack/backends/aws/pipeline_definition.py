@@ -47,6 +47,8 @@ class Registration:
     group: str  # vendor name of the model package group
     image: str  # serving image recorded in the model package
     approval: str  # PendingManualApproval | Approved
+    stage: str | None = None  # ModelLifeCycle.Stage a new version starts in (the group's first promotion stage)
+    serves: str | None = None  # the stage this environment deploys from, when only promoted versions may be
 
 
 @dataclass(frozen=True)
@@ -199,9 +201,15 @@ class _Builder:
 
     def deployed_model(self, index: int) -> list[Expr]:
         registrations = [j for j in ancestors(self.pipeline, index) if self.pipeline.steps[j].kind == "registration"]
-        if registrations:
-            return ["--model-package", {"Get": f"Steps.{self.pipeline.steps[registrations[-1]].name}.ModelPackageArn"}]
-        return []
+        if not registrations:
+            return []
+        step = self.pipeline.steps[registrations[-1]]
+        stage = self.settings.registrations[step.name].serves
+        return [
+            "--model-package",
+            {"Get": f"Steps.{step.name}.ModelPackageArn"},
+            *(["--stage", stage] if stage else []),
+        ]
 
     def training(self, index: int) -> dict[str, Any]:
         step = self.pipeline.steps[index]
@@ -239,6 +247,8 @@ class _Builder:
             "metadata": {"mlstack:pipeline": self.pipeline.name},
             "statistics": None,
         }
+        if registration.stage:
+            view["life_cycle"] = {"Stage": registration.stage, "StageStatus": "Registered"}
         if step.aliases:  # the deploy job (or a person approving) moves these aliases to the new version
             view["metadata"]["mlstack:aliases"] = ",".join(step.aliases)
         if evaluated:

@@ -53,7 +53,14 @@ def _registration(ctx: Aws, group_name: str, pipeline: Pipeline) -> Registration
     else:
         image = pipeline.image or images.step_image(ctx.region)
     approval = "Approved" if group.approval == "auto" else "PendingManualApproval"
-    return Registration(ctx.names.sagemaker(group.name), image, approval)
+    promotion = ctx.resolved.spec.registry.promotion_of(group)
+    if promotion is None:
+        return Registration(ctx.names.sagemaker(group.name), image, approval)
+    # A stage after the first deploys only versions promoted to it: approved by a person, whatever the group's policy.
+    gated = promotion.gated(ctx.resolved.environment)
+    serves = promotion.stage_of(ctx.resolved.environment) if gated else None
+    approval = "PendingManualApproval" if gated else approval
+    return Registration(ctx.names.sagemaker(group.name), image, approval, promotion.stages[0], serves)
 
 
 def code_images(ctx: Aws, pipeline: Pipeline) -> list[str]:
@@ -238,6 +245,7 @@ def _starts(ctx: Aws, pipeline: Pipeline, platform: Platform, arn: pulumi.Output
             schedule_expression=eventbridge_cron(pipeline.schedule),
             schedule_expression_timezone="UTC",
             flexible_time_window={"mode": "OFF"},
+            state="DISABLED" if ctx.resolved.development else None,  # a developer's copy runs when asked
             kms_key_arn=ctx.kms_key,
             target={
                 "arn": arn,

@@ -138,10 +138,13 @@ def _network(spec: Spec) -> Iterator[Problem]:
         return
     subnets = private_subnets(spec)
     if not subnets:
-        yield ("target", "network", "private_endpoints"), (
-            "private_endpoints: true turns off public access to the Azure workspace, its storage, key vault, "
-            "registry and endpoints; they are reached through private endpoints in a subnet you name: set "
-            f"target.azure.subnets (e.g. [{SUBNET_EXAMPLE}]) or private_endpoints: false"
+        yield (
+            ("target", "network", "private_endpoints"),
+            (
+                "private_endpoints: true turns off public access to the Azure workspace, its storage, key vault, "
+                "registry and endpoints; they are reached through private endpoints in a subnet you name: set "
+                f"target.azure.subnets (e.g. [{SUBNET_EXAMPLE}]) or private_endpoints: false"
+            ),
         )
     key = "subnets" if spec.target.azure and spec.target.azure.subnets else None
     for i, subnet in enumerate(subnets):
@@ -150,9 +153,29 @@ def _network(spec: Spec) -> Iterator[Problem]:
             yield where, f"'{subnet}' is not an Azure subnet id; expected {SUBNET_EXAMPLE}"
 
 
+def _development(resolved: Resolved) -> Iterator[Problem]:
+    """A development copy lives in its own workspace (models, pipelines and monitors are named plainly
+    inside one): mlstack must create it, under the user's prefix."""
+    settings = resolved.spec.target.azure
+    if resolved.development and settings is not None and not settings.create_workspace:
+        yield (
+            ("environments", resolved.environment, "mode"),
+            f"development mode on Azure deploys a per-user workspace ({resolved.prefix}-{settings.workspace}); "
+            "with create_workspace: false the users would share one: set target.azure.create_workspace: true "
+            "in this environment",
+        )
+
+
 def problems(resolved: Resolved) -> list[Problem]:
     spec = resolved.spec
-    return [*_network(spec), *_models(spec), *_features(spec), *_pipelines(resolved), *_monitors(spec)]
+    return [
+        *_network(spec),
+        *_models(spec),
+        *_features(spec),
+        *_pipelines(resolved),
+        *_monitors(spec),
+        *_development(resolved),
+    ]
 
 
 _UNREADABLE = (

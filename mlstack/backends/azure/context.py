@@ -17,6 +17,7 @@ from mlstack.backends.naming import physical_name
 from mlstack.errors import MlstackError
 from mlstack.resolve import Resolved
 from mlstack.spec.models import AzureSettings
+from mlstack.targets.azure import WORKSPACE
 
 if TYPE_CHECKING:
     from mlstack.backends.azure.workspace import Platform
@@ -125,6 +126,9 @@ class Azure:
 
     @property
     def workspace(self) -> str:
+        # Development mode: a per-user workspace holds the user's copy (checks.py requires mlstack to create it).
+        if self.resolved.prefix:
+            return physical_name(self.resolved.prefix, self.settings.workspace, max_length=WORKSPACE)
         return self.settings.workspace
 
     @property
@@ -151,22 +155,30 @@ class Azure:
 
     def name(self, *parts: str, max_length: int = 64) -> str:
         """A vendor name for a shared resource of this spec and environment."""
-        return physical_name(self.spec_name, self.env, *parts, max_length=max_length)
+        return physical_name(self.resolved.prefix, self.spec_name, self.env, *parts, max_length=max_length)
+
+    @property
+    def _owner(self) -> tuple[str, ...]:
+        """The user's prefix in development mode; nothing otherwise, so that other names and hashes stay."""
+        return (self.resolved.prefix,) if self.resolved.prefix else ()
 
     def unique_name(self, prefix: str, max_length: int) -> str:
         """Storage accounts, registries and key vaults: globally unique, so the subscription is hashed in."""
-        return compact_name(prefix, self.spec_name, self.env, self.subscription, max_length=max_length)
+        return compact_name(prefix, *self._owner, self.spec_name, self.env, self.subscription, max_length=max_length)
 
     def endpoint_name(self, endpoint: str) -> str:
         """Online endpoint names are unique per Azure region, across tenants: environment and a short hash of
         the workspace keep dev, prod and other customers apart."""
         scope = short_hash(self.subscription, self.resource_group, self.workspace, digits=4)
-        return physical_name(endpoint, self.env, scope, max_length=32)
+        return physical_name(self.resolved.prefix, endpoint, self.env, scope, max_length=32)
 
     def guid(self, *parts: str) -> str:
         """A deterministic GUID (role assignment names must be GUIDs)."""
         return str(
-            uuid.uuid5(uuid.NAMESPACE_URL, "/".join(("mlstack", self.subscription, self.spec_name, self.env, *parts)))
+            uuid.uuid5(
+                uuid.NAMESPACE_URL,
+                "/".join(("mlstack", self.subscription, *self._owner, self.spec_name, self.env, *parts)),
+            )
         )
 
     # --- resources ------------------------------------------------------------------------------

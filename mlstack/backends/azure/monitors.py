@@ -280,7 +280,7 @@ def build_monitor(ctx: Azure, monitor: Monitor, deployments: dict[str, Deploymen
         properties=ml.SchedulePropertiesArgs(
             display_name=f"{monitor.name}: {monitor.kind} of {monitor.endpoint}",
             description=f"{monitor.metric} ({azure_metric(monitor)}) on {monitor.schedule}",
-            is_enabled=True,
+            is_enabled=not ctx.resolved.development,  # paused in a developer's copy
             tags=ctx.tags,
             trigger=ml.CronTriggerArgs(trigger_type="Cron", expression=monitor.schedule, time_zone="UTC"),
             action=ml.CreateMonitorActionArgs(action_type="CreateMonitor", monitor_definition=definition),

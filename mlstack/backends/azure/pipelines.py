@@ -331,7 +331,7 @@ def build_pipeline(
             properties=ml.SchedulePropertiesArgs(
                 display_name=f"{pipeline.name} on {pipeline.schedule}",
                 description=pipeline.description,
-                is_enabled=True,
+                is_enabled=not ctx.resolved.development,  # a developer's copy runs when asked
                 tags=ctx.tags,
                 trigger=ml.CronTriggerArgs(trigger_type="Cron", expression=pipeline.schedule, time_zone="UTC"),
                 action=ml.JobScheduleActionArgs(action_type="CreateJob", job_definition=rest.apply(job_definition)),

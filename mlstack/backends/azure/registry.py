@@ -83,8 +83,10 @@ def build_registry(ctx: Azure) -> Models:
     registry = _shared_registry(ctx) if registry_spec.shared and registry_spec.model_groups else None
     for group in registry_spec.model_groups:
         component = ctx.component("registry", group.name)
+        promotion = registry_spec.promotion_of(group)
         container_props = ml.ModelContainerPropertiesArgs(
-            description=group.description, tags={**group.tags, "approval-policy": group.approval}
+            description=group.description,
+            tags={**group.tags, "approval-policy": group.approval, **(promotion.tags() if promotion else {})},
         )
         if registry is not None:
             where = {

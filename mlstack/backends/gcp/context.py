@@ -85,13 +85,14 @@ class Gcp:
 
     def name(self, *parts: str, max_length: int = 63, separator: str = "-") -> str:
         """A vendor name unique to this spec and environment within the project."""
-        return physical_name(self.spec_name, self.stack, *parts, max_length=max_length, separator=separator)
+        owner = self.resolved.prefix  # development mode: the user's copy
+        return physical_name(owner, self.spec_name, self.stack, *parts, max_length=max_length, separator=separator)
 
     def vertex_id(self, *parts: str, max_length: int = 60) -> str:
         """A Vertex feature-store id (underscores, as the GCP profile's name rule writes it)."""
         rule = GCP.names["spec"]
         return physical_name(
-            *(rule.vendor_name(p) for p in (self.spec_name, self.stack, *parts)),
+            *(rule.vendor_name(p) for p in (self.resolved.prefix, self.spec_name, self.stack, *parts) if p),
             max_length=max_length,
             separator="_",
         )

@@ -78,7 +78,8 @@ def _endpoint(
     log_table: str | None,
     private: bool,
 ) -> tuple[gcp.vertex.AiEndpoint, str]:
-    endpoint_id = numeric_id(ctx.project, ctx.spec_name, ctx.stack, name)
+    owner = (ctx.resolved.prefix,) if ctx.resolved.prefix else ()  # ids outside development mode stay
+    endpoint_id = numeric_id(ctx.project, *owner, ctx.spec_name, ctx.stack, name)
     logging = (
         {
             "enabled": True,

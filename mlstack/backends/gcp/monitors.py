@@ -108,6 +108,7 @@ def _monitoring_job(ctx: Gcp, served: Served, monitors: list[Monitor], channels:
         "emails": emails,
         "notification_channels": channels,
         "stats_directory": ctx.platform.gcs("monitoring", name),
+        **({"paused": True} if ctx.resolved.development else {}),  # a developer's copy monitors when asked
     }
     depends: list[pulumi.Resource] = [served.deployment]
     if (schema := instance_schema(ctx.resolved, name, monitors)) is not None:

@@ -164,6 +164,7 @@ def schedule(ctx: Gcp, component: SpecComponent, name: str, cron: str, spec_json
         location=ctx.region,
         project=ctx.project,
         cron=cron,
+        desired_state="PAUSED" if ctx.resolved.development else None,  # a developer's copy runs when asked
         max_concurrent_run_count="1",
         allow_queueing=False,
         create_pipeline_job_request=job_request(ctx, name, spec_json, account),

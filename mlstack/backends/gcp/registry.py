@@ -31,6 +31,8 @@ def model_id(ctx: Gcp, group: str) -> str:
 def build_group(ctx: Gcp, group: ModelGroup) -> dict[int, ModelVersion]:
     component = SpecComponent("registry", group.name)
     versions = {}
+    promotion = ctx.resolved.spec.registry.promotion_of(group)
+    policy = gcp_labels(promotion.tags()) if promotion else {}  # Vertex has no model-level labels: on each version
     for version in group.versions:
         props = {
             "project": ctx.project,
@@ -43,7 +45,7 @@ def build_group(ctx: Gcp, group: ModelGroup) -> dict[int, ModelVersion]:
             "image_uri": serving_image(version, ctx.region, group.name),
             "aliases": sorted(version.aliases),
             "metrics": dict(version.metrics),  # what beat_champion compares with while this is the champion
-            "labels": {**ctx.labels, **gcp_labels(group.tags)},
+            "labels": {**ctx.labels, **gcp_labels(group.tags), **policy},
             "kms_key": ctx.kms_key,
         }
         versions[version.version] = ModelVersion(f"{group.name}-v{version.version}", props, ctx.opts(component))

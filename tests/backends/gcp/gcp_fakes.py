@@ -234,6 +234,14 @@ class JobService:
             setattr(job, path, getattr(request.model_deployment_monitoring_job, path))
         return Operation(v1.ModelDeploymentMonitoringJob(job))
 
+    def pause_model_deployment_monitoring_job(self, request: v1.PauseModelDeploymentMonitoringJobRequest) -> None:
+        self.v.record("pause_model_deployment_monitoring_job", request)
+        self.v.jobs[request.name].state = v1.JobState.JOB_STATE_PAUSED
+
+    def resume_model_deployment_monitoring_job(self, request: v1.ResumeModelDeploymentMonitoringJobRequest) -> None:
+        self.v.record("resume_model_deployment_monitoring_job", request)
+        self.v.jobs[request.name].state = v1.JobState.JOB_STATE_RUNNING
+
     def delete_model_deployment_monitoring_job(
         self, request: v1.DeleteModelDeploymentMonitoringJobRequest
     ) -> Operation:

@@ -110,3 +110,15 @@ def test_an_instance_schema_reaches_the_job_and_a_new_one_replaces_it(vertex):
         "id", props(analysis_instance_schema_uri=uri), props(analysis_instance_schema_uri=uri + "x")
     )
     assert diff.replaces == ["analysis_instance_schema_uri"]  # not an updatable field of the job
+
+
+def test_a_development_copy_is_created_paused_and_resumed_by_a_later_deploy(vertex):
+    provider = MonitoringJobProvider()
+    created = provider.create(props(paused=True))
+    (paused,) = vertex.sent("pause_model_deployment_monitoring_job")
+    assert paused == v1.PauseModelDeploymentMonitoringJobRequest(name=created.id)
+    assert vertex.jobs[created.id].state == v1.JobState.JOB_STATE_PAUSED
+    assert provider.diff(created.id, created.outs, props()).changes
+    provider.update(created.id, created.outs, props())
+    (resumed,) = vertex.sent("resume_model_deployment_monitoring_job")
+    assert resumed.name == created.id and vertex.jobs[created.id].state == v1.JobState.JOB_STATE_RUNNING

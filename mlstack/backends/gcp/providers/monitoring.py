@@ -104,6 +104,21 @@ def _update(service: Any, name: str, olds: dict[str, Any], news: dict[str, Any])
     wait(service.update_model_deployment_monitoring_job(request=request))
 
 
+def _pause(service: Any, name: str, olds: dict[str, Any], news: dict[str, Any]) -> None:
+    """Development mode creates the job paused; a later deploy in another mode resumes it."""
+    paused = bool(news.get("paused"))
+    if paused == bool(olds.get("paused")):
+        return
+    if paused:
+        service.pause_model_deployment_monitoring_job(
+            request=types().PauseModelDeploymentMonitoringJobRequest(name=name)
+        )
+    else:
+        service.resume_model_deployment_monitoring_job(
+            request=types().ResumeModelDeploymentMonitoringJobRequest(name=name)
+        )
+
+
 class MonitoringJobProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         service = aiplatform("JobServiceClient", props["region"])
@@ -115,15 +130,18 @@ class MonitoringJobProvider(ResourceProvider):
             name = service.create_model_deployment_monitoring_job(request=request).name
         else:
             _update(service, name, {}, props)
+        _pause(service, name, {}, props)
         return CreateResult(name, {**props, "name": name})
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = changed(olds, news, REPLACE_ON)
-        updates = changed(olds, news, UPDATE_MASK)
+        updates = changed(olds, news, UPDATE_MASK) + changed(olds, news, ("paused",))
         return DiffResult(changes=bool(replaces or updates), replaces=replaces, delete_before_replace=True)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        _update(aiplatform("JobServiceClient", news["region"]), id_, olds, news)
+        service = aiplatform("JobServiceClient", news["region"])
+        _update(service, id_, olds, news)
+        _pause(service, id_, olds, news)
         return UpdateResult({**news, "name": id_})
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
