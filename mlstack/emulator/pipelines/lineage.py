@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import platform
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +45,16 @@ def code(workdir: str, files: list[str]) -> dict[str, Any]:
         return out  # not a git checkout, or no git: the file hash still identifies the code
     out.update(code_commit=commit, code_dirty=bool(status))
     return out
+
+
+def steps_and_image(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each code step's file hash (a module entrypoint is named, not hashed: its file is found only by
+    importing it), and what ran the steps. Locally that is the emulator's own interpreter, not an image,
+    so there is no image digest to record; the clouds' plans record their step image's content tag."""
+    step_code = {
+        s["name"]: file_sha256(Path(s["entrypoint"])) if Path(s["entrypoint"]).is_file() else None
+        for s in steps
+        if s.get("entrypoint")
+    }
+    runtime = f"local: {sys.executable} (Python {platform.python_version()})"
+    return {"step_code_sha256": step_code, "image": runtime, "image_digest": None}
