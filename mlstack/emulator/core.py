@@ -193,11 +193,12 @@ class Emulator:
     def start_apply(self, desired: dict[str, Any]) -> Operation:
         reconcile.validate_desired(desired)
         name = desired.get("platform") or "a desired state"
-        op = self.operations.start(
-            "apply", f"applying {name}", lambda op: reconcile.apply(self, desired, op), exclusive=True
-        )
-        self.audit.record(None, "apply", name, desired.get("spec_file") or "", {"operation": op.id})
-        return op
+
+        def work(op: Operation) -> dict[str, Any]:
+            self.audit.record(None, "apply", name, desired.get("spec_file") or "", {"operation": op.id})
+            return reconcile.apply(self, desired, op)
+
+        return self.operations.start("apply", f"applying {name}", work, exclusive=True)
 
     def put(self, kind: str, name: str, config: dict[str, Any]) -> dict[str, Any]:
         """Apply one resource now (the Pulumi backend's create/update); waits for a running apply."""

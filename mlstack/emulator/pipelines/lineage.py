@@ -34,16 +34,24 @@ def code(workdir: str, files: list[str]) -> dict[str, Any]:
         commit = subprocess.run(
             ["git", "-C", workdir, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10, check=True
         ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return out  # not a git checkout, or no git: the file hash still identifies the code
+    out["code_commit"] = commit
+    # Step files outside the checkout are not in the commit: git refuses to say whether they changed,
+    # and the step hashes identify them instead.
+    root = Path(workdir).resolve()
+    inside = [f for f in files if Path(workdir, f).resolve().is_relative_to(root)]
+    try:
         status = subprocess.run(
-            ["git", "-C", workdir, "status", "--porcelain", "--", *files],
+            ["git", "-C", workdir, "status", "--porcelain", "--", *inside],
             capture_output=True,
             text=True,
             timeout=10,
             check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return out  # not a git checkout, or no git: the file hash still identifies the code
-    out.update(code_commit=commit, code_dirty=bool(status))
+        return out
+    out["code_dirty"] = bool(status)
     return out
 
 
