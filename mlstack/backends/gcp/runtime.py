@@ -20,6 +20,8 @@ from typing import Any
 
 from mlstack.backends.gcp.providers.clients import aiplatform, types
 
+LABEL_MAX = 63  # characters in a GCP label value
+
 METRICS_PREFIX = "mlstack metrics "
 
 
@@ -62,6 +64,13 @@ def gate(args: argparse.Namespace) -> str:
     return "; ".join(["quality gates passed", *verdict.notes])
 
 
+def _lineage_labels(text: str | None) -> dict[str, str]:
+    """The plan's lineage labels (pipeline, run, feature views), clean but for the run's name, which
+    Vertex fills in when the task starts: a pipeline job name is already lower-case letters, digits and
+    '-', so it only needs cutting to a label's 63 characters."""
+    return {key: str(value)[:LABEL_MAX] for key, value in json.loads(text or "{}").items()}
+
+
 def register(args: argparse.Namespace) -> str:
     from mlstack.backends.gcp.providers.model import ModelVersionProvider, parent_model
 
@@ -73,7 +82,7 @@ def register(args: argparse.Namespace) -> str:
         "artifact_uri": args.artifact,
         "image_uri": args.image,
         "aliases": [a for a in args.aliases.split(",") if a],
-        "labels": {"managed-by": "mlstack"},
+        "labels": {"managed-by": "mlstack", **_lineage_labels(args.lineage)},
         "kms_key": args.kms_key,
     }
     metrics = read_metrics(args.metrics)
@@ -318,6 +327,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--aliases", default="")
     r.add_argument("--metrics")
     r.add_argument("--kms-key")
+    r.add_argument("--lineage", help="JSON object of lineage labels for the version")
     d = commands.add_parser("deploy")
     for name in ("endpoint", "region", "strategy", "registered"):
         d.add_argument(f"--{name}", required=True)

@@ -46,6 +46,32 @@ def test_register_numbers_versions_and_keeps_metrics_for_gates(vertex, tmp_path)
     assert versions["1"].version_description == 'mlstack metrics {"auc": 0.93}'
 
 
+def test_register_labels_the_version_with_its_lineage(vertex, tmp_path):
+    from google.cloud import aiplatform_v1
+
+    job = "train-fraud-20261203051500-" + "x" * 60  # longer than a label value may be
+    lineage = {"mlstack-pipeline": "train-fraud", "mlstack-run": job, "mlstack-features": "stats"}
+    out = tmp_path / "out"
+    argv = [
+        "register",
+        "--project=p-123456",
+        "--region=us-central1",
+        "--model-id=fd-ranker",
+        "--display-name=ranker",
+        "--artifact=gs://runs/run1/model/",
+        "--image=us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-6:latest",
+        f"--output={out}",
+        f"--lineage={json.dumps(lineage)}",
+    ]
+    assert runtime.main(argv) == 0
+    labels = dict(vertex.models[MODEL]["1"].labels)
+    assert labels["mlstack-pipeline"] == "train-fraud" and labels["mlstack-features"] == "stats"
+    assert labels["mlstack-run"] == job[:63]
+    # What Vertex accepts, by its own message type: string labels within the 63-character limit.
+    aiplatform_v1.Model(display_name="ranker", labels=labels)
+    assert all(len(v) <= 63 for v in labels.values())
+
+
 def test_gates_compare_with_min_and_the_champion(vertex, tmp_path, capsys):
     register(tmp_path, "run1", {"auc": 0.95})
     good = write_metrics(tmp_path, auc=0.949)
