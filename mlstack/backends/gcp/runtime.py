@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mlstack.backends.gcp.providers.clients import aiplatform, types
+from mlstack.runtime import audit_log
 
 LABEL_MAX = 63  # characters in a GCP label value
 
@@ -347,11 +348,15 @@ COMMANDS = {"gate": gate, "register": register, "deploy": deploy, "replay": repl
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    what = next((str(getattr(args, k)) for k in ("endpoint", "model_id", "monitor", "model") if getattr(args, k, None)), "")
     try:
-        print(COMMANDS[args.command](args), flush=True)
+        report = COMMANDS[args.command](args)
     except TaskFailed as exc:
         print(f"mlstack {args.command}: {exc}", file=sys.stderr, flush=True)
+        audit_log.record(f"mlstack {args.command}", what, "failed", str(exc))
         return 1
+    print(report, flush=True)
+    audit_log.record(f"mlstack {args.command}", what, "succeeded", report)
     return 0
 
 

@@ -46,7 +46,7 @@ def test_register_numbers_versions_and_keeps_metrics_for_gates(vertex, tmp_path)
     assert versions["1"].version_description == 'mlstack metrics {"auc": 0.93}'
 
 
-def test_register_labels_the_version_with_its_lineage(vertex, tmp_path):
+def test_register_labels_the_version_with_its_lineage(vertex, tmp_path, capsys):
     from google.cloud import aiplatform_v1
 
     job = "train-fraud-20261203051500-" + "x" * 60  # longer than a label value may be
@@ -70,6 +70,11 @@ def test_register_labels_the_version_with_its_lineage(vertex, tmp_path):
     # What Vertex accepts, by its own message type: string labels within the 63-character limit.
     aiplatform_v1.Model(display_name="ranker", labels=labels)
     assert all(len(v) <= 63 for v in labels.values())
+    # The decision as a structured record Cloud Logging keeps (jsonPayload.mlstack_audit="v1").
+    report, audit = capsys.readouterr().out.splitlines()
+    record = json.loads(audit)
+    assert (record["mlstack_audit"], record["action"], record["what"]) == ("v1", "mlstack register", "fd-ranker")
+    assert record["outcome"] == "succeeded" and record["why"] == report == f"registered {MODEL}@1"
 
 
 def test_gates_compare_with_min_and_the_champion(vertex, tmp_path, capsys):
