@@ -17,7 +17,7 @@ def write_metrics(tmp_path, **metrics) -> str:
     return str(tmp_path)
 
 
-def register(tmp_path, name: str, metrics: dict | None = None) -> int:
+def register(tmp_path, name: str, metrics: dict | None = None, *extra: str) -> int:
     out = tmp_path / name
     argv = [
         "register",
@@ -33,7 +33,7 @@ def register(tmp_path, name: str, metrics: dict | None = None) -> int:
     if metrics is not None:
         (tmp_path / f"{name}-eval").mkdir()
         argv.append(f"--metrics={write_metrics(tmp_path / f'{name}-eval', **metrics)}")
-    return runtime.main(argv)
+    return runtime.main([*argv, *extra])
 
 
 def test_register_numbers_versions_and_keeps_metrics_for_gates(vertex, tmp_path):
@@ -51,19 +51,7 @@ def test_register_labels_the_version_with_its_lineage(vertex, tmp_path, capsys):
 
     job = "train-fraud-20261203051500-" + "x" * 60  # longer than a label value may be
     lineage = {"mlstack-pipeline": "train-fraud", "mlstack-run": job, "mlstack-features": "stats"}
-    out = tmp_path / "out"
-    argv = [
-        "register",
-        "--project=p-123456",
-        "--region=us-central1",
-        "--model-id=fd-ranker",
-        "--display-name=ranker",
-        "--artifact=gs://runs/run1/model/",
-        "--image=us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-6:latest",
-        f"--output={out}",
-        f"--lineage={json.dumps(lineage)}",
-    ]
-    assert runtime.main(argv) == 0
+    assert register(tmp_path, "run1", None, f"--lineage={json.dumps(lineage)}") == 0
     labels = dict(vertex.models[MODEL]["1"].labels)
     assert labels["mlstack-pipeline"] == "train-fraud" and labels["mlstack-features"] == "stats"
     assert labels["mlstack-run"] == job[:63]
