@@ -19,6 +19,7 @@ from mlstack.errors import MlstackError, SpecInvalid, printable
 COMMAND_MODULES = (
     "mlstack.commands.catalog",
     "mlstack.commands.deploy",
+    "mlstack.commands.experiments",
     "mlstack.commands.graph",
     "mlstack.commands.init",
     "mlstack.commands.local",

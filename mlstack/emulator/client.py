@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from mlstack.emulator.audit import ACTOR_RULE, HEADER
 from mlstack.emulator.errors import BadRequest, Conflict, NotFound
 from mlstack.emulator.layout import StateDir
 from mlstack.errors import MlstackError
@@ -20,7 +21,10 @@ class Client:
         self.url = url
         self.state = state
         self.http = httpx.Client(
-            base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=timeout, trust_env=False
+            base_url=url,
+            headers={"Authorization": f"Bearer {token}", HEADER: _actor()},
+            timeout=timeout,
+            trust_env=False,
         )
 
     @classmethod
@@ -84,3 +88,16 @@ def _reason(response: httpx.Response) -> str:
     if isinstance(body, dict) and "detail" in body:  # FastAPI's own validation errors
         return f"HTTP {response.status_code}: {body['detail']}"
     return f"HTTP {response.status_code}: {body}"
+
+
+def _actor() -> str:
+    """Who the audit trail names for this client's changes: the OS user (MLSTACK_ACTOR overrides it,
+    for a CI job that acts for someone)."""
+    import getpass
+    import os
+
+    try:
+        actor = os.environ.get("MLSTACK_ACTOR") or getpass.getuser()
+    except (KeyError, OSError):  # no login name (a container's numeric user)
+        actor = f"uid:{os.getuid()}"
+    return actor if ACTOR_RULE.match(actor) else "unknown"

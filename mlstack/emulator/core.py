@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from mlstack.emulator import procs, reconcile
+from mlstack.emulator.audit import AuditTrail
 from mlstack.emulator.autoscaling import Autoscaler
 from mlstack.emulator.errors import BadRequest, Conflict, NotFound
 from mlstack.emulator.features import FeatureStore, View
@@ -20,6 +21,7 @@ from mlstack.emulator.features.online import OnlineStore
 from mlstack.emulator.layout import StateDir, inside
 from mlstack.emulator.monitors import Monitors
 from mlstack.emulator.operations import Operation, Operations
+from mlstack.emulator.pipelines.experiments import Experiments
 from mlstack.emulator.pipelines.runner import PipelineRunner
 from mlstack.emulator.promotion import Policy, Promotions
 from mlstack.emulator.registry import Registry, Version
@@ -45,6 +47,8 @@ class Emulator:
         self.db = open_state(state.database)
         self.registry = Registry(self.db, state.artifacts)
         self.promotions = Promotions(self.db)
+        self.audit = AuditTrail(self.db)
+        self.experiments = Experiments(self.db)
         self.features = FeatureStore(OnlineStore(state.online_database), self._views)
         self.serving = Serving(state.captures)
         self.rollouts = Rollouts(self)
@@ -192,9 +196,12 @@ class Emulator:
     def start_apply(self, desired: dict[str, Any]) -> Operation:
         reconcile.validate_desired(desired)
         name = desired.get("platform") or "a desired state"
-        return self.operations.start(
-            "apply", f"applying {name}", lambda op: reconcile.apply(self, desired, op), exclusive=True
-        )
+
+        def work(op: Operation) -> dict[str, Any]:
+            self.audit.record(None, "apply", name, desired.get("spec_file") or "", {"operation": op.id})
+            return reconcile.apply(self, desired, op)
+
+        return self.operations.start("apply", f"applying {name}", work, exclusive=True)
 
     def put(self, kind: str, name: str, config: dict[str, Any]) -> dict[str, Any]:
         """Apply one resource now (the Pulumi backend's create/update); waits for a running apply."""
@@ -230,6 +237,7 @@ class Emulator:
         ):
             return None
         run_id = self.runner.create(config, trigger, parameters)
+        self.audit.record(None, "run", pipeline, trigger, {"run_id": run_id, "parameters": parameters or {}})
 
         def work(op: Operation) -> dict[str, Any]:
             run = self.runner.execute(run_id, config, op.emit)
@@ -241,7 +249,9 @@ class Emulator:
 
     def run_pipeline_now(self, pipeline: str, trigger: str, op: Operation) -> dict[str, Any]:
         config = self.resource("pipeline", pipeline)["config"]
-        return self.runner.execute(self.runner.create(config, trigger), config, op.emit)
+        run_id = self.runner.create(config, trigger)
+        self.audit.record(None, "run", pipeline, trigger, {"run_id": run_id})
+        return self.runner.execute(run_id, config, op.emit)
 
     def run(self, run_id: str) -> dict[str, Any]:
         row = self.db.one("SELECT * FROM runs WHERE id = ?", (run_id,))
@@ -302,6 +312,7 @@ class Emulator:
                 "INSERT INTO alerts (monitor, at, detail, runs) VALUES (?, ?, ?, ?)",
                 (monitor, time.time(), detail, json.dumps(started)),
             )
+        self.audit.record(None, "alert", monitor, detail, {"runs": started})
         return {"monitor": monitor, "runs": started}
 
     # --- endpoints and registry ------------------------------------------------------------------
@@ -315,6 +326,7 @@ class Emulator:
             row = self.resource("endpoint", name)
             outcome = ENDPOINTS.redeploy(self, name, row["config"])
             self.put_resource("endpoint", name, row["config"], outcome.status, outcome.message, outcome.observed)
+        self.audit.record(None, "deploy", f"endpoint {name}", outcome.message, {"status": outcome.status})
         return (
             f"endpoint {name}: {outcome.message}"
             if outcome.status == "ready"
@@ -340,6 +352,8 @@ class Emulator:
         endpoint serving it (in any variant or as a shadow) stops and waits, refusing invocations,
         until its model reference names a version that may be served; it then deploys that one."""
         result = self.registry.set_approval(group, version, approval).as_dict()
+        action = {"approved": "approve", "rejected": "reject"}.get(approval, approval)
+        self.audit.record(None, action, f"{group} v{version}")
         deployed = []
         if approval == "rejected":
             deployed += self._stop_serving(group, version)

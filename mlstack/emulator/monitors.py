@@ -262,6 +262,7 @@ class Monitors:
                     done.append({"type": "rollback", "ok": True, "message": message})
                 except MlstackError as exc:
                     done.append({"type": "rollback", "ok": False, "message": str(exc)})
+        self.core.audit.record(None, "monitor", name, detail, {"actions": done})
         return done
 
     def _notify(self, target: str, name: str, detail: str, evaluation: Evaluation) -> dict[str, Any]:

@@ -3,6 +3,7 @@ thread, followed by clients through their events, recorded so a crash leaves the
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 import traceback
@@ -85,7 +86,11 @@ class Operations:
                 "INSERT INTO operations (id, kind, status, started_at) VALUES (?, ?, 'running', ?)",
                 (op.id, kind, op.started_at),
             )
-        thread = threading.Thread(target=self._run, args=(op, work, exclusive), name=op.id, daemon=True)
+        # The caller's context goes with the work, so that what it changes is recorded as the caller's.
+        context = contextvars.copy_context()
+        thread = threading.Thread(
+            target=context.run, args=(self._run, op, work, exclusive), name=op.id, daemon=True
+        )
         thread.start()
         return op
 

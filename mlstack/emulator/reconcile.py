@@ -157,6 +157,7 @@ def apply_one(
         op.emit(f"{verb} {kind} {name}", level="resource", kind=kind, name=name)
     outcome = HANDLERS[kind].apply(core, name, config, op)
     core.put_resource(kind, name, config, outcome.status, outcome.message, outcome.observed)
+    core.audit.record(None, verb, f"{kind} {name}", outcome.message, {"status": outcome.status})
     if op is not None:
         note = (
             f" ({outcome.status}: {outcome.message})"
@@ -175,3 +176,4 @@ def delete_one(core: Emulator, kind: str, name: str, op: Operation | None) -> No
         op.emit(f"delete {kind} {name}", level="resource", kind=kind, name=name)
     HANDLERS[kind].delete(core, name, row["config"])
     core.remove_resource(kind, name)
+    core.audit.record(None, "delete", f"{kind} {name}")

@@ -337,6 +337,7 @@ class Rollouts:
             "rollback": {"at": time.time(), "reason": reason, "from": rollout.target},
         }
         self._commit(rollout, "rolled_back", message, observed)
+        self.core.audit.record(None, "rollback", f"endpoint {rollout.endpoint}", reason, {"from": rollout.target})
 
     def _revert(self, rollout: Rollout) -> None:
         self.core.serving.route(rollout.endpoint, rollout.stable, rollout.config.get("capture_percent", 0))
@@ -408,6 +409,7 @@ class Rollouts:
                 "rollback": {"at": time.time(), "reason": reason, "from": left},
             }
             self._write(name, "rolled_back", message, observed)
+        self.core.audit.record(None, "rollback", f"endpoint {name}", reason, {"from": left})
         return f"endpoint {name} {message}"
 
     def _routing_of(self, serving: list[dict[str, Any]], config: dict[str, Any], current: Routing | None) -> Routing:

@@ -32,6 +32,7 @@ Routes (JSON in and out; errors are {"error": "..."} with a 4xx/5xx status):
     GET    /v1/endpoints                                endpoints, their URLs and what they serve
     POST   /endpoints/{name}/invocations                {"instances": [...]} -> {"predictions": [...]} (dataplane.py)
     ...    traffic, rollback, ground truth, monitor runs and reports: monitoring_api.py
+    ...    experiments, lineage and the audit trail: experiments_api.py
     POST   /v1/shutdown                                 stop the emulator (runs fail, captures flush)
 """
 
@@ -52,6 +53,8 @@ from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from mlstack.emulator import experiments_api
+from mlstack.emulator.audit import ActorHeader
 from mlstack.emulator.boundary import check_version
 from mlstack.emulator.core import Emulator
 from mlstack.emulator.dataplane import DataPlane
@@ -259,7 +262,9 @@ def create_app(core: Emulator, token: str, shutdown: Callable[[], None]) -> Any:
         number = _object(body, "the body").get("version")
         if not isinstance(number, int):
             raise BadRequest('send {"version": N}')
-        return core.registry.set_alias(group, alias, check_version(number)).as_dict()
+        result = core.registry.set_alias(group, alias, check_version(number)).as_dict()
+        core.audit.record(None, "alias", f"{group} v{number}", f"alias {alias}")
+        return result
 
     @app.post("/v1/pipelines/{name}/runs", status_code=202)
     def start_run(name: str, body: Any = Body(default={})) -> dict[str, Any]:
@@ -338,7 +343,8 @@ def create_app(core: Emulator, token: str, shutdown: Callable[[], None]) -> Any:
         return {"stopping": True}
 
     app.include_router(routes(core))
-    return TokenAuth(DataPlane(BodyLimit(app), core.serving), token)
+    app.include_router(experiments_api.routes(core))
+    return TokenAuth(DataPlane(BodyLimit(ActorHeader(app)), core.serving), token)
 
 
 def _project_file(core: Emulator, given: str) -> Path:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mlstack.emulator import audit
 from mlstack.emulator.db import Database
+from mlstack.emulator.pipelines import experiments
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -133,4 +135,4 @@ CREATE TABLE IF NOT EXISTS alerts (
 
 
 def open_state(path: Path) -> Database:
-    return Database(path, SCHEMA)
+    return Database(path, SCHEMA + experiments.SCHEMA + audit.SCHEMA)

@@ -245,4 +245,4 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, sagemaker: Any = None) -> int:
     args = parser().parse_args(argv)
-    return run("mlstack deploy_job", lambda: deploy(args, sagemaker))
+    return run("mlstack deploy_job", lambda: deploy(args, sagemaker), what=f"endpoint {args.endpoint}")

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mlstack.errors import MlstackError
+from mlstack.runtime import audit_log
 
 MESSAGE_FILE = Path("/opt/ml/output/message")
 
@@ -43,16 +44,16 @@ def write_message(text: str) -> None:
         MESSAGE_FILE.write_text(text[:1024], encoding="utf-8")
 
 
-def run(job: str, body: Callable[[], str]) -> int:
-    """Run `body`, print its report (or the failure) and return the exit code."""
+def run(job: str, body: Callable[[], str], what: str = "") -> int:
+    """Run `body`, print its report (or the failure) and its audit record, and return the exit code."""
     try:
         report = body()
     except MlstackError as exc:
-        return _fail(job, str(exc))
+        return _fail(job, str(exc), what)
     except Exception as exc:
         message = _aws_failure(exc)
         if message is not None:
-            return _fail(job, message)
+            return _fail(job, message, what)
         if os.environ.get("MLSTACK_DEBUG"):
             raise
         from mlstack.cli import ISSUES_URL
@@ -61,14 +62,17 @@ def run(job: str, body: Callable[[], str]) -> int:
             job,
             f"internal error {type(exc).__name__}: {exc}. This is a bug in mlstack; please report it at "
             f"{ISSUES_URL} (set MLSTACK_DEBUG=1 for the traceback)",
+            what,
         )
     print(report, flush=True)
     write_message(report)
+    audit_log.record(job, what, "succeeded", report)
     return 0
 
 
-def _fail(job: str, message: str) -> int:
+def _fail(job: str, message: str, what: str) -> int:
     line = f"{job}: {message}"
     print(line, file=sys.stderr, flush=True)
     write_message(line)
+    audit_log.record(job, what, "failed", message)
     return 1

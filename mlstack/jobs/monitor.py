@@ -319,4 +319,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return run("mlstack monitor_job", lambda: monitor(Settings.load(args, os.environ if environ is None else environ)))
+    env = os.environ if environ is None else environ
+    what = f"monitor {args.monitor or env.get('MLSTACK_MONITOR', '')}".rstrip()
+    return run("mlstack monitor_job", lambda: monitor(Settings.load(args, env)), what=what)

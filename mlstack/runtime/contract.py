@@ -20,6 +20,9 @@ in environment variables:
                          (joblib dump of an object with `predict`, e.g. a scikit-learn estimator)
   MLSTACK_METRICS_FILE   $MLSTACK_OUTPUT_DIR/metrics.json: an evaluation step writes a flat JSON object
                          {"name": number} here; gates and the registry read it, on every target
+  MLSTACK_METRICS_LOG    $MLSTACK_OUTPUT_DIR/tracking.jsonl: params and metrics (time series too) a step
+                         logs with `mlstack.runtime.tracking.log_param/log_metric` (MLflow's names;
+                         see mlstack/runtime/tracking.py); the run records them on every target
   MLSTACK_CHAMPION_MODEL the artifact of the champion of the pipeline's model group, when one exists
   MLSTACK_RUN_ID, MLSTACK_PIPELINE, MLSTACK_STEP, MLSTACK_STEP_KIND
   MLSTACK_STATE_DIR      the emulator's state directory (local target only)
@@ -40,6 +43,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from mlstack.runtime import tracking
 
 CODE_KINDS = frozenset({"data_validation", "processing", "training", "evaluation"})
 MODEL_FILE = "model.joblib"
@@ -94,6 +99,7 @@ def invocation(
         "MLSTACK_DATA": data,
         "MLSTACK_MODEL_FILE": str(output_dir / MODEL_FILE),
         "MLSTACK_METRICS_FILE": str(output_dir / METRICS_FILE),
+        tracking.ENV: str(output_dir / tracking.TRACKING_FILE),
     }
     if state_dir is not None:
         env["MLSTACK_STATE_DIR"] = str(state_dir)

@@ -17,6 +17,10 @@ or `--name value`. The adapter then smooths over what differs between platforms:
 
 It runs the entrypoint exactly as the emulator does, then fails the job when a training step wrote no
 model or an evaluation step wrote no flat metrics.json, which is what gates on every target read.
+What the step logged with `mlstack.runtime.tracking` ($MLSTACK_METRICS_LOG) and an evaluation's metrics
+go to the MLflow tracking server the job's environment names (MLFLOW_TRACKING_URI and
+MLFLOW_EXPERIMENT_NAME, set by the plan or the platform), when the image has mlflow; they stay in the
+step's output folder as tracking.jsonl either way.
 
 Standard library only: it runs inside the step's own image, where mlstack is installed without its
 dependencies."""
@@ -31,7 +35,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from mlstack.runtime import contract
+from mlstack.runtime import contract, tracking
 
 ARCHIVE = "model.tar.gz"  # SageMaker's packing of a training job's /opt/ml/model
 DATA_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl")
@@ -147,12 +151,17 @@ def run(argv: list[str]) -> int:
         raise AdapterError(f"step {args.step}: {args.entrypoint} exited with status {code}")
     if missing := contract.missing_output(args.kind, args.output):
         raise AdapterError(f"step {args.step}: {missing}")
-    if args.kind == "evaluation":
-        try:
+    metrics: dict[str, float] = {}
+    try:
+        if args.kind == "evaluation":
             metrics = contract.read_metrics(args.output / contract.METRICS_FILE)
-        except ValueError as exc:
-            raise AdapterError(f"step {args.step}: {exc}") from None
-        print(f"mlstack: step {args.step} metrics {json.dumps(metrics, sort_keys=True)}")
+            print(f"mlstack: step {args.step} metrics {json.dumps(metrics, sort_keys=True)}")
+        logged = tracking.read(args.output / tracking.TRACKING_FILE)
+    except ValueError as exc:
+        raise AdapterError(f"step {args.step}: {exc}") from None
+    tags = {"mlstack.pipeline": args.pipeline, "mlstack.step": args.step, "mlstack.run_id": args.run_id}
+    name = f"{args.run_id or args.pipeline}/{args.step}"
+    print(f"mlstack: step {args.step} tracking {tracking.forward_to_mlflow(logged, metrics, run_name=name, tags=tags)}")
     return 0
 
 

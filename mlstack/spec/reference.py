@@ -80,13 +80,19 @@ def render() -> str:
 
 def _step_contract() -> list[str]:
     """The contract code steps run under on every target, from the module that implements it."""
-    from mlstack.runtime import contract, step
+    from mlstack.runtime import contract, step, tracking
 
     return [
         "## Step contract",
         "",
         "```text",
         (contract.__doc__ or "").strip(),
+        "```",
+        "",
+        "### Logging params and metrics",
+        "",
+        "```text",
+        (tracking.__doc__ or "").strip(),
         "```",
         "",
         "On a cloud, each plan starts a code step through mlstack's adapter in the step's image (the image with",

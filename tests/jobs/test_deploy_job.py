@@ -4,6 +4,7 @@ request checked against SageMaker's service model."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 
@@ -122,10 +123,15 @@ def test_a_package_pending_approval_is_not_deployed(sagemaker, capsys):
 
     assert deploy.main(["--endpoint", "ranker", "--model-package", package], sagemaker) == 0
 
-    assert capsys.readouterr().out == (
+    report, audit = capsys.readouterr().out.splitlines()
+    assert report == (
         f"endpoint ranker unchanged: model package {package} is PendingManualApproval; "
-        "approve it, then run the pipeline's deployment again\n"
+        "approve it, then run the pipeline's deployment again"
     )
+    # The decision, as the structured record CloudWatch Logs keeps beside CloudTrail's API calls.
+    record = json.loads(audit)
+    assert (record["action"], record["what"], record["outcome"]) == ("mlstack deploy_job", "endpoint ranker", "succeeded")
+    assert record["why"] == report
     assert len(sagemaker.list_models()["Models"]) == 1
     assert len(sagemaker.list_endpoint_configs()["EndpointConfigs"]) == 1
 
@@ -387,9 +393,9 @@ def test_the_whole_step_as_sagemaker_sees_it(capsys, stage):
         )
         stubber.assert_no_pending_responses()
     assert code == 0
-    assert re.fullmatch(
-        r"endpoint ranker is rolling to ranker-config-[0-9a-f]{8} \(waited 0 s\); .*\n", capsys.readouterr().out
-    )
+    report, audit = capsys.readouterr().out.splitlines()
+    assert re.fullmatch(r"endpoint ranker is rolling to ranker-config-[0-9a-f]{8} \(waited 0 s\); .*", report)
+    assert json.loads(audit)["why"] == report
 
 
 @pytest.mark.parametrize("life_cycle", [{"Stage": "staging", "StageStatus": "Approved"}, None])
@@ -413,7 +419,9 @@ def test_a_package_not_promoted_to_the_environments_stage_is_not_deployed(capsys
         stubber.assert_no_pending_responses()  # nothing created, the endpoint not updated
     assert code == 0
     entered = life_cycle["Stage"] if life_cycle else "none"
-    assert capsys.readouterr().out == (
+    report, *audit = capsys.readouterr().out.splitlines()
+    assert all(json.loads(line)["why"] == report for line in audit)  # the audit line, where the job writes one
+    assert report == (
         f"endpoint ranker unchanged: model package {ROLLOUT.package} is in stage {entered}, and this environment "
-        "deploys only versions promoted to prod; promote it (ModelLifeCycle), then run the pipeline's deployment again\n"
+        "deploys only versions promoted to prod; promote it (ModelLifeCycle), then run the pipeline's deployment again"
     )

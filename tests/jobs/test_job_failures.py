@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import json
+
 import boto3
 import pytest
 from botocore.stub import Stubber
 
 from mlstack.jobs.failures import JobFailed, run
+from mlstack.runtime import audit_log
 
 
-def test_a_report_is_printed_and_left_as_the_exit_message(exit_message, capsys):
-    assert run("job", lambda: "all done") == 0
-    assert capsys.readouterr().out == "all done\n"
+def _audit(out: str) -> dict:
+    """The job's audit record: its last stdout line, a JSON object with the fixed schema."""
+    record = json.loads(out.splitlines()[-1])
+    assert tuple(record) == audit_log.FIELDS and record["mlstack_audit"] == "v1"
+    return record
+
+
+def test_a_report_is_printed_and_left_as_the_exit_message(exit_message, capsys, monkeypatch):
+    monkeypatch.setenv("MLSTACK_ACTOR", "pipeline-execution-7")
+    assert run("job", lambda: "all done", what="endpoint ranker") == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "all done"
+    record = _audit(out)
+    assert {k: record[k] for k in ("who", "action", "what", "outcome", "why")} == {
+        "who": "pipeline-execution-7",
+        "action": "job",
+        "what": "endpoint ranker",
+        "outcome": "succeeded",
+        "why": "all done",
+    }
     assert exit_message.read_text() == "all done"
 
 
@@ -20,7 +40,10 @@ def test_bad_input_is_one_line(exit_message, capsys):
         raise JobFailed("the baseline has no rows")
 
     assert run("job", body) == 1
-    assert capsys.readouterr().err == "job: the baseline has no rows\n"
+    captured = capsys.readouterr()
+    assert captured.err == "job: the baseline has no rows\n"
+    record = _audit(captured.out)
+    assert (record["outcome"], record["why"], record["who"]) == ("failed", "the baseline has no rows", "mlstack-runtime")
     assert exit_message.read_text() == "job: the baseline has no rows"
 
 

@@ -130,9 +130,10 @@ def test_data_drift_publishes_the_worst_column_and_lists_the_violations(tmp_path
     assert report["worst"]["column"] == worst
     assert report["cloudwatch"]["dimensions"] == {"Endpoint": "ranker", "MonitoringSchedule": "shop-drift"}
     assert report["results"][2]["bins"]["rule"] == "categories"  # the bins each value was computed on
-    line = capsys.readouterr().out.strip()
+    line, audit = capsys.readouterr().out.splitlines()
     assert line.startswith(f"monitor drift: psi over 300 requests, worst {worst}")
     assert exit_message.read_text() == line
+    assert json.loads(audit)["what"] == "monitor drift" and json.loads(audit)["why"] == line
 
 
 def test_captures_and_baseline_are_read_from_s3_and_a_p_value_alarms_on_its_lowest(tmp_path, aws):

@@ -244,7 +244,7 @@ class _Builder:
             "approval": registration.approval,
             "image": registration.image,
             "model_data": self.output_of(self.pipeline.steps[trained[-1]].name),
-            "metadata": {"mlstack:pipeline": self.pipeline.name},
+            "metadata": self.lineage(trained[-1]),
             "statistics": None,
         }
         if registration.stage:
@@ -254,6 +254,22 @@ class _Builder:
         if evaluated:
             view["statistics"] = _join(self.output_of(self.pipeline.steps[evaluated[-1]].name), EVALUATION_FILE)
         return view
+
+    def lineage(self, trainer: int) -> dict[str, Expr]:
+        """What the model package records of where it came from (CustomerMetadataProperties): the
+        pipeline and its execution (which SageMaker links to every step's job, inputs and outputs), the
+        training image (tagged by content), the data and the feature groups of the spec's feature views.
+        Values keep to the API's character set: names are joined with spaces, not commas."""
+        found: dict[str, Expr] = {
+            "mlstack:pipeline": self.pipeline.name,
+            "mlstack:execution": {"Get": "Execution.PipelineExecutionId"},
+            "mlstack:training-image": self.settings.images[self.pipeline.steps[trainer].name],
+        }
+        if self.pipeline.data:
+            found["mlstack:data"] = self.pipeline.data
+        if self.pipeline.feature_views:
+            found["mlstack:feature-views"] = " ".join(self.pipeline.feature_views)
+        return found
 
     def conditions(self, step: Step) -> list[dict[str, Any]]:
         report = {"Get": f"Steps.{step.name}.PropertyFiles.{EVALUATION_REPORT}"}

@@ -26,7 +26,7 @@ import pulumi_gcp as gcp
 from mlstack.backends.components import SpecComponent
 from mlstack.backends.gcp import kfp
 from mlstack.backends.gcp.checks import CODE_STEPS, step_problem, upstream
-from mlstack.backends.gcp.context import Gcp
+from mlstack.backends.gcp.context import Gcp, label_part
 from mlstack.backends.gcp.kfp import Task
 from mlstack.backends.gcp.registry import model_id, serving_image
 from mlstack.errors import MlstackError
@@ -113,6 +113,15 @@ def _strategy(ctx: Gcp, endpoint: str) -> dict[str, object]:
     return spec.strategy.model_dump(exclude={"challenger", "variants", "compute", "instance_count"})
 
 
+def lineage_labels(pipeline: Pipeline) -> dict[str, str]:
+    """Labels a registered version carries of where it came from: the pipeline, its run (the Vertex
+    pipeline job, which records every task's inputs and outputs in ML Metadata) and the feature views."""
+    labels = {"mlstack-pipeline": label_part(pipeline.name), "mlstack-run": kfp.pipeline_job_name()}
+    if pipeline.feature_views:
+        labels["mlstack-features"] = label_part("_".join(pipeline.feature_views))
+    return labels
+
+
 def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Task:
     assert step.model_group is not None
     group = ctx.resolved.spec.model_group(step.model_group)
@@ -129,6 +138,7 @@ def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -
         "aliases": ",".join(step.aliases),
         "approval": group.approval,
         "output": kfp.output_path(),
+        "lineage": json.dumps(lineage_labels(pipeline)),
     }
     inputs = [trained]
     if evaluated := upstream(pipeline, step, "evaluation"):

@@ -20,7 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from mlstack.backends.gcp.providers.clients import aiplatform, types
+from mlstack.runtime import audit_log
 from mlstack.targets.gcp import APPROVAL_LABEL, APPROVAL_ON_REGISTER, APPROVED, REJECTED
+
+LABEL_MAX = 63  # characters in a GCP label value
 
 
 class TaskFailed(Exception):
@@ -63,6 +66,13 @@ def gate(args: argparse.Namespace) -> str:
     return "; ".join(["quality gates passed", *verdict.notes])
 
 
+def _lineage_labels(text: str | None) -> dict[str, str]:
+    """The plan's lineage labels (pipeline, run, feature views), clean but for the run's name, which
+    Vertex fills in when the task starts: a pipeline job name is already lower-case letters, digits and
+    '-', so it only needs cutting to a label's 63 characters."""
+    return {key: str(value)[:LABEL_MAX] for key, value in json.loads(text or "{}").items()}
+
+
 def register(args: argparse.Namespace) -> str:
     from mlstack.backends.gcp.providers.model import ModelVersionProvider, parent_model
 
@@ -74,7 +84,11 @@ def register(args: argparse.Namespace) -> str:
         "artifact_uri": args.artifact,
         "image_uri": args.image,
         "aliases": [a for a in args.aliases.split(",") if a],
-        "labels": {"managed-by": "mlstack", APPROVAL_LABEL: APPROVAL_ON_REGISTER[args.approval]},
+        "labels": {
+            "managed-by": "mlstack",
+            APPROVAL_LABEL: APPROVAL_ON_REGISTER[args.approval],
+            **_lineage_labels(args.lineage),
+        },
         "kms_key": args.kms_key,
     }
     metrics = read_metrics(args.metrics)
@@ -324,6 +338,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--approval", choices=sorted(APPROVAL_ON_REGISTER), default="auto")
     r.add_argument("--metrics")
     r.add_argument("--kms-key")
+    r.add_argument("--lineage", help="JSON object of lineage labels for the version")
     d = commands.add_parser("deploy")
     for name in ("endpoint", "region", "strategy", "registered"):
         d.add_argument(f"--{name}", required=True)
@@ -343,11 +358,15 @@ COMMANDS = {"gate": gate, "register": register, "deploy": deploy, "replay": repl
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    what = next((str(getattr(args, k)) for k in ("endpoint", "model_id", "monitor", "model") if getattr(args, k, None)), "")
     try:
-        print(COMMANDS[args.command](args), flush=True)
+        report = COMMANDS[args.command](args)
     except TaskFailed as exc:
         print(f"mlstack {args.command}: {exc}", file=sys.stderr, flush=True)
+        audit_log.record(f"mlstack {args.command}", what, "failed", str(exc))
         return 1
+    print(report, flush=True)
+    audit_log.record(f"mlstack {args.command}", what, "succeeded", report)
     return 0
 
 

@@ -19,7 +19,7 @@ from mlstack.emulator import procs
 from mlstack.emulator.errors import BadRequest
 from mlstack.emulator.layout import inside
 from mlstack.emulator.operations import Emit
-from mlstack.emulator.pipelines import data, lineage
+from mlstack.emulator.pipelines import data, experiments, lineage
 from mlstack.emulator.registry import NewVersion
 from mlstack.errors import MlstackError
 from mlstack.resolve import gates
@@ -168,6 +168,11 @@ class PipelineRunner:
         self._run_code(run_id, pipeline, step, params, output, {d: outputs[d] for d in step["depends_on"]}, data_path)
         if missing := contract.missing_output(step["kind"], output):
             raise StepFailed(missing)
+        try:  # recorded before the gates judge it: a run that fails a gate is an experiment too
+            with self.db.transaction() as conn:
+                experiments.record_step(conn, run_id, step["name"], params, output, time.time())
+        except ValueError as exc:
+            raise StepFailed(str(exc)) from None
         if step["kind"] != "evaluation":
             return ""
         metrics_file = output / contract.METRICS_FILE
@@ -292,6 +297,7 @@ class PipelineRunner:
             s["entrypoint"] for s in pipeline["steps"] if s.get("entrypoint", "") and Path(s["entrypoint"]).is_file()
         ]
         out.update(lineage.code(pipeline["workdir"], code_files))
+        out.update(lineage.steps_and_image(pipeline["steps"]))
         if not pipeline.get("data"):
             if pipeline.get("feature_views"):
                 raise ValueError(

@@ -175,10 +175,23 @@ def test_fraud_steps():
             "ModelDataUrl": {"Get": "Steps.train.ModelArtifacts.S3ModelArtifacts"},
         }
     ]
-    assert register["CustomerMetadataProperties"] == {
+    lineage = register["CustomerMetadataProperties"]
+    assert lineage == {
         "mlstack:aliases": "challenger",
         "mlstack:pipeline": "train-fraud",
+        "mlstack:execution": {"Get": "Execution.PipelineExecutionId"},
+        "mlstack:training-image": train["AlgorithmSpecification"]["TrainingImage"],
+        "mlstack:data": "s3://fraud-platform-data/fraud/transactions.csv",
+        "mlstack:feature-views": "customer-txn-stats merchant-risk",
     }
+    # Within the API's limits, by botocore's own model of CreateModelPackage (the Get resolves to an id).
+    shape = botocore.session.get_session().get_service_model("sagemaker").shape_for("CustomerMetadataMap")
+    assert len(lineage) <= shape.metadata["max"]
+    for key, value in lineage.items():
+        for text, limits in ((key, shape.key.metadata), (value, shape.value.metadata)):
+            if isinstance(text, str):
+                assert limits["min"] <= len(text) <= limits["max"]
+                assert re.fullmatch(r"[\w\s.:/=+\-@]*", text), text  # the pattern's \p{L}\p{Z}\p{N}_.:/=+-@
     deploy = steps["deploy"][0]["Arguments"]["AppSpecification"]
     assert deploy["ImageUri"].startswith(RUNTIME_REPOSITORY + ":runtime-")  # built by the stack, tagged by content
     assert deploy["ContainerArguments"] == [

@@ -163,6 +163,12 @@ def test_training_pipeline_is_a_valid_kfp_spec_with_gates(fraud):
     assert register[0] == "register" and "--aliases=challenger" in register
     assert "--approval=manual" in register  # fraud-model's approval: the deploy task waits for a person
     assert "--artifact={{$.inputs.artifacts['train'].uri}}" in register
+    lineage = json.loads(next(a for a in register if a.startswith("--lineage="))[len("--lineage=") :])
+    assert lineage == {
+        "mlstack-pipeline": "train-fraud",
+        "mlstack-run": "{{$.pipeline_job_name}}",  # Vertex fills it in when the task runs
+        "mlstack-features": "customer-txn-stats_merchant-risk",
+    }
     gates = executors["exec-evaluate-gates"]["container"]["args"]
     assert json.loads(next(a for a in gates if a.startswith("--gates="))[len("--gates=") :])[1]["beat_champion"]
     deploy = executors["exec-deploy"]["container"]["args"]

@@ -17,7 +17,7 @@ def write_metrics(tmp_path, **metrics) -> str:
     return str(tmp_path)
 
 
-def register(tmp_path, name: str, metrics: dict | None = None, approval: str = "auto") -> int:
+def register(tmp_path, name: str, metrics: dict | None = None, *extra: str, approval: str = "auto") -> int:
     out = tmp_path / name
     argv = [
         "register",
@@ -34,7 +34,7 @@ def register(tmp_path, name: str, metrics: dict | None = None, approval: str = "
     if metrics is not None:
         (tmp_path / f"{name}-eval").mkdir()
         argv.append(f"--metrics={write_metrics(tmp_path / f'{name}-eval', **metrics)}")
-    return runtime.main(argv)
+    return runtime.main([*argv, *extra])
 
 
 def test_register_numbers_versions_and_keeps_metrics_for_gates(vertex, tmp_path):
@@ -45,6 +45,25 @@ def test_register_numbers_versions_and_keeps_metrics_for_gates(vertex, tmp_path)
     assert [versions[v].labels["mlstack-version"] for v in ("1", "2")] == ["1", "2"]
     assert list(versions["2"].version_aliases) == ["champion"]
     assert versions["1"].version_description == 'mlstack metrics {"auc": 0.93}'
+
+
+def test_register_labels_the_version_with_its_lineage(vertex, tmp_path, capsys):
+    from google.cloud import aiplatform_v1
+
+    job = "train-fraud-20261203051500-" + "x" * 60  # longer than a label value may be
+    lineage = {"mlstack-pipeline": "train-fraud", "mlstack-run": job, "mlstack-features": "stats"}
+    assert register(tmp_path, "run1", None, f"--lineage={json.dumps(lineage)}") == 0
+    labels = dict(vertex.models[MODEL]["1"].labels)
+    assert labels["mlstack-pipeline"] == "train-fraud" and labels["mlstack-features"] == "stats"
+    assert labels["mlstack-run"] == job[:63]
+    # What Vertex accepts, by its own message type: string labels within the 63-character limit.
+    aiplatform_v1.Model(display_name="ranker", labels=labels)
+    assert all(len(v) <= 63 for v in labels.values())
+    # The decision as a structured record Cloud Logging keeps (jsonPayload.mlstack_audit="v1").
+    report, audit = capsys.readouterr().out.splitlines()
+    record = json.loads(audit)
+    assert (record["mlstack_audit"], record["action"], record["what"]) == ("v1", "mlstack register", "fd-ranker")
+    assert record["outcome"] == "succeeded" and record["why"] == report == f"registered {MODEL}@1"
 
 
 def test_gates_compare_with_min_and_the_champion(vertex, tmp_path, capsys):
