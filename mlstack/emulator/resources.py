@@ -233,13 +233,31 @@ class MonitorHandler(Handler):
 
     def apply(self, core: Emulator, name: str, config: dict[str, Any], op: Operation | None) -> Outcome:
         self.restore(core, name, config, {})
-        return Outcome(message=f"scheduled {config['schedule']} (UTC) on endpoint {config['endpoint']}")
+        watched = f"batch job {config['batch_job']}" if config.get("batch_job") else f"endpoint {config['endpoint']}"
+        return Outcome(message=f"scheduled {config['schedule']} (UTC) on {watched}")
 
     def delete(self, core: Emulator, name: str, config: dict[str, Any]) -> None:
         core.scheduler.remove(f"monitor/{name}")
 
     def restore(self, core: Emulator, name: str, config: dict[str, Any], observed: dict[str, Any]) -> None:
         core.scheduler.set(f"monitor/{name}", config["schedule"], lambda: core.monitors.start(name, "schedule"))
+
+
+class BatchJobHandler(Handler):
+    """Batch jobs run on demand (`mlstack batch run`) and on their cron schedule: `batch.py`."""
+
+    def apply(self, core: Emulator, name: str, config: dict[str, Any], op: Operation | None) -> Outcome:
+        self.restore(core, name, config, {})
+        return Outcome(message=f"scheduled {config['schedule']} (UTC)" if config.get("schedule") else "on demand")
+
+    def delete(self, core: Emulator, name: str, config: dict[str, Any]) -> None:
+        core.scheduler.remove(f"batch_job/{name}")
+
+    def restore(self, core: Emulator, name: str, config: dict[str, Any], observed: dict[str, Any]) -> None:
+        if config.get("schedule"):
+            core.scheduler.set(f"batch_job/{name}", config["schedule"], lambda: core.batch.start(name, "schedule"))
+        else:
+            core.scheduler.remove(f"batch_job/{name}")
 
 
 ENDPOINTS = EndpointHandler()
@@ -251,4 +269,5 @@ HANDLERS: dict[str, Handler] = {
     "pipeline": PipelineHandler(),
     "endpoint": ENDPOINTS,
     "monitor": MonitorHandler(),
+    "batch_job": BatchJobHandler(),
 }

@@ -6,6 +6,9 @@ from __future__ import annotations
 from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, TargetProfile
 
 AWS = TargetProfile(
+    batch_monitors=(
+        "monitors over a batch job are not lowered to SageMaker yet (Model Monitor's BatchTransformInput is the closest); watch an endpoint, or run this monitor on the local emulator"
+    ),
     cloud="aws",
     title="AWS SageMaker",
     names={

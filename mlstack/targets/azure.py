@@ -5,6 +5,9 @@ from __future__ import annotations
 from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, TargetProfile
 
 AZURE = TargetProfile(
+    batch_monitors=(
+        "monitors over a batch job are not lowered to Azure ML yet (a monitor over a registered data asset of the outputs is the closest); watch an endpoint, or run this monitor on the local emulator"
+    ),
     cloud="azure",
     required_settings="subscription_id, resource_group and workspace",
     title="Azure Machine Learning",

@@ -72,6 +72,8 @@ class TargetProfile:
     needs_region: bool = True
     required_settings: str | None = None
     serves_unregistered_versions: bool = False
+    # None when monitors can watch a batch job's captured rows; else why not and the closest thing offered.
+    batch_monitors: str | None = None
 
 
 ALL_STRATEGIES: dict[str, str | None] = {

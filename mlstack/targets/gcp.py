@@ -6,6 +6,9 @@ from mlstack.metrics import DATA_QUALITY_METRICS, MODEL_QUALITY_METRICS
 from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, TargetProfile
 
 GCP = TargetProfile(
+    batch_monitors=(
+        "monitors over a batch job are not lowered to Vertex yet (a batch prediction job's model_monitoring_config is the closest); watch an endpoint, or run this monitor on the local emulator"
+    ),
     cloud="gcp",
     required_settings="project",
     title="Google Vertex AI",
