@@ -51,7 +51,7 @@ def runs_per_month(cron: str) -> int:
     from croniter import croniter
 
     end = _EPOCH + timedelta(days=MONTH_DAYS)
-    it = croniter(cron, _EPOCH)
+    it = croniter(cron, _EPOCH - timedelta(seconds=1))  # a run at the very start counts
     count = 0
     while count < MAX_COUNTED_RUNS and it.get_next(datetime) < end:
         count += 1
