@@ -332,6 +332,13 @@ def _target_rules(spec: Spec, target: TargetProfile) -> Iterator[Problem]:
     for bi, job in enumerate(spec.batch_jobs):
         # Batch jobs are named like endpoints: Azure ML batch endpoints share the online endpoints' rule.
         yield from named("endpoint", ("batch_jobs", bi, "name"), job.name)
+        if job.input.entities is not None and not target.batch_from_feature_views:
+            yield (
+                ("batch_jobs", bi, "input", "entities"),
+                f"on {target.title} a batch job scores files: materialise the training set of "
+                f"{', '.join(job.input.feature_views)} to a file and name it as input.uri (the local emulator "
+                "joins feature views itself)",
+            )
     for mi, monitor in enumerate(spec.monitors):
         path = ("monitors", mi)
         yield from named("monitor", (*path, "name"), monitor.name)

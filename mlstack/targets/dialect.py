@@ -74,6 +74,8 @@ class TargetProfile:
     serves_unregistered_versions: bool = False
     # None when monitors can watch a batch job's captured rows; else why not and the closest thing offered.
     batch_monitors: str | None = None
+    # Whether a batch job may score a feature view training set (input.entities); the clouds read files.
+    batch_from_feature_views: bool = False
 
 
 ALL_STRATEGIES: dict[str, str | None] = {

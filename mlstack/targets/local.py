@@ -8,6 +8,7 @@ LOCAL = TargetProfile(
     cloud="local",
     needs_region=False,
     serves_unregistered_versions=True,
+    batch_from_feature_views=True,
     title="the local emulator",
     names={},
     strategies=dict(ALL_STRATEGIES),

@@ -14,7 +14,7 @@ def build(resolved: Resolved) -> None:
     if problems:
         raise SpecInvalid([resolved.loaded.doc.error(path, message) for path, message in problems])
 
-    from mlstack.backends.aws import endpoints, features, monitors, pipelines, platform, registry
+    from mlstack.backends.aws import batch, endpoints, features, monitors, pipelines, platform, registry
     from mlstack.backends.aws.context import Aws
 
     ctx = Aws.create(resolved)
@@ -22,6 +22,7 @@ def build(resolved: Resolved) -> None:
     registry.build(ctx)
     features.build(ctx, shared)
     pipelines.build(ctx, shared)
+    batch.build(ctx, shared)
     watching = monitors.alarms(ctx, shared)
     served = endpoints.build(ctx, shared, watching.rollback_alarms(ctx))
     monitors.jobs(ctx, shared, watching, served)

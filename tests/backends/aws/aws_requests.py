@@ -308,6 +308,7 @@ STEP_OPERATIONS = {
     "Processing": ("CreateProcessingJob", "ProcessingJobName"),
     "Training": ("CreateTrainingJob", "TrainingJobName"),
     "RegisterModel": ("CreateModelPackage", None),
+    "Transform": ("CreateTransformJob", "TransformJobName"),
 }
 
 
