@@ -169,6 +169,16 @@ def warnings(resolved: Resolved) -> list[Problem]:
                     "'AzureML Registry User' role on the registry (README: registry)",
                 )
             )
+    for bi, job in enumerate(spec.batch_jobs):
+        if job.schedule:
+            found.append(
+                (
+                    ("batch_jobs", bi, "schedule"),
+                    f"batch job {job.name}: Azure ML schedules start pipeline jobs, not batch endpoint "
+                    "invocations; the schedule is not applied — invoke the batch endpoint on it from a scheduled "
+                    "pipeline, Data Factory or Fabric (README: batch jobs)",
+                )
+            )
     for mi, monitor in enumerate(spec.monitors):
         for ai, action in enumerate(monitor.actions):
             if action.type == "rollback":
