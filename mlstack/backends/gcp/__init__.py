@@ -8,6 +8,7 @@ from mlstack.resolve import Resolved
 
 
 def build(resolved: Resolved) -> None:
+    from mlstack.backends.gcp.batch import build_batch_jobs
     from mlstack.backends.gcp.context import Gcp
     from mlstack.backends.gcp.endpoints import build_endpoint
     from mlstack.backends.gcp.features import build_feature_store
@@ -29,4 +30,5 @@ def build(resolved: Resolved) -> None:
     served = {plan.endpoint.name: build_endpoint(ctx, plan, versions) for plan in resolved.endpoints}
     for pipeline in resolved.spec.pipelines:
         build_pipeline(ctx, pipeline, {name: s.resource_name for name, s in served.items()})
+    build_batch_jobs(ctx)
     build_monitors(ctx, served)

@@ -159,6 +159,23 @@ def _monitors(spec: Spec) -> Iterator[Problem]:
             yield ("monitors", mi, "baseline"), message
 
 
+def _batch_jobs(spec: Spec) -> Iterator[Problem]:
+    for bi, job in enumerate(spec.batch_jobs):
+        path: Path = ("batch_jobs", bi)
+        if job.format != "csv":
+            yield (*path, "format"), "Vertex batch prediction reads CSV, JSON Lines, TFRecord or BigQuery: use format: csv"
+        for where, uri in ((("input", "uri"), job.input.uri), (("output",), job.output)):
+            if uri is not None and not uri.startswith("gs://"):
+                yield (*path, *where), "Vertex batch prediction reads and writes Cloud Storage: give a gs:// URI"
+
+
 def problems(resolved: Resolved) -> list[Problem]:
     spec = resolved.spec
-    return [*_models(spec), *_features(spec), *_endpoints(spec), *_pipelines(spec), *_monitors(spec)]
+    return [
+        *_models(spec),
+        *_features(spec),
+        *_endpoints(spec),
+        *_pipelines(spec),
+        *_monitors(spec),
+        *_batch_jobs(spec),
+    ]
