@@ -5,6 +5,11 @@ from __future__ import annotations
 from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, TargetProfile
 
 AZURE = TargetProfile(
+    batch_service="an Azure ML batch endpoint with a model batch deployment",
+    batch_schedule_gap=(
+        "Azure ML schedules start pipeline jobs, not batch endpoint invocations; the schedule is not applied — "
+        "invoke the batch endpoint on it from a scheduled pipeline, Data Factory or Fabric"
+    ),
     batch_monitors=(
         "monitors over a batch job are not lowered to Azure ML yet (a monitor over a registered data asset of the outputs is the closest); watch an endpoint, or run this monitor on the local emulator"
     ),

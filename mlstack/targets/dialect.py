@@ -76,6 +76,11 @@ class TargetProfile:
     batch_monitors: str | None = None
     # Whether a batch job may score a feature view training set (input.entities); the clouds read files.
     batch_from_feature_views: bool = False
+    # Batch jobs: what runs them, the file formats it reads and writes, and (None when applied) why the
+    # job's schedule is not.
+    batch_service: str = ""
+    batch_formats: tuple[str, ...] = ("csv", "parquet")
+    batch_schedule_gap: str | None = None
 
 
 ALL_STRATEGIES: dict[str, str | None] = {

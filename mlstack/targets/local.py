@@ -9,6 +9,7 @@ LOCAL = TargetProfile(
     needs_region=False,
     serves_unregistered_versions=True,
     batch_from_feature_views=True,
+    batch_service="the emulator's batch runner (mlstack batch run, and its scheduler)",
     title="the local emulator",
     names={},
     strategies=dict(ALL_STRATEGIES),

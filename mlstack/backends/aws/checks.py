@@ -233,7 +233,7 @@ def _default_images(resolved: Resolved) -> Iterator[Problem]:
 def _batch_jobs(spec: Spec) -> Iterator[Problem]:
     for bi, job in enumerate(spec.batch_jobs):
         path: Path = ("batch_jobs", bi)
-        if job.format != "csv":
+        if job.format not in dialect.AWS.batch_formats:
             yield (
                 (*path, "format"),
                 "SageMaker Batch Transform splits its input by line and joins each row to its prediction for "

@@ -170,15 +170,8 @@ def warnings(resolved: Resolved) -> list[Problem]:
                 )
             )
     for bi, job in enumerate(spec.batch_jobs):
-        if job.schedule:
-            found.append(
-                (
-                    ("batch_jobs", bi, "schedule"),
-                    f"batch job {job.name}: Azure ML schedules start pipeline jobs, not batch endpoint "
-                    "invocations; the schedule is not applied — invoke the batch endpoint on it from a scheduled "
-                    "pipeline, Data Factory or Fabric (README: batch jobs)",
-                )
-            )
+        if job.schedule and AZURE.batch_schedule_gap:
+            found.append((("batch_jobs", bi, "schedule"), f"batch job {job.name}: {AZURE.batch_schedule_gap}"))
     for mi, monitor in enumerate(spec.monitors):
         for ai, action in enumerate(monitor.actions):
             if action.type == "rollback":

@@ -162,7 +162,7 @@ def _monitors(spec: Spec) -> Iterator[Problem]:
 def _batch_jobs(spec: Spec) -> Iterator[Problem]:
     for bi, job in enumerate(spec.batch_jobs):
         path: Path = ("batch_jobs", bi)
-        if job.format != "csv":
+        if job.format not in GCP.batch_formats:
             yield (*path, "format"), "Vertex batch prediction reads CSV, JSON Lines, TFRecord or BigQuery: use format: csv"
         for where, uri in ((("input", "uri"), job.input.uri), (("output",), job.output)):
             if uri is not None and not uri.startswith("gs://"):
