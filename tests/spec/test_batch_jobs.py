@@ -41,8 +41,11 @@ def test_bad_references_are_located_with_suggestions():
     line = with_job().splitlines().index("    compute: cpu", 40) + 1
     assert error.startswith(f"shop.yaml:{line}:")
     job = JOB.replace("{uri: data/users.csv}", "{entities: data/users.csv, feature_views: [user-stat]}")
-    [error] = errors_of(with_job(job))
+    [error] = errors_of(with_job(job, cloud="local"))
     assert "batch_jobs[0].input.feature_views[0]: no feature view named 'user-stat'" in error
+    # the clouds score files: a feature-view input is refused there, saying what to do instead
+    errors = errors_of(with_job(job, cloud="aws"))
+    assert any("batch_jobs[0].input.entities: on AWS" in e and "materialise the training set" in e for e in errors)
 
 
 def test_input_names_exactly_one_source():
