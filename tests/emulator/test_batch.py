@@ -133,3 +133,30 @@ def test_batch_errors_are_clear_and_recorded(batch_spec: Path):
     (run,) = json.loads(cli("batch", "runs", "shifted-scores", "-f", str(batch_spec), "--json").stdout)
     assert run["status"] == "failed" and run["rows"] == 0 and "does not exist" in run["message"]
     assert not (folder / "batch-output" / "shifted").exists()
+
+
+def test_a_due_schedule_runs_the_batch_job_and_records_it_as_scheduled(batch_spec: Path):
+    """In process: the emulator's scheduler, with its clock moved past 02:00 UTC, starts the job."""
+    import time
+
+    from mlstack.emulator import desired
+    from mlstack.emulator.core import Emulator
+    from mlstack.spec import load
+
+    core = Emulator(StateDir(batch_spec.parent / ".mlstack-batch"))
+    try:
+        for item in desired.build(load(batch_spec))["resources"]:
+            core.put(item["kind"], item["name"], item["config"])
+        assert core.batch.runs("nightly-scores") == []
+        core.scheduler.clock = lambda: time.time() + 2 * 86400  # at least one 02:00 UTC has passed
+        assert "batch_job/nightly-scores" in core.scheduler.tick()
+        deadline = time.monotonic() + 120
+        while (runs := core.batch.runs("nightly-scores"))[0]["status"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        (run,) = runs
+        assert (run["status"], run["trigger"], run["rows"]) == ("succeeded", "schedule", 3000), run
+        assert len(pd.read_csv(run["output"])) == 3000
+        # shifted-scores has no schedule: nothing of it ran
+        assert core.batch.runs("shifted-scores") == []
+    finally:
+        core.close()
