@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -81,6 +82,14 @@ def producers(pipelines: list[dict[str, Any]], ref: dict[str, Any]) -> list[str]
 def serving_of(observed: dict[str, Any]) -> dict[str, tuple[str, int, float | None]]:
     """Per variant: the group, version and registration time (a replaced version has a new one)."""
     return {s["variant"]: (s["group"], s["version"], s.get("created_at")) for s in observed.get("serving", [])}
+
+
+def scheduled(core: Emulator, key: str, cron: str | None, action: Callable[[], object]) -> None:
+    """Run `action` on `cron` in the emulator's scheduler, or no longer when there is none."""
+    if cron:
+        core.scheduler.set(key, cron, action)
+    else:
+        core.scheduler.remove(key)
 
 
 class Handler:
@@ -181,10 +190,7 @@ class PipelineHandler(Handler):
         core.scheduler.remove(f"pipeline/{name}")
 
     def restore(self, core: Emulator, name: str, config: dict[str, Any], observed: dict[str, Any]) -> None:
-        if config.get("schedule"):
-            core.scheduler.set(f"pipeline/{name}", config["schedule"], lambda: core.start_run(name, "schedule"))
-        else:
-            core.scheduler.remove(f"pipeline/{name}")
+        scheduled(core, f"pipeline/{name}", config.get("schedule"), lambda: core.start_run(name, "schedule"))
 
 
 class EndpointHandler(Handler):
@@ -254,10 +260,7 @@ class BatchJobHandler(Handler):
         core.scheduler.remove(f"batch_job/{name}")
 
     def restore(self, core: Emulator, name: str, config: dict[str, Any], observed: dict[str, Any]) -> None:
-        if config.get("schedule"):
-            core.scheduler.set(f"batch_job/{name}", config["schedule"], lambda: core.batch.start(name, "schedule"))
-        else:
-            core.scheduler.remove(f"batch_job/{name}")
+        scheduled(core, f"batch_job/{name}", config.get("schedule"), lambda: core.batch.start(name, "schedule"))
 
 
 ENDPOINTS = EndpointHandler()
