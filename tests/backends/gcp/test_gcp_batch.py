@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import Plan
 from google.cloud import aiplatform_v1 as v1
 from test_runtime import MODEL, register
 
@@ -20,9 +19,18 @@ from mlstack.spec import load
 SPEC = Path(__file__).resolve().parents[3] / "specs" / "batch-scoring.yaml"
 
 
+class Example:
+    def __init__(self) -> None:
+        self.resources = plan(resolve(load(SPEC, target="gcp")))
+
+    def inputs(self, type_: str, name: str) -> dict:
+        (found,) = [r for r in self.resources if r.type == type_ and r.name == name]
+        return found.inputs
+
+
 @pytest.fixture(scope="module")
-def example() -> Plan:
-    return Plan(plan(resolve(load(SPEC, target="gcp"))))
+def example() -> Example:
+    return Example()
 
 
 def unsecret(value):
@@ -30,7 +38,7 @@ def unsecret(value):
     return value["value"] if isinstance(value, dict) else value
 
 
-def task_options(example: Plan) -> dict[str, str]:
+def task_options(example: Example) -> dict[str, str]:
     stored = example.inputs("gcp:storage/bucketObject:BucketObject", "batch-nightly-scores-spec")
     assert stored["name"] == "pipelines/batch-nightly-scores/pipeline.json"
     spec = json.loads(unsecret(stored["content"]))
