@@ -17,6 +17,7 @@ from mlstack.errors import MlstackError, SpecInvalid, printable
 
 # Each module defines register(app); keep this list sorted.
 COMMAND_MODULES = (
+    "mlstack.commands.batch",
     "mlstack.commands.catalog",
     "mlstack.commands.deploy",
     "mlstack.commands.experiments",

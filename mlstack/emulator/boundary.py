@@ -85,7 +85,14 @@ def _problems(kind: str, name: Any, config: dict[str, Any]) -> Problems:
         if shadow is not None:
             yield name_problem(_field(_field(shadow, "model"), "group"), "model group")
     elif kind == "monitor":
-        yield name_problem(config.get("endpoint"), "endpoint")
+        if config.get("batch_job") is not None:
+            yield name_problem(config["batch_job"], "batch job")
+        else:
+            yield name_problem(config.get("endpoint"), "endpoint")
+    elif kind == "batch_job":
+        yield name_problem(_field(config.get("model"), "group"), "model group")
+        if config.get("format") not in ("csv", "parquet"):
+            yield f"batch_job {name!a:.80}: format is csv or parquet, not {config.get('format')!a:.40}"
     elif kind == "model_group" and config.get("promotion") is not None:
         yield from _promotion_problems(config["promotion"])
 

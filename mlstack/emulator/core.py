@@ -15,6 +15,7 @@ from typing import Any
 from mlstack.emulator import procs, reconcile
 from mlstack.emulator.audit import AuditTrail
 from mlstack.emulator.autoscaling import Autoscaler
+from mlstack.emulator.batch import BatchJobs
 from mlstack.emulator.errors import BadRequest, Conflict, NotFound
 from mlstack.emulator.features import FeatureStore, View
 from mlstack.emulator.features.online import OnlineStore
@@ -56,6 +57,7 @@ class Emulator:
         self.operations = Operations(self.db)
         self.runner = PipelineRunner(self)
         self.monitors = Monitors(self)
+        self.batch = BatchJobs(self)
         self.autoscaler = Autoscaler(self)
         # Held while an endpoint's row is rewritten outside an apply (deployment steps, rollouts).
         self.write_lock = threading.RLock()
@@ -96,6 +98,7 @@ class Emulator:
                     "UPDATE runs SET status = 'failed', finished_at = ?, message = ? WHERE id = ?",
                     (now, INTERRUPTED_RUN.format(pipeline), run_id),
                 )
+            batch_runs = self.batch.recover(conn, now)
             materializations = conn.execute(
                 "UPDATE materializations SET status = 'failed', finished_at = ?, "
                 "message = 'interrupted: the emulator stopped' WHERE status = 'running'",
@@ -106,6 +109,7 @@ class Emulator:
             "orphaned_steps_killed": orphans,
             "operations": self.operations.recover(),
             "materializations": materializations,
+            "batch_runs": batch_runs,
             "artifacts_removed": len(self.registry.remove_orphans()),
         }
 

@@ -18,10 +18,10 @@ from mlstack.errors import SpecInvalid
 from mlstack.resolve import Resolved, Variant
 from mlstack.resolve.pipelines import graph
 from mlstack.spec import LoadedSpec
-from mlstack.spec.models import STEPS_WITH_CODE, Endpoint, Pipeline, Spec
+from mlstack.spec.models import STEPS_WITH_CODE, BatchJob, Endpoint, Pipeline, Spec
 
 # Apply order: what a resource refers to comes first. Deletes run in reverse.
-KINDS = ("model_group", "model_version", "entity", "feature_view", "pipeline", "endpoint", "monitor")
+KINDS = ("model_group", "model_version", "entity", "feature_view", "pipeline", "endpoint", "batch_job", "monitor")
 
 
 def _prune(value: Any) -> Any:
@@ -60,6 +60,7 @@ class _Builder:
             *self.feature_store(),
             *(self.pipeline(p) for p in self.spec.pipelines),
             *(self.endpoint(e) for e in self.spec.endpoints),
+            *(self.batch_job(b) for b in self.spec.batch_jobs),
             *self.monitors(),
         ]
         return {
@@ -139,6 +140,17 @@ class _Builder:
         capture = endpoint.data_capture
         config["capture_percent"] = capture.sampling_percent if endpoint.captures and capture else 0
         return resource("endpoint", endpoint.name, config)
+
+    def batch_job(self, job: BatchJob) -> dict[str, Any]:
+        config = job.model_dump(mode="json", exclude={"compute", "data_capture"})
+        config["input"] = {
+            **config["input"],
+            **{k: self.local_file(v) for k, v in config["input"].items() if k in ("uri", "entities") and v},
+        }
+        config["output"] = self.local_file(job.output)
+        capture = job.data_capture
+        config["capture_percent"] = capture.sampling_percent if job.captures and capture else 0
+        return resource("batch_job", job.name, config)
 
     def monitors(self) -> Iterator[dict[str, Any]]:
         for monitor in self.spec.monitors:

@@ -250,7 +250,7 @@ class Monitors:
 
     def _act(self, config: dict[str, Any], evaluation: Evaluation) -> list[dict[str, Any]]:
         name = config["name"]
-        detail = f"{config['kind']} on endpoint {config['endpoint']}: {evaluation.summary()}"
+        detail = f"{config['kind']} on {watched(config)}: {evaluation.summary()}"
         alert = self.core.on_monitor_alert(name, detail)  # records it and starts retraining pipelines
         done: list[dict[str, Any]] = [{"type": "retrain", "runs": alert["runs"]}] if alert["runs"] else []
         for action in config.get("actions", []):
@@ -297,7 +297,7 @@ class Monitors:
         now = time.time() if now is None else now
         kind = config["kind"]
         since = None if kind == "model_quality" else now - schedule_interval(config["schedule"], now)
-        captures = self._captures(config["endpoint"], since)
+        captures = self._captures(config, since)
         threshold = config.get("threshold")
         if kind == "model_quality":
             return self._model_quality(config, captures, threshold, (since, now))
@@ -307,7 +307,7 @@ class Monitors:
         columns = [PREDICTION] if kind == "prediction_drift" else _columns(config, reference, current)
         evaluation = Evaluation(config, (since, now), len(current), [], reference, current, columns)
         if evaluation.rows == 0:
-            evaluation.note = f"no captured requests on endpoint {config['endpoint']} in the window"
+            evaluation.note = f"no captured requests on {watched(config)} in the window"
             return evaluation
         if kind == "prediction_drift":
             reference_predictions = self._reference_predictions(config, reference)
@@ -327,9 +327,14 @@ class Monitors:
         )
         return evaluation
 
-    def _captures(self, endpoint: str, since: float | None) -> pd.DataFrame:
-        self.core.serving.flusher.flush()  # what was answered up to now counts
-        table = read_captures(self.core.state.captures, endpoint, since)
+    def _captures(self, config: dict[str, Any], since: float | None) -> pd.DataFrame:
+        from mlstack.emulator.batch import captures_dir
+
+        if config.get("batch_job"):
+            table = read_captures(captures_dir(self.core), config["batch_job"], since)
+        else:
+            self.core.serving.flusher.flush()  # what was answered up to now counts
+            table = read_captures(self.core.state.captures, config["endpoint"], since)
         frame = table.to_pandas()
         return frame[frame["role"].fillna("production") == "production"]
 
@@ -351,7 +356,7 @@ class Monitors:
         )
 
     def _model_features(self, config: dict[str, Any]) -> list[str]:
-        runtime = self.core.serving.serving(config["endpoint"])
+        runtime = self.core.serving.serving(config["endpoint"]) if config.get("endpoint") else None
         return runtime.routing.production[0].predictor.feature_names if runtime else []
 
     def _reference_predictions(self, config: dict[str, Any], reference: pd.DataFrame) -> pd.Series:
@@ -359,11 +364,11 @@ class Monitors:
 
         if PREDICTION in reference.columns:
             return reference[PREDICTION]
-        runtime = self.core.serving.serving(config["endpoint"])
+        runtime = self.core.serving.serving(config["endpoint"]) if config.get("endpoint") else None
         if runtime is None:
             raise BadRequest(
-                f"monitor {config['name']}: the baseline has no '{PREDICTION}' column and endpoint "
-                f"{config['endpoint']} serves nothing to predict it with"
+                f"monitor {config['name']}: the baseline has no '{PREDICTION}' column and {watched(config)} "
+                "serves nothing to predict it with"
             )
         predictor = runtime.routing.production[0].predictor
         names = predictor.feature_names or [c for c in reference.columns if c != PREDICTION]
@@ -465,6 +470,11 @@ def schedule_interval(cron: str, now: float) -> float:
 
     base = datetime.fromtimestamp(now, UTC)
     return float(croniter(cron, base).get_next(float) - croniter(cron, base).get_prev(float))
+
+
+def watched(config: dict[str, Any]) -> str:
+    """What a monitor watches, as a person reads it."""
+    return f"batch job {config['batch_job']}" if config.get("batch_job") else f"endpoint {config['endpoint']}"
 
 
 def read_table(path: Path) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -83,6 +84,14 @@ def producers(pipelines: list[dict[str, Any]], ref: dict[str, Any]) -> list[str]
 def serving_of(observed: dict[str, Any]) -> dict[str, tuple[str, int, float | None]]:
     """Per variant: the group, version and registration time (a replaced version has a new one)."""
     return {s["variant"]: (s["group"], s["version"], s.get("created_at")) for s in observed.get("serving", [])}
+
+
+def scheduled(core: Emulator, key: str, cron: str | None, action: Callable[[], object]) -> None:
+    """Run `action` on `cron` in the emulator's scheduler, or no longer when there is none."""
+    if cron:
+        core.scheduler.set(key, cron, action)
+    else:
+        core.scheduler.remove(key)
 
 
 class Handler:
@@ -185,10 +194,8 @@ class PipelineHandler(Handler):
         core.scheduler.remove(f"pipeline/{name}")
 
     def restore(self, core: Emulator, name: str, config: dict[str, Any], observed: dict[str, Any]) -> None:
-        if config.get("schedule") and not config.get("paused"):
-            core.scheduler.set(f"pipeline/{name}", config["schedule"], lambda: core.start_run(name, "schedule"))
-        else:
-            core.scheduler.remove(f"pipeline/{name}")
+        schedule = None if config.get("paused") else config.get("schedule")  # paused: development mode
+        scheduled(core, f"pipeline/{name}", schedule, lambda: core.start_run(name, "schedule"))
 
 
 class EndpointHandler(Handler):
@@ -237,9 +244,12 @@ class MonitorHandler(Handler):
 
     def apply(self, core: Emulator, name: str, config: dict[str, Any], op: Operation | None) -> Outcome:
         self.restore(core, name, config, {})
+        watched = f"batch job {config['batch_job']}" if config.get("batch_job") else f"endpoint {config['endpoint']}"
         if config.get("paused"):
-            return Outcome(message=f"schedule {config['schedule']} (UTC) paused: development mode (mlstack monitor run)")
-        return Outcome(message=f"scheduled {config['schedule']} (UTC) on endpoint {config['endpoint']}")
+            return Outcome(
+                message=f"schedule {config['schedule']} (UTC) paused: development mode (mlstack monitor run)"
+            )
+        return Outcome(message=f"scheduled {config['schedule']} (UTC) on {watched}")
 
     def delete(self, core: Emulator, name: str, config: dict[str, Any]) -> None:
         core.scheduler.remove(f"monitor/{name}")
@@ -251,6 +261,20 @@ class MonitorHandler(Handler):
             core.scheduler.set(f"monitor/{name}", config["schedule"], lambda: core.monitors.start(name, "schedule"))
 
 
+class BatchJobHandler(Handler):
+    """Batch jobs run on demand (`mlstack batch run`) and on their cron schedule: `batch.py`."""
+
+    def apply(self, core: Emulator, name: str, config: dict[str, Any], op: Operation | None) -> Outcome:
+        self.restore(core, name, config, {})
+        return Outcome(message=f"scheduled {config['schedule']} (UTC)" if config.get("schedule") else "on demand")
+
+    def delete(self, core: Emulator, name: str, config: dict[str, Any]) -> None:
+        core.scheduler.remove(f"batch_job/{name}")
+
+    def restore(self, core: Emulator, name: str, config: dict[str, Any], observed: dict[str, Any]) -> None:
+        scheduled(core, f"batch_job/{name}", config.get("schedule"), lambda: core.batch.start(name, "schedule"))
+
+
 ENDPOINTS = EndpointHandler()
 HANDLERS: dict[str, Handler] = {
     "model_group": ModelGroupHandler(),
@@ -260,4 +284,5 @@ HANDLERS: dict[str, Handler] = {
     "pipeline": PipelineHandler(),
     "endpoint": ENDPOINTS,
     "monitor": MonitorHandler(),
+    "batch_job": BatchJobHandler(),
 }

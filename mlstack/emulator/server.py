@@ -294,6 +294,21 @@ def create_app(core: Emulator, token: str, shutdown: Callable[[], None]) -> Any:
         except FileNotFoundError:
             return PlainTextResponse("")
 
+    @app.post("/v1/batch-jobs/{name}/runs", status_code=202)
+    def start_batch(name: str) -> dict[str, Any]:
+        started = core.batch.start(name, "manual")
+        assert started is not None  # only scheduled runs are skipped
+        run_id, op = started
+        return {"run_id": run_id, "operation": op.view()}
+
+    @app.get("/v1/batch-runs")
+    def batch_runs(job: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        return core.batch.runs(job, limit)
+
+    @app.get("/v1/batch-runs/{run_id}")
+    def batch_run(run_id: str) -> dict[str, Any]:
+        return core.batch.run(run_id)
+
     @app.post("/v1/monitors/{name}/alerts")
     def alert(name: str, body: Any = Body(default={})) -> dict[str, Any]:
         return core.on_monitor_alert(name, str(_object(body, "the body").get("detail", "")))

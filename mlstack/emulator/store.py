@@ -124,6 +124,20 @@ CREATE TABLE IF NOT EXISTS materializations (
     message     TEXT NOT NULL DEFAULT ''
 );
 
+-- Runs of batch scoring jobs (mlstack.emulator.batch).
+CREATE TABLE IF NOT EXISTS batch_runs (
+    id          TEXT PRIMARY KEY,
+    job         TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    trigger     TEXT NOT NULL,
+    started_at  REAL NOT NULL,
+    finished_at REAL,
+    rows        INTEGER NOT NULL DEFAULT 0,
+    output      TEXT,
+    message     TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS batch_runs_by_job ON batch_runs (job, started_at);
+
 CREATE TABLE IF NOT EXISTS alerts (
     id      INTEGER PRIMARY KEY,
     monitor TEXT NOT NULL,

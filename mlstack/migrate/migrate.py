@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from mlstack.errors import MlstackError, SpecError, SpecInvalid
 from mlstack.migrate import document
+from mlstack.migrate.batch import migrate_batch_jobs
 from mlstack.migrate.compute import migrate_compute
 from mlstack.migrate.context import Context
 from mlstack.migrate.locations import migrate_locations
@@ -24,7 +25,15 @@ from mlstack.spec import loads, pydantic_errors
 from mlstack.spec.models import CLOUDS, Spec
 from mlstack.spec.yaml_loader import parse
 
-STEPS = (migrate_names, migrate_target, migrate_compute, migrate_serving, migrate_monitors, migrate_locations)
+STEPS = (
+    migrate_names,
+    migrate_target,
+    migrate_compute,
+    migrate_serving,
+    migrate_batch_jobs,
+    migrate_monitors,
+    migrate_locations,
+)
 
 
 @dataclass(frozen=True)

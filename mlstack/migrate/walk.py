@@ -56,6 +56,8 @@ def compute_slots(root: CommentedMap) -> Iterator[tuple[Path, CommentedMap]]:
         yield path, pipeline
         for i, step in items(pipeline.get("steps")):
             yield (*path, "steps", i), step
+    for i, job in items(root.get("batch_jobs")):
+        yield ("batch_jobs", i), job
     for path, endpoint in endpoints(root):
         yield path, endpoint
         if strategy := mapping(endpoint.get("strategy")):
@@ -86,6 +88,9 @@ def model_refs(root: CommentedMap) -> Iterator[tuple[Path, CommentedMap]]:
         for i, variant in items(strategy.get("variants")):
             if ref := mapping(variant.get("model")):
                 yield (*path, "strategy", "variants", i, "model"), ref
+    for i, job in items(root.get("batch_jobs")):
+        if ref := mapping(job.get("model")):
+            yield ("batch_jobs", i, "model"), ref
 
 
 # --- names ---------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
+from mlstack.resolve.batch import BatchJobPlan, batch_plan
 from mlstack.resolve.gates import CHAMPION
 from mlstack.resolve.rollout import TrafficPlan, traffic_plan
 from mlstack.spec import LoadedSpec
@@ -175,10 +176,15 @@ class Resolved:
     @cached_property
     def monitors(self) -> tuple[MonitorPlan, ...]:
         plans = {p.endpoint.name: p for p in self.endpoints}
-        return tuple(MonitorPlan(m, plans[m.endpoint]) for m in self.spec.monitors)
+        return tuple(MonitorPlan(m, plans[m.endpoint]) for m in self.spec.monitors if m.endpoint is not None)
+
+    @cached_property
+    def batch_jobs(self) -> tuple[BatchJobPlan, ...]:
+        return tuple(batch_plan(j, self.model_version(j.model), self.sku(j.compute)) for j in self.spec.batch_jobs)
 
     def monitor_plan(self, monitor: Monitor) -> MonitorPlan:
-        """The monitor with its endpoint followed (the rules guarantee the endpoint exists)."""
+        """The monitor with its endpoint followed (the rules guarantee the endpoint exists; a monitor over
+        a batch job has none)."""
         return next(p for p in self.monitors if p.monitor.name == monitor.name)
 
 

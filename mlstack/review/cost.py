@@ -1,6 +1,8 @@
 """Monthly cost of serving, before and after, from the compute catalog: on-demand price × instances ×
 730 hours per variant. Autoscaled endpoints cost a range (at the minimum and at the maximum instance
-count). Pipelines and monitor jobs bill per run and serverless endpoints per request: not estimated."""
+count). Scheduled batch jobs are priced per run hour: runs in a month of their cron × their
+`expected_duration` × instances (mlstack.resolve.batch). Pipelines and monitor jobs bill per run, batch
+jobs run on demand only and serverless endpoints per request: not estimated."""
 
 from __future__ import annotations
 
@@ -11,7 +13,10 @@ from mlstack.resolve import Resolved
 from mlstack.targets import profile
 
 HOURS = 730
-NOT_ESTIMATED = "pipelines and monitor jobs (billed per run) and serverless endpoints (billed per request)"
+NOT_ESTIMATED = (
+    "pipelines and monitor jobs (billed per run), batch jobs without a schedule (run on demand) and serverless "
+    "endpoints (billed per request)"
+)
 
 
 @dataclass(frozen=True)
@@ -35,9 +40,10 @@ class Cost:
 
 @dataclass(frozen=True)
 class CostChange:
-    name: str  # the endpoint, as named on the head side
+    name: str  # the endpoint or batch job, as named on the head side
     base: Cost | None
     head: Cost | None
+    kind: str = "endpoint"  # or batch_job
 
     @property
     def delta_low(self) -> float:
@@ -106,7 +112,22 @@ def _costs(resolved: Resolved | None) -> tuple[dict[str, Cost], list[Sku]]:
             counted = f"{low_count}–{high_count}" if low_count != high_count else str(low_count)
             shapes.append(f"{counted} × {variant.sku.sku}")
         out[plan.endpoint.name] = Cost(round(low, 2), round(high, 2), " + ".join(shapes))
+    for job in resolved.batch_jobs:
+        skus.append(job.sku)
+        runs = f"{job.runs_per_month} runs × {job.job.expected_duration / 3600:g} h" if job.job.schedule else "on demand"
+        out[f"{BATCH}{job.name}"] = Cost(
+            job.monthly_cost, job.monthly_cost, f"{runs} × {job.job.instance_count} × {job.sku.sku}"
+        )
     return out, skus
+
+
+BATCH = "batch_job:"  # batch jobs' keys among the costs: an endpoint may share a batch job's name
+
+
+def _change(key: str, base: Cost | None, head: Cost | None) -> CostChange:
+    if key.startswith(BATCH):
+        return CostChange(key.removeprefix(BATCH), base, head, "batch_job")
+    return CostChange(key, base, head)
 
 
 def compare(base: Resolved | None, head: Resolved | None, renamed: dict[str, str]) -> CostReport:
@@ -114,8 +135,8 @@ def compare(base: Resolved | None, head: Resolved | None, renamed: dict[str, str
     before, base_skus = _costs(base)
     after, head_skus = _costs(head)
     old_names = {renamed.get(name, name): name for name in after}
-    changes = [CostChange(name, before.get(renamed.get(name, name)), cost) for name, cost in after.items()]
-    changes += [CostChange(name, cost, None) for name, cost in before.items() if name not in old_names]
+    changes = [_change(name, before.get(renamed.get(name, name)), cost) for name, cost in after.items()]
+    changes += [_change(name, cost, None) for name, cost in before.items() if name not in old_names]
     changed = tuple(
         sorted(
             (c for c in changes if c.delta_low or c.delta_high or (c.base is None) != (c.head is None)),

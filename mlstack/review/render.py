@@ -239,13 +239,13 @@ def _cost_context(review: Review, detail: Detail) -> dict[str, Any]:
     report = review.cost
     endpoints = report.endpoints
     if detail.rows is not None:
-        kept = {r.name for r in _ranked(review.rows())[: detail.rows] if r.kind == "endpoint"}
-        endpoints = tuple(c for c in endpoints if c.name in kept)
+        kept = {(r.kind, r.name) for r in _ranked(review.rows())[: detail.rows]}
+        endpoints = tuple(c for c in endpoints if (c.kind, c.name) in kept)
     return {
         "hours": HOURS,
         "endpoints": [
             {
-                "name": c.name,
+                "name": c.name if c.kind == "endpoint" else f"batch job {c.name}",
                 "base": "—" if c.base is None else f"{span(c.base.low, c.base.high)} ({c.base.shape})",
                 "head": "—" if c.head is None else f"{span(c.head.low, c.head.high)} ({c.head.shape})",
                 "delta": span(c.delta_low, c.delta_high, signed=True),

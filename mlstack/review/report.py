@@ -110,8 +110,8 @@ class Review:
         for risk in self.risks:
             if risk.component:
                 risks.setdefault(self.row_key(risk.component), []).append(risk)
-        costs = {c.name: c for c in self.cost.endpoints}
-        keys = set(by_key) | set(members) | set(risks) | {("endpoint", name) for name in costs}
+        costs = {(c.kind, c.name): c for c in self.cost.endpoints}
+        keys = set(by_key) | set(members) | set(risks) | set(costs)
         order = {kind: i for i, kind in enumerate((*KINDS, "platform", "environment"))}
         rows = []
         for kind, name in sorted(keys, key=lambda k: (k == ("", ""), order.get(k[0], len(order)), k)):
@@ -125,7 +125,7 @@ class Review:
                     label,
                     change.details if change else (),
                     counts(list(mine)),
-                    costs.get(name) if kind == "endpoint" else None,
+                    costs.get((kind, name)),
                     tuple(risks.get((kind, name), ())),
                     mine,
                 )
@@ -180,7 +180,7 @@ def _cost_dict(report: cost.CostReport) -> dict[str, Any]:
         "currency": "USD",
         "endpoints": [
             {
-                "endpoint": c.name,
+                c.kind: c.name,
                 "base": side(c.base),
                 "head": side(c.head),
                 "delta": {"at_min": c.delta_low, "at_max": c.delta_high},

@@ -8,10 +8,22 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlstack.resolve import Resolved
+from mlstack.resolve.batch import BatchJobPlan
 from mlstack.review.values import MISSING, diff, show
 
 # Component kinds as the backends name their `mlstack:<kind>:<Kind>` components, in report order.
-KINDS = ("spec", "target", "compute", "registry", "entity", "feature_view", "pipeline", "endpoint", "monitor")
+KINDS = (
+    "spec",
+    "target",
+    "compute",
+    "registry",
+    "entity",
+    "feature_view",
+    "pipeline",
+    "endpoint",
+    "batch_job",
+    "monitor",
+)
 NOUNS = {
     "spec": "spec",
     "target": "target",
@@ -21,6 +33,7 @@ NOUNS = {
     "feature_view": "feature view",
     "pipeline": "pipeline",
     "endpoint": "endpoint",
+    "batch_job": "batch job",
     "monitor": "monitor",
     "environment": "environment",
     "platform": "platform",
@@ -108,6 +121,13 @@ def _endpoint(resolved: Resolved, endpoint: Any) -> dict[str, Any]:
     return data
 
 
+def _batch_job(plan: BatchJobPlan) -> dict[str, Any]:
+    data = plan.job.model_dump(mode="json")
+    data["model"] = _model(data["model"])
+    data["_served"] = {"job": {"sku": plan.sku.sku, "version": plan.version.version if plan.version else None}}
+    return data
+
+
 def _pipeline(resolved: Resolved, pipeline: Any) -> dict[str, Any]:
     data = pipeline.model_dump(mode="json")
     default = data.pop("compute")
@@ -150,6 +170,7 @@ def _objects(resolved: Resolved | None, env: str | None) -> dict[str, dict[str, 
         "feature_view": {v["name"]: v for v in dump["feature_store"]["views"]},
         "pipeline": {p.name: _pipeline(resolved, p) for p in spec.pipelines},
         "endpoint": {e.name: _endpoint(resolved, e) for e in spec.endpoints},
+        "batch_job": {b.name: _batch_job(b) for b in resolved.batch_jobs},
         "monitor": {m["name"]: m for m in dump["monitors"]},
         "environment": {name: e for name, e in dump["environments"].items() if name != env},
     }

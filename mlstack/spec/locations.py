@@ -56,6 +56,15 @@ def data_fields(spec: Spec) -> Iterator[tuple[Path, str, str]]:
     for ei, endpoint in enumerate(spec.endpoints):
         if endpoint.data_capture and endpoint.data_capture.destination:
             yield ("endpoints", ei, "data_capture", "destination"), "capture", endpoint.data_capture.destination
+    for bi, job in enumerate(spec.batch_jobs):
+        path = ("batch_jobs", bi)
+        if job.input.uri:
+            yield (*path, "input", "uri"), "data", job.input.uri
+        if job.input.entities:
+            yield (*path, "input", "entities"), "data", job.input.entities
+        yield (*path, "output"), "data", job.output
+        if job.data_capture and job.data_capture.destination:
+            yield (*path, "data_capture", "destination"), "capture", job.data_capture.destination
     for gi, group in enumerate(spec.registry.model_groups):
         for vi, version in enumerate(group.versions):
             if version.image:

@@ -534,6 +534,62 @@ class Endpoint(Model):
         return bool(self.data_capture and self.data_capture.enabled and self.data_capture.sampling_percent > 0)
 
 
+# --- batch scoring ------------------------------------------------------------------------------
+
+
+class BatchInput(Model):
+    """What a batch job scores: a file or folder of rows, or a feature view's training set for a list of entities."""
+
+    uri: str | None = Field(
+        None, min_length=1, description="CSV/Parquet file or folder (local), s3://, gs://, azureml:// or abfss:// URI."
+    )
+    entities: str | None = Field(
+        None,
+        min_length=1,
+        description="With feature_views: a CSV/Parquet file of entity keys (and event_timestamp) to join features to.",
+    )
+    feature_views: list[str] = Field(
+        default_factory=list, description="Feature views whose point-in-time values are joined to the entities."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.uri is None) == (self.entities is None):
+            raise ValueError("name exactly one of uri (rows to score) or entities (with feature_views)")
+        if self.entities is not None and not self.feature_views:
+            raise ValueError("entities need feature_views: the features joined to them are what is scored")
+        if self.uri is not None and self.feature_views:
+            raise ValueError("feature_views go with entities, not with uri")
+        return self
+
+
+class BatchJob(Model):
+    """Offline scoring: a registered model version run over a dataset, writing one prediction per row."""
+
+    name: Name
+    model: ModelRef = Field(..., description="The registered version scored with (same reference as endpoints).")
+    input: BatchInput
+    output: str = Field(
+        ..., min_length=1, description="Where predictions go: a folder (local path) or s3://, gs://, azureml:// URI."
+    )
+    format: Literal["csv", "parquet"] = Field("csv", description="File format of the input rows and the output.")
+    compute: ComputeRef
+    instance_count: int = Field(1, ge=1, le=100, description="Instances the rows are split over on the clouds.")
+    schedule: Cron | None = Field(None, description="Score on this cron schedule (UTC); on demand only when absent.")
+    expected_duration: Duration = Field(
+        3600, description="How long one run is expected to take: what `mlstack diff` prices per run."
+    )
+    timeout: Duration = Field(86400, description="Stop a run after this long.")
+    data_capture: DataCapture | None = Field(
+        None, description="Record scored rows and predictions so monitors can watch the job like an endpoint."
+    )
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def captures(self) -> bool:
+        return bool(self.data_capture and self.data_capture.enabled and self.data_capture.sampling_percent > 0)
+
+
 # --- monitors -----------------------------------------------------------------------------------
 
 
@@ -557,7 +613,8 @@ Action = Annotated[AlertAction | RetrainAction | RollbackAction, Field(discrimin
 class Monitor(Model):
     name: Name
     kind: Literal["data_drift", "prediction_drift", "data_quality", "model_quality"]
-    endpoint: str
+    endpoint: str | None = Field(None, description="The endpoint whose captured requests are watched.")
+    batch_job: str | None = Field(None, description="Or: the batch job whose captured rows are watched.")
     baseline: str | None = Field(None, description="Reference dataset (path or URI); the training data for drift.")
     features: list[str] = Field(default_factory=list, description="Columns to watch; all when empty.")
     metric: str = Field(
@@ -574,6 +631,8 @@ class Monitor(Model):
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Self:
+        if (self.endpoint is None) == (self.batch_job is None):
+            raise ValueError("name exactly one of endpoint or batch_job: what the monitor watches")
         allowed = METRICS_BY_KIND[self.kind]
         if self.metric not in allowed:
             raise ValueError(
@@ -661,6 +720,7 @@ class Spec(Model):
     pipelines: list[Pipeline] = Field(default_factory=list)
     endpoints: list[Endpoint] = Field(default_factory=list)
     monitors: list[Monitor] = Field(default_factory=list)
+    batch_jobs: list[BatchJob] = Field(default_factory=list, description="Offline scoring jobs.")
 
     def model_group(self, name: str) -> ModelGroup | None:
         return next((g for g in self.registry.model_groups if g.name == name), None)
@@ -670,3 +730,6 @@ class Spec(Model):
 
     def pipeline(self, name: str) -> Pipeline | None:
         return next((p for p in self.pipelines if p.name == name), None)
+
+    def batch_job(self, name: str) -> BatchJob | None:
+        return next((b for b in self.batch_jobs if b.name == name), None)

@@ -67,6 +67,7 @@ def _all_duplicates(spec: Spec) -> Iterator[Problem]:
         if isinstance(endpoint.strategy, AB):
             yield from _duplicates(endpoint.strategy.variants, ("endpoints", ei, "strategy", "variants"), "variant")
     yield from _duplicates(spec.monitors, ("monitors",), "monitor")
+    yield from _duplicates(spec.batch_jobs, ("batch_jobs",), "batch job")
 
 
 def _model_refs(spec: Spec) -> Iterator[tuple[Path, ModelRef]]:
@@ -79,6 +80,8 @@ def _model_refs(spec: Spec) -> Iterator[tuple[Path, ModelRef]]:
         if isinstance(strategy, AB):
             for vi, variant in enumerate(strategy.variants):
                 yield ("endpoints", ei, "strategy", "variants", vi, "model"), variant.model
+    for bi, job in enumerate(spec.batch_jobs):
+        yield ("batch_jobs", bi, "model"), job.model
 
 
 def _registered_by_pipeline(spec: Spec, ref: ModelRef) -> bool:
@@ -138,6 +141,8 @@ def _compute_refs(spec: Spec) -> Iterator[tuple[Path, str | ComputeProfile]]:
             for vi, variant in enumerate(strategy.variants):
                 if variant.compute is not None:
                     yield ("endpoints", ei, "strategy", "variants", vi, "compute"), variant.compute
+    for bi, job in enumerate(spec.batch_jobs):
+        yield ("batch_jobs", bi, "compute"), job.compute
 
 
 def _references(spec: Spec, cloud: str) -> Iterator[Problem]:
@@ -182,10 +187,34 @@ def _references(spec: Spec, cloud: str) -> Iterator[Problem]:
                 yield ("pipelines", pi, "steps", si, "model_group"), _missing("model group", step.model_group, groups)
             if step.endpoint and step.endpoint not in endpoints:
                 yield ("pipelines", pi, "steps", si, "endpoint"), _missing("endpoint", step.endpoint, endpoints)
+    for bi, job in enumerate(spec.batch_jobs):
+        for fi, view in enumerate(job.input.feature_views):
+            if view not in views:
+                yield ("batch_jobs", bi, "input", "feature_views", fi), _missing("feature view", view, views)
+    jobs = [b.name for b in spec.batch_jobs]
     for mi, monitor in enumerate(spec.monitors):
-        endpoint = spec.endpoint(monitor.endpoint)
+        if monitor.batch_job is not None:
+            job = spec.batch_job(monitor.batch_job)
+            if job is None:
+                yield ("monitors", mi, "batch_job"), _missing("batch job", monitor.batch_job, jobs)
+            elif not job.captures:
+                yield (
+                    ("monitors", mi, "batch_job"),
+                    f"batch job '{job.name}' does not capture data, so a {monitor.kind} monitor has nothing to read; "
+                    "add data_capture (sampling_percent > 0) to the batch job",
+                )
+            elif monitor.kind == "model_quality":
+                yield (
+                    ("monitors", mi, "kind"),
+                    "model_quality joins labels to an endpoint's answers; watch a batch job with data_drift, "
+                    "prediction_drift or data_quality",
+                )
+            elif any(a.type == "rollback" for a in monitor.actions):
+                yield ("monitors", mi, "actions"), "a batch job has no deployment to roll back; alert or retrain"
+            continue
+        endpoint = spec.endpoint(monitor.endpoint or "")
         if endpoint is None:
-            yield ("monitors", mi, "endpoint"), _missing("endpoint", monitor.endpoint, endpoints)
+            yield ("monitors", mi, "endpoint"), _missing("endpoint", monitor.endpoint or "", endpoints)
         elif not endpoint.captures:
             yield (
                 ("monitors", mi, "endpoint"),
@@ -300,6 +329,16 @@ def _target_rules(spec: Spec, target: TargetProfile) -> Iterator[Problem]:
                 (f"{target.title} has no serverless endpoints; give the endpoint compute (with autoscaling) instead"),
             )
         yield from _strategy_limits(endpoint, path, target)
+    for bi, job in enumerate(spec.batch_jobs):
+        # Batch jobs are named like endpoints: Azure ML batch endpoints share the online endpoints' rule.
+        yield from named("endpoint", ("batch_jobs", bi, "name"), job.name)
+        if job.input.entities is not None and not target.batch_from_feature_views:
+            yield (
+                ("batch_jobs", bi, "input", "entities"),
+                f"on {target.title} a batch job scores files: materialise the training set of "
+                f"{', '.join(job.input.feature_views)} to a file and name it as input.uri (the local emulator "
+                "joins feature views itself)",
+            )
     for mi, monitor in enumerate(spec.monitors):
         path = ("monitors", mi)
         yield from named("monitor", (*path, "name"), monitor.name)
@@ -314,6 +353,8 @@ def _target_rules(spec: Spec, target: TargetProfile) -> Iterator[Problem]:
             )
         if problem := schedule_problem(target.schedule_rule, monitor.schedule):
             yield (*path, "schedule"), problem
+        if monitor.batch_job is not None and target.batch_monitors:
+            yield (*path, "batch_job"), f"{target.title}: {target.batch_monitors}"
 
 
 def _same_kind(kind: str) -> tuple[str, ...]:

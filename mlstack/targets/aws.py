@@ -6,6 +6,11 @@ from __future__ import annotations
 from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, TargetProfile
 
 AWS = TargetProfile(
+    batch_service="SageMaker Batch Transform (a Transform step in a scheduled SageMaker pipeline)",
+    batch_formats=("csv",),  # split by line, each row joined to its prediction
+    batch_monitors=(
+        "monitors over a batch job are not lowered to SageMaker yet (Model Monitor's BatchTransformInput is the closest); watch an endpoint, or run this monitor on the local emulator"
+    ),
     cloud="aws",
     title="AWS SageMaker",
     data_root_example="s3://my-bucket/prefix",

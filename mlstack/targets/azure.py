@@ -12,6 +12,14 @@ SUBNET_ID = (
 SUBNET_EXAMPLE = "/subscriptions/<id>/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/ml"
 
 AZURE = TargetProfile(
+    batch_service="an Azure ML batch endpoint with a model batch deployment",
+    batch_schedule_gap=(
+        "Azure ML schedules start pipeline jobs, not batch endpoint invocations; the schedule is not applied — "
+        "invoke the batch endpoint on it from a scheduled pipeline, Data Factory or Fabric"
+    ),
+    batch_monitors=(
+        "monitors over a batch job are not lowered to Azure ML yet (a monitor over a registered data asset of the outputs is the closest); watch an endpoint, or run this monitor on the local emulator"
+    ),
     cloud="azure",
     required_settings="subscription_id, resource_group and workspace",
     required_settings_named="the Azure subscription, resource group and workspace "

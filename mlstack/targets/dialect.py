@@ -105,6 +105,15 @@ class TargetProfile:
     # patterns in order of preference, where the <kind>_schemes fields do not say (those win when they do):
     # where migration moves data to.
     migration_reads: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # None when monitors can watch a batch job's captured rows; else why not and the closest thing offered.
+    batch_monitors: str | None = None
+    # Whether a batch job may score a feature view training set (input.entities); the clouds read files.
+    batch_from_feature_views: bool = False
+    # Batch jobs: what runs them, the file formats it reads and writes, and (None when applied) why the
+    # job's schedule is not.
+    batch_service: str = ""
+    batch_formats: tuple[str, ...] = ("csv", "parquet")
+    batch_schedule_gap: str | None = None
 
 
 ALL_STRATEGIES: dict[str, str | None] = {

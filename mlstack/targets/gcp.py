@@ -6,6 +6,11 @@ from mlstack.metrics import DATA_QUALITY_METRICS, MODEL_QUALITY_METRICS
 from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, SourceTables, TargetProfile
 
 GCP = TargetProfile(
+    batch_service="a Vertex batch prediction job (started by a KFP pipeline on a Vertex schedule)",
+    batch_formats=("csv",),  # Vertex reads CSV, JSON Lines, TFRecord, file lists and BigQuery
+    batch_monitors=(
+        "monitors over a batch job are not lowered to Vertex yet (a batch prediction job's model_monitoring_config is the closest); watch an endpoint, or run this monitor on the local emulator"
+    ),
     cloud="gcp",
     required_settings="project",
     required_settings_named="the GCP project (target.gcp.project)",

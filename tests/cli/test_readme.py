@@ -28,6 +28,8 @@ NEEDS = {
     ("monitor", "run"): "captured traffic",
     ("monitor", "report"): "captured traffic",
     ("feedback",): "captured traffic and labels",
+    ("batch", "run"): "its spec brought up (tests/emulator/test_batch.py runs it)",
+    ("batch", "runs"): "its spec brought up (tests/emulator/test_batch.py runs it)",
     ("deploy",): "a Pulumi stack and the Pulumi CLI (tests/engine deploys one)",
     ("destroy",): "a Pulumi stack and the Pulumi CLI (tests/engine destroys one)",
     ("refresh",): "a Pulumi stack and the Pulumi CLI (tests/engine refreshes one)",

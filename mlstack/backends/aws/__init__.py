@@ -16,7 +16,7 @@ def build(resolved: Resolved) -> None:
 
     import pulumi
 
-    from mlstack.backends.aws import endpoints, features, monitors, pipelines, platform, registry
+    from mlstack.backends.aws import batch, endpoints, features, monitors, pipelines, platform, registry
     from mlstack.backends.aws.context import Aws
     from mlstack.errors import format_path
 
@@ -28,6 +28,7 @@ def build(resolved: Resolved) -> None:
     registry.build(ctx)
     features.build(ctx, shared)
     pipelines.build(ctx, shared)
+    batch.build(ctx, shared)
     watching = monitors.alarms(ctx, shared)
     served = endpoints.build(ctx, shared, watching.rollback_alarms(ctx))
     monitors.jobs(ctx, shared, watching, served)

@@ -264,9 +264,29 @@ def warnings(resolved: Resolved) -> list[Problem]:
     return [*_external_key(resolved), *monitor_service]
 
 
+def _batch_jobs(spec: Spec) -> Iterator[Problem]:
+    for bi, job in enumerate(spec.batch_jobs):
+        path: Path = ("batch_jobs", bi)
+        if job.format not in dialect.AWS.batch_formats:
+            yield (
+                (*path, "format"),
+                "SageMaker Batch Transform splits its input by line and joins each row to its prediction for "
+                "CSV: use format: csv",
+            )
+        for where, uri in ((("input", "uri"), job.input.uri), (("output",), job.output)):
+            if not _s3(uri):
+                yield (*path, *where), "Batch Transform reads and writes S3: give an s3:// URI"
+        if job.schedule:
+            try:
+                eventbridge_cron(job.schedule)
+            except MlstackError as exc:
+                yield (*path, "schedule"), str(exc)
+
+
 def problems(resolved: Resolved) -> list[Problem]:
     spec = resolved.spec
     return [
+        *_batch_jobs(spec),
         *_models(resolved),
         *_features(spec),
         *_pipelines(spec),

@@ -238,24 +238,7 @@ def _starts(ctx: Aws, pipeline: Pipeline, platform: Platform, arn: pulumi.Output
         component,
     )
     if pipeline.schedule:
-        aws.scheduler.Schedule(
-            f"{pipeline.name}-schedule",
-            name=ctx.names.sagemaker(f"{pipeline.name}-schedule", max_length=dialect.SCHEDULE),
-            description=f"mlstack: run {pipeline.name} on '{pipeline.schedule}' (UTC)",
-            schedule_expression=eventbridge_cron(pipeline.schedule),
-            schedule_expression_timezone="UTC",
-            flexible_time_window={"mode": "OFF"},
-            state="DISABLED" if ctx.resolved.development else None,  # a developer's copy runs when asked
-            kms_key_arn=ctx.kms_key,
-            target={
-                "arn": arn,
-                "role_arn": starter,
-                "sagemaker_pipeline_parameters": {
-                    "pipeline_parameters": [{"name": TRIGGER_PARAMETER, "value": "schedule"}]
-                },
-            },
-            opts=ctx.child(component, depends_on=[start]),
-        )
+        schedule(ctx, pipeline.name, pipeline.schedule, arn, starter, ctx.child(component, depends_on=[start]))
     for monitor in monitors:
         rule = aws.cloudwatch.EventRule(
             f"{pipeline.name}-on-{monitor}",
@@ -282,6 +265,30 @@ def _starts(ctx: Aws, pipeline: Pipeline, platform: Platform, arn: pulumi.Output
             },
             opts=ctx.child(component, depends_on=[start]),
         )
+
+
+def schedule(
+    ctx: Aws, name: str, cron: str, arn: pulumi.Output[str], starter: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> aws.scheduler.Schedule:
+    """An EventBridge Scheduler schedule starting a SageMaker pipeline with `MlstackTrigger=schedule`."""
+    return aws.scheduler.Schedule(
+        f"{name}-schedule",
+        name=ctx.names.sagemaker(f"{name}-schedule", max_length=dialect.SCHEDULE),
+        description=f"mlstack: run {name} on '{cron}' (UTC)",
+        schedule_expression=eventbridge_cron(cron),
+        schedule_expression_timezone="UTC",
+        flexible_time_window={"mode": "OFF"},
+        state="DISABLED" if ctx.resolved.development else None,  # a developer's copy runs when asked
+        kms_key_arn=ctx.kms_key,
+        target={
+            "arn": arn,
+            "role_arn": starter,
+            "sagemaker_pipeline_parameters": {
+                "pipeline_parameters": [{"name": TRIGGER_PARAMETER, "value": "schedule"}]
+            },
+        },
+        opts=opts,
+    )
 
 
 def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.Pipeline]:

@@ -80,11 +80,12 @@ def needs_step_images(ctx: Aws) -> bool:
 def _concerns(ctx: Aws) -> list[str]:
     spec = ctx.resolved.spec
     wanted = {
-        "endpoint": bool(spec.endpoints),
-        "pipeline": bool(spec.pipelines),
+        "endpoint": bool(spec.endpoints or spec.batch_jobs),  # a transform job runs as its model's role
+        "pipeline": bool(spec.pipelines or spec.batch_jobs),  # a batch job is a one-step pipeline
         "monitoring": bool(spec.monitors),
         "feature-store": bool(spec.feature_store.views),
         "pipeline-starter": any(p.schedule or p.triggers for p in spec.pipelines)
+        or any(b.schedule for b in spec.batch_jobs)
         or any(a.type == "retrain" for m in spec.monitors for a in m.actions),
     }
     return [concern for concern in CONCERNS if wanted[concern]]

@@ -12,6 +12,7 @@ def build(resolved: Resolved) -> None:
     import pulumi
 
     from mlstack.backends.azure import checks
+    from mlstack.backends.azure.batch import build_batch_jobs
     from mlstack.backends.azure.compute import build_clusters
     from mlstack.backends.azure.context import Azure
     from mlstack.backends.azure.endpoints import build_endpoint
@@ -32,12 +33,13 @@ def build(resolved: Resolved) -> None:
     store = build_feature_store(ctx)
     clusters = build_clusters(ctx)
     deployments = {plan.endpoint.name: build_endpoint(ctx, plan, models, environments) for plan in resolved.endpoints}
+    build_batch_jobs(ctx, models, environments, clusters)
     pipelines = {
         pipeline.name: build_pipeline(
             ctx, pipeline, environments, clusters, deployments, store.feature_sets if store else {}
         )
         for pipeline in resolved.spec.pipelines
     }
-    monitors = [build_monitor(ctx, m, deployments.get(m.endpoint, {})) for m in resolved.spec.monitors]
+    monitors = [build_monitor(ctx, m, deployments.get(m.endpoint or "", {})) for m in resolved.spec.monitors]
     wire(ctx, monitors, pipelines)
     platform.component.done({"workspace": platform.workspace_name})

@@ -221,6 +221,9 @@ def warnings(resolved: Resolved) -> list[Problem]:
                     "'AzureML Registry User' role on the registry (README: registry)",
                 )
             )
+    for bi, job in enumerate(spec.batch_jobs):
+        if job.schedule and AZURE.batch_schedule_gap:
+            found.append((("batch_jobs", bi, "schedule"), f"batch job {job.name}: {AZURE.batch_schedule_gap}"))
     for mi, monitor in enumerate(spec.monitors):
         for ai, action in enumerate(monitor.actions):
             if action.type == "rollback":

@@ -53,6 +53,12 @@ def build_clusters(ctx: Azure) -> dict[str, pulumi.Output[str]]:
             base = _base_name(step.compute or pipeline.compute, "steps")
             if sku.sku not in names or base < names[sku.sku][0]:
                 names[sku.sku] = (base, sku)
+    for job in resolved.batch_jobs:
+        # a batch deployment runs on a cluster; its instances may all run at once
+        steps_per_sku[job.sku.sku] += job.job.instance_count
+        base = _base_name(job.job.compute, "batch")
+        if job.sku.sku not in names or base < names[job.sku.sku][0]:
+            names[job.sku.sku] = (base, job.sku)
     platform = ctx.platform
     clusters = {}
     for sku_id, (base, sku) in sorted(names.items()):

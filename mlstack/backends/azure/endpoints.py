@@ -245,9 +245,7 @@ def rollback_rule_ids(ctx: Azure, spec: Endpoint, variant: str) -> list[str]:
     ]
     group = f"/subscriptions/{ctx.subscription}/resourceGroups/{ctx.resource_group}"
     label = f"{spec.name}-{variant}"
-    return [
-        f"{group}/providers/Microsoft.Insights/{RULE_TYPES[k]}/{ctx.name(label, k, max_length=128)}" for k in kinds
-    ]
+    return [f"{group}/providers/Microsoft.Insights/{RULE_TYPES[k]}/{ctx.name(label, k, max_length=128)}" for k in kinds]
 
 
 def _rollback_alerts(

@@ -19,9 +19,7 @@ from mlstack.errors import MlstackError
 def provision(arm: Arm, workspace_id: str) -> None:
     arm.post(f"{workspace_id}/provisionManagedNetwork", {"includeSpark": True})
     waited = 0.0
-    while not ((arm.get(workspace_id)["properties"].get("managedNetwork") or {}).get("status") or {}).get(
-        "sparkReady"
-    ):
+    while not ((arm.get(workspace_id)["properties"].get("managedNetwork") or {}).get("status") or {}).get("sparkReady"):
         if waited >= arm.timeout_seconds:
             raise MlstackError(f"{workspace_id}: managed network not ready for Spark after {waited:.0f}s")
         arm.sleep(arm.poll_seconds)

@@ -268,8 +268,7 @@ def build_pipeline(
     assert ctx.platform is not None
     component = ctx.component("pipeline", pipeline.name)
     images = sorted(
-        {RUNTIME if s.kind == "deployment" else (s.image or pipeline.image or "") for s in pipeline.steps}
-        - {""}
+        {RUNTIME if s.kind == "deployment" else (s.image or pipeline.image or "") for s in pipeline.steps} - {""}
     )
     # each step runs an image this stack built: the CLI with its extension, or the step's image with mlstack
     if ctx.platform.images is None:

@@ -10,6 +10,7 @@ from mlstack.resolve import Resolved
 def build(resolved: Resolved) -> None:
     import pulumi
 
+    from mlstack.backends.gcp.batch import build_batch_jobs
     from mlstack.backends.gcp.checks import warnings
     from mlstack.backends.gcp.context import Gcp
     from mlstack.backends.gcp.endpoints import build_endpoint
@@ -35,4 +36,5 @@ def build(resolved: Resolved) -> None:
     served = {plan.endpoint.name: build_endpoint(ctx, plan, versions) for plan in resolved.endpoints}
     for pipeline in resolved.spec.pipelines:
         build_pipeline(ctx, pipeline, {name: s.resource_name for name, s in served.items()})
+    build_batch_jobs(ctx)
     build_monitors(ctx, served)

@@ -216,6 +216,26 @@ def warnings(resolved: Resolved) -> list[Problem]:
     return [*_private_reach(resolved.spec), *_timeouts(resolved.spec)]
 
 
+def _batch_jobs(spec: Spec) -> Iterator[Problem]:
+    for bi, job in enumerate(spec.batch_jobs):
+        path: Path = ("batch_jobs", bi)
+        if job.format not in GCP.batch_formats:
+            yield (
+                (*path, "format"),
+                "Vertex batch prediction reads CSV, JSON Lines, TFRecord or BigQuery: use format: csv",
+            )
+        for where, uri in ((("input", "uri"), job.input.uri), (("output",), job.output)):
+            if uri is not None and not uri.startswith("gs://"):
+                yield (*path, *where), "Vertex batch prediction reads and writes Cloud Storage: give a gs:// URI"
+
+
 def problems(resolved: Resolved) -> list[Problem]:
     spec = resolved.spec
-    return [*_models(spec), *_features(spec), *_endpoints(spec), *_pipelines(spec), *_monitors(spec)]
+    return [
+        *_models(spec),
+        *_features(spec),
+        *_endpoints(spec),
+        *_pipelines(spec),
+        *_monitors(spec),
+        *_batch_jobs(spec),
+    ]

@@ -151,7 +151,7 @@ def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -
     return task
 
 
-def job_request(ctx: Gcp, name: str, spec_json: str, account: str) -> dict[str, object]:
+def job_request(ctx: Gcp, name: str, spec_json: pulumi.Input[str], account: str) -> dict[str, object]:
     """`create_pipeline_job_request` of a schedule."""
     assert ctx.platform is not None
     job: dict[str, object] = {
@@ -166,7 +166,9 @@ def job_request(ctx: Gcp, name: str, spec_json: str, account: str) -> dict[str, 
     return {"parent": ctx.parent, "pipeline_job": job}
 
 
-def schedule(ctx: Gcp, component: SpecComponent, name: str, cron: str, spec_json: str, account: str) -> None:
+def schedule(
+    ctx: Gcp, component: SpecComponent, name: str, cron: str, spec_json: pulumi.Input[str], account: str
+) -> None:
     assert ctx.platform is not None
     gcp.colab.Schedule(
         f"{name}-schedule",
@@ -204,6 +206,19 @@ def replay_schedule(
     schedule(ctx, component, f"{endpoint}-replay", GCP.shadow_replay_cron, spec_json, "pipelines")
 
 
+def store(ctx: Gcp, component: SpecComponent, name: str, spec_json: pulumi.Input[str]) -> gcp.storage.BucketObject:
+    """The pipeline spec at gs://<bucket>/pipelines/<name>/pipeline.json (what retraining submits)."""
+    assert ctx.platform is not None
+    return gcp.storage.BucketObject(
+        f"{name}-spec",
+        bucket=ctx.platform.bucket.name,
+        name=f"pipelines/{name}/pipeline.json",
+        content=spec_json,
+        content_type="application/json",
+        opts=ctx.opts(component, depends_on=ctx.platform.images_pushed()),
+    )
+
+
 def build_pipeline(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> gcp.storage.BucketObject:
     assert ctx.platform is not None
     component = SpecComponent("pipeline", pipeline.name)
@@ -215,14 +230,7 @@ def build_pipeline(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> g
         pipeline_tasks(ctx, pipeline, endpoints),
         ctx.platform.runtime_image(),
     )
-    stored = gcp.storage.BucketObject(
-        f"{pipeline.name}-spec",
-        bucket=ctx.platform.bucket.name,
-        name=f"pipelines/{pipeline.name}/pipeline.json",
-        content=spec_json,
-        content_type="application/json",
-        opts=ctx.opts(component, depends_on=ctx.platform.images_pushed()),
-    )
+    stored = store(ctx, component, pipeline.name, spec_json)
     if pipeline.schedule:
         schedule(ctx, component, pipeline.name, pipeline.schedule, spec_json, "pipelines")
     component.done({"spec": pulumi.Output.concat("gs://", stored.bucket, "/", stored.name)})

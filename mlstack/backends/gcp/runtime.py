@@ -6,6 +6,8 @@
 - deploy: roll a registered version out on an endpoint with its strategy (providers/deployment.py), once
   approved: register labels a manual group's versions pending (mlstack.targets.gcp.APPROVAL_LABEL);
 - replay: send the shadow share of the last hours' logged requests to the shadow endpoint;
+- batch: create a batch job's Vertex batch prediction job on the version its model reference names now,
+  and wait for it (mlstack.backends.gcp.batch);
 - monitor: compute a monitor's metric (every kind, by mlstack.runtime.monitors, as the emulator and the
   SageMaker job do) over the request-response log and, past the threshold, log an alert line and
   publish to the monitor's alert topic.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,7 @@ from mlstack.runtime import audit_log
 from mlstack.targets.gcp import APPROVAL_LABEL, APPROVAL_ON_REGISTER, APPROVED, REJECTED
 
 LABEL_MAX = 63  # characters in a GCP label value
+BATCH_POLL_SECONDS = 30
 
 
 class TaskFailed(Exception):
@@ -156,6 +160,39 @@ def deploy(args: argparse.Namespace) -> str:
     news = {**props, "variants": [{**current, "model": version}]}
     DeploymentProvider().update(args.endpoint, olds, news)
     return f"{version} serves {args.endpoint}"
+
+
+def batch(args: argparse.Namespace) -> str:
+    """Create the batch prediction job of a batch job's run, on the model version its reference names now,
+    and wait for it to end."""
+    from mlstack.backends.gcp.providers.model import _versions
+
+    v1 = types()
+
+    request = json.loads(args.request)
+    parent = request["model"]
+    if args.alias:
+        request["model"] = f"{parent}@{args.alias}"
+    else:
+        models = aiplatform("ModelServiceClient", args.region)
+        found = [m for m in _versions(models, parent) if m.labels.get("mlstack-version") == args.version]
+        if not found:
+            raise TaskFailed(f"{parent} has no version labelled mlstack-version={args.version}")
+        request["model"] = f"{parent}@{found[0].version_id}"
+    jobs = aiplatform("JobServiceClient", args.region)
+    location = parent.rsplit("/models/", 1)[0]
+    created = jobs.create_batch_prediction_job(
+        request=v1.CreateBatchPredictionJobRequest(parent=location, batch_prediction_job=v1.BatchPredictionJob(request))
+    )
+    states = v1.JobState
+    done = {states.JOB_STATE_SUCCEEDED, states.JOB_STATE_FAILED, states.JOB_STATE_CANCELLED, states.JOB_STATE_EXPIRED}
+    while (
+        job := jobs.get_batch_prediction_job(request=v1.GetBatchPredictionJobRequest(name=created.name))
+    ).state not in done:
+        time.sleep(BATCH_POLL_SECONDS)
+    if job.state != states.JOB_STATE_SUCCEEDED:
+        raise TaskFailed(f"{job.name} {job.state.name}: {job.error.message}")
+    return f"{job.name} scored {request['input_config']['gcs_source']['uris'][0]} into {job.output_info.gcs_output_directory}"
 
 
 def _bigquery() -> Any:
@@ -346,6 +383,12 @@ def parser() -> argparse.ArgumentParser:
     for name in ("table", "endpoint", "region", "share"):
         p.add_argument(f"--{name}", required=True)
     p.add_argument("--hours", default="1")
+    b = commands.add_parser("batch")
+    b.add_argument("--request", required=True)
+    b.add_argument("--region", required=True)
+    which = b.add_mutually_exclusive_group(required=True)
+    which.add_argument("--alias")
+    which.add_argument("--version")
     m = commands.add_parser("monitor")
     for name in ("monitor", "table", "topic", "features"):
         m.add_argument(f"--{name}", required=True)
@@ -353,12 +396,14 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
-COMMANDS = {"gate": gate, "register": register, "deploy": deploy, "replay": replay, "monitor": monitor}
+COMMANDS = {"gate": gate, "register": register, "deploy": deploy, "replay": replay, "monitor": monitor, "batch": batch}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    what = next((str(getattr(args, k)) for k in ("endpoint", "model_id", "monitor", "model") if getattr(args, k, None)), "")
+    what = next(
+        (str(getattr(args, k)) for k in ("endpoint", "model_id", "monitor", "model") if getattr(args, k, None)), ""
+    )
     try:
         report = COMMANDS[args.command](args)
     except TaskFailed as exc:

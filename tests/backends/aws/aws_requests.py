@@ -316,6 +316,7 @@ STEP_OPERATIONS = {
     "Processing": ("CreateProcessingJob", "ProcessingJobName"),
     "Training": ("CreateTrainingJob", "TrainingJobName"),
     "RegisterModel": ("CreateModelPackage", None),
+    "Transform": ("CreateTransformJob", "TransformJobName"),
 }
 
 

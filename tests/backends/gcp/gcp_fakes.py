@@ -28,6 +28,8 @@ class Vertex:
         self.models: dict[str, dict[str, v1.Model]] = {}
         self.endpoints: dict[str, v1.Endpoint] = {}
         self.jobs: dict[str, v1.ModelDeploymentMonitoringJob] = {}
+        self.batch_jobs: dict[str, v1.BatchPredictionJob] = {}
+        self.batch_outcome = v1.JobState.JOB_STATE_SUCCEEDED
         self.fail: dict[str, Exception] = {}  # method -> raised once on its next call
         self.counter = 1000
 
@@ -207,6 +209,25 @@ class EndpointService:
 class JobService:
     def __init__(self, vertex: Vertex) -> None:
         self.v = vertex
+
+    def create_batch_prediction_job(self, request: v1.CreateBatchPredictionJobRequest) -> v1.BatchPredictionJob:
+        self.v.record("create_batch_prediction_job", request)
+        job = v1.BatchPredictionJob(request.batch_prediction_job)
+        job.name = f"{request.parent}/batchPredictionJobs/{self.v.next_id()}"
+        job.state = v1.JobState.JOB_STATE_PENDING
+        self.v.batch_jobs[job.name] = job
+        return v1.BatchPredictionJob(job)
+
+    def get_batch_prediction_job(self, request: v1.GetBatchPredictionJobRequest) -> v1.BatchPredictionJob:
+        """Each look moves the job one state on: pending, running, then `batch_outcome`."""
+        self.v.record("get_batch_prediction_job", request)
+        job = self.v.batch_jobs[request.name]
+        job.state = (
+            v1.JobState.JOB_STATE_RUNNING if job.state == v1.JobState.JOB_STATE_PENDING else self.v.batch_outcome
+        )
+        if job.state == v1.JobState.JOB_STATE_SUCCEEDED:
+            job.output_info.gcs_output_directory = f"{job.output_config.gcs_destination.output_uri_prefix}run-1"
+        return v1.BatchPredictionJob(job)
 
     def create_model_deployment_monitoring_job(
         self, request: v1.CreateModelDeploymentMonitoringJobRequest

@@ -29,9 +29,11 @@ def version_description(props: dict[str, Any]) -> str:
 
 
 def described_metrics(text: str) -> dict[str, float]:
-    return {k: float(v) for k, v in json.loads(text[len(METRICS_PREFIX) :]).items()} if text.startswith(
-        METRICS_PREFIX
-    ) else {}
+    return (
+        {k: float(v) for k, v in json.loads(text[len(METRICS_PREFIX) :]).items()}
+        if text.startswith(METRICS_PREFIX)
+        else {}
+    )
 
 
 def upload_hash(props: dict[str, Any]) -> str:
