@@ -185,8 +185,6 @@ def test_mirrors_run_after_the_answers_in_one_batch_on_the_shadows_workers_and_a
         "    if any(sum(row) < 0 for row in instances):\n"
         "        raise ValueError('a negative row')\n"
         "    return [sum(row) for row in instances]\n"
-        "def lenient(instances, artifact):\n"
-        "    return [sum(row) for row in instances]\n"
     )
     calls_file = tmp_path / "calls.jsonl"
 
@@ -194,11 +192,11 @@ def test_mirrors_run_after_the_answers_in_one_batch_on_the_shadows_workers_and_a
         lines = calls_file.read_text().splitlines() if calls_file.exists() else []
         return [tuple(json.loads(line)) for line in lines]
 
-    def fleet(name: str, role: str, entrypoint: str = "models:record") -> Fleet:
+    def fleet(name: str, role: str) -> Fleet:
         artifact = tmp_path / f"{name}.bin"
         artifact.write_text(name)
         lineage = {"artifact_source": str(artifact)}
-        version = Version(name, 1, str(artifact), "custom", entrypoint, "approved", {}, {}, lineage, "api", 0.0)
+        version = Version(name, 1, str(artifact), "custom", "models:record", "approved", {}, {}, lineage, "api", 0.0)
         pool = WorkerPool(name, version, 1, timeout=5)
         return Fleet(name, role, pool.predictor, pool)
 
@@ -213,17 +211,23 @@ def test_mirrors_run_after_the_answers_in_one_batch_on_the_shadows_workers_and_a
 
     answers = asyncio.run(scenario(b'{"instances": [[1, 2], [3, 4]]}', b'{"instances": [[5, 6]]}'))
     assert [a.status for a in answers] == [200, 200]
-    # both answers first, then one shadow prediction for both requests
-    assert calls() == [("main", [[1, 2], [3, 4]]), ("main", [[5, 6]]), ("shadow", [[1, 2], [3, 4], [5, 6]])]
+    # Each row is mirrored once, after its answer (in one batch when the answers landed in one turn
+    # of the loop).
+    logged = calls()
+
+    def first(name: str, row: list[int]) -> int:
+        return next(i for i, (n, rows) in enumerate(logged) if n == name and row in rows)
+
+    rows = [[1, 2], [3, 4], [5, 6]]
+    assert sorted(row for name, mirrored in logged if name == "shadow" for row in mirrored) == rows
+    assert all(first("main", row) < first("shadow", row) for row in rows)
     assert shadow.window.totals["requests"] == 2 and production.window.totals["requests"] == 2
 
-    # A request the shadow fails on spoils the batch: each request is then predicted alone.
+    # A request the shadow fails on spoils a batch: each request is then predicted alone.
     calls_file.unlink()
-    shadow_only = Routing((fleet("ok", "production", "models:lenient"),), (100,), shadow=shadow, shadow_percent=100)
-    runtime.routing = shadow_only
-    asyncio.run(scenario(b'{"instances": [[1, 1]]}', b'{"instances": [[-1, -1]]}'))
-    mirrored = [instances for name, instances in calls() if name == "shadow"]
-    assert mirrored == [[[1, 1], [-1, -1]], [[1, 1]], [[-1, -1]]]
-    for pool in (production.pool, shadow.pool, shadow_only.production[0].pool):
-        pool.close()
+    batch = [(shadow, [[1, 1]], "a", b"{}", time.perf_counter()), (shadow, [[-1, -1]], "b", b"{}", time.perf_counter())]
+    asyncio.run(runtime._mirror_batch(batch))
+    assert [rows for _, rows in calls()] == [[[1, 1], [-1, -1]], [[1, 1]], [[-1, -1]]]
     assert shadow.window.totals == {"requests": 4, "errors": 1, "client_errors": 0}
+    for pool in (production.pool, shadow.pool):
+        pool.close()
