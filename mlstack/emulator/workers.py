@@ -187,7 +187,8 @@ class _Worker:
             if killed or reply is None:
                 ended = self._drop()
                 if reply is None:
-                    reply = ("error", 503 if self.retire else 500, self._death(ended))
+                    message = f"the model's worker process exited while predicting ({ended}); a new one is starting"
+                    reply = ("error", 500, message)
             job.settle(reply)
         if self.proc is not None:
             self.proc.stop()
@@ -201,11 +202,6 @@ class _Worker:
         except (EOFError, OSError):
             return None
         return reply
-
-    def _death(self, ended: str) -> str:
-        if self.retire:
-            return f"variant {self.pool.name} is shutting down"
-        return f"the model's worker process exited while predicting ({ended}); a new one is starting"
 
     def _drop(self) -> str:
         """Kill the process (a timeout) or collect it (a crash): how it ended."""
@@ -359,15 +355,10 @@ class WorkerPool:
             self.size = size
 
     def close(self) -> None:
+        """Stop every worker once its call in progress (if any) is answered or times out."""
         with self._lock:
             workers = list(self._workers)
             self.size = 0
         for worker in workers:
             worker.retire = True
             self.jobs.put(_STOP)
-        for worker in workers:  # a call in progress ends now, answered 503
-            with worker.lock:
-                if worker.job is not None and worker.proc is not None:
-                    worker.killed = True
-                    with contextlib.suppress(ValueError):
-                        worker.proc.process.kill()
