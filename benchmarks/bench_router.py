@@ -153,7 +153,7 @@ def measure(
     command = [sys.executable, str(HERE / "loadgen.py"), "--port", str(port), "--path", path, "--body", BODY]
     command += ["--requests", str(requests), "--seconds", str(seconds), "--concurrency", str(concurrency)]
     if token:
-        command += ["--token", token]
+        command += [f"--token={token}"]  # a token may start with "-"
     if latencies:
         command.append("--latencies")
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout

@@ -2,7 +2,9 @@
 
 Two kinds are served:
 
-* **sklearn**: an estimator saved with joblib. Rows are lists (positional features) or objects
+* **sklearn**: an estimator saved with skops (`.skops`, loaded only when every type in it is one
+  skops trusts by default: no code runs on load) or with joblib (`.joblib`, a pickle: loading it
+  runs whatever the file says). Rows are lists (positional features) or objects
   (named features, matched to the names the estimator was fitted on). Classifiers with
   `predict_proba` also answer `scores` (the positive class's probability for two classes, one list
   per row otherwise), which model-quality monitors use for AUC.
@@ -13,6 +15,9 @@ Two kinds are served:
 
 A bad request (wrong width, missing features, non-numeric rows) is a 400 with the reason; a model
 that raises is a 500 naming the exception.
+
+`load` runs only in a fleet's worker processes (`workers.py`), never in the server: the server holds
+a `Predictor`, which knows what the model takes and sends its predictions to the workers.
 """
 
 from __future__ import annotations
@@ -32,9 +37,10 @@ from mlstack.emulator.pipelines.lineage import file_sha256
 from mlstack.emulator.registry import ARTIFACT_DIGEST, Version
 
 SERVABLE = ("sklearn", "custom")
-# Frameworks whose models are saved with joblib behind scikit-learn's estimator API (XGBoost's
-# XGBClassifier, for one): served as scikit-learn models when the artifact is a joblib file.
+# Frameworks whose models are saved with joblib or skops behind scikit-learn's estimator API
+# (XGBoost's XGBClassifier, for one): served as scikit-learn models.
 JOBLIB_FRAMEWORKS = ("sklearn", "xgboost")
+SKLEARN_SUFFIXES = (".joblib", ".skops")
 
 
 class InvocationError(Exception):
@@ -73,7 +79,18 @@ def to_json(value: Any) -> Any:
 
 @dataclass(frozen=True)
 class Predictor:
-    """One loaded model version. `predict` returns the answer's fields (predictions, maybe scores)."""
+    """A model version as the server knows it: what it takes (feature names, width) and `predict`,
+    which runs it in a worker process and returns the answer's fields (predictions, maybe scores)."""
+
+    version: Version
+    feature_names: list[str]
+    width: int
+    predict: Callable[[list[Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Model:
+    """One model version loaded, inside a worker process."""
 
     version: Version
     model: Any  # the estimator, or the custom function
@@ -83,16 +100,20 @@ class Predictor:
     def feature_names(self) -> list[str]:
         return [str(n) for n in getattr(self.model, "feature_names_in_", [])]
 
+    @property
+    def width(self) -> int:
+        return int(getattr(self.model, "n_features_in_", 0) or len(self.feature_names))
 
-def load(version: Version) -> Predictor:
+
+def load(version: Version) -> Model:
     verify_digest(version)
-    if version.framework in JOBLIB_FRAMEWORKS and version.artifact.endswith(".joblib"):
+    if version.framework in JOBLIB_FRAMEWORKS and version.artifact.endswith(SKLEARN_SUFFIXES):
         return _sklearn(version)
     if version.framework == "custom":
         return _custom(version)
     raise BadRequest(
         f"{version.ref} is a {version.framework} model; the local emulator serves "
-        f"{' and '.join(SERVABLE)} models (scikit-learn saved with joblib, or a Python entrypoint)"
+        f"{' and '.join(SERVABLE)} models (scikit-learn saved with skops or joblib, or a Python entrypoint)"
     )
 
 
@@ -115,11 +136,11 @@ def verify_digest(version: Version) -> None:
 # --- scikit-learn ---------------------------------------------------------------------------------
 
 
-def _sklearn(version: Version) -> Predictor:
-    import joblib
-
+def _sklearn(version: Version) -> Model:
     try:
-        model = joblib.load(version.artifact)
+        model = _skops(version) if version.artifact.endswith(".skops") else _joblib(version)
+    except BadRequest:
+        raise
     except Exception as exc:
         raise BadRequest(f"cannot load {version.ref} from {version.artifact}: {type(exc).__name__}: {exc}") from None
     if not callable(getattr(model, "predict", None)):
@@ -142,7 +163,29 @@ def _sklearn(version: Version) -> Predictor:
             raise InvocationError(500, f"the model raised {type(exc).__name__}: {exc}") from None
         return answer
 
-    return Predictor(version, model, predict)
+    return Model(version, model, predict)
+
+
+def _joblib(version: Version) -> Any:
+    import joblib
+
+    return joblib.load(version.artifact)
+
+
+def _skops(version: Version) -> Any:
+    """A skops file, refused when it holds a type skops does not trust by default: such a type's
+    constructor is code the file chooses, which is what skops exists to avoid running."""
+    import skops.io as sio
+
+    untrusted = sio.get_untrusted_types(file=version.artifact)
+    if untrusted:
+        shown = ", ".join(untrusted[:5]) + (f" and {len(untrusted) - 5} more" if len(untrusted) > 5 else "")
+        raise BadRequest(
+            f"{version.ref}: {version.artifact} holds types skops does not trust: {shown}; the emulator loads "
+            "skops files only when every type in them is trusted (save a plain scikit-learn estimator, or "
+            "serve a joblib file you trust)"
+        )
+    return sio.load(version.artifact)
 
 
 def _is_classifier(model: Any) -> bool:
@@ -188,7 +231,7 @@ def _rows(instances: list[Any], names: list[str], width: int) -> Any:
 # --- custom entrypoints ---------------------------------------------------------------------------
 
 
-def _custom(version: Version) -> Predictor:
+def _custom(version: Version) -> Model:
     entrypoint = version.entrypoint or ""
     module_name, sep, function_name = entrypoint.partition(":")
     if not sep or not module_name or not function_name:
@@ -213,7 +256,7 @@ def _custom(version: Version) -> Predictor:
             raise InvocationError(500, f"{entrypoint} returned {got} for {len(instances)} instances")
         return {"predictions": predictions}
 
-    return Predictor(version, function, predict)
+    return Model(version, function, predict)
 
 
 def _import(version: Version, module_name: str) -> ModuleType:

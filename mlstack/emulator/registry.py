@@ -19,6 +19,8 @@ from mlstack.emulator.layout import inside
 from mlstack.emulator.pipelines.lineage import file_sha256
 
 ARTIFACT_NAME = "model.joblib"
+# A skops file keeps its suffix in the registry: it is what says to load it with skops, not pickle.
+SKOPS_ARTIFACT_NAME = "model.skops"
 ARTIFACT_DIGEST = "artifact_sha256"
 
 
@@ -129,10 +131,11 @@ class Registry:
         approval = new.approval or ("approved" if row["approval"] == "auto" else "pending")
         staging = inside(self.artifacts, group, f".staging-{uuid.uuid4().hex}")
         staging.mkdir(parents=True)
-        shutil.copy2(new.artifact, staging / ARTIFACT_NAME)
+        name = SKOPS_ARTIFACT_NAME if new.artifact.suffix == ".skops" else ARTIFACT_NAME
+        shutil.copy2(new.artifact, staging / name)
         # Checked again before the artifact is loaded (`predictors.load`): a file swapped in the
         # registry after registration is refused, not unpickled.
-        lineage = {**new.lineage, ARTIFACT_DIGEST: file_sha256(staging / ARTIFACT_NAME)}
+        lineage = {**new.lineage, ARTIFACT_DIGEST: file_sha256(staging / name)}
         final = inside(self.artifacts, group, f"v{version}")
         shutil.rmtree(final, ignore_errors=True)  # left by a crash between rename and COMMIT
         staging.rename(final)
@@ -142,7 +145,7 @@ class Registry:
             (
                 group,
                 version,
-                str(final / ARTIFACT_NAME),
+                str(final / name),
                 new.framework,
                 new.entrypoint,
                 approval,

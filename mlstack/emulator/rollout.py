@@ -220,7 +220,7 @@ class Rollouts:
             "serving": describe_serving(routing),
             "previous": previous,
             "url": self.core.endpoint_url(name),
-            "example": example_request(first.version, first.predictor.model),
+            "example": example_request(first.predictor),
         }
 
     def _start(
@@ -301,7 +301,7 @@ class Rollouts:
         if predictor.version.framework != "sklearn":
             return None  # a custom model's input is unknown: loading it was the warm-up
         try:
-            predictor.predict(example_request(predictor.version, predictor.model)["instances"])
+            predictor.predict(example_request(predictor)["instances"])
         except InvocationError as exc:
             return str(exc)
         return None

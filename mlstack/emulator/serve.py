@@ -98,8 +98,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _warm_up() -> None:
-    import joblib  # noqa: F401
-    import sklearn.base  # noqa: F401
+    from mlstack.emulator import workers
+
+    workers.warm_up()  # the forkserver every model's worker process is forked from
 
 
 def serve(core: Emulator, token: str, sock: socket.socket, lock: IO[str]) -> int:

@@ -11,9 +11,10 @@ the event loop's next turn, after the answer is written, batched with the others
 meanwhile). The answer names the variant (`X-Mlstack-Variant`) and carries a correlation id
 (`X-Mlstack-Correlation-Id`, the caller's when it sends one) that ground truth joins on.
 
-Where the prediction runs: always on the fleet's workers under the invocation timeout, never in the
-event loop. A model is code the user supplied (a custom entrypoint, or an estimator whose predict may
-take seconds): run in the loop, one slow prediction froze every other request, `/v1/health` included.
+Where the prediction runs: always in the fleet's worker processes under the invocation timeout, never
+in the server (`workers.py`). A model is code the user supplied (a custom entrypoint, a pickle that
+runs code on load, an estimator whose predict may take seconds): run in the loop, one slow prediction
+froze every other request, `/v1/health` included.
 """
 
 from __future__ import annotations
@@ -56,11 +57,10 @@ def invocation_timeout() -> float:
         return DEFAULT_TIMEOUT
 
 
-def example_request(version: Version, model: Any) -> dict[str, Any]:
+def example_request(predictor: Predictor) -> dict[str, Any]:
     """A request body the model accepts: the first row of its training data when the registry
     knows it, zeros otherwise; named features when the model was fitted on named columns."""
-    names = [str(n) for n in getattr(model, "feature_names_in_", [])]
-    width = int(getattr(model, "n_features_in_", 0) or len(names))
+    version, names, width = predictor.version, predictor.feature_names, predictor.width
     row: list[Any] = [0.0] * width
     data = version.lineage.get("data_uri")
     if names and data and Path(data).is_file():
@@ -108,7 +108,7 @@ class EndpointRuntime:
         instances = None
         try:
             instances = predictors.parse_instances(body)
-            result = await fleet.pool.run(fleet.predictor.predict, instances, self.timeout)
+            result = await fleet.pool.run(instances, self.timeout)
             status = 200
             payload = {**result, "model": fleet.version.ref, "variant": fleet.name, "correlation_id": cid}
         except InvocationError as exc:
@@ -150,7 +150,7 @@ class EndpointRuntime:
                 continue
             rows = [row for instances, *_ in items for row in instances]
             try:
-                result = await shadow.pool.run(shadow.predictor.predict, rows, self.timeout)
+                result = await shadow.pool.run(rows, self.timeout)
             except (InvocationError, TimeoutError):
                 result = {}  # one bad request spoils a batch: each is predicted alone below
             if not result or any(not isinstance(v, list) or len(v) != len(rows) for v in result.values()):
@@ -168,7 +168,7 @@ class EndpointRuntime:
     async def _mirror(self, shadow: Fleet, instances: list[Any], cid: str, body: bytes, started: float) -> None:
         """The shadow's answer to a copy of the request: recorded and captured, never returned."""
         try:
-            result = await shadow.pool.run(shadow.predictor.predict, instances, self.timeout)
+            result = await shadow.pool.run(instances, self.timeout)
             status, payload = 200, {**result, "model": shadow.version.ref, "variant": shadow.name}
         except InvocationError as exc:
             status, payload = exc.status, {"error": str(exc), "variant": shadow.name}
@@ -218,7 +218,6 @@ class Serving:
         self.captures = captures
         self.timeout = invocation_timeout()
         self._endpoints: dict[str, EndpointRuntime] = {}
-        self._predictors: dict[str, Predictor] = {}
         self._lock = threading.Lock()
         recover_captures(captures)  # what a crash left in the logs, written out before anything reads it
         self.flusher = CaptureFlusher()
@@ -226,20 +225,10 @@ class Serving:
     def fleet(
         self, name: str, role: str, version: Version, instances: int, compute: dict[str, Any] | None = None
     ) -> Fleet:
-        """A new fleet: the model loaded (once per version) and `instances` workers started."""
-        predictor = self.predictor(version)
-        return Fleet(name, role, predictor, WorkerPool(name, instances), compute)
-
-    def predictor(self, version: Version) -> Predictor:
-        # A replaced version keeps its artifact path but gets a new creation time.
-        key = f"{version.artifact}@{version.created_at}"
-        with self._lock:
-            found = self._predictors.get(key)
-        if found is None:
-            found = predictors.load(version)
-            with self._lock:
-                self._predictors[key] = found
-        return found
+        """A new fleet: `instances` worker processes started, each with the model loaded (BadRequest
+        when it cannot load)."""
+        pool = WorkerPool(name, version, instances, self.timeout)
+        return Fleet(name, role, pool.predictor, pool, compute)
 
     def route(self, name: str, routing: Routing, capture_percent: int) -> EndpointRuntime:
         """Serve `routing` at the endpoint now (creating it, or swapping its routing in one step)."""

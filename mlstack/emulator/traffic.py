@@ -123,7 +123,7 @@ class Fleet:
             "created_at": self.version.created_at,
             "weight": weight,
             "instances": self.pool.size,
-            "stuck_calls": self.pool.stuck,
+            "replaced_workers": self.pool.replaced,
             "totals": dict(self.window.totals),
         }
 

@@ -5,56 +5,99 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import threading
+import os
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from mlstack.emulator.autoscaling import wanted
+from mlstack.emulator.errors import BadRequest
+from mlstack.emulator.predictors import InvocationError
+from mlstack.emulator.registry import Version
 from mlstack.emulator.rollout import Step, alarm, initial_instances, steps_for
 from mlstack.emulator.traffic import Routing, Window
 from mlstack.emulator.workers import WorkerPool
 
+WORKER_MODELS = """
+import os
+import time
 
-def test_a_hung_call_times_out_and_its_worker_is_replaced():
-    pool = WorkerPool("test", 1)
-    release = threading.Event()
+
+def echo(instances):
+    if instances[0][0] == "hang":
+        time.sleep(30)
+    if instances[0][0] == "crash":
+        os._exit(3)
+    if instances[0][0] == "raise":
+        raise ValueError("bad")
+    return [[os.getpid(), *row] for row in instances]
+"""
+
+
+def _custom_version(folder: Path, entrypoint: str = "models:echo") -> Version:
+    (folder / "models.py").write_text(WORKER_MODELS)
+    artifact = folder / "custom.bin"
+    artifact.write_text("state in code")
+    lineage = {"artifact_source": str(artifact)}
+    return Version("m", 1, str(artifact), "custom", entrypoint, "approved", {}, {}, lineage, "api", time.time())
+
+
+def test_a_hung_call_times_out_and_its_worker_process_is_replaced(tmp_path):
+    pool = WorkerPool("test", _custom_version(tmp_path), 1, timeout=5)
 
     async def scenario() -> tuple[list[object], float]:
-        hung = pool.run(lambda _: release.wait(30), None, timeout=0.2)
+        (first,) = (await pool.run([["a"]], timeout=5))["predictions"]
         with pytest.raises(TimeoutError):
-            await hung
+            await pool.run([["hang"]], timeout=0.3)
         started = time.perf_counter()
-        answers = await asyncio.gather(*(pool.run(lambda x: x * 2, i, timeout=5) for i in range(5)))
-        return answers, time.perf_counter() - started
+        answers = await asyncio.gather(*(pool.run([[i]], timeout=5) for i in range(5)))
+        return [first, *(a["predictions"][0] for a in answers)], time.perf_counter() - started
 
-    answers, took = asyncio.run(scenario())
-    assert answers == [0, 2, 4, 6, 8] and took < 1  # the replacement answered; the stuck one still waits
-    assert (pool.size, pool.stuck) == (1, 1)
-    release.set()
-    deadline = time.monotonic() + 5
-    while pool.stuck and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert pool.stuck == 0  # it came back and retired
+    (first, *answers), took = asyncio.run(scenario())
+    assert [row[1] for row in answers] == [0, 1, 2, 3, 4] and took < 5
+    # A new process answered: the hung one was killed, not left holding a thread.
+    assert {row[0] for row in answers} != {first[0]} and not _alive(first[0])
+    assert (pool.size, pool.replaced) == (1, 1)
     pool.close()
 
 
-def test_a_model_exception_reaches_the_caller_and_the_worker_survives():
-    pool = WorkerPool("test", 2)
-
-    def boom(_: object) -> None:
-        raise ValueError("bad")
+def test_a_crash_or_exception_in_the_model_reaches_the_caller_and_the_pool_recovers(tmp_path):
+    pool = WorkerPool("test", _custom_version(tmp_path), 2, timeout=5)
 
     async def scenario() -> object:
-        with pytest.raises(ValueError, match="bad"):
-            await pool.run(boom, None, timeout=5)
-        return await pool.run(str, 7, timeout=5)
+        with pytest.raises(InvocationError, match="the model raised ValueError: bad") as raised:
+            await pool.run([["raise"]], timeout=5)
+        assert raised.value.status == 500
+        with pytest.raises(InvocationError, match=r"worker process exited while predicting \(exit code 3\)"):
+            await pool.run([["crash"]], timeout=5)
+        return await asyncio.gather(*(pool.run([[i]], timeout=5) for i in range(4)))
 
-    assert asyncio.run(scenario()) == "7"
+    answers = asyncio.run(scenario())
+    assert [a["predictions"][0][1] for a in answers] == [0, 1, 2, 3]
+    assert os.getpid() not in {a["predictions"][0][0] for a in answers}
+    assert pool.replaced == 1
+    # The server-side handle predicts through the pool too (rollout warm-ups, monitors).
+    assert pool.predictor.predict([[7]])["predictions"][0][1] == 7
     pool.resize(4)
     assert pool.size == 4
     pool.close()
+
+
+def test_a_model_that_cannot_load_fails_the_pool_with_the_reason(tmp_path):
+    with pytest.raises(BadRequest, match="a custom model needs entrypoint: module:function"):
+        WorkerPool("test", _custom_version(tmp_path, entrypoint="models"), 1, timeout=5)
+    with pytest.raises(BadRequest, match="models has no function nothing"):
+        WorkerPool("test", _custom_version(tmp_path, entrypoint="models:nothing"), 2, timeout=5)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def test_routing_follows_the_weights_and_mirrors_its_share():
@@ -127,22 +170,35 @@ def test_autoscaling_rule():
     )
 
 
-def test_mirrors_run_after_the_answers_in_one_batch_on_the_shadows_workers_and_are_recorded():
-    from mlstack.emulator.predictors import InvocationError, Predictor
+def test_mirrors_run_after_the_answers_in_one_batch_on_the_shadows_workers_and_are_recorded(tmp_path):
+    import json
+
     from mlstack.emulator.serving import EndpointRuntime
     from mlstack.emulator.traffic import Fleet
 
-    calls: list[tuple[str, list[object]]] = []
+    # Each fleet's model logs its calls (its artifact's name and the rows) to one file, in call order.
+    (tmp_path / "models.py").write_text(
+        "import json, pathlib\n"
+        "def record(instances, artifact):\n"
+        "    with open(pathlib.Path(artifact).with_name('calls.jsonl'), 'a') as log:\n"
+        "        log.write(json.dumps([pathlib.Path(artifact).stem, instances]) + '\\n')\n"
+        "    if any(sum(row) < 0 for row in instances):\n"
+        "        raise ValueError('a negative row')\n"
+        "    return [sum(row) for row in instances]\n"
+    )
+    calls_file = tmp_path / "calls.jsonl"
+
+    def calls() -> list[tuple[str, list[object]]]:
+        lines = calls_file.read_text().splitlines() if calls_file.exists() else []
+        return [tuple(json.loads(line)) for line in lines]
 
     def fleet(name: str, role: str) -> Fleet:
-        def predict(instances: list[object]) -> dict[str, object]:
-            calls.append((name, list(instances)))
-            if any(sum(row) < 0 for row in instances):
-                raise InvocationError(400, "a negative row")
-            return {"predictions": [sum(row) for row in instances]}
-
-        predictor = Predictor(SimpleNamespace(ref=f"{name} v1"), None, predict)  # type: ignore[arg-type]
-        return Fleet(name, role, predictor, WorkerPool(name, 1))
+        artifact = tmp_path / f"{name}.bin"
+        artifact.write_text(name)
+        lineage = {"artifact_source": str(artifact)}
+        version = Version(name, 1, str(artifact), "custom", "models:record", "approved", {}, {}, lineage, "api", 0.0)
+        pool = WorkerPool(name, version, 1, timeout=5)
+        return Fleet(name, role, pool.predictor, pool)
 
     production, shadow = fleet("main", "production"), fleet("shadow", "shadow")
     runtime = EndpointRuntime("ep", Routing((production,), (100,), shadow=shadow, shadow_percent=100), None, 5.0)
@@ -155,15 +211,23 @@ def test_mirrors_run_after_the_answers_in_one_batch_on_the_shadows_workers_and_a
 
     answers = asyncio.run(scenario(b'{"instances": [[1, 2], [3, 4]]}', b'{"instances": [[5, 6]]}'))
     assert [a.status for a in answers] == [200, 200]
-    # both answers first, then one shadow prediction for both requests
-    assert calls == [("main", [[1, 2], [3, 4]]), ("main", [[5, 6]]), ("shadow", [[1, 2], [3, 4], [5, 6]])]
+    # Each row is mirrored once, after its answer (in one batch when the answers landed in one turn
+    # of the loop).
+    logged = calls()
+
+    def first(name: str, row: list[int]) -> int:
+        return next(i for i, (n, rows) in enumerate(logged) if n == name and row in rows)
+
+    rows = [[1, 2], [3, 4], [5, 6]]
+    assert sorted(row for name, mirrored in logged if name == "shadow" for row in mirrored) == rows
+    assert all(first("main", row) < first("shadow", row) for row in rows)
     assert shadow.window.totals["requests"] == 2 and production.window.totals["requests"] == 2
 
-    # A request the shadow rejects spoils the batch: each request is then predicted alone.
-    calls.clear()
-    shadow_only = Routing((fleet("ok", "production"),), (100,), shadow=shadow, shadow_percent=100)
-    runtime.routing = shadow_only
-    asyncio.run(scenario(b'{"instances": [[1, 1]]}', b'{"instances": [[-1, -1]]}'))
-    mirrored = [instances for name, instances in calls if name == "shadow"]
-    assert mirrored == [[[1, 1], [-1, -1]], [[1, 1]], [[-1, -1]]]
-    assert shadow.window.totals == {"requests": 4, "errors": 0, "client_errors": 1}
+    # A request the shadow fails on spoils a batch: each request is then predicted alone.
+    calls_file.unlink()
+    batch = [(shadow, [[1, 1]], "a", b"{}", time.perf_counter()), (shadow, [[-1, -1]], "b", b"{}", time.perf_counter())]
+    asyncio.run(runtime._mirror_batch(batch))
+    assert [rows for _, rows in calls()] == [[[1, 1], [-1, -1]], [[1, 1]], [[-1, -1]]]
+    assert shadow.window.totals == {"requests": 4, "errors": 1, "client_errors": 0}
+    for pool in (production.pool, shadow.pool):
+        pool.close()
