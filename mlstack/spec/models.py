@@ -177,7 +177,16 @@ class ModelVersion(Model):
     artifact: str = Field(
         ..., min_length=1, description="Model artifact: s3://, gs://, azureml:// URI or a local path."
     )
-    framework: Literal["sklearn", "xgboost", "pytorch", "tensorflow", "onnx", "custom"] = "sklearn"
+    framework: Literal["sklearn", "xgboost", "pytorch", "tensorflow", "onnx", "triton", "tgi", "custom"] = Field(
+        "sklearn",
+        description="What serves the model on the clouds without `image`: the cloud's prebuilt image for it "
+        "(pytorch: TorchServe, tensorflow: TF Serving, triton: NVIDIA Triton, tgi: Hugging Face Text Generation "
+        "Inference), GPU or CPU as the endpoint's compute resolves.",
+    )
+    framework_version: str | None = Field(
+        None, description="The framework version of the cloud's image (e.g. 2.6.0); mlstack's default for the cloud "
+        "when absent (the first of its rows in mlstack/targets/<cloud>.py)."
+    )
     image: str | None = Field(
         None, description="Serving container image on the clouds; a framework default when absent."
     )

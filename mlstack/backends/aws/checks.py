@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from mlstack.backends import serving_images
 from mlstack.backends.aws import images, job_compute, signals
 from mlstack.backends.aws.cron import eventbridge_cron
 from mlstack.errors import MlstackError, Path
@@ -52,8 +53,8 @@ def _models(resolved: Resolved) -> Iterator[Problem]:
             yield (*path, "artifact"), "SageMaker loads model artifacts from S3: give an s3:// URI"
         if version.image and images.ecr_repository(version.image) is None:
             yield (*path, "image"), _not_ecr(version.image)
-        if not version.image and not images.has_default(version.framework):
-            yield (*path, "framework"), f"SageMaker has no serving image for {version.framework}: set image"
+    if resolved.region in images.REGIONS:
+        yield from serving_images.problems(resolved, images.TABLE)
     for gi, group in enumerate(spec.registry.model_groups):
         for ai, account in enumerate(group.share_with):
             if not _ACCOUNT.fullmatch(account):

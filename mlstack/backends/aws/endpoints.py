@@ -31,6 +31,7 @@ from mlstack.backends.aws.alarms import rollback_alarms
 from mlstack.backends.aws.context import Aws
 from mlstack.backends.aws.platform import Platform, role_policy
 from mlstack.backends.components import SpecComponent
+from mlstack.errors import MlstackError
 from mlstack.resolve import EndpointPlan, Variant
 from mlstack.resolve.rollout import in_instances
 from mlstack.spec.models import ModelVersion
@@ -49,8 +50,16 @@ UTILISATION_NAMESPACE = "/aws/sagemaker/Endpoints"
 
 
 def image_of(ctx: Aws, version: ModelVersion, gpu: bool) -> str:
-    """The version's own image, else SageMaker's image for its framework in the region."""
-    return version.image or images.serving_image(version.framework, ctx.region, gpu)
+    """The version's own image, else SageMaker's image for its framework on this kind of machine."""
+    if version.image:
+        return version.image
+    choice = images.TABLE.choose(version.framework, version.framework_version, gpu)
+    if isinstance(choice, str):
+        raise MlstackError(choice)  # validate reports it, located (serving_images.problems)
+    uri = images.TABLE.uri(choice, ctx.region)
+    if uri is None:
+        raise MlstackError(f"SageMaker lists no registry in {ctx.region}: set `image`")
+    return uri
 
 
 def container(ctx: Aws, variant: Variant) -> dict[str, Any]:
@@ -64,8 +73,8 @@ def container(ctx: Aws, variant: Variant) -> dict[str, Any]:
         spec["model_data_source"] = {"s3_data_sources": [source]}
     else:
         spec["model_data_url"] = version.artifact  # a model.tar.gz
-    if not version.image and version.framework in images.SCRIPT_MODE_FRAMEWORKS:
-        spec["environment"] = dict(images.SCRIPT_MODE_ENV)
+    if not version.image and version.framework in images.FRAMEWORK_ENV:
+        spec["environment"] = dict(images.FRAMEWORK_ENV[version.framework])
     return spec
 
 
