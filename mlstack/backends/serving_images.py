@@ -55,10 +55,13 @@ def choose(table: ImageTable, use: Use) -> ServingImage | str:
     return choice
 
 
-def problems(resolved: Resolved, table: ImageTable) -> Iterator[tuple[Path, str]]:
-    """One located problem per version and message, for `mlstack validate`."""
+def problems(resolved: Resolved, table: ImageTable, missing: bool = True) -> Iterator[tuple[Path, str]]:
+    """One located problem per version and message, for `mlstack validate`; `missing=False` leaves frameworks
+    the cloud has no image for at all to the backend's own check."""
     seen = set()
     for use in uses(resolved):
+        if not missing and not table.versions(use.version.framework):
+            continue
         choice = choose(table, use)
         if isinstance(choice, str) and (use.path, choice) not in seen:
             seen.add((use.path, choice))

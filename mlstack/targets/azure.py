@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, TargetProfile
+from mlstack.targets.images import ImageTable, ServingImage
 
 AZURE = TargetProfile(
     cloud="azure",
@@ -68,4 +69,41 @@ AZURE = TargetProfile(
     artifact_schemes=("azureml:", "abfss://", "wasbs://", "https://"),
     source_schemes=("azureml:", "abfss://", "wasbs://", "https://"),
     capture_schemes=("azureml:", "abfss://", "wasbs://", "https://"),
+)
+
+
+# --- serving images: what Azure ML serves a framework with when the spec names no image ---
+
+# Azure's supported prebuilt inference images are base images (the framework-specific ones were retired);
+# a model without its own image is deployed "no-code": as an MLflow model on Azure's curated MLflow
+# inference environment (CPU), or as a Triton model on Azure's Triton server. An empty `uri`: Azure picks.
+_PREBUILT = "https://learn.microsoft.com/azure/machine-learning/concept-prebuilt-docker-images-inference"
+_MLFLOW = "https://learn.microsoft.com/azure/machine-learning/how-to-deploy-mlflow-models-online-endpoints"
+_TRITON = "https://learn.microsoft.com/azure/machine-learning/how-to-deploy-with-triton"
+_READ = "2026-12-03"
+GPU_INFERENCE_BASE = "mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cuda11.8-gpu-inference:latest"
+CPU_INFERENCE_BASE = "mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference:latest"
+NO_CODE_MLFLOW = ("sklearn", "xgboost", "pytorch", "tensorflow", "onnx")
+_NO_GPU = (
+    "Azure deploys it no-code as an MLflow model on its CPU inference environment: serve it on a CPU instance "
+    f"type, set `image` to a scoring image built from Azure's GPU inference base ({GPU_INFERENCE_BASE}), "
+    "or export it to ONNX in a Triton model repository (framework triton)"
+)
+SERVING_IMAGES = ImageTable(
+    title="Azure Machine Learning",
+    rows=(
+        *(
+            ServingImage(f, "mlflow", False, "", "MLflow no-code deployment (Azure's curated environment)", _MLFLOW,
+                         _READ)
+            for f in NO_CODE_MLFLOW
+        ),
+        ServingImage("triton", "azureml", True, "", "NVIDIA Triton no-code deployment", _TRITON, _READ,
+                     cpu_too=True),
+    ),
+    no_gpu=dict.fromkeys(NO_CODE_MLFLOW, _NO_GPU),
+    missing={
+        "custom": "without one Azure serves only MLflow and Triton models",
+        "tgi": "Azure publishes no TGI image for managed online endpoints; a TGI container built on its GPU "
+        f"inference base ({GPU_INFERENCE_BASE}) is the closest",
+    },
 )

@@ -16,7 +16,7 @@ class ServingImage:
     framework: str  # the spec's framework name
     version: str  # framework version the image serves
     gpu: bool  # built for GPU machines (CUDA); False: CPU machines only
-    uri: str  # template: {region} and the table's registry placeholders are filled per region
+    uri: str  # template: {region} and the table's registry placeholders filled per region; "": the cloud picks
     server: str  # what serves the model inside the image
     source: str  # the vendor's published list
     as_of: str  # when that list was read
@@ -24,8 +24,8 @@ class ServingImage:
 
     @property
     def shown(self) -> str:
-        """The image without its per-region registry host."""
-        return self.uri.split("/", 1)[1]
+        """The image without its per-region registry host (or the server, where the cloud picks the image)."""
+        return self.uri.split("/", 1)[1] if self.uri else self.server
 
     def runs_on(self, gpu: bool) -> bool:
         return self.gpu == gpu or self.cpu_too

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from mlstack.backends import serving_images
 from mlstack.backends.azure.schedules import recurrence
 from mlstack.errors import MlstackError, Path
 from mlstack.resolve import Resolved
 from mlstack.resolve.pipelines import ancestors
 from mlstack.spec.models import ModelVersion, Monitor, Pipeline, Spec, Step
 from mlstack.targets import AZURE
+from mlstack.targets.azure import SERVING_IMAGES
 
 Problem = tuple[Path, str]
 
@@ -32,11 +34,10 @@ def task_type(monitor: Monitor) -> str:
 
 
 def model_type_problem(version: ModelVersion) -> str | None:
-    if version.image is None and version.framework == "custom":
-        return (
-            f"model version {version.version} (framework custom) needs an image on Azure: without one Azure serves "
-            "only MLflow models"
-        )
+    """Why Azure cannot serve the version without an image on any machine (custom, tgi), else None."""
+    if version.image is None and not SERVING_IMAGES.versions(version.framework):
+        instead = SERVING_IMAGES.missing[version.framework]
+        return f"model version {version.version} (framework {version.framework}) needs an image on Azure: {instead}"
     return None
 
 
@@ -123,7 +124,7 @@ def _monitors(spec: Spec) -> Iterator[Problem]:
 
 def problems(resolved: Resolved) -> list[Problem]:
     spec = resolved.spec
-    return [*_models(spec), *_features(spec), *_pipelines(resolved), *_monitors(spec)]
+    return [*_models(spec), *serving_images.problems(resolved, SERVING_IMAGES, missing=False), *_features(spec), *_pipelines(resolved), *_monitors(spec)]
 
 
 _UNREADABLE = (
