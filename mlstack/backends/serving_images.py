@@ -33,8 +33,9 @@ class Use:
         return f"{sku.sku} ({sku.gpus} {sku.gpu} GPU)" if sku.gpus else sku.sku
 
 
-def uses(resolved: Resolved) -> Iterator[Use]:
-    """Every (endpoint variant, declared version) pair where the cloud's image must be chosen."""
+def uses(resolved: Resolved, with_image: bool = False) -> Iterator[Use]:
+    """Every (endpoint variant, declared version) pair where the cloud's image must be chosen (and, with
+    `with_image`, those that name their own)."""
     paths = {
         id(version): ("registry", "model_groups", gi, "versions", vi)
         for gi, group in enumerate(resolved.spec.registry.model_groups)
@@ -43,7 +44,7 @@ def uses(resolved: Resolved) -> Iterator[Use]:
     for plan in resolved.endpoints:
         for variant in plan.variants:
             version = variant.version
-            if version is not None and not version.image and id(version) in paths:
+            if version is not None and (with_image or not version.image) and id(version) in paths:
                 yield Use(plan.endpoint.name, variant, version, paths[id(version)])
 
 

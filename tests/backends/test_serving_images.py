@@ -10,6 +10,7 @@ import pytest
 from mlstack.catalog import get_catalog
 from mlstack.targets import aws, azure, gcp
 from mlstack.targets.images import ServingImage
+from mlstack.validate import check_file
 
 TABLES = {"aws": aws.SERVING_IMAGES, "gcp": gcp.SERVING_IMAGES, "azure": azure.SERVING_IMAGES}
 FRAMEWORKS = ("sklearn", "xgboost", "pytorch", "tensorflow", "onnx", "triton", "tgi", "custom")
@@ -78,3 +79,43 @@ def test_closest_offer_is_named():
         "(huggingface-pytorch-tgi-inference:2.7.0-tgi3.3.6-gpu-py311-cu124-ubuntu22.04); give the endpoint GPUs "
         "or set `image`"
     )
+
+
+LOCAL = """\
+apiVersion: mlstack/v1
+name: shop
+owner: ml@example.com
+target:
+  cloud: local
+registry:
+  model_groups:
+    - name: ranker
+      versions:
+        - {version: 1, artifact: ranker.joblib, framework: FRAMEWORK, aliases: [champion]}
+        - {version: 2, artifact: ranker.pt, framework: pytorch}
+endpoints:
+  - name: ranker
+    model: {group: ranker, alias: champion}
+    compute: {vcpus: 1}
+"""
+
+
+@pytest.mark.parametrize("framework", ["pytorch", "tensorflow", "onnx", "triton", "tgi"])
+def test_the_emulator_says_which_frameworks_it_cannot_run_where_they_are_served(tmp_path, framework):
+    spec = tmp_path / "mlstack.yaml"
+    spec.write_text(LOCAL.replace("FRAMEWORK", framework))
+    (error,) = check_file(spec).errors  # version 2 is not served: no error for it
+    assert (error.path, error.line) == (("registry", "model_groups", 0, "versions", 0, "framework"), 10)
+    assert error.message.startswith(
+        f"endpoint 'ranker' serves ranker@champion, a {framework} model: the local emulator runs scikit-learn "
+        "models saved with joblib, XGBoost models saved with joblib (its scikit-learn API), a Python entrypoint "
+        f"in-process, no {framework} server; "
+    )
+    assert "framework custom" in error.message
+
+
+@pytest.mark.parametrize("framework", ["sklearn", "xgboost"])
+def test_the_emulator_serves_joblib_frameworks(tmp_path, framework):
+    spec = tmp_path / "mlstack.yaml"
+    spec.write_text(LOCAL.replace("FRAMEWORK", framework))
+    assert check_file(spec).errors == []

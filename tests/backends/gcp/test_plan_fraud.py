@@ -325,6 +325,6 @@ def test_a_gpu_endpoint_gets_vertex_gpu_image_or_a_located_error(plan_spec):
     with pytest.raises(SpecInvalid) as caught:
         plan_spec(everywhere)
     assert "Vertex AI publishes no GPU serving image for xgboost" in caught.value.errors[0].message
-    planned = plan_spec(everywhere.replace("framework: xgboost", "framework: pytorch"))
+    planned = plan_spec(re.sub(r"framework: (xgboost|sklearn)", "framework: pytorch", everywhere))
     v3 = planned.inputs("pulumi-python:dynamic/vertex:ModelVersion", "fraud-model-v3")
     assert v3["image_uri"] == "us-docker.pkg.dev/vertex-ai/prediction/pytorch-gpu.2-4:latest"
