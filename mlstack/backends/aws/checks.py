@@ -156,8 +156,24 @@ def _endpoints(spec: Spec) -> Iterator[Problem]:
                 (*path, "strategy", "step_percent"),
                 f"SageMaker shifts {LINEAR_STEP[0]}-{LINEAR_STEP[1]}% of capacity per linear step",
             )
-        if endpoint.autoscaling and endpoint.autoscaling.min < 1:
-            yield (*path, "autoscaling", "min"), "SageMaker endpoint variants scale between 1 and max instances"
+        if endpoint.autoscaling and endpoint.autoscaling.min < 1 and not endpoint.async_inference:
+            yield (*path, "autoscaling", "min"), (
+                "SageMaker real-time endpoint variants scale between 1 and max instances; only asynchronous "
+                "endpoints (async) scale to zero"
+            )
+        if queued := endpoint.async_inference:
+            for field in ("output", "failures"):
+                if not _s3(getattr(queued, field)):
+                    yield (*path, "async", field), "SageMaker writes asynchronous results to S3: give an s3:// URI"
+            for field in ("success", "error"):
+                topic = getattr(queued.notifications, field) if queued.notifications else None
+                if topic and not _TOPIC.fullmatch(topic):
+                    yield (*path, "async", "notifications", field), f"'{topic}' is not an SNS topic ARN"
+            if strategy.type == "shadow":
+                yield (*path, "strategy", "type"), (
+                    "SageMaker asynchronous endpoints have no shadow variants; the closest: a second async "
+                    "endpoint fed the same requests"
+                )
         if endpoint.auth == "key":
             yield (*path, "auth"), "SageMaker endpoints authenticate callers with IAM (SigV4) only: use auth: token"
         if endpoint.serverless and endpoint.captures:

@@ -185,7 +185,7 @@ monitors:
         (
             ENDPOINT + "  autoscaling: {min: 0, max: 2, target: 10}\n",
             "endpoints.0.autoscaling.min",
-            "SageMaker endpoint variants scale between 1 and max instances",
+            "SageMaker real-time endpoint variants scale between 1 and max instances; only asynchronous",
         ),
         (ENDPOINT + "  auth: key\n", "endpoints.0.auth", "SageMaker endpoints authenticate callers with IAM"),
         (
