@@ -128,6 +128,8 @@ class _Builder:
         config["shadow"] = {**own(shadow), "percent": shadow.weight} if shadow else None
         capture = endpoint.data_capture
         config["capture_percent"] = capture.sampling_percent if endpoint.captures and capture else 0
+        if endpoint.serverless:
+            config["idle_timeout"] = endpoint.serverless.idle_timeout
         return resource("endpoint", endpoint.name, config)
 
     def monitors(self) -> Iterator[dict[str, Any]]:

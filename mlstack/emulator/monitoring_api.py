@@ -1,6 +1,6 @@
 """Control-plane routes for traffic, rollbacks, ground truth and monitors (mounted by `server.py`).
 
-GET  /v1/endpoints/{name}/traffic        fleets, weights, recent answers, rollout, autoscaling
+GET  /v1/endpoints/{name}/traffic        fleets, weights, recent answers, rollout, autoscaling, serverless
 POST /v1/endpoints/{name}/rollback       {"reason": "..."}: back to the version served before
 POST /v1/endpoints/{name}/ground-truth   {"labels": [{"correlation_id": "...", "label": ...}]}
 POST /v1/monitors/{name}/runs            evaluate now; a breach records an alert and runs the actions
@@ -46,6 +46,7 @@ def routes(core: Emulator) -> APIRouter:
             "rollout": core.rollouts.view(name),
             "autoscaling": core.autoscaler.view(name, config.get("autoscaling")),
             "timeout_seconds": runtime.timeout,
+            **({"serverless": runtime.describe()["serverless"]} if runtime.idle_timeout is not None else {}),
         }
 
     @router.post("/v1/endpoints/{name}/rollback")

@@ -295,10 +295,9 @@ def _target_rules(spec: Spec, target: TargetProfile) -> Iterator[Problem]:
             for vi, variant in enumerate(endpoint.strategy.variants):
                 yield from named("variant", (*path, "strategy", "variants", vi, "name"), variant.name)
         if endpoint.serverless and not target.serverless:
-            yield (
-                (*path, "serverless"),
-                (f"{target.title} has no serverless endpoints; give the endpoint compute (with autoscaling) instead"),
-            )
+            yield (*path, "serverless"), target.serverless_instead
+        if endpoint.async_inference and not target.asynchronous:
+            yield (*path, "async"), target.async_instead
         yield from _strategy_limits(endpoint, path, target)
     for mi, monitor in enumerate(spec.monitors):
         path = ("monitors", mi)

@@ -54,6 +54,7 @@ AWS = TargetProfile(
         {"psi", "jensen_shannon", "wasserstein", "chi2", "ks", "type_error_rate", "out_of_range_rate"}
     ),
     serverless=True,
+    asynchronous=True,
     schedule_rule="sagemaker",
     traffic_sizing="instances",
     champion_source="declared",

@@ -59,6 +59,10 @@ AZURE = TargetProfile(
     },
     custom_metrics=frozenset(),
     serverless=False,
+    serverless_instead="Azure ML managed online endpoints keep at least one instance; the closest is an endpoint with "
+    "compute and autoscaling (minimum 1 instance)",
+    async_instead="Azure ML has no asynchronous online endpoints; the closest are batch endpoints (files in, results "
+    "written back) or a real-time endpoint",
     schedule_rule="any",
     champion_source="declared",
     approval_gap="Azure models have no approval state (mlstack keeps it as a tag): a pipeline's deployment step "

@@ -72,6 +72,10 @@ class TargetProfile:
     needs_region: bool = True
     required_settings: str | None = None
     serves_unregistered_versions: bool = False
+    # Endpoints without a fleet: where the target has none, what it offers that comes closest.
+    serverless_instead: str = ""
+    asynchronous: bool = False  # queued requests answered by writing results to storage
+    async_instead: str = ""
 
 
 ALL_STRATEGIES: dict[str, str | None] = {

@@ -49,6 +49,10 @@ GCP = TargetProfile(
     metrics={"jensen_shannon": "jensen_shannon_divergence", "l_infinity": "l_infinity"},
     custom_metrics=frozenset((*DATA_QUALITY_METRICS, *MODEL_QUALITY_METRICS)),
     serverless=False,
+    serverless_instead="Vertex AI has no serverless endpoints; the closest is an endpoint with compute and autoscaling "
+    "(at least one replica: Vertex's scale-to-zero is a v1beta1 preview mlstack does not lower)",
+    async_instead="Vertex AI has no asynchronous endpoints; the closest are batch prediction jobs (files in Cloud "
+    "Storage or BigQuery, results written back) or a real-time endpoint",
     schedule_rule="whole_hours",
     shadow_replay_cron="5 * * * *",
     approval_gap="the Vertex Model Registry has no approval state: a pipeline's deployment step serves the version "
