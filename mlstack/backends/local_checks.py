@@ -90,7 +90,18 @@ def file_problems(loaded: LoadedSpec) -> list[Problem]:
 
 
 def problems(resolved: Resolved) -> list[Problem]:
-    return list(_frameworks(resolved))
+    return [*_frameworks(resolved), *_async_folders(resolved)]
+
+
+def _async_folders(resolved: Resolved) -> Iterator[Problem]:
+    for ei, endpoint in enumerate(resolved.loaded.spec.endpoints):
+        queued = endpoint.async_inference
+        for field in ("output", "failures"):
+            where = getattr(queued, field) if queued else None
+            if where and REMOTE.match(where):
+                yield ("endpoints", ei, "async", field), (
+                    f"'{where}' is remote; the local emulator writes asynchronous results to a local folder"
+                )
 
 
 def _frameworks(resolved: Resolved) -> Iterator[Problem]:

@@ -130,6 +130,9 @@ class _Builder:
         config["capture_percent"] = capture.sampling_percent if endpoint.captures and capture else 0
         if endpoint.serverless:
             config["idle_timeout"] = endpoint.serverless.idle_timeout
+        if queued := endpoint.async_inference:
+            failures = queued.failures and self.local_file(queued.failures)
+            config["async"] = {"output": self.local_file(queued.output), "failures": failures}
         return resource("endpoint", endpoint.name, config)
 
     def monitors(self) -> Iterator[dict[str, Any]]:

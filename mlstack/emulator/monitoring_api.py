@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Body
 from fastapi.responses import HTMLResponse
 
+from mlstack.emulator import async_queue
 from mlstack.emulator.errors import BadRequest
 from mlstack.emulator.rollout import alarm, seconds
 from mlstack.emulator.traffic import Fleet
@@ -77,4 +78,5 @@ def routes(core: Emulator) -> APIRouter:
         config = core.monitors.config(name)
         return HTMLResponse(render(core.monitors.evaluate(config), core.monitors.runs(name, 10)))
 
+    router.include_router(async_queue.routes(core))
     return router

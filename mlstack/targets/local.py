@@ -17,6 +17,7 @@ LOCAL = TargetProfile(
     metrics=dict(ALL_METRICS),
     custom_metrics=frozenset(),
     serverless=True,
+    asynchronous=True,
     schedule_rule="any",
     kms_key_pattern=r".+",
     kms_key_example="any key id (the emulator records it)",
