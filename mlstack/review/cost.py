@@ -1,6 +1,7 @@
 """Monthly cost of serving, before and after, from the compute catalog: on-demand price × instances ×
 730 hours per variant. Autoscaled endpoints cost a range (at the minimum and at the maximum instance
-count). Pipelines and monitor jobs bill per run and serverless endpoints per request: not estimated."""
+count; asynchronous endpoints scaling to zero cost nothing at the minimum). Pipelines and monitor jobs bill
+per run and serverless endpoints per GB-second: not estimated (the catalog has no serverless prices)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from dataclasses import dataclass
 
 from mlstack.catalog import Sku, monthly_cost
 from mlstack.resolve import Resolved
+from mlstack.spec.models import Serverless
 
 HOURS = 730
-NOT_ESTIMATED = "pipelines and monitor jobs (billed per run) and serverless endpoints (billed per request)"
+NOT_ESTIMATED = (
+    "pipelines and monitor jobs (billed per run) and serverless endpoints (billed per GB-second of inference "
+    "and of provisioned concurrency: the catalog has no serverless prices)"
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,16 @@ class CostReport:
         )
 
 
+def serverless_shape(serverless: Serverless | None) -> str:
+    """What a serverless endpoint is billed for, unpriced: the catalog lists instance prices only."""
+    if serverless is None:
+        return "serverless"
+    shape = f"serverless {serverless.memory_gb} GiB × up to {serverless.max_concurrency} concurrent (per GB-second)"
+    if serverless.provisioned_concurrency:
+        shape += f", {serverless.provisioned_concurrency} provisioned (billed around the clock)"
+    return shape
+
+
 def _counts(endpoint: object) -> tuple[int, int]:
     scaling = getattr(endpoint, "autoscaling", None)
     if scaling is not None:
@@ -97,7 +112,7 @@ def _costs(resolved: Resolved | None) -> tuple[dict[str, Cost], list[Sku]]:
         shapes = []
         for variant in plan.variants:
             if variant.sku is None:
-                shapes.append("serverless")
+                shapes.append(serverless_shape(plan.endpoint.serverless))
                 continue
             skus.append(variant.sku)
             low += monthly_cost(variant.sku, low_count, HOURS)
