@@ -35,17 +35,10 @@ def _served(resolved: Resolved, version: ModelVersion) -> list[serving_images.Us
 
 def serving_image(resolved: Resolved, version: ModelVersion, group: str) -> tuple[str | None, str | None]:
     """(image URI, None) for a version, or (None, why not). A Vertex model version holds one image: the GPU
-    image when the endpoints serving it run on GPUs, so it may not be served on both kinds of machine."""
+    image when any endpoint serving it runs on GPUs (Vertex's GPU images also run on CPU machines)."""
     if version.image:
         return version.image, None
-    uses = _served(resolved, version)
-    kinds = {u.gpu for u in uses}
-    if len(kinds) > 1:
-        on = ", ".join(f"'{u.endpoint}' on {u.machine()}" for u in uses)
-        return None, (
-            f"model group '{group}' version {version.version} is served on GPU and CPU machines ({on}), but a "
-            "Vertex model version holds one serving image: serve it on one kind of machine, or register it twice"
-        )
+    uses = sorted(_served(resolved, version), key=lambda u: not u.gpu)
     if uses:
         choice = serving_images.choose(SERVING_IMAGES, uses[0])
     else:

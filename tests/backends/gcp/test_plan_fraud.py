@@ -320,7 +320,10 @@ def test_a_gpu_endpoint_gets_vertex_gpu_image_or_a_located_error(plan_spec):
         plan_spec(on_gpu)
     (error,) = caught.value.errors
     assert error.path == ("registry", "model_groups", 0, "versions", 0, "framework")
-    assert "served on GPU and CPU machines ('fraud-scorer' on g2-standard-4/NVIDIA_L4x1 (1 L4 GPU)" in error.message
+    assert error.message.startswith(
+        "endpoint 'fraud-scorer' serves fraud-model@champion on g2-standard-4/NVIDIA_L4x1 (1 L4 GPU): Vertex AI "
+        "publishes no GPU serving image for xgboost"
+    )
     everywhere = re.sub(r"(?m)^    compute: cpu-small$", "    compute: gpu-inference", on_gpu)
     with pytest.raises(SpecInvalid) as caught:
         plan_spec(everywhere)
