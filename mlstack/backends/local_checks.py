@@ -10,11 +10,13 @@ import re
 from collections.abc import Iterator
 from pathlib import Path as FsPath
 
+from mlstack.backends import serving_images
 from mlstack.errors import Path
 from mlstack.resolve import Resolved
 from mlstack.runtime.contract import MODEL_FILE
 from mlstack.spec import LoadedSpec
 from mlstack.spec.models import STEPS_WITH_CODE
+from mlstack.targets.local import IN_PROCESS, INSTEAD
 
 Problem = tuple[Path, str]
 REMOTE = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
@@ -88,7 +90,33 @@ def file_problems(loaded: LoadedSpec) -> list[Problem]:
 
 
 def problems(resolved: Resolved) -> list[Problem]:
-    return []
+    return [*_frameworks(resolved), *_async_folders(resolved)]
+
+
+def _async_folders(resolved: Resolved) -> Iterator[Problem]:
+    for ei, endpoint in enumerate(resolved.loaded.spec.endpoints):
+        queued = endpoint.async_inference
+        for field in ("output", "failures"):
+            where = getattr(queued, field) if queued else None
+            if where and REMOTE.match(where):
+                yield ("endpoints", ei, "async", field), (
+                    f"'{where}' is remote; the local emulator writes asynchronous results to a local folder"
+                )
+
+
+def _frameworks(resolved: Resolved) -> Iterator[Problem]:
+    """Served versions the emulator cannot run in-process: their requests would be refused."""
+    ran = ", ".join(IN_PROCESS.values())
+    seen = set()
+    for use in serving_images.uses(resolved, with_image=True):
+        framework = use.version.framework
+        if framework in IN_PROCESS or use.path in seen:
+            continue
+        seen.add(use.path)
+        yield (*use.path, "framework"), (
+            f"endpoint '{use.endpoint}' serves {use.variant.model.describe()}, a {framework} model: the local "
+            f"emulator runs {ran} in-process, no {framework} server; {INSTEAD[framework]}"
+        )
 
 
 def apply_problems(resolved: Resolved) -> list[Problem]:

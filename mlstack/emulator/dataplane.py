@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mlstack.emulator.serving import CAPTURED_HEADER, CORRELATION_HEADER, VARIANT_HEADER, Serving
+from mlstack.emulator.serving import CAPTURED_HEADER, COLD_START_HEADER, CORRELATION_HEADER, VARIANT_HEADER, Serving
 
 PREFIX = "/endpoints/"
 SUFFIX = "/invocations"
@@ -58,6 +58,8 @@ class DataPlane:
         ]
         if answer.captured:
             headers.append((CAPTURED_HEADER.encode(), b"1"))
+        if answer.cold_start:
+            headers.append((COLD_START_HEADER.encode(), b"1"))
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": answer.body})
 

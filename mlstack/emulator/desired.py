@@ -139,6 +139,11 @@ class _Builder:
         config["shadow"] = {**own(shadow), "percent": shadow.weight} if shadow else None
         capture = endpoint.data_capture
         config["capture_percent"] = capture.sampling_percent if endpoint.captures and capture else 0
+        if endpoint.serverless:
+            config["idle_timeout"] = endpoint.serverless.idle_timeout
+        if queued := endpoint.async_inference:
+            failures = queued.failures and self.local_file(queued.failures)
+            config["async"] = {"output": self.local_file(queued.output), "failures": failures}
         return resource("endpoint", endpoint.name, config)
 
     def batch_job(self, job: BatchJob) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Control-plane routes for traffic, rollbacks, ground truth and monitors (mounted by `server.py`).
 
-GET  /v1/endpoints/{name}/traffic        fleets, weights, recent answers, rollout, autoscaling
+GET  /v1/endpoints/{name}/traffic        fleets, weights, recent answers, rollout, autoscaling, serverless
 POST /v1/endpoints/{name}/rollback       {"reason": "..."}: back to the version served before
 POST /v1/endpoints/{name}/ground-truth   {"labels": [{"correlation_id": "...", "label": ...}]}
 POST /v1/monitors/{name}/runs            evaluate now; a breach records an alert and runs the actions
@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Body
 from fastapi.responses import HTMLResponse
 
+from mlstack.emulator import async_queue
 from mlstack.emulator.errors import BadRequest
 from mlstack.emulator.rollout import alarm, seconds
 from mlstack.emulator.traffic import Fleet
@@ -46,6 +47,7 @@ def routes(core: Emulator) -> APIRouter:
             "rollout": core.rollouts.view(name),
             "autoscaling": core.autoscaler.view(name, config.get("autoscaling")),
             "timeout_seconds": runtime.timeout,
+            **({"serverless": runtime.describe()["serverless"]} if runtime.idle_timeout is not None else {}),
         }
 
     @router.post("/v1/endpoints/{name}/rollback")
@@ -76,4 +78,5 @@ def routes(core: Emulator) -> APIRouter:
         config = core.monitors.config(name)
         return HTMLResponse(render(core.monitors.evaluate(config), core.monitors.runs(name, 10)))
 
+    router.include_router(async_queue.routes(core))
     return router

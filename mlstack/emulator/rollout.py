@@ -204,7 +204,7 @@ class Rollouts:
         )
         if current is not None and changed and shifts and len(current.production) == 1:
             return self._start(name, config, current, routing, previous, earlier)
-        serving.route(name, routing, config.get("capture_percent", 0))
+        serving.route(name, routing, config.get("capture_percent", 0), config.get("idle_timeout"))
         if current is not None:
             _close_unused(current, routing)
         return Outcome(
@@ -316,7 +316,7 @@ class Rollouts:
                 rollout.stable.shadow,
                 rollout.stable.shadow_percent,
             )
-            self.core.serving.route(rollout.endpoint, final, rollout.config.get("capture_percent", 0))
+            self.core.serving.route(rollout.endpoint, final, rollout.config.get("capture_percent", 0), rollout.config.get("idle_timeout"))
             rollout.stable.production[0].pool.close()
             rollout.step, rollout.percent = "done", 100
         message = f"{rollout.strategy['type']} finished: {PRIMARY}: {rollout.green.version.ref}"
@@ -340,7 +340,7 @@ class Rollouts:
         self.core.audit.record(None, "rollback", f"endpoint {rollout.endpoint}", reason, {"from": rollout.target})
 
     def _revert(self, rollout: Rollout) -> None:
-        self.core.serving.route(rollout.endpoint, rollout.stable, rollout.config.get("capture_percent", 0))
+        self.core.serving.route(rollout.endpoint, rollout.stable, rollout.config.get("capture_percent", 0), rollout.config.get("idle_timeout"))
         rollout.green.pool.close()
 
     def _commit(self, rollout: Rollout, status: str, message: str, observed: dict[str, Any]) -> None:
@@ -400,7 +400,7 @@ class Rollouts:
                 raise BadRequest(f"endpoint {name} has no earlier version to roll back to")
             routing = self._routing_of(previous, row["config"], runtime.routing)
             left = describe_serving(runtime.routing)
-            self.core.serving.route(name, routing, row["config"].get("capture_percent", 0))
+            self.core.serving.route(name, routing, row["config"].get("capture_percent", 0), row["config"].get("idle_timeout"))
             _close_unused(runtime.routing, routing)
             refs = ", ".join(f"{f.name}: {f.version.ref}" for f in routing.production)
             message = f"rolled back to {refs}: {reason}"
@@ -438,7 +438,7 @@ class Rollouts:
         if not serving:
             return
         routing = self._routing_of(serving, config, None)
-        self.core.serving.route(name, routing, config.get("capture_percent", 0))
+        self.core.serving.route(name, routing, config.get("capture_percent", 0), config.get("idle_timeout"))
         if rollout:
             from mlstack.emulator.resources import ENDPOINTS
 

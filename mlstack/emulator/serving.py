@@ -42,6 +42,7 @@ from mlstack.emulator.workers import WorkerPool
 VARIANT_HEADER = "x-mlstack-variant"
 CORRELATION_HEADER = "x-mlstack-correlation-id"
 CAPTURED_HEADER = "x-mlstack-captured"
+COLD_START_HEADER = "x-mlstack-cold-start"
 # SageMaker's limit for a real-time invocation; MLSTACK_INVOCATION_TIMEOUT (seconds) overrides it.
 DEFAULT_TIMEOUT = 60.0
 # Correlation ids: random per process, then a counter (unique, and far cheaper than uuid4 per request).
@@ -85,6 +86,7 @@ class Answer:
     variant: str
     correlation_id: str
     captured: bool
+    cold_start: bool = False
 
 
 def _answer_bytes(payload: dict[str, Any]) -> bytes:
@@ -99,8 +101,45 @@ class EndpointRuntime:
         self.timeout = timeout
         self._mirrors: set[asyncio.Task[None]] = set()
         self._mirror_queue: list[tuple[Fleet, list[Any], str, bytes, float]] = []
+        # Serverless endpoints scale to zero: after `idle_timeout` seconds without a request their workers
+        # stop and the model is dropped; the next request reloads it from its artifact (a cold start).
+        self.idle_timeout: float | None = None
+        self.parked: dict[str, int] = {}  # fleet name -> its instances, while scaled to zero
+        self.cold_starts = 0
+        self._last_request = time.monotonic()
+        self._idle_check: asyncio.TimerHandle | None = None
+
+    def _park_if_idle(self) -> None:
+        self._idle_check = None
+        if self.idle_timeout is None or self.parked:
+            return
+        idle = time.monotonic() - self._last_request
+        if idle < self.idle_timeout:
+            self._idle_check = asyncio.get_running_loop().call_later(self.idle_timeout - idle, self._park_if_idle)
+            return
+        for fleet in self.routing.fleets():
+            self.parked[fleet.name] = fleet.pool.size
+            fleet.pool.resize(0)
+
+    async def _wake(self) -> bool:
+        """Reload parked fleets (in a thread: loading reads the artifact); True when this was a cold start."""
+        if not self.parked:
+            return False
+        parked, self.parked = self.parked, {}
+        for fleet in self.routing.fleets():
+            fleet.predictor = await asyncio.to_thread(predictors.load, fleet.version)
+            fleet.pool.resize(parked.get(fleet.name, 1) or 1)
+        self.cold_starts += 1
+        return True
+
+    def _watch_idle(self) -> None:
+        self._last_request = time.monotonic()
+        if self.idle_timeout is not None and self._idle_check is None:
+            self._idle_check = asyncio.get_running_loop().call_later(self.idle_timeout, self._park_if_idle)
 
     async def invoke(self, body: bytes, correlation_id: str | None = None) -> Answer:
+        cold = await self._wake() if self.idle_timeout is not None else False
+        self._watch_idle()
         started = time.perf_counter()
         routing = self.routing
         fleet = routing.choose()
@@ -131,7 +170,9 @@ class EndpointRuntime:
             if not self._mirror_queue:
                 asyncio.get_running_loop().call_soon(self._mirror_queued)
             self._mirror_queue.append((routing.shadow, instances, cid, body, time.perf_counter()))
-        return Answer(status, data, fleet.name, cid, captured)
+        if self.idle_timeout is not None:
+            self._last_request = time.monotonic()
+        return Answer(status, data, fleet.name, cid, captured, cold)
 
     def _mirror_queued(self) -> None:
         """The requests mirrored since the loop's last turn, after their answers were written, as one
@@ -210,7 +251,14 @@ class EndpointRuntime:
         )
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "variants": self.routing.describe()}
+        described: dict[str, Any] = {"name": self.name, "variants": self.routing.describe()}
+        if self.idle_timeout is not None:
+            described["serverless"] = {
+                "scaled_to_zero": bool(self.parked),
+                "idle_timeout": self.idle_timeout,
+                "cold_starts": self.cold_starts,
+            }
+        return described
 
 
 class Serving:
@@ -230,7 +278,9 @@ class Serving:
         pool = WorkerPool(name, version, instances, self.timeout)
         return Fleet(name, role, pool.predictor, pool, compute)
 
-    def route(self, name: str, routing: Routing, capture_percent: int) -> EndpointRuntime:
+    def route(
+        self, name: str, routing: Routing, capture_percent: int, idle_timeout: float | None = None
+    ) -> EndpointRuntime:
         """Serve `routing` at the endpoint now (creating it, or swapping its routing in one step)."""
         capture = None
         if capture_percent > 0:
@@ -243,6 +293,7 @@ class Serving:
                 runtime = self._endpoints[name] = EndpointRuntime(name, routing, capture, self.timeout)
             else:
                 runtime.routing, runtime.capture = routing, capture
+            runtime.idle_timeout = idle_timeout
         return runtime
 
     def remove(self, name: str) -> None:

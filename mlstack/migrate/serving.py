@@ -118,6 +118,16 @@ def migrate_serving(ctx: Context) -> None:
                     (*path, "serverless"),
                     "unsupported",
                     "serverless endpoint",
-                    f"{ctx.target.title} has no serverless endpoints: give the endpoint compute (and autoscaling); "
-                    "instances do not scale to zero, so choose the size and count",
+                    f"{ctx.target.serverless_instead}: give the endpoint compute (and autoscaling); instances do "
+                    "not scale to zero, so choose the size and count",
+                )
+    if not ctx.target.asynchronous:
+        for path, endpoint in endpoints(ctx.root):
+            if endpoint.get("async") is not None:
+                ctx.report.add(
+                    (*path, "async"),
+                    "unsupported",
+                    "asynchronous endpoint",
+                    f"{ctx.target.async_instead}: callers that queued requests and read results from storage must "
+                    "call a real-time endpoint or submit batch jobs",
                 )

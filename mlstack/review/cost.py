@@ -1,8 +1,9 @@
 """Monthly cost of serving, before and after, from the compute catalog: on-demand price × instances ×
 730 hours per variant. Autoscaled endpoints cost a range (at the minimum and at the maximum instance
-count). Scheduled batch jobs are priced per run hour: runs in a month of their cron × their
-`expected_duration` × instances (mlstack.resolve.batch). Pipelines and monitor jobs bill per run, batch
-jobs run on demand only and serverless endpoints per request: not estimated."""
+count; asynchronous endpoints scaling to zero cost nothing at the minimum). Scheduled batch jobs are priced
+per run hour: runs in a month of their cron × their `expected_duration` × instances (mlstack.resolve.batch).
+Pipelines and monitor jobs bill per run, batch jobs without a schedule run on demand and serverless endpoints
+bill per GB-second: not estimated (the catalog has no serverless prices)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from dataclasses import dataclass
 
 from mlstack.catalog import Sku, monthly_cost
 from mlstack.resolve import Resolved
+from mlstack.spec.models import Serverless
 from mlstack.targets import profile
 
 HOURS = 730
 NOT_ESTIMATED = (
     "pipelines and monitor jobs (billed per run), batch jobs without a schedule (run on demand) and serverless "
-    "endpoints (billed per request)"
+    "endpoints (billed per GB-second of inference and of provisioned concurrency: the catalog has no serverless "
+    "prices)"
 )
 
 
@@ -86,6 +89,16 @@ class CostReport:
         )
 
 
+def serverless_shape(serverless: Serverless | None) -> str:
+    """What a serverless endpoint is billed for, unpriced: the catalog lists instance prices only."""
+    if serverless is None:
+        return "serverless"
+    shape = f"serverless {serverless.memory_gb} GiB × up to {serverless.max_concurrency} concurrent (per GB-second)"
+    if serverless.provisioned_concurrency:
+        shape += f", {serverless.provisioned_concurrency} provisioned (billed around the clock)"
+    return shape
+
+
 def _counts(endpoint: object) -> tuple[int, int]:
     scaling = getattr(endpoint, "autoscaling", None)
     if scaling is not None:
@@ -104,7 +117,7 @@ def _costs(resolved: Resolved | None) -> tuple[dict[str, Cost], list[Sku]]:
         shapes = []
         for variant in plan.variants:
             if variant.sku is None:
-                shapes.append("serverless")
+                shapes.append(serverless_shape(plan.endpoint.serverless))
                 continue
             skus.append(variant.sku)
             low += monthly_cost(variant.sku, low_count, HOURS)
@@ -114,7 +127,9 @@ def _costs(resolved: Resolved | None) -> tuple[dict[str, Cost], list[Sku]]:
         out[plan.endpoint.name] = Cost(round(low, 2), round(high, 2), " + ".join(shapes))
     for job in resolved.batch_jobs:
         skus.append(job.sku)
-        runs = f"{job.runs_per_month} runs × {job.job.expected_duration / 3600:g} h" if job.job.schedule else "on demand"
+        runs = (
+            f"{job.runs_per_month} runs × {job.job.expected_duration / 3600:g} h" if job.job.schedule else "on demand"
+        )
         out[f"{BATCH}{job.name}"] = Cost(
             job.monthly_cost, job.monthly_cost, f"{runs} × {job.job.instance_count} × {job.sku.sku}"
         )

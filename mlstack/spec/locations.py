@@ -44,7 +44,8 @@ def _table_name(path: str) -> str:
 
 
 def data_fields(spec: Spec) -> Iterator[tuple[Path, str, str]]:
-    """(path, kind, uri) of every location: kind is artifact, source, data, baseline, labels, capture or image."""
+    """(path, kind, uri) of every location: kind is artifact, source, data, baseline, labels, capture, results
+    (asynchronous answers) or image."""
     for gi, group in enumerate(spec.registry.model_groups):
         for vi, version in enumerate(group.versions):
             yield ("registry", "model_groups", gi, "versions", vi, "artifact"), "artifact", version.artifact
@@ -56,6 +57,10 @@ def data_fields(spec: Spec) -> Iterator[tuple[Path, str, str]]:
     for ei, endpoint in enumerate(spec.endpoints):
         if endpoint.data_capture and endpoint.data_capture.destination:
             yield ("endpoints", ei, "data_capture", "destination"), "capture", endpoint.data_capture.destination
+        if queued := endpoint.async_inference:
+            yield ("endpoints", ei, "async", "output"), "results", queued.output
+            if queued.failures:
+                yield ("endpoints", ei, "async", "failures"), "results", queued.failures
     for bi, job in enumerate(spec.batch_jobs):
         path = ("batch_jobs", bi)
         if job.input.uri:

@@ -182,7 +182,16 @@ class ModelVersion(Model):
     artifact: str = Field(
         ..., min_length=1, description="Model artifact: s3://, gs://, azureml:// URI or a local path."
     )
-    framework: Literal["sklearn", "xgboost", "pytorch", "tensorflow", "onnx", "custom"] = "sklearn"
+    framework: Literal["sklearn", "xgboost", "pytorch", "tensorflow", "onnx", "triton", "tgi", "custom"] = Field(
+        "sklearn",
+        description="What serves the model on the clouds without `image`: the cloud's prebuilt image for it "
+        "(pytorch: TorchServe, tensorflow: TF Serving, triton: NVIDIA Triton, tgi: Hugging Face Text Generation "
+        "Inference), GPU or CPU as the endpoint's compute resolves.",
+    )
+    framework_version: str | None = Field(
+        None, description="The framework version of the cloud's image (e.g. 2.6.0); mlstack's default for the cloud "
+        "when absent (the first of its rows in mlstack/targets/<cloud>.py)."
+    )
     image: str | None = Field(
         None, description="Serving container image on the clouds; a framework default when absent."
     )
@@ -491,8 +500,42 @@ class Autoscaling(Model):
 
 
 class Serverless(Model):
+    """Capacity the cloud adds per request and removes when idle (SageMaker Serverless Inference)."""
+
     memory_gb: int = Field(..., ge=1, le=6, description="Memory per invocation, 1-6 GiB.")
-    max_concurrency: int = Field(..., ge=1, le=200)
+    max_concurrency: int = Field(..., ge=1, le=200, description="Concurrent invocations at most.")
+    provisioned_concurrency: int | None = Field(
+        None, ge=1, le=200, description="Invocations kept warm (no cold start for them), at most max_concurrency."
+    )
+    idle_timeout: Duration = Field(
+        600, ge=1, description="The local emulator unloads the model after this long without requests (the clouds "
+        "decide it themselves); the next request is a cold start."
+    )
+
+    @model_validator(mode="after")
+    def _provisioned_within_max(self) -> Self:
+        if self.provisioned_concurrency and self.provisioned_concurrency > self.max_concurrency:
+            raise ValueError(
+                f"provisioned_concurrency ({self.provisioned_concurrency}) is above max_concurrency "
+                f"({self.max_concurrency})"
+            )
+        return self
+
+
+class AsyncNotifications(Model):
+    success: str | None = Field(None, description="Topic told when a result is written (an SNS topic ARN).")
+    error: str | None = Field(None, description="Topic told when a request fails.")
+
+
+class AsyncInference(Model):
+    """Requests queued and answered by writing the result to storage (SageMaker Asynchronous Inference)."""
+
+    output: str = Field(..., min_length=1, description="Where results are written (s3:// on AWS, a folder locally).")
+    failures: str | None = Field(None, description="Where failed requests' errors are written; output by default.")
+    notifications: AsyncNotifications | None = None
+    max_concurrent_invocations_per_instance: int | None = Field(
+        None, ge=1, le=1000, description="Requests each instance works on at once; the cloud's default when absent."
+    )
 
 
 class DataCapture(Model):
@@ -510,6 +553,11 @@ class Endpoint(Model):
     instance_count: int = Field(1, ge=1)
     autoscaling: Autoscaling | None = None
     serverless: Serverless | None = None
+    async_inference: AsyncInference | None = Field(
+        None,
+        alias="async",
+        description="Queue requests and write results to `output`; with autoscaling min 0 it scales to zero.",
+    )
     data_capture: DataCapture | None = None
     strategy: Strategy = Field(default_factory=lambda: AllAtOnce(type="all_at_once"))
     public: bool = Field(False, description="Allow access from the public internet.")
@@ -527,6 +575,8 @@ class Endpoint(Model):
             raise ValueError("serverless endpoints take neither compute nor autoscaling")
         if not self.serverless and self.compute is None:
             raise ValueError("an endpoint needs compute (or serverless)")
+        if self.serverless and self.async_inference:
+            raise ValueError("an endpoint is serverless or async, not both")
         return self
 
     @property

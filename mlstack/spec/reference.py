@@ -72,7 +72,7 @@ def render() -> str:
         out += ["| key | type | default | description |", "|---|---|---|---|"]
         for field, info in model.model_fields.items():
             description = (info.description or "").replace("|", "\\|")
-            out.append(f"| `{field}` | {_type_name(info.annotation)} | {_default(info)} | {description} |")
+            out.append(f"| `{info.alias or field}` | {_type_name(info.annotation)} | {_default(info)} | {description} |")
         out.append("")
     out += _step_contract()
     return "\n".join(out)

@@ -324,10 +324,9 @@ def _target_rules(spec: Spec, target: TargetProfile) -> Iterator[Problem]:
             for vi, variant in enumerate(endpoint.strategy.variants):
                 yield from named("variant", (*path, "strategy", "variants", vi, "name"), variant.name)
         if endpoint.serverless and not target.serverless:
-            yield (
-                (*path, "serverless"),
-                (f"{target.title} has no serverless endpoints; give the endpoint compute (with autoscaling) instead"),
-            )
+            yield (*path, "serverless"), target.serverless_instead
+        if endpoint.async_inference and not target.asynchronous:
+            yield (*path, "async"), target.async_instead
         yield from _strategy_limits(endpoint, path, target)
     for bi, job in enumerate(spec.batch_jobs):
         # Batch jobs are named like endpoints: Azure ML batch endpoints share the online endpoints' rule.

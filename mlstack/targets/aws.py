@@ -4,6 +4,7 @@ migration read."""
 from __future__ import annotations
 
 from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, TargetProfile
+from mlstack.targets.images import ImageTable, ServingImage
 
 AWS = TargetProfile(
     batch_service="SageMaker Batch Transform (a Transform step in a scheduled SageMaker pipeline)",
@@ -62,6 +63,7 @@ AWS = TargetProfile(
         {"psi", "jensen_shannon", "wasserstein", "chi2", "ks", "type_error_rate", "out_of_range_rate"}
     ),
     serverless=True,
+    asynchronous=True,
     schedule_rule="sagemaker",
     traffic_sizing="instances",
     champion_source="declared",
@@ -167,3 +169,207 @@ PROBLEM_TYPES = {
     "multiclass_classification": "MulticlassClassification",
     "regression": "Regression",
 }
+
+
+# --- serving images: SageMaker's prebuilt containers per framework, version and machine ---
+
+# region: (algorithms account, deep learning containers account, model monitor account), as the SageMaker
+# Python SDK lists them in image_uri_config/ (sklearn.json and xgboost.json share the algorithms account,
+# the deep learning containers share theirs, model-monitor.json). Regions outside it name their images.
+ACCOUNTS: dict[str, tuple[str, str, str]] = {
+    "us-east-1": ("683313688378", "763104351884", "156813124566"),
+    "us-east-2": ("257758044811", "763104351884", "777275614652"),
+    "us-west-1": ("746614075791", "763104351884", "890145073186"),
+    "us-west-2": ("246618743249", "763104351884", "159807026194"),
+    "ca-central-1": ("341280168497", "763104351884", "536280801234"),
+    "eu-west-1": ("141502667606", "763104351884", "468650794304"),
+    "eu-west-2": ("764974769150", "763104351884", "749857270468"),
+    "eu-west-3": ("659782779980", "763104351884", "680080141114"),
+    "eu-central-1": ("492215442770", "763104351884", "048819808253"),
+    "eu-north-1": ("662702820516", "763104351884", "895015795356"),
+    "ap-northeast-1": ("354813040037", "763104351884", "574779866223"),
+    "ap-northeast-2": ("366743142698", "763104351884", "709848358524"),
+    "ap-south-1": ("720646828776", "763104351884", "126357580389"),
+    "ap-southeast-1": ("121021644041", "763104351884", "245545462676"),
+    "ap-southeast-2": ("783357654285", "763104351884", "563025443158"),
+    "sa-east-1": ("737474898029", "763104351884", "539772159869"),
+}
+
+
+def _registries(region: str) -> dict[str, str] | None:
+    if region not in ACCOUNTS:
+        return None
+    algorithms, dlc, monitor = ACCOUNTS[region]
+    return {"algorithms": algorithms, "dlc": dlc, "monitor": monitor}
+
+
+_SDK = (
+    "https://github.com/aws/sagemaker-python-sdk/blob/a24812666d25/sagemaker-core/src/sagemaker/core/image_uri_config/"
+)
+_READ = "2026-08-21"  # the SDK commit the rows were read from
+_ALGO = "{algorithms}.dkr.ecr.{region}.amazonaws.com/"
+_DLC = "{dlc}.dkr.ecr.{region}.amazonaws.com/"
+_TRITON = "NVIDIA Triton (SageMaker build)"
+_TORCHSERVE = "TorchServe (SageMaker PyTorch inference container)"
+_TF_SERVING = "TensorFlow Serving (SageMaker TensorFlow inference container)"
+
+SERVING_IMAGES = ImageTable(
+    title="SageMaker",
+    registries=_registries,
+    rows=(
+        ServingImage(
+            "sklearn",
+            "1.2-1",
+            False,
+            _ALGO + "sagemaker-scikit-learn:1.2-1-cpu-py3",
+            "scikit-learn container",
+            _SDK + "sklearn.json",
+            _READ,
+        ),
+        ServingImage(
+            "xgboost",
+            "1.7-1",
+            True,
+            _ALGO + "sagemaker-xgboost:1.7-1",
+            "XGBoost container",
+            _SDK + "xgboost.json",
+            _READ,
+            cpu_too=True,
+        ),
+        ServingImage(
+            "xgboost",
+            "3.0-5",
+            True,
+            _ALGO + "sagemaker-xgboost:3.0-5",
+            "XGBoost container",
+            _SDK + "xgboost.json",
+            _READ,
+            cpu_too=True,
+        ),
+        ServingImage(
+            "pytorch",
+            "2.6.0",
+            True,
+            _DLC + "pytorch-inference:2.6.0-gpu-py312",
+            _TORCHSERVE,
+            _SDK + "pytorch.json",
+            _READ,
+        ),
+        ServingImage(
+            "pytorch",
+            "2.6.0",
+            False,
+            _DLC + "pytorch-inference:2.6.0-cpu-py312",
+            _TORCHSERVE,
+            _SDK + "pytorch.json",
+            _READ,
+        ),
+        ServingImage(
+            "pytorch",
+            "2.5.1",
+            True,
+            _DLC + "pytorch-inference:2.5.1-gpu-py311",
+            _TORCHSERVE,
+            _SDK + "pytorch.json",
+            _READ,
+        ),
+        ServingImage(
+            "pytorch",
+            "2.5.1",
+            False,
+            _DLC + "pytorch-inference:2.5.1-cpu-py311",
+            _TORCHSERVE,
+            _SDK + "pytorch.json",
+            _READ,
+        ),
+        ServingImage(
+            "tensorflow",
+            "2.19.0",
+            True,
+            _DLC + "tensorflow-inference:2.19.0-gpu",
+            _TF_SERVING,
+            _SDK + "tensorflow.json",
+            _READ,
+        ),
+        ServingImage(
+            "tensorflow",
+            "2.19.0",
+            False,
+            _DLC + "tensorflow-inference:2.19.0-cpu",
+            _TF_SERVING,
+            _SDK + "tensorflow.json",
+            _READ,
+        ),
+        ServingImage(
+            "tensorflow",
+            "2.18.0",
+            True,
+            _DLC + "tensorflow-inference:2.18.0-gpu",
+            _TF_SERVING,
+            _SDK + "tensorflow.json",
+            _READ,
+        ),
+        ServingImage(
+            "tensorflow",
+            "2.18.0",
+            False,
+            _DLC + "tensorflow-inference:2.18.0-cpu",
+            _TF_SERVING,
+            _SDK + "tensorflow.json",
+            _READ,
+        ),
+        # SageMaker publishes no ONNX container: Triton's ONNX Runtime backend serves ONNX models.
+        ServingImage(
+            "triton",
+            "25.09",
+            True,
+            _DLC + "sagemaker-tritonserver:25.09-py3",
+            _TRITON,
+            _SDK + "sagemaker-tritonserver.json",
+            _READ,
+        ),
+        ServingImage(
+            "triton",
+            "25.09",
+            False,
+            _DLC + "sagemaker-tritonserver:25.09-py3-cpu",
+            _TRITON,
+            _SDK + "sagemaker-tritonserver.json",
+            _READ,
+        ),
+        ServingImage(
+            "onnx",
+            "25.09",
+            True,
+            _DLC + "sagemaker-tritonserver:25.09-py3",
+            _TRITON + ", ONNX Runtime backend",
+            _SDK + "sagemaker-tritonserver.json",
+            _READ,
+        ),
+        ServingImage(
+            "onnx",
+            "25.09",
+            False,
+            _DLC + "sagemaker-tritonserver:25.09-py3-cpu",
+            _TRITON + ", ONNX Runtime backend",
+            _SDK + "sagemaker-tritonserver.json",
+            _READ,
+        ),
+        ServingImage(
+            "tgi",
+            "3.3.6",
+            True,
+            _DLC + "huggingface-pytorch-tgi-inference:2.7.0-tgi3.3.6-gpu-py311-cu124-ubuntu22.04",
+            "Hugging Face Text Generation Inference",
+            _SDK + "huggingface-llm.json",
+            _READ,
+        ),
+    ),
+    no_gpu={
+        "sklearn": "the scikit-learn container is CPU-only: serve it on a CPU instance, or export the model to "
+        "ONNX (framework onnx) for the Triton GPU image",
+    },
+)
+# Code steps without an image run in the scikit-learn container, which has Python, pandas and sklearn.
+STEP_IMAGE = _ALGO + "sagemaker-scikit-learn:1.2-1-cpu-py3"
+MONITOR_ANALYZER_IMAGE = "{monitor}.dkr.ecr.{region}.amazonaws.com/sagemaker-model-monitor-analyzer:latest"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, TargetProfile
+from mlstack.targets.images import ImageTable, ServingImage
 
 # What a private endpoint's subnet is on Azure: a subnet's ARM id.
 SUBNET_ID = (
@@ -76,6 +77,10 @@ AZURE = TargetProfile(
     },
     custom_metrics=frozenset(),
     serverless=False,
+    serverless_instead="Azure ML managed online endpoints keep at least one instance; the closest is an endpoint with "
+    "compute and autoscaling (minimum 1 instance)",
+    async_instead="Azure ML has no asynchronous online endpoints; the closest are batch endpoints (files in, results "
+    "written back) or a real-time endpoint",
     schedule_rule="any",
     champion_source="declared",
     # manual approval is enforced by mlstack's deployment step (mlstack.backends.azure.deploy_job): it
@@ -90,3 +95,42 @@ AZURE = TargetProfile(
 )
 
 WORKSPACE = 33  # Azure ML workspace names: 3-33 characters (a development copy's carries the user's prefix)
+
+# --- serving images: what Azure ML serves a framework with when the spec names no image ---
+
+# Azure's supported prebuilt inference images are base images (the framework-specific ones were retired);
+# a model without its own image is deployed "no-code": as an MLflow model in an environment Azure builds
+# from the model's dependencies, or as a Triton model on Azure's Triton server. An empty `uri`: Azure picks.
+_PREBUILT = "https://learn.microsoft.com/azure/machine-learning/concept-prebuilt-docker-images-inference"
+_MLFLOW = "https://learn.microsoft.com/azure/machine-learning/how-to-deploy-mlflow-models-online-endpoints"
+_TRITON = "https://learn.microsoft.com/azure/machine-learning/how-to-deploy-with-triton"
+_READ = "2026-12-03"
+GPU_INFERENCE_BASE = "mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cuda11.8-gpu-inference:latest"
+CPU_INFERENCE_BASE = "mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference:latest"
+NO_CODE_MLFLOW = ("sklearn", "xgboost", "pytorch", "tensorflow", "onnx")
+# Azure builds a no-code deployment's environment from the MLflow model's own dependencies: PyTorch,
+# TensorFlow and ONNX Runtime GPU wheels bring their CUDA libraries, so those serve on GPUs; scikit-learn and
+# XGBoost models score on the CPU whatever the machine.
+NO_CODE_GPU = ("pytorch", "tensorflow", "onnx")
+_NO_GPU = (
+    "Azure deploys it no-code as an MLflow model, which scores on the CPU: serve it on a CPU instance type, "
+    f"set `image` to a scoring image built from Azure's GPU inference base ({GPU_INFERENCE_BASE}), or export "
+    "it to ONNX in a Triton model repository (framework triton)"
+)
+_NO_CODE = "MLflow no-code deployment (environment built from the model's MLflow dependencies)"
+SERVING_IMAGES = ImageTable(
+    title="Azure Machine Learning",
+    rows=(
+        *(
+            ServingImage(f, "mlflow", f in NO_CODE_GPU, "", _NO_CODE, _MLFLOW, _READ, cpu_too=f in NO_CODE_GPU)
+            for f in NO_CODE_MLFLOW
+        ),
+        ServingImage("triton", "azureml", True, "", "NVIDIA Triton no-code deployment", _TRITON, _READ, cpu_too=True),
+    ),
+    no_gpu=dict.fromkeys(("sklearn", "xgboost"), _NO_GPU),
+    missing={
+        "custom": "without one Azure serves only MLflow and Triton models",
+        "tgi": "Azure publishes no TGI image for managed online endpoints; a TGI container built on its GPU "
+        f"inference base ({GPU_INFERENCE_BASE}) is the closest",
+    },
+)

@@ -114,6 +114,10 @@ class TargetProfile:
     batch_service: str = ""
     batch_formats: tuple[str, ...] = ("csv", "parquet")
     batch_schedule_gap: str | None = None
+    # Endpoints without a fleet: where the target has none, what it offers that comes closest.
+    serverless_instead: str = ""
+    asynchronous: bool = False  # queued requests answered by writing results to storage
+    async_instead: str = ""
 
 
 ALL_STRATEGIES: dict[str, str | None] = {

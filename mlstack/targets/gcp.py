@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mlstack.metrics import DATA_QUALITY_METRICS, MODEL_QUALITY_METRICS
 from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, SourceTables, TargetProfile
+from mlstack.targets.images import ImageTable, ServingImage
 
 GCP = TargetProfile(
     batch_service="a Vertex batch prediction job (started by a KFP pipeline on a Vertex schedule)",
@@ -60,6 +61,10 @@ GCP = TargetProfile(
     metrics={"jensen_shannon": "jensen_shannon_divergence", "l_infinity": "l_infinity"},
     custom_metrics=frozenset((*DATA_QUALITY_METRICS, *MODEL_QUALITY_METRICS)),
     serverless=False,
+    serverless_instead="Vertex AI has no serverless endpoints; the closest is an endpoint with compute and autoscaling "
+    "(at least one replica: Vertex's scale-to-zero is a v1beta1 preview mlstack does not lower)",
+    async_instead="Vertex AI has no asynchronous endpoints; the closest are batch prediction jobs (files in Cloud "
+    "Storage or BigQuery, results written back) or a real-time endpoint",
     schedule_rule="whole_hours",
     shadow_replay_cron="5 * * * *",
     kms_key_pattern=r"projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+",
@@ -101,3 +106,58 @@ APPROVED, REJECTED = "approved", "rejected"
 # Cloud Monitoring delivers to a Pub/Sub notification channel as its notification service agent, by the
 # project's number (https://cloud.google.com/monitoring/support/notification-options#pubsub).
 NOTIFICATION_AGENT = "service-{number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
+
+
+# --- serving images: Vertex's prebuilt prediction containers ---
+
+# Vertex publishes each prediction image in the us, europe and asia multi-region repositories
+# ([region]-docker.pkg.dev/vertex-ai/prediction/[framework]-[accelerator].[version]:latest).
+_LIST = (
+    "https://cloud.google.com/vertex-ai/docs/predictions/pre-built-containers "
+    "(as google-cloud-aiplatform 2.7.0 lists them in google/cloud/aiplatform/constants/prediction.py)"
+)
+_READ = "2026-12-03"
+_PREDICTION = "{area}-docker.pkg.dev/vertex-ai/prediction/"
+
+
+def _area(region: str) -> dict[str, str]:
+    area = "europe" if region.startswith("europe") else "asia" if region.startswith(("asia", "australia")) else "us"
+    return {"area": area}
+
+
+def _row(framework: str, image: str, version: str, gpu: bool, server: str) -> ServingImage:
+    return ServingImage(framework, version, gpu, f"{_PREDICTION}{image}:latest", server, _LIST, _READ)
+
+
+_CPU_ONLY = (
+    "Vertex's {0} prediction containers are CPU-only: give the endpoint a machine without accelerators, "
+    "or set `image` to a GPU container that serves {0} (e.g. NVIDIA Triton's FIL backend, pushed to Artifact "
+    "Registry)"
+)
+SERVING_IMAGES = ImageTable(
+    title="Vertex AI",
+    registries=_area,
+    rows=(
+        _row("sklearn", "sklearn-cpu.1-6", "1.6", False, "scikit-learn prediction container"),
+        _row("sklearn", "sklearn-cpu.1-5", "1.5", False, "scikit-learn prediction container"),
+        _row("xgboost", "xgboost-cpu.2-1", "2.1", False, "XGBoost prediction container"),
+        _row("xgboost", "xgboost-cpu.2-0", "2.0", False, "XGBoost prediction container"),
+        _row("xgboost", "xgboost-cpu.1-7", "1.7", False, "XGBoost prediction container"),
+        _row("tensorflow", "tf2-cpu.2-15", "2.15", False, "TensorFlow Serving"),
+        _row("tensorflow", "tf2-gpu.2-15", "2.15", True, "TensorFlow Serving"),
+        _row("tensorflow", "tf2-cpu.2-14", "2.14", False, "TensorFlow Serving"),
+        _row("tensorflow", "tf2-gpu.2-14", "2.14", True, "TensorFlow Serving"),
+        _row("pytorch", "pytorch-cpu.2-4", "2.4", False, "TorchServe"),
+        _row("pytorch", "pytorch-gpu.2-4", "2.4", True, "TorchServe"),
+        _row("pytorch", "pytorch-cpu.2-3", "2.3", False, "TorchServe"),
+        _row("pytorch", "pytorch-gpu.2-3", "2.3", True, "TorchServe"),
+    ),
+    no_gpu={f: _CPU_ONLY.format(f) for f in ("sklearn", "xgboost")},
+    missing={
+        "onnx": "set `image` to a container that serves ONNX (e.g. NVIDIA Triton with its ONNX Runtime backend, "
+        "pushed to Artifact Registry), or export the model for framework pytorch or tensorflow",
+        "triton": "Vertex serves Triton from an image you push (nvcr.io/nvidia/tritonserver copied to Artifact "
+        "Registry): set `image` to it",
+        "tgi": "set `image` to Google Cloud's Hugging Face TGI deep learning container or a Model Garden vLLM image",
+    },
+)

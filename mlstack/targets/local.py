@@ -20,7 +20,26 @@ LOCAL = TargetProfile(
     metrics=dict(ALL_METRICS),
     custom_metrics=frozenset(),
     serverless=True,
+    asynchronous=True,
     schedule_rule="any",
     kms_key_pattern=r".+",
     kms_key_example="any key id (the emulator records it)",
 )
+
+
+# --- serving: what the emulator runs in-process (mlstack.emulator.predictors) ---
+
+IN_PROCESS = {
+    "sklearn": "scikit-learn models saved with joblib",
+    "xgboost": "XGBoost models saved with joblib (its scikit-learn API)",
+    "custom": "a Python entrypoint",
+}
+# what the emulator offers instead for a framework it cannot run
+INSTEAD = {
+    "pytorch": "wrap the model in a Python entrypoint (framework custom) that loads it with torch",
+    "tensorflow": "wrap the model in a Python entrypoint (framework custom) that loads it with tensorflow",
+    "onnx": "wrap the model in a Python entrypoint (framework custom) that runs it with onnxruntime",
+    "triton": "there is no Triton server here: serve the model's ONNX or PyTorch form from a Python entrypoint "
+    "(framework custom)",
+    "tgi": "there is no text-generation server here: a Python entrypoint (framework custom) can stand in for it",
+}

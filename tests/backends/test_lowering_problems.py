@@ -50,7 +50,7 @@ CASES = [
             "{version: 1, artifact: quickstart/iris.csv, framework: custom",
         ),
         "registry.model_groups[0].versions[0].framework",
-        "Vertex has no prebuilt image for custom",
+        "Vertex AI publishes no serving image for custom models",
     ),
     (
         "gcp",

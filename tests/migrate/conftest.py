@@ -38,9 +38,11 @@ registry:
       versions:
         - version: 1
           artifact: s3://risk-models/risk/1/model.tar.gz
+          framework: pytorch  # served on GPUs: a framework with GPU serving images on every cloud
           aliases: [champion]
         - version: 2
           artifact: s3://risk-models/risk/2/model.tar.gz
+          framework: pytorch
           aliases: [challenger]
 
 feature_store:

@@ -283,3 +283,16 @@ def test_the_example_gpu_profile_migrated_to_azure_is_graded_on_the_machine_it_b
     assert gpu.grade == "approximate" and f"resolves to {after.sku}" in gpu.what
     assert f"vCPUs {before.vcpus} → {after.vcpus}" in gpu.why and f"RAM {before.memory_gb:g} GiB" in gpu.why
     assert gpu.price_delta_usd_hour == pytest.approx(after.price_usd_hour - before.price_usd_hour)
+
+
+@pytest.mark.parametrize("cloud", ["gcp", "azure"])
+def test_serverless_and_async_endpoints_name_what_the_target_offers_instead(cloud):
+    text = (Path(__file__).resolve().parents[2] / "specs" / "sporadic-scoring.yaml").read_text()
+    result = migrate(text.replace("cloud: local", "cloud: aws"), cloud)
+    serverless = change(result.report, "endpoints[0].serverless")
+    queued = change(result.report, "endpoints[1].async")
+    assert serverless.grade == queued.grade == "unsupported"
+    assert targets.profile(cloud).serverless_instead in serverless.why
+    assert targets.profile(cloud).async_instead in queued.why
+    assert "batch" in queued.why
+    assert not result.report.valid

@@ -69,10 +69,10 @@ def add_feature_view(spec: Spec) -> None:
 
 
 def scale_up(spec: Spec) -> None:
-    """The GPU endpoint's autoscaling floor tripled: the platform's monthly cost more than doubles."""
+    """The scorer's autoscaling floor twenty times higher: the platform's monthly cost more than doubles."""
     scorer = endpoint(spec, "fraud-scorer")
-    scorer["instance_count"] = 6
-    scorer["autoscaling"].update({"min": 6, "max": 12})
+    scorer["instance_count"] = 40
+    scorer["autoscaling"].update({"min": 40, "max": 60})
 
 
 EDITS: dict[str, Callable[[Spec], None]] = {

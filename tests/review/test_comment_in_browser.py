@@ -65,7 +65,7 @@ def test_the_comment_of_a_production_scale_up_in_chromium(
     assert chromium.visible_text(page, summary)
     assert not chromium.visible_text(page, "Not estimated:")
     page.js("document.querySelectorAll('details').forEach(d => d.open = true)")
-    assert chromium.visible_text(page, "Not estimated:") and chromium.visible_text(page, "ml.g6.xlarge")
+    assert chromium.visible_text(page, "Not estimated:") and chromium.visible_text(page, "ml.c5.large")
     unconfirmed = sum(1 for p in review.cost.prices if not p.sku.price_confirmed)
     said = f"{unconfirmed} of {len(review.cost.prices)} prices are not confirmed against the vendor's page"
     assert unconfirmed and chromium.visible_text(page, said), "a reviewer sees how far to trust the figures"

@@ -37,7 +37,7 @@ def test_every_variant_counts_and_serverless_is_not_estimated() -> None:
         {
             "name": "side",
             "model": {"group": "ranker", "alias": "champion"},
-            "serverless": {"memory_gb": 2, "max_concurrency": 5},
+            "serverless": {"memory_gb": 2, "max_concurrency": 5, "provisioned_concurrency": 2},
         }
     )
     head["endpoints"][0]["strategy"] = {
@@ -50,7 +50,11 @@ def test_every_variant_counts_and_serverless_is_not_estimated() -> None:
     small_price, large_price = price(vcpus=2, memory_gb=4), price(vcpus=8, memory_gb=32)
     by_name = {c.name: c for c in report.endpoints}
     assert by_name["rank"].head.low == round(round(small_price * 2 * 730, 2) + round(large_price * 2 * 730, 2), 2)
-    assert (by_name["side"].base, by_name["side"].head.low, by_name["side"].head.shape) == (None, 0, "serverless")
+    assert (by_name["side"].base, by_name["side"].head.low, by_name["side"].head.shape) == (
+        None,
+        0,
+        "serverless 2 GiB × up to 5 concurrent (per GB-second), 2 provisioned (billed around the clock)",
+    )
 
 
 def test_renamed_endpoint_costs_nothing_more_and_removed_one_saves() -> None:

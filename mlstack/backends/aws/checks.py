@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Iterator
 
+from mlstack.backends import serving_images
 from mlstack.backends.aws import images, job_compute, signals
 from mlstack.backends.aws.cron import eventbridge_cron
 from mlstack.errors import MlstackError, Path
@@ -53,8 +54,8 @@ def _models(resolved: Resolved) -> Iterator[Problem]:
             yield (*path, "artifact"), "SageMaker loads model artifacts from S3: give an s3:// URI"
         if version.image and images.ecr_repository(version.image) is None:
             yield (*path, "image"), _not_ecr(version.image)
-        if not version.image and not images.has_default(version.framework):
-            yield (*path, "framework"), f"SageMaker has no serving image for {version.framework}: set image"
+    if resolved.region in images.REGIONS:
+        yield from serving_images.problems(resolved, images.TABLE)
     for gi, group in enumerate(spec.registry.model_groups):
         for ai, account in enumerate(group.share_with):
             if not _ACCOUNT.fullmatch(account):
@@ -156,8 +157,24 @@ def _endpoints(spec: Spec) -> Iterator[Problem]:
                 (*path, "strategy", "step_percent"),
                 f"SageMaker shifts {LINEAR_STEP[0]}-{LINEAR_STEP[1]}% of capacity per linear step",
             )
-        if endpoint.autoscaling and endpoint.autoscaling.min < 1:
-            yield (*path, "autoscaling", "min"), "SageMaker endpoint variants scale between 1 and max instances"
+        if endpoint.autoscaling and endpoint.autoscaling.min < 1 and not endpoint.async_inference:
+            yield (*path, "autoscaling", "min"), (
+                "SageMaker real-time endpoint variants scale between 1 and max instances; only asynchronous "
+                "endpoints (async) scale to zero"
+            )
+        if queued := endpoint.async_inference:
+            for field in ("output", "failures"):
+                if not _s3(getattr(queued, field)):
+                    yield (*path, "async", field), "SageMaker writes asynchronous results to S3: give an s3:// URI"
+            for field in ("success", "error"):
+                topic = getattr(queued.notifications, field) if queued.notifications else None
+                if topic and not _TOPIC.fullmatch(topic):
+                    yield (*path, "async", "notifications", field), f"'{topic}' is not an SNS topic ARN"
+            if strategy.type == "shadow":
+                yield (*path, "strategy", "type"), (
+                    "SageMaker asynchronous endpoints have no shadow variants; the closest: a second async "
+                    "endpoint fed the same requests"
+                )
         if endpoint.auth == "key":
             yield (*path, "auth"), "SageMaker endpoints authenticate callers with IAM (SigV4) only: use auth: token"
         if endpoint.serverless and endpoint.captures:

@@ -31,6 +31,7 @@ from mlstack.backends.aws.alarms import rollback_alarms
 from mlstack.backends.aws.context import Aws
 from mlstack.backends.aws.platform import Platform, role_policy
 from mlstack.backends.components import SpecComponent
+from mlstack.errors import MlstackError
 from mlstack.resolve import EndpointPlan, Variant
 from mlstack.resolve.rollout import in_instances
 from mlstack.spec.models import ModelVersion
@@ -46,11 +47,20 @@ from mlstack.targets.aws import (
 CAPTURE_CONTENT_TYPES = {"csv_content_types": ["text/csv"], "json_content_types": ["application/json"]}
 SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 UTILISATION_NAMESPACE = "/aws/sagemaker/Endpoints"
+ASYNC_NAMESPACE = "AWS/SageMaker"  # where asynchronous endpoints publish their queue metrics
 
 
 def image_of(ctx: Aws, version: ModelVersion, gpu: bool) -> str:
-    """The version's own image, else SageMaker's image for its framework in the region."""
-    return version.image or images.serving_image(version.framework, ctx.region, gpu)
+    """The version's own image, else SageMaker's image for its framework on this kind of machine."""
+    if version.image:
+        return version.image
+    choice = images.TABLE.choose(version.framework, version.framework_version, gpu)
+    if isinstance(choice, str):
+        raise MlstackError(choice)  # validate reports it, located (serving_images.problems)
+    uri = images.TABLE.uri(choice, ctx.region)
+    if uri is None:
+        raise MlstackError(f"SageMaker lists no registry in {ctx.region}: set `image`")
+    return uri
 
 
 def container(ctx: Aws, variant: Variant) -> dict[str, Any]:
@@ -64,8 +74,8 @@ def container(ctx: Aws, variant: Variant) -> dict[str, Any]:
         spec["model_data_source"] = {"s3_data_sources": [source]}
     else:
         spec["model_data_url"] = version.artifact  # a model.tar.gz
-    if not version.image and version.framework in images.SCRIPT_MODE_FRAMEWORKS:
-        spec["environment"] = dict(images.SCRIPT_MODE_ENV)
+    if not version.image and version.framework in images.FRAMEWORK_ENV:
+        spec["environment"] = dict(images.FRAMEWORK_ENV[version.framework])
     return spec
 
 
@@ -84,11 +94,34 @@ def _variant_config(variant: Variant, model_name: str, plan: EndpointPlan) -> di
             "memory_size_in_mb": serverless.memory_gb * 1024,
             "max_concurrency": serverless.max_concurrency,
         }
+        if serverless.provisioned_concurrency:
+            config["serverless_config"]["provisioned_concurrency"] = serverless.provisioned_concurrency
     else:
         assert variant.sku is not None
         config["instance_type"] = variant.sku.machine_type
         config["initial_instance_count"] = variant.instance_count
     config["initial_variant_weight"] = float(variant.weight)
+    return config
+
+
+def async_config(ctx: Aws, plan: EndpointPlan) -> dict[str, Any] | None:
+    """The EndpointConfig's AsyncInferenceConfig: where results and failures go, who is told."""
+    spec = plan.endpoint.async_inference
+    if spec is None:
+        return None
+    output: dict[str, Any] = {"s3_output_path": spec.output}
+    if spec.failures:
+        output["s3_failure_path"] = spec.failures
+    if spec.notifications and (spec.notifications.success or spec.notifications.error):
+        topics = {"success_topic": spec.notifications.success, "error_topic": spec.notifications.error}
+        output["notification_config"] = {k: v for k, v in topics.items() if v}
+    if ctx.kms_key:
+        output["kms_key_id"] = ctx.kms_key
+    config: dict[str, Any] = {"output_config": output}
+    if spec.max_concurrent_invocations_per_instance:
+        config["client_config"] = {
+            "max_concurrent_invocations_per_instance": spec.max_concurrent_invocations_per_instance
+        }
     return config
 
 
@@ -175,6 +208,16 @@ def _scaling_policy(plan: EndpointPlan, variant: Variant, endpoint: pulumi.Input
         "scale_in_cooldown": scaling.scale_in_cooldown,
         "scale_out_cooldown": scaling.scale_out_cooldown,
     }
+    if scaling.metric == "invocations_per_instance" and plan.endpoint.async_inference:
+        # an asynchronous endpoint scales on its queue: requests waiting per instance
+        config["target_value"] = scaling.target
+        config["customized_metric_specification"] = {
+            "metric_name": "ApproximateBacklogSizePerInstance",
+            "namespace": ASYNC_NAMESPACE,
+            "statistic": "Average",
+            "dimensions": [{"name": "EndpointName", "value": endpoint}],
+        }
+        return config
     if scaling.metric == "invocations_per_instance":
         config["target_value"] = scaling.target
         config["predefined_metric_specification"] = {"predefined_metric_type": "SageMakerVariantInvocationsPerInstance"}
@@ -223,6 +266,51 @@ def _autoscaling(ctx: Aws, plan: EndpointPlan, endpoint: aws.sagemaker.Endpoint,
             target_tracking_scaling_policy_configuration=_scaling_policy(plan, variant, endpoint.name),
             opts=ctx.child(component),
         )
+        if plan.endpoint.async_inference and scaling.min == 0:
+            _scale_from_zero(ctx, plan, logical, target, endpoint, component)
+
+
+def _scale_from_zero(
+    ctx: Aws,
+    plan: EndpointPlan,
+    logical: str,
+    target: aws.appautoscaling.Target,
+    endpoint: aws.sagemaker.Endpoint,
+    component: SpecComponent,
+) -> None:
+    """Target tracking never scales out from zero instances: a step policy adds one when requests wait
+    with no instance to take them (SageMaker's HasBacklogWithoutCapacity metric)."""
+    step = aws.appautoscaling.Policy(
+        f"{logical}-from-zero",
+        name=ctx.names.sagemaker(f"{plan.endpoint.name}-from-zero"),
+        policy_type="StepScaling",
+        service_namespace=target.service_namespace,
+        scalable_dimension=target.scalable_dimension,
+        resource_id=target.resource_id,
+        step_scaling_policy_configuration={
+            "adjustment_type": "ChangeInCapacity",
+            "metric_aggregation_type": "Average",
+            "cooldown": plan.endpoint.autoscaling.scale_out_cooldown if plan.endpoint.autoscaling else 60,
+            "step_adjustments": [{"metric_interval_lower_bound": "0", "scaling_adjustment": 1}],
+        },
+        opts=ctx.child(component),
+    )
+    aws.cloudwatch.MetricAlarm(
+        f"{logical}-backlog-without-capacity",
+        name=ctx.names.sagemaker(f"{plan.endpoint.name}-backlog-without-capacity"),
+        namespace=ASYNC_NAMESPACE,
+        metric_name="HasBacklogWithoutCapacity",
+        dimensions={"EndpointName": endpoint.name},
+        statistic="Average",
+        period=60,
+        evaluation_periods=2,
+        threshold=1,
+        comparison_operator="GreaterThanOrEqualToThreshold",
+        treat_missing_data="missing",
+        alarm_actions=[step.arn],
+        tags=ctx.tags,
+        opts=ctx.child(component),
+    )
 
 
 def _policy(ctx: Aws, plan: EndpointPlan, platform: Platform, capture_where: str | None, component: SpecComponent):
@@ -251,6 +339,13 @@ def _policy(ctx: Aws, plan: EndpointPlan, platform: Platform, capture_where: str
         # SageMaker reads the auto-rollback alarms with the execution role (deployment guardrails, A4)
         alarms = ctx.arn("cloudwatch", f"alarm:{ctx.names.platform(max_length=names.ALARM)}-*")
         statements.append(iam.allow(["cloudwatch:DescribeAlarms"], [alarms]))
+    if queued := plan.endpoint.async_inference:
+        # the model's role writes results and failures, and tells the topics
+        for where in filter(None, (queued.output, queued.failures)):
+            statements.append(iam.allow(iam.S3_WRITE, [ctx.s3_uri_arns(where.rstrip("/") + "/")[1]]))
+        topics = [t for t in (queued.notifications.success, queued.notifications.error)] if queued.notifications else []
+        if any(topics):
+            statements.append(iam.allow(["sns:Publish"], [t for t in topics if t]))
     if capture_where:
         if capture_where.startswith("s3://"):
             statements.append(iam.allow(iam.S3_WRITE, [ctx.s3_uri_arns(capture_where.rstrip("/") + "/")[1]]))
@@ -293,7 +388,14 @@ def build(
         production = [config for variant, config in variants if variant.role == "production"]
         shadow = [config for variant, config in variants if variant.role == "shadow"]
         volume_key = _volume_key(ctx, plan)
-        content = {"production": production, "shadow": shadow, "capture": capture_where, "key": volume_key}
+        queued = async_config(ctx, plan)
+        content = {
+            "production": production,
+            "shadow": shadow,
+            "capture": capture_where,
+            "key": volume_key,
+            **({"async": queued} if queued else {}),
+        }
         if capture:
             content["capture_sampling"] = capture["initial_sampling_percentage"]
         config = aws.sagemaker.EndpointConfiguration(
@@ -302,6 +404,7 @@ def build(
             production_variants=production,
             shadow_production_variants=shadow or None,
             data_capture_config=capture,
+            async_inference_config=queued,
             kms_key_arn=volume_key,
             tags={**ctx.tags, **spec.tags},
             opts=ctx.child(component, depends_on=[*models, *platform.bucket_ready]),

@@ -22,6 +22,7 @@ from mlstack.backends.aws.pipeline_definition import TRIGGER_PARAMETER, Registra
 from mlstack.backends.aws.platform import Platform, role_policy
 from mlstack.backends.aws.registry import package_group_arn
 from mlstack.backends.components import SpecComponent
+from mlstack.backends.serving_images import serves_on_gpu
 from mlstack.spec.models import Pipeline
 from mlstack.targets import aws as dialect
 
@@ -49,7 +50,7 @@ def _registration(ctx: Aws, group_name: str, pipeline: Pipeline) -> Registration
     assert group is not None
     latest = max(group.versions, key=lambda v: v.version, default=None)
     if latest is not None and (latest.image or images.has_default(latest.framework)):
-        image = image_of(ctx, latest, gpu=False)
+        image = image_of(ctx, latest, gpu=serves_on_gpu(ctx.resolved, group.name))
     else:
         image = pipeline.image or images.step_image(ctx.region)
     approval = "Approved" if group.approval == "auto" else "PendingManualApproval"

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from mlstack.backends import serving_images
 from mlstack.backends.azure.schedules import recurrence
 from mlstack.errors import MlstackError, Path
 from mlstack.resolve import Resolved
 from mlstack.resolve.pipelines import ancestors
 from mlstack.spec.models import ModelVersion, Monitor, Pipeline, Spec, Step
 from mlstack.targets import AZURE
-from mlstack.targets.azure import SUBNET_EXAMPLE, SUBNET_ID
+from mlstack.targets.azure import SERVING_IMAGES, SUBNET_EXAMPLE, SUBNET_ID
 
 Problem = tuple[Path, str]
 
@@ -34,11 +35,10 @@ def task_type(monitor: Monitor) -> str:
 
 
 def model_type_problem(version: ModelVersion) -> str | None:
-    if version.image is None and version.framework == "custom":
-        return (
-            f"model version {version.version} (framework custom) needs an image on Azure: without one Azure serves "
-            "only MLflow models"
-        )
+    """Why Azure cannot serve the version without an image on any machine (custom, tgi), else None."""
+    if version.image is None and not SERVING_IMAGES.versions(version.framework):
+        instead = SERVING_IMAGES.missing[version.framework]
+        return f"model version {version.version} (framework {version.framework}) needs an image on Azure: {instead}"
     return None
 
 
@@ -171,6 +171,7 @@ def problems(resolved: Resolved) -> list[Problem]:
     return [
         *_network(spec),
         *_models(spec),
+        *serving_images.problems(resolved, SERVING_IMAGES, missing=False),
         *_features(spec),
         *_pipelines(resolved),
         *_monitors(spec),

@@ -16,12 +16,15 @@ from mlstack.spec.models import ModelGroup, ModelVersion
 # Without a serving image Azure deploys the artifact with no scoring code, which it does for MLflow models only.
 MLFLOW_MODEL = "mlflow_model"
 CUSTOM_MODEL = "custom_model"
+TRITON_MODEL = "triton_model"
 
 
 def model_type(version: ModelVersion) -> str:
     if problem := model_type_problem(version):
         raise MlstackError(problem)
-    return CUSTOM_MODEL if version.image else MLFLOW_MODEL
+    if version.image:
+        return CUSTOM_MODEL
+    return TRITON_MODEL if version.framework == "triton" else MLFLOW_MODEL
 
 
 def version_tags(group: ModelGroup, version: ModelVersion) -> dict[str, str]:

@@ -8,23 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from mlstack.backends import serving_images
 from mlstack.backends.gcp.sources import bigquery_table
 from mlstack.errors import Path
 from mlstack.resolve import Resolved
 from mlstack.resolve.pipelines import graph
 from mlstack.spec.models import Autoscaling, ModelVersion, Monitor, Pipeline, Spec, Step
 from mlstack.targets import GCP
-from mlstack.targets.gcp import POSITIONAL_FRAMEWORKS, VERTEX_DISTANCE
+from mlstack.targets.gcp import POSITIONAL_FRAMEWORKS, SERVING_IMAGES, VERTEX_DISTANCE
 
 Problem = tuple[Path, str]
 
-# Vertex's prebuilt prediction containers by framework (registry.py builds the image URI)
-PREBUILT = {
-    "sklearn": "prediction/sklearn-cpu.1-6",
-    "xgboost": "prediction/xgboost-cpu.2-1",
-    "tensorflow": "prediction/tf2-cpu.2-15",
-    "pytorch": "prediction/pytorch-cpu.2-4",
-}
 # spec autoscaling metric -> Vertex AutoscalingMetricSpec.metric_name (and whether its target is a %)
 AUTOSCALING_METRICS = {
     "invocations_per_instance": ("aiplatform.googleapis.com/prediction/online/request_count", False),
@@ -35,13 +29,26 @@ CODE_STEPS = ("data_validation", "processing", "training", "evaluation")
 NUMERIC = ("int32", "int64", "float32", "float64")
 
 
-def serving_image_problem(version: ModelVersion, group: str) -> str | None:
-    if version.image or version.framework in PREBUILT:
-        return None
-    return (
-        f"model group '{group}' version {version.version}: Vertex has no prebuilt image for "
-        f"{version.framework} models; set `image` to a serving container"
-    )
+def _served(resolved: Resolved, version: ModelVersion) -> list[serving_images.Use]:
+    return [u for u in serving_images.uses(resolved) if u.version is version]
+
+
+def serving_image(resolved: Resolved, version: ModelVersion, group: str) -> tuple[str | None, str | None]:
+    """(image URI, None) for a version, or (None, why not). A Vertex model version holds one image: the GPU
+    image when any endpoint serving it runs on GPUs (Vertex's GPU images also run on CPU machines)."""
+    if version.image:
+        return version.image, None
+    uses = sorted(_served(resolved, version), key=lambda u: not u.gpu)
+    if uses:
+        choice = serving_images.choose(SERVING_IMAGES, uses[0])
+    else:
+        gpu = serving_images.serves_on_gpu(resolved, group)
+        choice = SERVING_IMAGES.choose(version.framework, version.framework_version, gpu)
+        if isinstance(choice, str):
+            choice = f"model group '{group}' version {version.version}: {choice}"
+    if isinstance(choice, str):
+        return None, choice
+    return SERVING_IMAGES.uri(choice, resolved.region or ""), None
 
 
 def autoscaling_problem(endpoint: str, scaling: Autoscaling) -> str | None:
@@ -116,10 +123,10 @@ def baselines_problem(endpoint: str, monitors: list[Monitor]) -> str | None:
     )
 
 
-def _models(spec: Spec) -> Iterator[Problem]:
-    for gi, group in enumerate(spec.registry.model_groups):
+def _models(resolved: Resolved) -> Iterator[Problem]:
+    for gi, group in enumerate(resolved.spec.registry.model_groups):
         for vi, version in enumerate(group.versions):
-            if message := serving_image_problem(version, group.name):
+            if message := serving_image(resolved, version, group.name)[1]:
                 yield ("registry", "model_groups", gi, "versions", vi, "framework"), message
 
 
@@ -232,7 +239,7 @@ def _batch_jobs(spec: Spec) -> Iterator[Problem]:
 def problems(resolved: Resolved) -> list[Problem]:
     spec = resolved.spec
     return [
-        *_models(spec),
+        *_models(resolved),
         *_features(spec),
         *_endpoints(spec),
         *_pipelines(spec),

@@ -134,7 +134,7 @@ def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -
         "model-id": model_id(ctx, group.name),
         "display-name": group.name,
         "artifact": kfp.input_uri(trained),
-        "image": serving_image(latest, ctx.region, group.name),
+        "image": serving_image(ctx, latest, group.name),
         "aliases": ",".join(step.aliases),
         "approval": group.approval,
         "output": kfp.output_path(),

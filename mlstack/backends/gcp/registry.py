@@ -5,7 +5,7 @@ Versions that pipelines register later go through the same upload code (runtime.
 from __future__ import annotations
 
 from mlstack.backends.components import SpecComponent
-from mlstack.backends.gcp.checks import PREBUILT, serving_image_problem
+from mlstack.backends.gcp import checks
 from mlstack.backends.gcp.context import Gcp, gcp_labels
 from mlstack.backends.gcp.providers import ModelVersion
 from mlstack.errors import MlstackError
@@ -13,15 +13,12 @@ from mlstack.spec.models import ModelGroup
 from mlstack.spec.models import ModelVersion as SpecVersion
 
 
-# Vertex's prebuilt prediction images (google.cloud.aiplatform.constants.prediction lists them);
-# onnx and custom models bring their own image.
-def serving_image(version: SpecVersion, region: str, group: str) -> str:
-    if version.image:
-        return version.image
-    if problem := serving_image_problem(version, group):
-        raise MlstackError(problem)
-    area = "europe" if region.startswith("europe") else "asia" if region.startswith(("asia", "australia")) else "us"
-    return f"{area}-docker.pkg.dev/vertex-ai/{PREBUILT[version.framework]}:latest"
+def serving_image(ctx: Gcp, version: SpecVersion, group: str) -> str:
+    """The version's image, else Vertex's prebuilt image for its framework and the machines serving it."""
+    image, problem = checks.serving_image(ctx.resolved, version, group)
+    if image is None:
+        raise MlstackError(problem or f"model group '{group}': no serving image")
+    return image
 
 
 def model_id(ctx: Gcp, group: str) -> str:
@@ -42,7 +39,7 @@ def build_group(ctx: Gcp, group: ModelGroup) -> dict[int, ModelVersion]:
             "description": group.description,
             "version": version.version,
             "artifact_uri": version.artifact,
-            "image_uri": serving_image(version, ctx.region, group.name),
+            "image_uri": serving_image(ctx, version, group.name),
             "aliases": sorted(version.aliases),
             "metrics": dict(version.metrics),  # what beat_champion compares with while this is the champion
             "labels": {**ctx.labels, **gcp_labels(group.tags), **policy},

@@ -53,10 +53,28 @@ def test_an_image_outside_ecr_and_a_framework_without_an_image():
         "'docker.io/acme/ranker:1' is not an Amazon ECR image; SageMaker runs images from ECR "
         "(<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>)",
     )
-    text = spec_text().replace("framework: xgboost", "framework: onnx")
+    text = spec_text().replace("framework: xgboost", "framework: custom")
     assert only(text)[:2] == (
         "registry.model_groups.0.versions.0.framework",
-        "SageMaker has no serving image for onnx: set image",
+        "endpoint 'ranker' serves ranker@champion on ml.m5.large: SageMaker publishes no serving image for "
+        "custom models; set `image` to a serving container",
+    )
+
+
+def test_a_gpu_endpoint_gets_a_gpu_image_or_a_located_error():
+    gpu = spec_text().replace("  compute: cpu\n", "  compute: gpu\n")
+    path, message, line = only(gpu.replace("framework: xgboost", "framework: sklearn"))
+    assert path == "registry.model_groups.0.versions.0.framework"
+    assert message.startswith(
+        "endpoint 'ranker' serves ranker@champion on ml.g4dn.xlarge (1 T4 GPU): SageMaker publishes no GPU "
+        "serving image for sklearn (only sagemaker-scikit-learn:1.2-1-cpu-py3); "
+    )
+    assert "framework onnx" in message
+    assert line == line_of(gpu, "framework: xgboost")
+    wrong_version = gpu.replace("framework: xgboost", "framework: pytorch\n          framework_version: '1.0'")
+    assert only(wrong_version)[1] == (
+        "endpoint 'ranker' serves ranker@champion on ml.g4dn.xlarge (1 T4 GPU): SageMaker publishes pytorch "
+        "serving images for versions 2.6.0, 2.5.1, not 1.0"
     )
 
 
@@ -169,7 +187,7 @@ monitors:
         (
             ENDPOINT + "  autoscaling: {min: 0, max: 2, target: 10}\n",
             "endpoints.0.autoscaling.min",
-            "SageMaker endpoint variants scale between 1 and max instances",
+            "SageMaker real-time endpoint variants scale between 1 and max instances; only asynchronous",
         ),
         (ENDPOINT + "  auth: key\n", "endpoints.0.auth", "SageMaker endpoints authenticate callers with IAM"),
         (
@@ -256,7 +274,7 @@ def test_default_images_are_known_only_in_some_regions():
 
 def test_every_problem_is_reported_at_once():
     text = spec_text(ENDPOINT + "  auth: key\n  autoscaling: {min: 0, max: 2, target: 10}\n").replace(
-        "framework: xgboost", "framework: onnx"
+        "framework: xgboost", "framework: custom"
     )
     assert len(problems(text)) == 3
 

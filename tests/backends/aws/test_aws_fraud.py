@@ -10,9 +10,11 @@ from aws_plans import (
     BUCKET,
     CONFIG,
     ENDPOINT,
+    ENDPOINT_YAML,
     EVENT_RULE,
     EVENT_TARGET,
     FEATURE_GROUP,
+    KEY,
     MODEL,
     MODEL_QUALITY_JOB,
     MONITORING_SCHEDULE,
@@ -26,6 +28,8 @@ from aws_plans import (
     SUBSCRIPTION,
     TOPIC,
     fraud,
+    plan_text,
+    spec_text,
 )
 
 from mlstack.plan import to_json
@@ -212,7 +216,7 @@ def test_canary_scorer_with_capture_rollback_alarms_and_autoscaling():
         {
             "variantName": "primary",
             "modelName": model,
-            "instanceType": "ml.g6.xlarge",
+            "instanceType": "ml.c5.large",
             "initialInstanceCount": 2,
             "initialVariantWeight": 100,
         }
@@ -294,7 +298,7 @@ def test_shadow_and_ab_endpoints():
 def test_dev_overrides_apply():
     plan = fraud("dev")
     config = plan.inputs(CONFIG, "fraud-scorer-config")
-    assert config["productionVariants"][0]["instanceType"] == "ml.g4dn.xlarge"
+    assert config["productionVariants"][0]["instanceType"] == "ml.c5.large"  # dev overrides only the GPU
     assert config["productionVariants"][0]["initialInstanceCount"] == 1
     endpoint = plan.inputs(ENDPOINT, "fraud-scorer")
     assert endpoint["name"] == "fraud-scorer-dev"
@@ -320,7 +324,7 @@ def test_prod_encrypts_with_the_key_except_volumes_of_instances_with_local_stora
     plan = fraud("prod")
     scorer = plan.inputs(CONFIG, "fraud-scorer-config")
     assert scorer["dataCaptureConfig"]["kmsKeyId"] == PROD_KEY
-    assert "kmsKeyArn" not in scorer  # ml.g6: NVMe instance storage, SageMaker refuses a volume key
+    assert scorer["kmsKeyArn"] == PROD_KEY  # ml.c5.large
     assert plan.inputs(CONFIG, "fraud-shadow-config")["kmsKeyArn"] == PROD_KEY  # ml.c5.large
     assert plan.inputs(TOPIC)["kmsMasterKeyId"] == PROD_KEY
     assert plan.inputs("aws:ecr/repository:Repository")["encryptionConfigurations"] == [
@@ -442,3 +446,11 @@ def test_nothing_is_deleted_before_its_replacement_exists():
     for env in (None, "dev", "prod"):
         for resource in fraud(env).resources:
             assert "deleteBeforeReplace" not in resource.options, resource.key
+
+
+def test_instances_with_local_storage_get_no_volume_key():
+    gpu = spec_text(ENDPOINT_YAML.replace("compute: cpu", "compute: gpu"), target_extra=f"  kms_key: {KEY}\n")
+    config = plan_text(gpu).inputs(CONFIG, "ranker-config")
+    assert config["productionVariants"][0]["instanceType"] == "ml.g4dn.xlarge"
+    assert "kmsKeyArn" not in config  # NVMe instance storage: SageMaker refuses a volume key
+    assert plan_text(spec_text(target_extra=f"  kms_key: {KEY}\n")).inputs(CONFIG, "ranker-config")["kmsKeyArn"] == KEY

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import aws_requests
 import pytest
-from aws_plans import CONFIG, ENDPOINT, KEY, ROLE_POLICY, SCALING_POLICY, SCALING_TARGET, plan_text, spec_text
+from aws_plans import ALARM, CONFIG, ENDPOINT, KEY, ROLE_POLICY, SCALING_POLICY, SCALING_TARGET, plan_text, spec_text
+
+from mlstack.errors import SpecInvalid
 
 
 def scaled(metric: str, compute: str = "cpu", target: int = 70) -> str:
@@ -136,3 +139,78 @@ def test_disabled_or_zero_capture_configures_none():
         statements = json.loads(plan.inputs(ROLE_POLICY)["policy"])["Statement"]
         assert not [s for s in statements if "s3:PutObject" in s["Action"]]
     assert plan.inputs(ENDPOINT)["name"] == "ranker"
+
+
+def test_serverless_provisioned_concurrency_is_a_valid_create_endpoint_config():
+    endpoints = """\
+- name: ranker
+  model: {group: ranker, alias: champion}
+  serverless: {memory_gb: 4, max_concurrency: 20, provisioned_concurrency: 5}
+"""
+    config = plan_text(spec_text(endpoints)).inputs(CONFIG)
+    assert config["productionVariants"][0]["serverlessConfig"] == {
+        "memorySizeInMb": 4096,
+        "maxConcurrency": 20,
+        "provisionedConcurrency": 5,
+    }
+    request = aws_requests.validate("sagemaker", "CreateEndpointConfig", aws_requests.endpoint_config(config))
+    assert request["ProductionVariants"][0]["ServerlessConfig"]["ProvisionedConcurrency"] == 5
+
+
+ASYNC = """\
+- name: ranker
+  model: {group: ranker, alias: champion}
+  compute: cpu
+  async:
+    output: s3://results/ranker/
+    failures: s3://results/ranker-failed/
+    notifications: {success: "arn:aws:sns:us-east-1:111122223333:scored", error: "arn:aws:sns:us-east-1:111122223333:failed"}
+    max_concurrent_invocations_per_instance: 4
+  autoscaling: {min: 0, max: 3, target: 5}
+"""
+
+
+def test_async_endpoint_writes_results_to_s3_tells_topics_and_scales_from_zero():
+    plan = plan_text(spec_text(ASYNC, target_extra=f"  kms_key: {KEY}\n"))
+    config = plan.inputs(CONFIG)
+    assert config["asyncInferenceConfig"] == {
+        "outputConfig": {
+            "s3OutputPath": "s3://results/ranker/",
+            "s3FailurePath": "s3://results/ranker-failed/",
+            "notificationConfig": {
+                "successTopic": "arn:aws:sns:us-east-1:111122223333:scored",
+                "errorTopic": "arn:aws:sns:us-east-1:111122223333:failed",
+            },
+            "kmsKeyId": KEY,
+        },
+        "clientConfig": {"maxConcurrentInvocationsPerInstance": 4},
+    }
+    request = aws_requests.validate("sagemaker", "CreateEndpointConfig", aws_requests.endpoint_config(config))
+    assert request["AsyncInferenceConfig"]["OutputConfig"]["S3OutputPath"] == "s3://results/ranker/"
+    (target,) = plan.all(SCALING_TARGET)
+    assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (0, 3)
+    step, tracking = sorted(plan.all(SCALING_POLICY), key=lambda p: p.inputs["policyType"])
+    assert step.inputs["policyType"] == "StepScaling"
+    metric = tracking.inputs["targetTrackingScalingPolicyConfiguration"]["customizedMetricSpecification"]
+    assert (metric["metricName"], metric["namespace"]) == ("ApproximateBacklogSizePerInstance", "AWS/SageMaker")
+    (alarm,) = [a for a in plan.all(ALARM) if a.inputs["metricName"] == "HasBacklogWithoutCapacity"]
+    assert alarm.inputs["threshold"] == 1 and alarm.inputs["namespace"] == "AWS/SageMaker"
+    policy = json.loads(plan.inputs(ROLE_POLICY, "endpoint-ranker-policy")["policy"])
+    resources = [r for s in policy["Statement"] for r in s["Resource"]]
+    assert "arn:aws:s3:::results/ranker/*" in resources and "arn:aws:s3:::results/ranker-failed/*" in resources
+    assert "arn:aws:sns:us-east-1:111122223333:scored" in resources
+
+
+@pytest.mark.parametrize(
+    ("change", "path", "message"),
+    [
+        (("s3://results/ranker/", "gs://results/"), "endpoints.0.async.output", "SageMaker writes asynchronous"),
+        (("arn:aws:sns:us-east-1:111122223333:failed", "oncall"), "endpoints.0.async.notifications.error", "'oncall'"),
+    ],
+)
+def test_async_problems_are_located(change, path, message):
+    text = spec_text(ASYNC.replace(*change))
+    with pytest.raises(SpecInvalid) as caught:
+        plan_text(text)
+    (error,) = caught.value.errors
+    assert ".".join(map(str, error.path)) == path and error.message.startswith(message)

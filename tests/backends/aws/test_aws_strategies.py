@@ -106,7 +106,7 @@ def test_shadow_mirrors_a_share_to_the_challenger():
     ]
     # The challenger is version 2, a pytorch model: the GPU deep learning container for its region.
     assert shadow["primaryContainer"]["image"] == (
-        "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.1-gpu-py310"
+        "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6.0-gpu-py312"
     )
     assert "deploymentConfig" not in plan.inputs(ENDPOINT)
 

@@ -66,8 +66,8 @@ def test_canary_deployment_uses_the_catalog_sku(fraud):
         == f"projects/fraud-platform-prod/locations/us-central1/endpoints/{fraud.inputs(ENDPOINT, 'fraud-scorer')['name']}"
     )
     (primary,) = deployment["variants"]
-    assert primary["machine_type"] == "g2-standard-4"
-    assert (primary["accelerator_type"], primary["accelerator_count"]) == ("NVIDIA_L4", 1)
+    # an XGBoost model: Vertex's XGBoost image is CPU-only, so the flagship serves it on CPUs
+    assert primary["machine_type"] == "e2-standard-2" and "accelerator_type" not in primary
     assert (primary["min_replicas"], primary["max_replicas"], primary["weight"]) == (2, 6, 100)
     assert primary["autoscaling"] == [
         {"metric_name": "aiplatform.googleapis.com/prediction/online/request_count", "target": 200}
@@ -317,10 +317,7 @@ def test_dev_overrides_reach_the_resources(plan_spec):
     deployment = dev.inputs(DEPLOYMENT, "fraud-scorer-deployment")
     assert deployment["strategy"]["type"] == "all_at_once"
     (primary,) = deployment["variants"]
-    assert primary["accelerator_type"] == "NVIDIA_TESLA_T4" and (primary["min_replicas"], primary["max_replicas"]) == (
-        1,
-        2,
-    )
+    assert (primary["min_replicas"], primary["max_replicas"]) == (1, 2)
     assert dev.inputs(SCHEDULE, "train-fraud-schedule")["cron"] == "0 6 * * *"
     assert dev.inputs("gcp:storage/bucket:Bucket", "bucket")["name"] == "fraud-detection-dev-fraud-platform-prod"
     assert dev.inputs(ENDPOINT, "fraud-scorer")["labels"]["mlstack-env"] == "dev"
@@ -369,3 +366,23 @@ def test_a_step_timeout_vertex_cannot_enforce_is_said_where_it_is_set():
     report = check_file(FRAUD, target="gcp")
     (warning,) = [w for w in report.warnings if "per-task timeout" in w.message]
     assert warning.path[-1] == "timeout" and warning.line == text.splitlines().index("        timeout: 2h") + 1
+
+
+def test_a_gpu_endpoint_gets_vertex_gpu_image_or_a_located_error(plan_spec):
+    scorer = "    compute: cpu-small\n    instance_count: 2\n"
+    on_gpu = fraud_text().replace(scorer, scorer.replace("cpu-small", "gpu-inference"))
+    with pytest.raises(SpecInvalid) as caught:
+        plan_spec(on_gpu)
+    (error,) = caught.value.errors
+    assert error.path == ("registry", "model_groups", 0, "versions", 0, "framework")
+    assert error.message.startswith(
+        "endpoint 'fraud-scorer' serves fraud-model@champion on g2-standard-4/NVIDIA_L4x1 (1 L4 GPU): Vertex AI "
+        "publishes no GPU serving image for xgboost"
+    )
+    everywhere = re.sub(r"(?m)^    compute: cpu-small$", "    compute: gpu-inference", on_gpu)
+    with pytest.raises(SpecInvalid) as caught:
+        plan_spec(everywhere)
+    assert "Vertex AI publishes no GPU serving image for xgboost" in caught.value.errors[0].message
+    planned = plan_spec(re.sub(r"framework: (xgboost|sklearn)", "framework: pytorch", everywhere))
+    v3 = planned.inputs("pulumi-python:dynamic/vertex:ModelVersion", "fraud-model-v3")
+    assert v3["image_uri"] == "us-docker.pkg.dev/vertex-ai/prediction/pytorch-gpu.2-4:latest"
