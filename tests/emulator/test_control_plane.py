@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LinearRegression
 
+from mlstack.errors import MlstackError
 from tests.emulator.conftest import pipeline_spec, write_spec
 
 
@@ -158,7 +159,7 @@ def test_a_changed_artifact_replaces_the_declared_version_and_what_serves_it(emu
 def test_another_platform_cannot_take_over_a_state_directory(emulator, platform, tmp_path):
     assert emulator.apply(platform)["status"] == "succeeded"
     other = write_spec(tmp_path, pipeline_spec(platform="other"), name="other.yaml")
-    with pytest.raises(Exception, match="holds platform 'shop'"):
+    with pytest.raises(MlstackError, match="holds platform 'shop'"):
         emulator.plan(other)
 
 
@@ -170,13 +171,13 @@ def test_per_resource_put_and_delete(emulator, platform):
     assert [g["name"] for g in emulator.client.get("/v1/registry/groups")] == ["line"]
     emulator.client.delete("/v1/resources/model_group/line")
     assert emulator.client.get("/v1/registry/groups") == []
-    with pytest.raises(Exception, match="unknown resource kind 'gizmo'"):
+    with pytest.raises(MlstackError, match="unknown resource kind 'gizmo'"):
         emulator.client.put("/v1/resources/gizmo/x", {"config": {}})
 
 
 def test_bad_desired_state_is_rejected_with_a_reason(emulator):
-    with pytest.raises(Exception, match="'resources' list"):
+    with pytest.raises(MlstackError, match="'resources' list"):
         emulator.client.post("/v1/plan", {"nothing": True})
-    with pytest.raises(Exception, match="appears twice"):
+    with pytest.raises(MlstackError, match="appears twice"):
         item = {"kind": "entity", "name": "e", "config": {"name": "e"}}
         emulator.client.post("/v1/plan", {"platform": "p", "resources": [item, item]})

@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from mlstack.emulator.errors import BadRequest
+from mlstack.emulator.errors import BadRequest, NotFound
 from mlstack.emulator.features import FeatureStore, View
 from mlstack.emulator.features.online import OnlineStore
 from tests.emulator.conftest import cli, write_spec
@@ -259,7 +259,7 @@ def test_training_sets_over_http_and_in_pipelines(emulator, online_spec):
 
 
 def test_python_api_needs_a_state_directory(tmp_path):
-    with pytest.raises(Exception, match="not an mlstack state directory"):
+    with pytest.raises(NotFound, match="not an mlstack state directory"):
         FeatureStore.open(tmp_path / "nowhere")
 
 

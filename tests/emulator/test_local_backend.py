@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 from mlstack.backends.local import EmulatorProvider
+from mlstack.errors import MlstackError
 from mlstack.plan import plan
 from mlstack.resolve import resolve
 from mlstack.spec import load
@@ -67,7 +68,7 @@ def test_the_provider_creates_updates_and_deletes_through_the_control_plane(emul
     provider.delete(created.id, changed)
     assert emulator.client.get("/v1/registry/groups") == []
     provider.delete(created.id, changed)  # deleting what is gone succeeds
-    with pytest.raises(Exception, match="unknown resource kind"):
+    with pytest.raises(MlstackError, match="unknown resource kind"):
         provider.create({**props, "kind": "gadget"})
 
 

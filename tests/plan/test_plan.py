@@ -36,7 +36,7 @@ def failing_gcp(tmp_path, monkeypatch):
 
 
 def test_a_failed_plan_leaves_nothing_behind_for_the_next(failing_gcp):
-    with pytest.raises(Exception, match="boom inside an apply"):
+    with pytest.raises(ValueError, match="boom inside an apply"):
         plan(resolve(load("specs/fraud-detection.yaml", target="gcp")))
     resources = plan(resolve(load("specs/fraud-detection.yaml", target="aws")))
     assert not any(r.name in ("first", "second", "third") for r in resources)

@@ -111,12 +111,12 @@ def test_validate_plan_diff_migrate_and_init_ci_from_an_unrelated_directory(inst
     assert yaml.safe_load((elsewhere / "fraud-gcp.yaml").read_text())["target"]["cloud"] == "gcp"
 
     source = "mlstack[aws] @ git+https://example.invalid/platform/mlstack@0123abc"
-    ci = run(installed, elsewhere, "init-ci", "--spec", "fraud.yaml", "--requirement", source)
+    ci = run(installed, elsewhere, "init-ci", "-f", "fraud.yaml", "--requirement", source)
     assert ci.returncode == 0, ci.stderr
     flow = yaml.safe_load((elsewhere / ".github" / "workflows" / "mlstack-review.yml").read_text())
     assert flow["env"]["MLSTACK_PACKAGE"] == source
     # installed from a local wheel file: a CI runner could not reach it, so init-ci asks rather than guess
-    unknown = run(installed, elsewhere, "init-ci", "--spec", "fraud.yaml", "--dir", "other", "--force")
+    unknown = run(installed, elsewhere, "init-ci", "-f", "fraud.yaml", "--dir", "other", "--force")
     assert unknown.returncode == 1 and "pass --requirement" in unknown.stderr
 
     made = run(installed, elsewhere, "init", "platform", "--target", "local")

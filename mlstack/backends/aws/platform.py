@@ -12,6 +12,7 @@ creates, next to the resources that need it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -167,33 +168,25 @@ def _topic(ctx: Aws, component: SpecComponent) -> pulumi.Output[str] | None:
         for m in spec.monitors
         if any(a.type == "alert" for a in m.actions)
     ]
+
+    def publisher(sid: str, service: str, source: Any) -> dict[str, Any]:
+        """Publishing allowed to one AWS service, only from this platform's resources in this account."""
+        return {
+            "Sid": sid,
+            "Effect": "Allow",
+            "Principal": {"Service": service},
+            "Action": "sns:Publish",
+            "Resource": arn,
+            "Condition": {"ArnLike": {"aws:SourceArn": source}, "StringEquals": {"aws:SourceAccount": ctx.account}},
+        }
+
     aws.sns.TopicPolicy(
         "alerts-policy",
         arn=arn,
         policy=iam.document(
             [
-                {
-                    "Sid": "CloudWatchAlarmsOfThisPlatform",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "cloudwatch.amazonaws.com"},
-                    "Action": "sns:Publish",
-                    "Resource": arn,
-                    "Condition": {
-                        "ArnLike": {"aws:SourceArn": alarms},
-                        "StringEquals": {"aws:SourceAccount": ctx.account},
-                    },
-                },
-                {
-                    "Sid": "FailedMonitorRunsOfThisPlatform",
-                    "Effect": "Allow",
-                    "Principal": {"Service": "events.amazonaws.com"},
-                    "Action": "sns:Publish",
-                    "Resource": arn,
-                    "Condition": {
-                        "ArnLike": {"aws:SourceArn": failures},
-                        "StringEquals": {"aws:SourceAccount": ctx.account},
-                    },
-                },
+                publisher("CloudWatchAlarmsOfThisPlatform", "cloudwatch.amazonaws.com", alarms),
+                publisher("FailedMonitorRunsOfThisPlatform", "events.amazonaws.com", failures),
             ]
         ),
         opts=ctx.child(component),
