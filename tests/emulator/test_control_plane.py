@@ -34,8 +34,8 @@ def _listening_addresses(port: int) -> set[str]:
 
 def test_requests_need_the_token(emulator):
     url = emulator.info.url
-    assert httpx.get(f"{url}/v1/health").status_code == 401
-    wrong = httpx.get(f"{url}/v1/health", headers={"Authorization": "Bearer not-the-token"})
+    assert httpx.get(f"{url}/v1/health", timeout=30).status_code == 401  # a loaded machine may be slow
+    wrong = httpx.get(f"{url}/v1/health", headers={"Authorization": "Bearer not-the-token"}, timeout=30)
     assert wrong.status_code == 401
     assert "wrong token" in wrong.json()["error"]
     # Unknown routes and endpoint invocations answer 401 too, before any routing.

@@ -131,20 +131,21 @@ def test_manual_approval_gates_deployment_until_approved(emulator, tmp_path):
 
 def test_a_run_that_moves_the_champion_rolls_the_endpoint_with_its_strategy(emulator, tmp_path):
     canary = (
-        "compute: {vcpus: 1}\n            strategy: {type: canary, percent: 50, bake_time: 3s, termination_wait: 1s}"
+        "compute: {vcpus: 1}\n            strategy: {type: canary, percent: 50, bake_time: 20s, termination_wait: 1s}"
     )
     spec = write_spec(tmp_path, pipeline_spec().replace("compute: {vcpus: 1}", canary))
     assert emulator.apply(spec)["status"] == "succeeded"
     ran = cli("pipeline", "run", "train", "-f", str(spec), "-p", "accuracy=0.95")
     assert ran.returncode == 0, ran.stderr
     assert "endpoint scorer updating: canary from clf v1 to clf v2" in ran.stdout
-    # Over HTTP while the canary bakes: both versions answer, split about half and half.
+    # Over HTTP while the canary bakes (long enough for 80 requests on a loaded machine): both versions answer,
+    # split about half and half.
     served = collections.Counter(
         emulator.client.post("/endpoints/scorer/invocations", {"instances": [[0, 0]]})["model"] for _ in range(80)
     )
     assert set(served) == {"clf v1", "clf v2"}
     assert 20 < served["clf v2"] < 60
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while emulator.client.get("/v1/endpoints")[0]["status"] != "ready" and time.monotonic() < deadline:
         time.sleep(0.2)
     answers = {

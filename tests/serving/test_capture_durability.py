@@ -19,7 +19,8 @@ from mlstack.emulator.capture import CaptureWriter, read_captures
 from tests.serving.conftest import apply, spec_text
 
 CONNECTIONS = 16
-KILL_AFTER = 1.5  # seconds of load before the kill
+LOADED = 200  # acknowledged captures before the kill
+LOAD_WITHIN = 60.0  # seconds a loaded machine may take to get there
 
 
 async def _read(reader: asyncio.StreamReader) -> dict[str, str]:
@@ -47,7 +48,10 @@ async def _load_then_kill(port: int, token: str, pid: int) -> list[dict[str, str
             writer.close()
 
     clients = [asyncio.create_task(connection(n)) for n in range(CONNECTIONS)]
-    await asyncio.sleep(KILL_AFTER)
+    # Kill once the load is going, however long a busy machine takes to get there.
+    deadline = asyncio.get_running_loop().time() + LOAD_WITHIN
+    while len(answered) < LOADED and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
     await asyncio.wait_for(asyncio.gather(*clients), timeout=30)
     return answered
