@@ -45,7 +45,8 @@ def list_skus(
     except CatalogError as error:
         _fail(str(error))
     if as_json:
-        typer.echo(json.dumps([asdict(s) for s in skus], indent=2, sort_keys=True, ensure_ascii=False))
+        listed = [{**asdict(s), "price_status": "confirmed" if s.price_confirmed else "unknown"} for s in skus]
+        typer.echo(json.dumps(listed, indent=2, sort_keys=True, ensure_ascii=False))
         return
     from rich.console import Console
     from rich.table import Column, Table

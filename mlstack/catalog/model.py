@@ -122,6 +122,10 @@ PRICE_CAVEATS = {
 }
 
 
+# Said wherever a cost or a price difference is left out because a price is unknown.
+UNPRICED = "price not estimated: no figure could be read on the vendor's price page"
+
+
 def monthly_cost(sku: Sku, count: int, hours: float = 730) -> float | None:
     """On-demand cost of `count` instances for `hours` (730 ≈ one month), in USD, to the cent; None when
     the SKU's price is unknown (not estimated)."""
