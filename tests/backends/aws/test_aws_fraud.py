@@ -212,7 +212,7 @@ def test_canary_scorer_with_capture_rollback_alarms_and_autoscaling():
         {
             "variantName": "primary",
             "modelName": model,
-            "instanceType": "ml.g6.xlarge",
+            "instanceType": "ml.g5.xlarge",
             "initialInstanceCount": 2,
             "initialVariantWeight": 100,
         }
