@@ -417,7 +417,7 @@ def _scaled(change: CostChange, limits: Limits) -> str:
         return ""
     return (
         f"grows {', '.join(grown)} (limit {limits.ratio:g}×): {change.base.shape} → {change.head.shape}, the same "
-        f"SKUs, so the cost scales with the instances; in dollars {UNPRICED}"
+        f"SKUs, so the cost scales with the instances whatever the price ({UNPRICED})"
     )
 
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from mlstack.runtime import contract
 from mlstack.resolve import gates
+from mlstack.runtime import contract
 
 
 def test_a_nan_metric_fails_every_gate():
