@@ -21,6 +21,7 @@ from typing import Any
 
 from mlstack.errors import MlstackError
 from mlstack.project import Stack
+from mlstack.targets import PROFILES
 
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlstack" / "pulumi"
 INSTALL_HINT = (
@@ -63,11 +64,17 @@ def backend_for(stack: Stack) -> tuple[str | None, Path | None]:
     """The backend URL to use (None: the user's login) and, for a file backend we chose, its directory."""
     if os.environ.get("PULUMI_BACKEND_URL"):
         return None, None
-    if (stack.setting("target") or "") != "local":
+    if not emulated(stack):
         return None, None
     state = local_state(stack)
     directory = state.root.with_name(state.root.name + "-pulumi")
     return f"file://{directory}", directory
+
+
+def emulated(stack: Stack) -> bool:
+    """Whether the stack's target is the local emulator, which the engine starts and keeps state beside."""
+    target = PROFILES.get(stack.setting("target") or "")
+    return target is not None and target.emulated
 
 
 def local_state(stack: Stack) -> Any:
@@ -270,7 +277,7 @@ def run(stack: Stack, operation: str, on_output: Callable[[str], None], *, refre
     (the engine's own errors attached) when it fails."""
     from pulumi.automation import errors
 
-    if (stack.setting("target") or "") == "local" and operation in ("up", "refresh", "destroy"):
+    if emulated(stack) and operation in ("up", "refresh", "destroy"):
         ensure_emulator(stack)
     target = workspace_stack(stack)
     recorder = Recorder()

@@ -13,9 +13,10 @@ from mlstack.catalog.model import CatalogError, Equivalence, Sku
 from mlstack.catalog.resolve import NEUTRAL_FIELDS, assess, describe_request, price_key, resolve, size_key
 from mlstack.catalog.vertex import VertexRules
 from mlstack.errors import did_you_mean
+from mlstack.targets import PROFILES, profile
 
-CLOUDS = ("aws", "gcp", "azure")
-TARGETS = (*CLOUDS, "local")
+TARGETS = tuple(PROFILES)
+CLOUDS = tuple(cloud for cloud in TARGETS if not profile(cloud).emulated)  # the ones with a SKU catalog
 
 
 @cache
@@ -96,7 +97,9 @@ class Catalog:
         self.vertex.check(machine_type, accelerator_type, accelerator_count, self._machine_vcpus(machine_type))
 
     def _machine_vcpus(self, machine_type: str) -> int | None:
-        return next((s.vcpus for s in self._skus if s.cloud == "gcp" and s.machine_type == machine_type), None)
+        return next(
+            (s.vcpus for s in self._skus if s.machine_type == machine_type and profile(s.cloud).accelerator_pins), None
+        )
 
     def _unknown(self, cloud: str, name: str) -> CatalogError:
         ids = {s.sku for s in self._skus if s.cloud == cloud} | {s.machine_type for s in self._skus if s.cloud == cloud}
@@ -113,9 +116,9 @@ class Catalog:
     ) -> Sku:
         """A pinned SKU. On gcp, a machine type with an implied accelerator (g2, a2, a3) gets it filled in."""
         cloud = self._cloud(cloud)
-        if cloud == "local":
+        if profile(cloud).emulated:
             return local_sku()
-        if cloud != "gcp":
+        if not profile(cloud).accelerator_pins:
             if accelerator_type or accelerator_count:
                 raise CatalogError(
                     f"accelerator_type/accelerator_count are Vertex-only; {cloud} SKUs come with their GPUs"
@@ -184,7 +187,7 @@ class Catalog:
     def resolve(self, cloud: str, request: object) -> Sku:
         """The cheapest SKU meeting every stated constraint (see resolve.py), or the pinned one."""
         cloud = self._cloud(cloud)
-        if cloud == "local":
+        if profile(cloud).emulated:
             return local_sku()
         instance_type = getattr(request, "instance_type", None)
         if not instance_type:
@@ -208,7 +211,7 @@ class Catalog:
     def equivalent(self, cloud: str, sku_id: str, to_cloud: str) -> Equivalence:
         source = self.lookup(cloud, sku_id)
         to_cloud = self._cloud(to_cloud)
-        candidates = [local_sku()] if to_cloud == "local" else [s for s in self._skus if s.cloud == to_cloud]
+        candidates = [local_sku()] if profile(to_cloud).emulated else [s for s in self._skus if s.cloud == to_cloud]
         return equivalent(source, to_cloud, candidates, self.gpus)
 
 

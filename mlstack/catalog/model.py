@@ -113,15 +113,6 @@ class CatalogError(MlstackError):
         self.candidates = candidates
 
 
-# What a cloud's catalog prices are, said wherever they are summed or compared: the serving rate only.
-PRICE_CAVEATS = {
-    "aws": "aws figures are SageMaker real-time inference rates; training instances bill their own rates",
-    "gcp": "gcp figures are Vertex AI prediction node-hour rates (machine + accelerators), not Compute Engine "
-    "list prices; custom training bills its own rates",
-    "azure": "azure figures are the Linux VM pay-as-you-go rates that Azure ML bills",
-}
-
-
 # Said wherever a cost or a price difference is left out because a price is unknown.
 UNPRICED = "price not estimated: no figure could be read on the vendor's price page"
 

@@ -6,19 +6,19 @@ from __future__ import annotations
 
 from ruamel.yaml.comments import CommentedMap
 
-from mlstack.catalog import CatalogError, Request, Sku, get_catalog
+from mlstack.catalog import CLOUDS, CatalogError, Request, Sku, get_catalog
 from mlstack.catalog.equivalence import mismatches, price_delta
-from mlstack.catalog.model import PRICE_CAVEATS, UNPRICED
+from mlstack.catalog.model import UNPRICED
 from mlstack.errors import Path
 from mlstack.migrate import markers
 from mlstack.migrate.context import Context, restored_note
 from mlstack.migrate.document import assign, plain, set_after
 from mlstack.migrate.markers import Derive, Unmappable
 from mlstack.migrate.walk import compute_profiles
+from mlstack.targets import profile
 
 PIN_FIELDS = ("instance_type", "accelerator_type", "accelerator_count")
 NEUTRAL_FIELDS = ("gpu", "gpus", "gpu_memory_gb", "vcpus", "memory_gb")
-CLOUDS = ("aws", "gcp", "azure")
 
 
 def _pin_value(node: CommentedMap) -> object:
@@ -52,7 +52,7 @@ def _lookup(cloud: str, value: object) -> Sku:
 
 
 def _derive_pin(cloud: str, value: object, to: str) -> object:
-    if cloud == to or to == "local":  # the emulator takes any pin, so local keeps the original
+    if cloud == to or profile(to).emulated:  # the emulator takes any pin, so local keeps the original
         return value
     try:
         target = get_catalog().equivalent(cloud, _lookup(cloud, value).sku, to).target
@@ -96,7 +96,7 @@ def _resolve(cloud: str, request: Request) -> Sku:
 def _price_note(delta: float | None, *clouds: str) -> str:
     if delta is None:
         return f" ({UNPRICED})"
-    said = [PRICE_CAVEATS[c] for c in dict.fromkeys(clouds) if c in PRICE_CAVEATS]
+    said = [caveat for c in dict.fromkeys(clouds) if (caveat := profile(c).price_caveat)]
     return f" ({'; '.join(said)})" if said else ""
 
 
@@ -133,7 +133,7 @@ def _pinned(ctx: Context, path: Path, node: CommentedMap) -> None:
     markers.write(node, "instance_type", outcome.marker)
     accelerators = tuple((*path, key) for key in PIN_FIELDS[1:] if key in node)
     path = (*path, "instance_type")
-    if ctx.dest == "local":
+    if ctx.target.emulated:
         ctx.report.add(
             path,
             "approximate",
@@ -163,7 +163,7 @@ def _pinned(ctx: Context, path: Path, node: CommentedMap) -> None:
 def _derive_gpu(node: CommentedMap) -> Derive:
     def derive(cloud: str, value: object, to: str) -> object:
         request = _request(node, gpu=value)
-        if to == "local":
+        if profile(to).emulated:
             return value
         try:
             _resolve(to, request)
@@ -207,13 +207,13 @@ def _neutral(ctx: Context, path: Path, node: CommentedMap) -> None:
         return
     delta = price_delta(before, after) if before else None
     resolves = f"resolves to {after.sku} ({after.describe()})" + (f", was {before.sku}" if before else "")
-    if ctx.dest == "local":
+    if ctx.target.emulated:
         resolves = "the emulator serves it on this machine's CPUs"
-    note = _price_note(delta, ctx.source, ctx.dest) if before is not None and ctx.dest != "local" else ""
+    note = _price_note(delta, ctx.source, ctx.dest) if before is not None and not ctx.target.emulated else ""
     old = ctx.settle(node, "gpu", outcome) if outcome else None
     if outcome is None or outcome.value == old:
         # the profile is kept, but the machine it buys is graded: not exact when it is much bigger or dearer
-        apart = mismatches(before, after) if before is not None and ctx.dest != "local" else ()
+        apart = mismatches(before, after) if before is not None and not ctx.target.emulated else ()
         why = "; ".join(filter(None, ("not the same machine: " + "; ".join(apart) if apart else "", note.strip(" ()"))))
         grade = "approximate" if apart else "exact"
         ctx.report.add(path, grade, f"neutral profile kept: {resolves}", why, price_delta_usd_hour=delta)

@@ -90,19 +90,11 @@ def _fields(node: object, path: Path, *keys: str) -> Iterator[tuple[Path, Commen
 
 Field = tuple[Path, CommentedMap, str]
 
-# What each cloud's backend reads, per kind of data, as fnmatch patterns in order of preference, where
-# the target profile does not state it (TargetProfile.<kind>_schemes wins when it does). Sources:
-# backends/aws/checks.py (S3 everywhere) and backends/gcp/monitors.py (BigQuery, or Cloud Storage
-# CSV/JSONL/TFRecord baselines). These belong in the target profiles; they are here until they are.
-READS: dict[tuple[str, str], tuple[str, ...]] = {
-    **{("aws", kind): ("s3://*",) for kind in ("artifact", "data", "capture", "baseline", "labels")},
-    ("gcp", "baseline"): ("gs://*.csv", "gs://*.jsonl", "gs://*.tfrecord", "bq://*"),
-}
-
-
 def reads(cloud: str, kind: str) -> tuple[str, ...]:
-    declared = getattr(profile(cloud), f"{kind}_schemes", ())
-    return tuple(f"{scheme}*" for scheme in declared) or READS.get((cloud, kind), ())
+    """What the cloud's backend reads for a kind of data, as fnmatch patterns in order of preference."""
+    target = profile(cloud)
+    declared = getattr(target, f"{kind}_schemes", ())
+    return tuple(f"{scheme}*" for scheme in declared) or target.migration_reads.get(kind, ())
 
 
 def data(root: CommentedMap) -> Iterator[tuple[str, Field]]:
@@ -150,7 +142,7 @@ def _foreign(ctx: Context, path: Path, uri: str) -> None:
     if found is None or found[0] == ctx.dest:
         return
     cloud, service = found
-    reader = "local files" if ctx.dest == "local" else "its own storage and registries"
+    reader = "local files" if ctx.target.emulated else "its own storage and registries"
     ctx.report.add(
         path,
         "unsupported",

@@ -7,6 +7,7 @@ the table knows and is reported as approximate. A region not in the table is lef
 from __future__ import annotations
 
 from mlstack.migrate.markers import Unmappable
+from mlstack.targets import profile
 
 CLOUDS = ("aws", "gcp", "azure")
 
@@ -70,9 +71,9 @@ def cloud_of(region: str) -> str | None:
 
 
 def nearest(cloud: str, region: str, to_cloud: str) -> str:
-    if cloud == to_cloud or to_cloud == "local":
+    if cloud == to_cloud or not profile(to_cloud).needs_region:
         return region
-    if cloud == "local":
+    if not profile(cloud).needs_region:
         cloud = cloud_of(region) or cloud
     if cloud == to_cloud:
         return region

@@ -7,6 +7,7 @@ import re
 
 from ruamel.yaml.comments import CommentedMap
 
+from mlstack.catalog import CLOUDS
 from mlstack.errors import Path
 from mlstack.migrate import markers, regions
 from mlstack.migrate.context import Context, restored_note
@@ -15,12 +16,6 @@ from mlstack.migrate.markers import Unmappable
 from mlstack.migrate.walk import targets
 from mlstack.targets import profile
 
-NEEDS = {
-    "gcp": "the GCP project (target.gcp.project)",
-    "azure": "the Azure subscription, resource group and workspace "
-    "(target.azure.subscription_id, resource_group, workspace)",
-}
-CLOUDS = ("aws", "gcp", "azure")
 # Comments on a generic key moved into its cloud's block, so migrating back can return it.
 MOVED = "mlstack: moved from target.kms_key"
 MOVED_ADDING = f"{MOVED}, block added"
@@ -52,7 +47,7 @@ def _block_region(section: CommentedMap, cloud: str) -> str | None:
 
 
 def _region(ctx: Context, path: Path, section: CommentedMap, base: bool) -> None:
-    if ctx.dest == "local":
+    if not ctx.target.needs_region:
         if section.get("region") is not None:
             ctx.report.add((*path, "region"), "exact", "the emulator has no regions: target.region is kept, unused")
         return
@@ -102,14 +97,15 @@ def _region(ctx: Context, path: Path, section: CommentedMap, base: bool) -> None
 
 
 def _settings_block(ctx: Context, target: CommentedMap) -> None:
-    if ctx.dest not in NEEDS:
+    needs = ctx.target.required_settings_named
+    if needs is None:
         return
     if mapping(target.get(ctx.dest)) is None:
         ctx.report.add(
             ("target", ctx.dest),
             "unsupported",
             f"target.{ctx.dest} is missing",
-            f"choose {NEEDS[ctx.dest]}; mlstack never invents account ids",
+            f"choose {needs}; mlstack never invents account ids",
         )
     else:
         ctx.report.add(("target", ctx.dest), "exact", f"target.{ctx.dest} kept as written")
@@ -133,7 +129,7 @@ def _move_back(ctx: Context, path: Path, section: CommentedMap) -> None:
 
 
 def _kms_key(ctx: Context, path: Path, section: CommentedMap) -> None:
-    if ctx.dest == "local":
+    if ctx.target.emulated:
         return  # the emulator accepts and records any key
     _move_back(ctx, path, section)
     dest = profile(ctx.dest)
@@ -149,10 +145,11 @@ def _kms_key(ctx: Context, path: Path, section: CommentedMap) -> None:
     if isinstance(generic, str) and not re.fullmatch(dest.kms_key_pattern, generic):
         owner = _key_cloud(generic)
         block = mapping(section.get(owner)) if owner else None
-        adding = owner == "aws" and block is None  # the aws block is the only one without required fields
+        # a block can be added only for a cloud whose block has no required fields (aws)
+        adding = owner is not None and block is None and profile(owner).required_settings is None
         if adding:
             block = CommentedMap()
-            set_after(section, "aws", block, "region" if "region" in section else "cloud")
+            set_after(section, owner, block, "region" if "region" in section else "cloud")
         if owner is None or block is None:
             ctx.report.add((*path, "kms_key"), "unsupported", "target.kms_key is not a key this target can use", decide)
             return
@@ -185,7 +182,7 @@ def _network(ctx: Context, target: CommentedMap) -> None:
     if network is None or ctx.dest == ctx.source:
         return
     ids = [k for k in ("vpc", "subnets", "security_groups") if network.get(k)]
-    if ctx.dest == "local":
+    if ctx.target.emulated:
         ctx.report.add(
             ("target", "network"), "approximate", "network settings kept, unused", "the emulator serves on 127.0.0.1"
         )
@@ -197,6 +194,8 @@ def _network(ctx: Context, target: CommentedMap) -> None:
             f"target.network.{key} names {ctx.source} resources",
             f"network ids are per cloud: give the {ctx.dest} {'network' if key == 'vpc' else key}"
             + (
-                " (security groups are AWS only; remove them)" if key == "security_groups" and ctx.dest != "aws" else ""
+                " (security groups are AWS only; remove them)"
+                if key == "security_groups" and not ctx.target.security_groups
+                else ""
             ),
         )

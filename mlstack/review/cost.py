@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from mlstack.catalog import Sku, monthly_cost
 from mlstack.resolve import Resolved
+from mlstack.targets import profile
 
 HOURS = 730
 NOT_ESTIMATED = "pipelines and monitor jobs (billed per run) and serverless endpoints (billed per request)"
@@ -155,7 +156,7 @@ def compare(base: Resolved | None, head: Resolved | None, renamed: dict[str, str
     changes = [CostChange(name, before.get(renamed.get(name, name)), cost) for name, cost in after.items()]
     changes += [CostChange(name, cost, None) for name, cost in before.items() if name not in old_names]
     changed = tuple(sorted((c for c in changes if _changed(c)), key=lambda c: c.name))
-    priced = {(s.cloud, s.sku): s for s in (*base_skus, *head_skus) if s.cloud != "local"}
+    priced = {(s.cloud, s.sku): s for s in (*base_skus, *head_skus) if not profile(s.cloud).emulated}
     return CostReport(
         endpoints=changed,
         base_total=(_sum([c.low for c in before.values()]), _sum([c.high for c in before.values()])),

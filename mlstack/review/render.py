@@ -14,7 +14,6 @@ from functools import cache
 from typing import Any
 
 from mlstack import graph
-from mlstack.catalog.model import PRICE_CAVEATS
 from mlstack.errors import MlstackError, printable
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 from mlstack.review.cost import HOURS, NOT_ESTIMATED, CostReport, span
@@ -22,6 +21,7 @@ from mlstack.review.report import Review, Row
 from mlstack.review.resources import ACTIONS, SYMBOLS, ResourceChange
 from mlstack.review.summary import NOUNS
 from mlstack.review.values import MISSING, show
+from mlstack.targets import profile
 
 GITHUB_COMMENT_LIMIT = 65_536
 MARKER = "<!-- mlstack-review -->"
@@ -283,7 +283,7 @@ def _price_caveats(report: CostReport) -> list[str]:
             "no figure could be read on the vendor's price page, so the endpoints on them are not estimated"
         )
     clouds = dict.fromkeys(p.sku.cloud for p in report.prices if p.sku.price_confirmed)
-    return out + [PRICE_CAVEATS[c] for c in clouds if c in PRICE_CAVEATS]
+    return out + [caveat for c in clouds if (caveat := profile(c).price_caveat)]
 
 
 def to_json(review: Review) -> str:

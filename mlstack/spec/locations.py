@@ -14,13 +14,6 @@ from mlstack.errors import Path
 from mlstack.spec.models import Spec
 from mlstack.targets import profile
 
-_ROOT_EXAMPLES = {
-    "aws": "s3://my-bucket/prefix",
-    "gcp": "gs://my-bucket/prefix",
-    "azure": "azureml://datastores/workspaceblobstore/paths/prefix",
-}
-
-
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -82,19 +75,21 @@ def data_fields(spec: Spec) -> Iterator[tuple[Path, str, str]]:
 
 def locate(spec: Spec, cloud: str, kind: str, uri: str, spec_dir: FsPath | None = None) -> str | None:
     """The absolute location of `uri` on `cloud`, or None when the spec lacks the root it needs."""
+    target = profile(cloud)
     if kind == "image":
-        if "/" in uri or cloud == "local":
+        if "/" in uri or target.emulated:
             return uri
         registry = getattr(getattr(spec.target, cloud), "image_registry", None)
         return f"{registry.rstrip('/')}/{uri}" if registry else None
     if not is_relative(uri):
         return uri
-    if cloud == "local":
+    if target.emulated:
         return str(((spec_dir or FsPath(".")) / uri).resolve())
     settings = getattr(spec.target, cloud)
-    if kind == "source" and cloud == "gcp":
-        dataset = getattr(settings, "feature_dataset", None)
-        return f"bq://{dataset}.{_table_name(uri)}" if dataset else None
+    tables = target.source_tables
+    if kind == "source" and tables:
+        dataset = getattr(settings, tables.setting, None)
+        return f"{tables.scheme}{dataset}.{_table_name(uri)}" if dataset else None
     root = getattr(settings, "data_root", None)
     return _join(root, uri) if root else None
 
@@ -122,9 +117,10 @@ _WHAT = {
 
 
 def problems(spec: Spec, cloud: str) -> Iterator[tuple[Path, str]]:
-    if cloud == "local":
-        return
     target = profile(cloud)
+    if target.emulated:
+        return
+    source_tables = target.source_tables
     tables: dict[str, str] = {}
     for path, kind, uri in data_fields(spec):
         if kind != "image" and is_relative(uri):
@@ -132,20 +128,24 @@ def problems(spec: Spec, cloud: str) -> Iterator[tuple[Path, str]]:
             if relative:
                 yield path, relative
                 continue
-            if kind == "source" and cloud == "gcp":
-                # Two paths that differ only in characters BigQuery table names cannot hold.
+            if kind == "source" and source_tables:
+                # Two paths that differ only in characters table names cannot hold.
                 first = tables.setdefault(_table_name(uri), uri)
                 if first != uri:
-                    yield path, f"'{uri}' and '{first}' would both be BigQuery table {_table_name(uri)}; rename one"
+                    yield (
+                        path,
+                        f"'{uri}' and '{first}' would both be {source_tables.store} table {_table_name(uri)}; rename one",
+                    )
                     continue
         located = locate(spec, cloud, kind, uri)
         if located is None:
-            if kind == "source" and cloud == "gcp":
+            if kind == "source" and source_tables:
                 yield (
                     path,
                     (
-                        f"'{uri}' is relative: on {target.title} a feature view source is a BigQuery table, so set "
-                        "target.gcp.feature_dataset (project.dataset) or write bq://project.dataset.table"
+                        f"'{uri}' is relative: on {target.title} a feature view source is a {source_tables.store} "
+                        f"table, so set target.{cloud}.{source_tables.setting} ({source_tables.dataset_form}) or "
+                        f"write {source_tables.scheme}{source_tables.dataset_form}.table"
                     ),
                 )
             elif kind == "image":
@@ -157,7 +157,7 @@ def problems(spec: Spec, cloud: str) -> Iterator[tuple[Path, str]]:
                 yield (
                     path,
                     (
-                        f"'{uri}' is relative: set target.{cloud}.data_root (e.g. {_ROOT_EXAMPLES[cloud]}) "
+                        f"'{uri}' is relative: set target.{cloud}.data_root (e.g. {target.data_root_example}) "
                         "or write a full URI"
                     ),
                 )

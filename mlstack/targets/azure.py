@@ -7,6 +7,10 @@ from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, TargetProfile
 AZURE = TargetProfile(
     cloud="azure",
     required_settings="subscription_id, resource_group and workspace",
+    required_settings_named="the Azure subscription, resource group and workspace "
+    "(target.azure.subscription_id, resource_group, workspace)",
+    data_root_example="azureml://datastores/workspaceblobstore/paths/prefix",
+    price_caveat="azure figures are the Linux VM pay-as-you-go rates that Azure ML bills",
     title="Azure Machine Learning",
     names={
         "endpoint": NameRule(

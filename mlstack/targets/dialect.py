@@ -30,6 +30,17 @@ class NameRule:
 
 
 @dataclass(frozen=True)
+class SourceTables:
+    """Relative feature view sources are tables in a dataset the target's settings name (Vertex reads
+    BigQuery), not files under its data root."""
+
+    setting: str  # the target.<cloud> field naming the dataset
+    scheme: str  # the URI scheme of a table
+    store: str  # what holds the tables, for messages
+    dataset_form: str  # how the dataset is written, for messages
+
+
+@dataclass(frozen=True)
 class TargetProfile:
     cloud: str
     title: str
@@ -72,6 +83,27 @@ class TargetProfile:
     needs_region: bool = True
     required_settings: str | None = None
     serves_unregistered_versions: bool = False
+    # What the required settings are, named for a migration report that cannot invent them.
+    required_settings_named: str | None = None
+    # The target runs on this machine (the local emulator), not in a cloud account: any compute pin runs on
+    # this machine's CPUs, relative locations are files beside the spec and images are used as written, keys
+    # and networks are kept unused, and the engine starts the emulator for the stack.
+    emulated: bool = False
+    # A compute pin is a machine type with accelerator_type and accelerator_count (Vertex), not an instance
+    # SKU that comes with its GPUs.
+    accelerator_pins: bool = False
+    # A relative data location lives under target.<cloud>.data_root; how a root looks, for messages.
+    data_root_example: str = ""
+    source_tables: SourceTables | None = None
+    # The target's network takes security group ids (target.network.security_groups).
+    security_groups: bool = False
+    # What the catalog's prices for this target are (which rate of which page), said wherever they are summed
+    # or compared.
+    price_caveat: str | None = None
+    # What the backend reads per kind of data (artifact, data, capture, baseline, labels), as fnmatch
+    # patterns in order of preference, where the <kind>_schemes fields do not say (those win when they do):
+    # where migration moves data to.
+    migration_reads: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 ALL_STRATEGIES: dict[str, str | None] = {

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from mlstack.metrics import DATA_QUALITY_METRICS, MODEL_QUALITY_METRICS
-from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, TargetProfile
+from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, SourceTables, TargetProfile
 
 GCP = TargetProfile(
     cloud="gcp",
     required_settings="project",
+    required_settings_named="the GCP project (target.gcp.project)",
+    accelerator_pins=True,
+    data_root_example="gs://my-bucket/prefix",
+    source_tables=SourceTables("feature_dataset", "bq://", "BigQuery", "project.dataset"),
+    price_caveat="gcp figures are Vertex AI prediction node-hour rates (machine + accelerators), not Compute "
+    "Engine list prices; custom training bills its own rates",
+    # backends/gcp/monitors.py: BigQuery, or Cloud Storage CSV/JSONL/TFRecord baselines
+    migration_reads={"baseline": ("gs://*.csv", "gs://*.jsonl", "gs://*.tfrecord", "bq://*")},
     title="Google Vertex AI",
     names={
         "endpoint": NameRule(

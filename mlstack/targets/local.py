@@ -7,6 +7,7 @@ from mlstack.targets.dialect import ALL_METRICS, ALL_STRATEGIES, TargetProfile
 LOCAL = TargetProfile(
     cloud="local",
     needs_region=False,
+    emulated=True,
     serves_unregistered_versions=True,
     title="the local emulator",
     names={},
