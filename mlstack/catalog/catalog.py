@@ -10,7 +10,7 @@ from mlstack.catalog import data
 from mlstack.catalog.equivalence import equivalent
 from mlstack.catalog.gpus import GpuTable
 from mlstack.catalog.model import CatalogError, Equivalence, Sku
-from mlstack.catalog.resolve import NEUTRAL_FIELDS, assess, describe_request, resolve
+from mlstack.catalog.resolve import NEUTRAL_FIELDS, assess, describe_request, price_key, resolve, size_key
 from mlstack.catalog.vertex import VertexRules
 from mlstack.errors import did_you_mean
 from mlstack.targets import PROFILES, profile
@@ -42,7 +42,6 @@ def local_sku() -> Sku:
         price_region="local",
         price_source="this machine",
         price_as_of=datetime.date.today().isoformat(),
-        price_confirmed=True,
         notes="the local emulator serves on this machine's CPUs; GPU requests are not emulated",
     )
 
@@ -64,7 +63,7 @@ def _parse_vertex_id(instance_type: str) -> tuple[str, str | None, int | None]:
 class Catalog:
     def __init__(self, skus: list[Sku], gpus: GpuTable, vertex: VertexRules) -> None:
         order = {cloud: i for i, cloud in enumerate(CLOUDS)}
-        self._skus = sorted(skus, key=lambda s: (order[s.cloud], s.price_usd_hour, s.sku))
+        self._skus = sorted(skus, key=lambda s: (order[s.cloud], *price_key(s), *size_key(s)))
         self._index = {(s.cloud, s.sku): s for s in self._skus}
         self.gpus = gpus
         self.vertex = vertex
@@ -84,7 +83,8 @@ class Catalog:
         return cloud
 
     def skus(self, cloud: str | None = None, gpu: str | None = None) -> list[Sku]:
-        """SKUs sorted by cloud, price, id; `gpu` takes any name `resolve` accepts (model, family, class)."""
+        """SKUs sorted by cloud, price (unknown last), size (GPUs, GPU memory, vCPUs, RAM), id; `gpu` takes any name `resolve` accepts (model, family,
+        class)."""
         wanted = self.gpus.expand(gpu) if gpu is not None else None
         if cloud is not None:
             self._cloud(cloud)
@@ -156,12 +156,15 @@ class Catalog:
         return self._compose_vertex(machine, accelerator_type, accelerator_count)
 
     def _compose_vertex(self, machine: str, accelerator_type: str, count: int) -> Sku:
-        """A valid n1 + GPU combination the table does not list: machine price plus accelerator prices."""
+        """A valid n1 + GPU combination the table does not list: machine price plus accelerator prices (unknown
+        when either is)."""
         base = self._index.get(("gcp", machine))
         accelerator = self.vertex.accelerators[accelerator_type]
         if base is None:
             raise CatalogError(f"{machine} with {accelerator_type} x{count} is valid but has no price in the catalog")
         per_gpu = self.gpus.models[accelerator.gpu].memory_per_gpu_gb
+        machine_price, unit_price = base.price_usd_hour, accelerator.price_usd_hour
+        price = None if machine_price is None or unit_price is None else round(machine_price + count * unit_price, 5)
         return Sku(
             cloud="gcp",
             sku=f"{machine}/{accelerator_type}x{count}",
@@ -174,11 +177,10 @@ class Catalog:
             gpu_memory_per_gpu_gb=per_gpu,
             vcpus=base.vcpus,
             memory_gb=base.memory_gb,
-            price_usd_hour=round(base.price_usd_hour + count * accelerator.price_usd_hour, 5),
+            price_usd_hour=price,
             price_region=base.price_region,
             price_source=base.price_source,
             price_as_of=base.price_as_of,
-            price_confirmed=base.price_confirmed and accelerator.price_confirmed,
             notes=f"composed: {machine} plus {count} × {accelerator_type} from vertex_accelerators.csv",
         )
 

@@ -23,8 +23,8 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
-def _price(value: float) -> str:
-    return f"{value:.4f}".rstrip("0").rstrip(".")
+def _price(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def _gpu(sku: Sku) -> str:
@@ -37,7 +37,7 @@ def list_skus(
     gpu: str | None = typer.Option(None, "--gpu", help="GPU model, family or class, e.g. L4, A100, inference-24gb."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON (sorted by cloud, price, id)."),
 ) -> None:
-    """List SKUs with their hardware and on-demand price.
+    """List SKUs with their hardware, on-demand price, and where and when the price was read.
 
     Example: mlstack catalog list --cloud aws --gpu L4"""
     try:
@@ -45,12 +45,14 @@ def list_skus(
     except CatalogError as error:
         _fail(str(error))
     if as_json:
-        typer.echo(json.dumps([asdict(s) for s in skus], indent=2, sort_keys=True, ensure_ascii=False))
+        listed = [{**asdict(s), "price_status": "confirmed" if s.price_confirmed else "unknown"} for s in skus]
+        typer.echo(json.dumps(listed, indent=2, sort_keys=True, ensure_ascii=False))
         return
     from rich.console import Console
     from rich.table import Column, Table
 
     regions = sorted({f"{s.cloud} {s.price_region}" for s in skus})
+    sources = sorted({f"{s.cloud}: {s.price_source}" for s in skus})
     table = Table(
         "cloud",
         Column("sku", overflow="fold", ratio=3),
@@ -59,7 +61,10 @@ def list_skus(
         "vCPU",
         "RAM GiB",
         Column("USD/h", no_wrap=True),
-        caption=f"On-demand prices in {', '.join(regions)}; * = not confirmed against the vendor's table.",
+        Column("price read", no_wrap=True),
+        caption=f"On-demand prices in {', '.join(regions)}, read on {'; '.join(sources)}. "
+        "unknown = no figure could be read on the vendor's page (looked for on the date shown): "
+        "cost is not estimated.",
     )
     for s in skus:
         table.add_row(
@@ -69,7 +74,8 @@ def list_skus(
             f"{s.gpu_memory_gb:g}",
             str(s.vcpus),
             f"{s.memory_gb:g}",
-            _price(s.price_usd_hour) + ("" if s.price_confirmed else "*"),
+            _price(s.price_usd_hour),
+            s.price_as_of if s.price_confirmed else f"looked {s.price_as_of}",
         )
     console = Console()
     if not console.is_terminal:  # piped into a file or a program: one row a line, ids never folded
@@ -126,7 +132,8 @@ def _print_mapping(mapped: list[Equivalence]) -> None:
 
     source = mapped[0].source
     console = Console()
-    console.print(f"{source.cloud} {source.sku}: {source.describe()}, {_price(source.price_usd_hour)} USD/h")
+    price = "price unknown" if source.price_usd_hour is None else f"{_price(source.price_usd_hour)} USD/h"
+    console.print(f"{source.cloud} {source.sku}: {source.describe()}, {price}")
     table = Table("cloud", Column("counterpart", overflow="fold"), "fidelity", "USD/h", "Δ USD/h", "differences")
     for m in mapped:
         table.add_row(
@@ -134,7 +141,7 @@ def _print_mapping(mapped: list[Equivalence]) -> None:
             m.target.sku,
             m.fidelity,
             _price(m.target.price_usd_hour),
-            f"{m.price_delta_usd_hour:+.4f}",
+            "unknown" if m.price_delta_usd_hour is None else f"{m.price_delta_usd_hour:+.4f}",
             "; ".join(m.differences) or "-",
         )
     console.print(table)

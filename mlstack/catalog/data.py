@@ -42,8 +42,7 @@ class VertexAccelerator:
 
     accelerator_type: str
     gpu: str
-    price_usd_hour: float
-    price_confirmed: bool
+    price_usd_hour: float | None  # None: not read on the vendor's page
 
 
 def _rows(name: str) -> Iterator[dict[str, str]]:
@@ -53,6 +52,21 @@ def _rows(name: str) -> Iterator[dict[str, str]]:
 
 def _optional_int(text: str) -> int | None:
     return int(text) if text else None
+
+
+PRICE_STATUSES = ("confirmed", "unknown")
+
+
+def _price(row: dict[str, str], name: str) -> float | None:
+    """A row's price: a figure read on the vendor's page (`confirmed`), or None (`unknown`). A row that says
+    one and carries the other is a broken data file, not a price to guess from."""
+    status, text = row["price_status"], row["price_usd_hour"].strip()
+    if status not in PRICE_STATUSES or (status == "confirmed") != bool(text):
+        raise ValueError(
+            f"{name}: {row.get('sku') or row.get('accelerator_type')}: price_status '{status}' "
+            f"with price '{text}' (confirmed needs a price, unknown none)"
+        )
+    return float(text) if text else None
 
 
 def load_skus() -> list[Sku]:
@@ -69,11 +83,10 @@ def load_skus() -> list[Sku]:
             gpu_memory_per_gpu_gb=float(row["gpu_memory_per_gpu_gb"]),
             vcpus=int(row["vcpus"]),
             memory_gb=float(row["memory_gb"]),
-            price_usd_hour=float(row["price_usd_hour"]),
+            price_usd_hour=_price(row, "skus.csv"),
             price_region=row["price_region"],
             price_source=row["price_source"],
             price_as_of=row["price_as_of"],
-            price_confirmed=row["price_confirmed"] == "yes",
             notes=row["notes"],
         )
         for row in _rows("skus.csv")
@@ -113,8 +126,7 @@ def load_vertex_accelerators() -> list[VertexAccelerator]:
         VertexAccelerator(
             accelerator_type=row["accelerator_type"],
             gpu=row["gpu"],
-            price_usd_hour=float(row["price_usd_hour"]),
-            price_confirmed=row["price_confirmed"] == "yes",
+            price_usd_hour=_price(row, "vertex_accelerators.csv"),
         )
         for row in _rows("vertex_accelerators.csv")
     ]

@@ -13,10 +13,11 @@ from collections.abc import Iterable
 
 from mlstack.catalog.gpus import GpuTable
 from mlstack.catalog.model import CatalogError, Equivalence, Fidelity, Sku
+from mlstack.catalog.resolve import price_key
 
 SAME_CLASS_PENALTY = 0.25
 # How far a counterpart may be from its source and still be the same machine for a migration: vCPUs and
-# RAM within 1.5×, total GPU memory within 1.25×, the hourly price within 1.5× either way.
+# RAM within 1.5×, total GPU memory within 1.25×, the hourly price within 1.5× either way (when both are known).
 HARDWARE_TOLERANCE = 1.5
 GPU_MEMORY_TOLERANCE = 1.25
 PRICE_TOLERANCE = 1.5
@@ -73,27 +74,34 @@ def mismatches(source: Sku, target: Sku) -> tuple[str, ...]:
     ):
         if _apart(before, after) > tolerance:
             out.append(f"{label} {before:g}{unit} → {after:g}{unit} ({after / before if before else math.inf:.1f}×)")
-    if _apart(source.price_usd_hour, target.price_usd_hour) > PRICE_TOLERANCE:
-        delta = target.price_usd_hour - source.price_usd_hour
-        out.append(
-            f"price ${source.price_usd_hour:g}/h → ${target.price_usd_hour:g}/h "
-            f"({'+' if delta > 0 else '−'}${abs(delta):.2f}/h per instance)"
-        )
+    before, after = source.price_usd_hour, target.price_usd_hour
+    # An unknown price is not compared: the machine is graded on its hardware alone and the report says the
+    # price was not estimated (price_delta is None).
+    if before is not None and after is not None and _apart(before, after) > PRICE_TOLERANCE:
+        delta = after - before
+        out.append(f"price ${before:g}/h → ${after:g}/h ({'+' if delta > 0 else '−'}${abs(delta):.2f}/h per instance)")
     return tuple(out)
+
+
+def price_delta(source: Sku, target: Sku) -> float | None:
+    """What the target costs more per hour; None when either price is unknown."""
+    if source.price_usd_hour is None or target.price_usd_hour is None:
+        return None
+    return round(target.price_usd_hour - source.price_usd_hour, 5)
 
 
 def equivalent(source: Sku, to_cloud: str, candidates: Iterable[Sku], table: GpuTable) -> Equivalence:
     if source.gpus:
         pool = [c for c in candidates if c.gpus and (table.is_gpu(c.gpu) or c.gpu == source.gpu)]
 
-        def key(c: Sku) -> tuple[float, float, float, str]:
+        def key(c: Sku) -> tuple[float, float, bool, float, str]:
             score = _gpu_score(source, c, table)
-            return (round(score, 6), round(resource_distance(source, c), 6), c.price_usd_hour, c.sku)
+            return (round(score, 6), round(resource_distance(source, c), 6), *price_key(c), c.sku)
     else:
         pool = [c for c in candidates if not c.gpus]
 
-        def key(c: Sku) -> tuple[float, float, float, str]:
-            return (0.0, round(resource_distance(source, c), 6), c.price_usd_hour, c.sku)
+        def key(c: Sku) -> tuple[float, float, bool, float, str]:
+            return (0.0, round(resource_distance(source, c), 6), *price_key(c), c.sku)
 
     if not pool:
         raise CatalogError(f"the catalog has no {to_cloud} counterpart for {source.cloud} {source.sku}")
@@ -102,6 +110,6 @@ def equivalent(source: Sku, to_cloud: str, candidates: Iterable[Sku], table: Gpu
         source=source,
         target=target,
         fidelity=_fidelity(source, target, table),
-        price_delta_usd_hour=round(target.price_usd_hour - source.price_usd_hour, 5),
+        price_delta_usd_hour=price_delta(source, target),
         differences=_differences(source, target),
     )

@@ -12,7 +12,11 @@ Fidelity = Literal["exact", "same_class", "different_class"]
 
 @dataclass(frozen=True)
 class Sku:
-    """One rentable shape on one cloud, priced per hour in a reference region.
+    """One rentable shape on one cloud, with its on-demand serving price per hour in a reference region.
+
+    `price_usd_hour` is None when no figure could be read on the vendor's price page (`price_source`,
+    looked at on `price_as_of`): cost is then not estimated rather than made up. A price that is set was
+    read there on `price_as_of`; there is no third state.
 
     `sku` is the catalog id: the vendor name on aws/azure; on gcp the machine type, plus
     `/<ACCELERATOR_TYPE>x<count>` when accelerators are attached (e.g. `g2-standard-8/NVIDIA_L4x1`).
@@ -30,12 +34,16 @@ class Sku:
     gpu_memory_per_gpu_gb: float
     vcpus: int
     memory_gb: float
-    price_usd_hour: float
+    price_usd_hour: float | None
     price_region: str
     price_source: str
     price_as_of: str
-    price_confirmed: bool
     notes: str = ""
+
+    @property
+    def price_confirmed(self) -> bool:
+        """A price is either read on the vendor's page or unknown (None)."""
+        return self.price_usd_hour is not None
 
     def spec_fields(self) -> dict[str, str | int]:
         """What a spec's compute profile pins to get exactly this SKU."""
@@ -75,7 +83,7 @@ class Equivalence:
     source: Sku
     target: Sku
     fidelity: Fidelity
-    price_delta_usd_hour: float
+    price_delta_usd_hour: float | None  # None when either price is unknown
     differences: tuple[str, ...]
 
     def as_dict(self) -> dict[str, object]:
@@ -105,6 +113,13 @@ class CatalogError(MlstackError):
         self.candidates = candidates
 
 
-def monthly_cost(sku: Sku, count: int, hours: float = 730) -> float:
-    """On-demand cost of `count` instances for `hours` (730 ≈ one month), in USD, to the cent."""
+# Said wherever a cost or a price difference is left out because a price is unknown.
+UNPRICED = "price not estimated: no figure could be read on the vendor's price page"
+
+
+def monthly_cost(sku: Sku, count: int, hours: float = 730) -> float | None:
+    """On-demand cost of `count` instances for `hours` (730 ≈ one month), in USD, to the cent; None when
+    the SKU's price is unknown (not estimated)."""
+    if sku.price_usd_hour is None:
+        return None
     return round(sku.price_usd_hour * count * hours, 2)

@@ -5,13 +5,16 @@ Semantics (also in README.md):
 - `gpu` names a model, family or class (see GpuTable); accelerators such as Inferentia2 only match by name.
 - A request that states no GPU constraint (`gpu`, `gpus`, `gpu_memory_gb` all unset, or `gpus: 0`) asks for a
   CPU-only SKU.
-- Ties on price go to fewer GPUs, then fewer vCPUs, then less RAM, then the SKU id in alphabetical order.
+- The cheapest fitting SKU wins when every fitting SKU has a price; ties go to fewer GPUs, then fewer vCPUs,
+  then less RAM, then the SKU id in alphabetical order. When any fitting SKU's price is unknown, prices
+  cannot be compared, so the smallest fitting machine wins instead: fewest GPUs, least GPU memory, fewest
+  vCPUs, least RAM, then the id. Either way the choice never rests on a made-up number.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from mlstack.catalog.gpus import GpuTable
 from mlstack.catalog.model import Candidate, CatalogError, Sku
@@ -83,8 +86,30 @@ def assess(sku: Sku, request: object, wanted: frozenset[str] | None, table: GpuT
     return tuple(misses), distance
 
 
-def cheapest_key(sku: Sku) -> tuple[float, int, int, float, str]:
-    return (sku.price_usd_hour, sku.gpus, sku.vcpus, sku.memory_gb, sku.sku)
+def price_key(sku: Sku) -> tuple[bool, float]:
+    """Orders known prices ascending and unknown ones after them."""
+    return (sku.price_usd_hour is None, sku.price_usd_hour or 0.0)
+
+
+def cheapest_key(sku: Sku) -> tuple[bool, float, int, int, float, str]:
+    return (*price_key(sku), sku.gpus, sku.vcpus, sku.memory_gb, sku.sku)
+
+
+def size_key(sku: Sku) -> tuple[int, float, int, float, str]:
+    return (sku.gpus, sku.gpu_memory_gb, sku.vcpus, sku.memory_gb, sku.sku)
+
+
+def smallest_key(sku: Sku) -> tuple[int, float, int, float, bool, float, str]:
+    return (sku.gpus, sku.gpu_memory_gb, sku.vcpus, sku.memory_gb, *price_key(sku), sku.sku)
+
+
+def choice_key(skus: Iterable[Sku]) -> Callable[[Sku], tuple[object, ...]]:
+    """Cheapest when every price is known, else smallest (see the module docstring)."""
+    return cheapest_key if all(s.price_usd_hour is not None for s in skus) else smallest_key
+
+
+def price_label(sku: Sku) -> str:
+    return "price unknown" if sku.price_usd_hour is None else f"${sku.price_usd_hour:g}/h"
 
 
 def resolve(cloud: str, skus: Iterable[Sku], request: object, table: GpuTable) -> Sku:
@@ -93,8 +118,9 @@ def resolve(cloud: str, skus: Iterable[Sku], request: object, table: GpuTable) -
     assessed = [(sku, *assess(sku, request, wanted, table)) for sku in skus]
     fitting = [sku for sku, misses, _ in assessed if not misses]
     if fitting:
-        return min(fitting, key=cheapest_key)
-    assessed.sort(key=lambda item: (len(item[1]), round(item[2], 6), cheapest_key(item[0])))
+        return min(fitting, key=choice_key(fitting))
+    key = choice_key(sku for sku, _, _ in assessed)
+    assessed.sort(key=lambda item: (len(item[1]), round(item[2], 6), key(item[0])))
     closest = tuple(Candidate(sku, misses) for sku, misses, _ in assessed[:CLOSEST])
-    listing = "; ".join(f"{c.sku.sku} (${c.sku.price_usd_hour:g}/h: {', '.join(c.misses)})" for c in closest)
+    listing = "; ".join(f"{c.sku.sku} ({price_label(c.sku)}: {', '.join(c.misses)})" for c in closest)
     raise CatalogError(f"no {cloud} SKU satisfies {describe_request(request)}; closest: {listing}", candidates=closest)

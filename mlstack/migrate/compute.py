@@ -7,7 +7,8 @@ from __future__ import annotations
 from ruamel.yaml.comments import CommentedMap
 
 from mlstack.catalog import CLOUDS, CatalogError, Request, Sku, get_catalog
-from mlstack.catalog.equivalence import mismatches
+from mlstack.catalog.equivalence import mismatches, price_delta
+from mlstack.catalog.model import UNPRICED
 from mlstack.errors import Path
 from mlstack.migrate import markers
 from mlstack.migrate.context import Context, restored_note
@@ -92,7 +93,9 @@ def _resolve(cloud: str, request: Request) -> Sku:
         raise Unmappable(str(exc)) from None
 
 
-def _price_note(*clouds: str) -> str:
+def _price_note(delta: float | None, *clouds: str) -> str:
+    if delta is None:
+        return f" ({UNPRICED})"
     said = [caveat for c in dict.fromkeys(clouds) if (caveat := profile(c).price_caveat)]
     return f" ({'; '.join(said)})" if said else ""
 
@@ -136,10 +139,10 @@ def _pinned(ctx: Context, path: Path, node: CommentedMap) -> None:
             "approximate",
             f"pinned {outcome.origin.cloud} SKU {_lookup(outcome.origin.cloud, outcome.value).sku} kept",
             "the emulator ignores vendor pins and serves on this machine's CPUs; the pin stays for migrating back",
-            price_delta_usd_hour=-here.price_usd_hour,
+            price_delta_usd_hour=None if here.price_usd_hour is None else -here.price_usd_hour,
         )
         return
-    delta = round(there.price_usd_hour - here.price_usd_hour, 5)
+    delta = price_delta(here, there)
     what = f"{native} {here.sku} ({here.describe()}) → {ctx.dest} {there.sku} ({there.describe()})"
     extra = {"before": here.sku, "after": there.sku, "price_delta_usd_hour": delta, "also": accelerators}
     if outcome.restored or native == ctx.dest:
@@ -153,7 +156,7 @@ def _pinned(ctx: Context, path: Path, node: CommentedMap) -> None:
     grade = "exact" if exact else "approximate"
     differences = "; ".join((*equivalence.differences, *(m for m in apart if m.startswith("price")))) or "same hardware"
     via = f" (from the original {outcome.origin.cloud} pin {origin.sku})" if outcome.origin.cloud != native else ""
-    why = f"catalog equivalence: {equivalence.fidelity.replace('_', ' ')}{via}: {differences}{_price_note(native, ctx.dest)}"
+    why = f"catalog equivalence: {equivalence.fidelity.replace('_', ' ')}{via}: {differences}{_price_note(delta, native, ctx.dest)}"
     ctx.report.add(path, grade, what, why, **extra)
 
 
@@ -202,11 +205,11 @@ def _neutral(ctx: Context, path: Path, node: CommentedMap) -> None:
     except Unmappable as exc:
         ctx.report.add(path, "unsupported", "no fitting SKU", f"{exc}; change the profile")
         return
-    delta = round(after.price_usd_hour - before.price_usd_hour, 5) if before else None
+    delta = price_delta(before, after) if before else None
     resolves = f"resolves to {after.sku} ({after.describe()})" + (f", was {before.sku}" if before else "")
     if ctx.target.emulated:
         resolves = "the emulator serves it on this machine's CPUs"
-    note = _price_note(ctx.source, ctx.dest) if delta is not None else ""
+    note = _price_note(delta, ctx.source, ctx.dest) if before is not None and not ctx.target.emulated else ""
     old = ctx.settle(node, "gpu", outcome) if outcome else None
     if outcome is None or outcome.value == old:
         # the profile is kept, but the machine it buys is graded: not exact when it is much bigger or dearer

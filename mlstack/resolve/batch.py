@@ -42,9 +42,16 @@ class BatchJobPlan:
         return self.job.instance_count * self.job.expected_duration / 3600
 
     @property
-    def monthly_cost(self) -> float:
-        """The run hours of a month priced at the SKU's on-demand rate: runs × expected duration × instances."""
-        return round(self.runs_per_month * self.instance_hours_per_run * self.sku.price_usd_hour, 2)
+    def instance_hours_per_month(self) -> float:
+        return self.runs_per_month * self.instance_hours_per_run
+
+    @property
+    def monthly_cost(self) -> float | None:
+        """The run hours of a month priced at the SKU's on-demand rate: runs × expected duration × instances;
+        None when the catalog does not know the price."""
+        if self.sku.price_usd_hour is None:
+            return None
+        return round(self.instance_hours_per_month * self.sku.price_usd_hour, 2)
 
 
 def runs_per_month(cron: str) -> int:

@@ -3,7 +3,9 @@
 count; asynchronous endpoints scaling to zero cost nothing at the minimum). Scheduled batch jobs are priced
 per run hour: runs in a month of their cron × their `expected_duration` × instances (mlstack.resolve.batch).
 Pipelines and monitor jobs bill per run, batch jobs without a schedule run on demand and serverless endpoints
-bill per GB-second: not estimated (the catalog has no serverless prices)."""
+bill per GB-second: not estimated (the catalog has no serverless prices). An endpoint or batch job on a SKU whose
+price the catalog does not know (not read on the vendor's page) is not estimated either (None), and neither is a
+total that would include it: a partial sum would read as the whole."""
 
 from __future__ import annotations
 
@@ -34,11 +36,19 @@ class Limits:
 
 @dataclass(frozen=True)
 class Cost:
-    """One endpoint's monthly cost on one side."""
+    """One endpoint's monthly cost on one side; low and high are None when a variant's price is unknown."""
 
-    low: float  # at the autoscaling minimum (or the fixed count)
-    high: float  # at the autoscaling maximum
+    low: float | None  # at the autoscaling minimum (or the fixed count)
+    high: float | None  # at the autoscaling maximum
     shape: str  # e.g. "2–6 × ml.g5.xlarge"
+    # instances at the minimum and at the maximum (a batch job: its instance-hours a month, both ends)
+    counts: tuple[float, float] = (0, 0)
+    skus: tuple[str, ...] = ()  # the priced SKU of every dedicated variant, in order
+    unpriced: tuple[str, ...] = ()  # those whose price is unknown
+
+
+def _minus(after: float | None, before: float | None) -> float | None:
+    return None if after is None or before is None else round(after - before, 2)
 
 
 @dataclass(frozen=True)
@@ -49,12 +59,22 @@ class CostChange:
     kind: str = "endpoint"  # or batch_job
 
     @property
-    def delta_low(self) -> float:
-        return round((self.head.low if self.head else 0) - (self.base.low if self.base else 0), 2)
+    def delta_low(self) -> float | None:
+        return _minus(self.head.low if self.head else 0, self.base.low if self.base else 0)
 
     @property
-    def delta_high(self) -> float:
-        return round((self.head.high if self.head else 0) - (self.base.high if self.base else 0), 2)
+    def delta_high(self) -> float | None:
+        return _minus(self.head.high if self.head else 0, self.base.high if self.base else 0)
+
+    def ratios(self) -> tuple[float, float] | None:
+        """How many times the cost grows at the minimum and at the maximum, known even when the price is not:
+        both sides run the same SKUs, so the cost scales with the instance count whatever the price.
+        None when the SKUs differ (or a side is absent)."""
+        if self.base is None or self.head is None or not self.base.skus or self.base.skus != self.head.skus:
+            return None
+        if 0 in self.base.counts:
+            return None
+        return (self.head.counts[0] / self.base.counts[0], self.head.counts[1] / self.base.counts[1])
 
 
 @dataclass(frozen=True)
@@ -70,23 +90,29 @@ class Price:
             "region": s.price_region,
             "source": s.price_source,
             "as_of": s.price_as_of,
-            "confirmed": s.price_confirmed,
+            "status": "confirmed" if s.price_confirmed else "unknown",
         }
 
 
 @dataclass(frozen=True)
 class CostReport:
-    endpoints: tuple[CostChange, ...]  # the endpoints whose cost changed, by name
-    base_total: tuple[float, float]
-    head_total: tuple[float, float]
+    endpoints: tuple[CostChange, ...]  # the endpoints whose cost (or shape) changed, by name
+    base_total: tuple[float | None, float | None]  # None: an endpoint on that side is not estimated
+    head_total: tuple[float | None, float | None]
     prices: tuple[Price, ...]  # every priced SKU either side serves on, by cloud and id
 
     @property
-    def delta(self) -> tuple[float, float]:
-        return (
-            round(self.head_total[0] - self.base_total[0], 2),
-            round(self.head_total[1] - self.base_total[1], 2),
-        )
+    def delta(self) -> tuple[float | None, float | None]:
+        """The change of the totals; with a total not estimated, the sum of the changed endpoints' deltas
+        (an unchanged endpoint adds nothing whatever its price), None when one of those is unknown."""
+        if None not in (*self.base_total, *self.head_total):
+            return (_minus(self.head_total[0], self.base_total[0]), _minus(self.head_total[1], self.base_total[1]))
+        return (_sum([c.delta_low for c in self.endpoints]), _sum([c.delta_high for c in self.endpoints]))
+
+    @property
+    def unpriced(self) -> tuple[str, ...]:
+        """The SKUs either side serves on whose price is unknown, by cloud and id."""
+        return tuple(p.sku.sku for p in self.prices if not p.sku.price_confirmed)
 
 
 def serverless_shape(serverless: Serverless | None) -> str:
@@ -113,25 +139,38 @@ def _costs(resolved: Resolved | None) -> tuple[dict[str, Cost], list[Sku]]:
     out, skus = {}, []
     for plan in resolved.endpoints:
         low_count, high_count = _counts(plan.endpoint)
-        low = high = 0.0
-        shapes = []
+        lows, highs, shapes, priced = [], [], [], []
         for variant in plan.variants:
             if variant.sku is None:
                 shapes.append(serverless_shape(plan.endpoint.serverless))
                 continue
             skus.append(variant.sku)
-            low += monthly_cost(variant.sku, low_count, HOURS)
-            high += monthly_cost(variant.sku, high_count, HOURS)
+            priced.append(variant.sku)
+            lows.append(monthly_cost(variant.sku, low_count, HOURS))
+            highs.append(monthly_cost(variant.sku, high_count, HOURS))
             counted = f"{low_count}–{high_count}" if low_count != high_count else str(low_count)
             shapes.append(f"{counted} × {variant.sku.sku}")
-        out[plan.endpoint.name] = Cost(round(low, 2), round(high, 2), " + ".join(shapes))
+        out[plan.endpoint.name] = Cost(
+            _sum(lows),
+            _sum(highs),
+            " + ".join(shapes),
+            (low_count, high_count),
+            tuple(s.sku for s in priced),
+            tuple(s.sku for s in priced if not s.price_confirmed),
+        )
     for job in resolved.batch_jobs:
         skus.append(job.sku)
         runs = (
             f"{job.runs_per_month} runs × {job.job.expected_duration / 3600:g} h" if job.job.schedule else "on demand"
         )
+        hours = job.instance_hours_per_month
         out[f"{BATCH}{job.name}"] = Cost(
-            job.monthly_cost, job.monthly_cost, f"{runs} × {job.job.instance_count} × {job.sku.sku}"
+            job.monthly_cost,
+            job.monthly_cost,
+            f"{runs} × {job.job.instance_count} × {job.sku.sku}",
+            (hours, hours),
+            (job.sku.sku,),
+            () if job.sku.price_confirmed else (job.sku.sku,),
         )
     return out, skus
 
@@ -145,6 +184,13 @@ def _change(key: str, base: Cost | None, head: Cost | None) -> CostChange:
     return CostChange(key, base, head)
 
 
+def _sum(amounts: list[float | None]) -> float | None:
+    """To the cent; None when any part is not estimated."""
+    if any(a is None for a in amounts):
+        return None
+    return round(sum(a for a in amounts if a is not None), 2)
+
+
 def compare(base: Resolved | None, head: Resolved | None, renamed: dict[str, str]) -> CostReport:
     """`renamed` maps a head endpoint name to its base name."""
     before, base_skus = _costs(base)
@@ -152,19 +198,26 @@ def compare(base: Resolved | None, head: Resolved | None, renamed: dict[str, str
     old_names = {renamed.get(name, name): name for name in after}
     changes = [_change(name, before.get(renamed.get(name, name)), cost) for name, cost in after.items()]
     changes += [_change(name, cost, None) for name, cost in before.items() if name not in old_names]
-    changed = tuple(
-        sorted(
-            (c for c in changes if c.delta_low or c.delta_high or (c.base is None) != (c.head is None)),
-            key=lambda c: c.name,
-        )
-    )
+    changed = tuple(sorted((c for c in changes if _changed(c)), key=lambda c: c.name))
     priced = {(s.cloud, s.sku): s for s in (*base_skus, *head_skus) if not profile(s.cloud).emulated}
     return CostReport(
         endpoints=changed,
-        base_total=(round(sum(c.low for c in before.values()), 2), round(sum(c.high for c in before.values()), 2)),
-        head_total=(round(sum(c.low for c in after.values()), 2), round(sum(c.high for c in after.values()), 2)),
+        base_total=(_sum([c.low for c in before.values()]), _sum([c.high for c in before.values()])),
+        head_total=(_sum([c.low for c in after.values()]), _sum([c.high for c in after.values()])),
         prices=tuple(Price(priced[k]) for k in sorted(priced)),
     )
+
+
+def _changed(change: CostChange) -> bool:
+    """Added, removed, or costing differently — or, when a price is unknown, serving on another shape."""
+    if change.base is None or change.head is None:
+        return change.base is not change.head
+    if None in (change.delta_low, change.delta_high):
+        return change.base.shape != change.head.shape
+    return bool(change.delta_low or change.delta_high)
+
+
+NOT_PRICED = "not estimated"
 
 
 def money(amount: float, signed: bool = False) -> str:
@@ -172,9 +225,12 @@ def money(amount: float, signed: bool = False) -> str:
     return f"{sign}${abs(amount):,.2f}"
 
 
-def span(low: float, high: float, signed: bool = False) -> str:
+def span(low: float | None, high: float | None, signed: bool = False) -> str:
     """ "$1.00", a cost range "$1.00 – $3.00" (at min – at max), or a change of a range that says which end
-    moved how: "+$1,644.98 at min, ±$0.00 at max" (a dash between two signed amounts reads as arithmetic)."""
+    moved how: "+$1,644.98 at min, ±$0.00 at max" (a dash between two signed amounts reads as arithmetic);
+    "not estimated" when a price is unknown."""
+    if low is None or high is None:
+        return NOT_PRICED
     if low == high:
         return money(low, signed)
     if signed:

@@ -260,11 +260,11 @@ def _cost_context(review: Review, detail: Detail) -> dict[str, Any]:
         "prices": [
             {
                 "sku": p.sku.sku,
-                "price": f"${p.sku.price_usd_hour:g}/h",
+                "price": "unknown" if p.sku.price_usd_hour is None else f"${p.sku.price_usd_hour:g}/h",
                 "region": p.sku.price_region,
                 "source": p.sku.price_source,
                 "as_of": p.sku.price_as_of,
-                "confirmed": "confirmed" if p.sku.price_confirmed else "unconfirmed",
+                "confirmed": "read" if p.sku.price_confirmed else "looked for, not found",
             }
             for p in report.prices
         ],
@@ -274,12 +274,15 @@ def _cost_context(review: Review, detail: Detail) -> dict[str, Any]:
 
 
 def _price_caveats(report: CostReport) -> list[str]:
-    """How far to trust the prices summed: unconfirmed figures counted, and what a cloud's figures are not."""
+    """How far to trust the prices summed: unknown figures counted (their endpoints are not estimated), and
+    what a cloud's figures are."""
     out = []
-    unconfirmed = sum(1 for p in report.prices if not p.sku.price_confirmed)
-    if unconfirmed:
-        out.append(f"{unconfirmed} of {len(report.prices)} prices are not confirmed against the vendor's page")
-    clouds = dict.fromkeys(p.sku.cloud for p in report.prices)
+    if report.unpriced:
+        out.append(
+            f"{len(report.unpriced)} of {len(report.prices)} prices are unknown ({', '.join(report.unpriced)}): "
+            "no figure could be read on the vendor's price page, so the endpoints on them are not estimated"
+        )
+    clouds = dict.fromkeys(p.sku.cloud for p in report.prices if p.sku.price_confirmed)
     return out + [caveat for c in clouds if (caveat := profile(c).price_caveat)]
 
 

@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from mlstack.catalog.model import UNPRICED
 from mlstack.resolve import Resolved
 from mlstack.review import iam
-from mlstack.review.cost import CostReport, Limits, money
+from mlstack.review.cost import CostChange, CostReport, Limits, money
 from mlstack.review.resource_rules import rules_for
 from mlstack.review.resources import ResourceChange
 from mlstack.review.summary import ComponentChange
@@ -378,12 +379,29 @@ def _protected(resources: list[ResourceChange]) -> list[Risk]:
 
 def _cost(base: Resolved | None, head: Resolved | None, report: CostReport, limits: Limits) -> list[Risk]:
     """The platform's monthly total past a limit at either end of its autoscaling range; the endpoints
-    that grew are named, the largest increase first."""
+    that grew are named, the largest increase first. When a total is not estimated (a price is unknown),
+    an endpoint that keeps its SKUs and multiplies its instances past the ratio is still a risk: its cost
+    grows by that ratio whatever the price."""
+    production = next((r for r in (head, base) if r is not None and r.production), None)
+    where = f" in production ({production.environment})" if production else ""
+    severity = "high" if production else "medium"
+    if None in (*report.base_total, *report.head_total):
+        return [
+            Risk(
+                severity,
+                "cost",
+                f"monthly cost{where} of {change.kind.replace('_', ' ')} {change.name} {reason}",
+                (change.kind, change.name),
+            )
+            for change in report.endpoints
+            if (reason := _scaled(change, limits))
+        ]
     reasons = []
     ends = list(zip((" at min", " at max"), report.base_total, report.head_total, strict=True))
     if ends[0][1:] == ends[1][1:]:  # no autoscaling range on either side: one figure
         ends = [("", *ends[0][1:])]
     for end, before, after in ends:
+        assert before is not None and after is not None  # both totals are estimated here
         grew = round(after - before, 2)
         if grew <= 0:
             continue
@@ -395,18 +413,35 @@ def _cost(base: Resolved | None, head: Resolved | None, report: CostReport, limi
             )
     if not reasons:
         return []
-    production = next((r for r in (head, base) if r is not None and r.production), None)
-    grown = sorted((c for c in report.endpoints if c.delta_high > 0 or c.delta_low > 0), key=lambda c: -c.delta_high)
-    where = f" in production ({production.environment})" if production else ""
+    grown = sorted(
+        (c for c in report.endpoints if (c.delta_high or 0) > 0 or (c.delta_low or 0) > 0),
+        key=lambda c: -(c.delta_high or 0),
+    )
     by = f"; grown by endpoint {', '.join(c.name for c in grown)}" if grown else ""
     return [
         Risk(
-            "high" if production else "medium",
+            severity,
             "cost",
             f"monthly cost{where} {'; '.join(reasons)}{by}",
             ("endpoint", grown[0].name) if len(grown) == 1 else None,
         )
     ]
+
+
+def _scaled(change: CostChange, limits: Limits) -> str:
+    """Why an endpoint whose price is unknown is a cost risk: the same SKUs on more instances than the ratio
+    allows. Empty when it is not (or when the SKUs changed, so the growth cannot be known)."""
+    ratios = change.ratios()
+    if ratios is None or change.base is None or change.head is None:
+        return ""
+    ends = [("", ratios[0])] if ratios[0] == ratios[1] else [(" at min", ratios[0]), (" at max", ratios[1])]
+    grown = [f"{ratio:.1f}×{end}" for end, ratio in ends if ratio > limits.ratio]
+    if not grown:
+        return ""
+    return (
+        f"grows {', '.join(grown)} (limit {limits.ratio:g}×): {change.base.shape} → {change.head.shape}, the same "
+        f"SKUs, so the cost scales with the instances whatever the price ({UNPRICED})"
+    )
 
 
 def assess(

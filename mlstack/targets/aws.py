@@ -15,6 +15,7 @@ AWS = TargetProfile(
     cloud="aws",
     title="AWS SageMaker",
     data_root_example="s3://my-bucket/prefix",
+    price_caveat="aws figures are SageMaker real-time inference rates; training instances bill their own rates",
     security_groups=True,
     # backends/aws/checks.py: S3 everywhere
     migration_reads=dict.fromkeys(("artifact", "data", "capture", "baseline", "labels"), ("s3://*",)),

@@ -26,6 +26,7 @@ AZURE = TargetProfile(
     required_settings_named="the Azure subscription, resource group and workspace "
     "(target.azure.subscription_id, resource_group, workspace)",
     data_root_example="azureml://datastores/workspaceblobstore/paths/prefix",
+    price_caveat="azure figures are the Linux VM pay-as-you-go rates that Azure ML bills",
     title="Azure Machine Learning",
     names={
         "endpoint": NameRule(

@@ -99,7 +99,8 @@ class TargetProfile:
     source_tables: SourceTables | None = None
     # The target's network takes security group ids (target.network.security_groups).
     security_groups: bool = False
-    # What the catalog's prices for this target are not, said wherever they are summed or compared.
+    # What the catalog's prices for this target are (which rate of which page), said wherever they are summed
+    # or compared.
     price_caveat: str | None = None
     # What the backend reads per kind of data (artifact, data, capture, baseline, labels), as fnmatch
     # patterns in order of preference, where the <kind>_schemes fields do not say (those win when they do):

@@ -18,7 +18,8 @@ GCP = TargetProfile(
     accelerator_pins=True,
     data_root_example="gs://my-bucket/prefix",
     source_tables=SourceTables("feature_dataset", "bq://", "BigQuery", "project.dataset"),
-    price_caveat="gcp figures are Compute Engine list prices; Vertex AI prediction bills more",
+    price_caveat="gcp figures are Vertex AI prediction node-hour rates (machine + accelerators), not Compute "
+    "Engine list prices; custom training bills its own rates",
     # backends/gcp/monitors.py: BigQuery, or Cloud Storage CSV/JSONL/TFRecord baselines
     migration_reads={"baseline": ("gs://*.csv", "gs://*.jsonl", "gs://*.tfrecord", "bq://*")},
     title="Google Vertex AI",

@@ -18,7 +18,10 @@ def test_g5_2xlarge_maps_to_an_l4_on_gcp_and_an_a10_on_azure(catalog):
         "accelerator_count": 1,
     }
     assert to_gcp.fidelity == "same_class"
-    assert to_gcp.price_delta_usd_hour == pytest.approx(to_gcp.target.price_usd_hour - source.price_usd_hour)
+    if source.price_confirmed and to_gcp.target.price_confirmed:
+        assert to_gcp.price_delta_usd_hour == pytest.approx(to_gcp.target.price_usd_hour - source.price_usd_hour)
+    else:  # an unknown price leaves the difference unknown, never a difference against zero
+        assert to_gcp.price_delta_usd_hour is None
     to_azure = catalog.equivalent("aws", "ml.g5.2xlarge", "azure")
     assert (to_azure.target.gpu, to_azure.target.gpus) == ("A10", 1)
     assert to_azure.fidelity == "same_class"
@@ -96,4 +99,24 @@ def test_as_dict_carries_what_a_migration_needs(catalog):
     as_dict = catalog.equivalent("aws", "ml.g5.xlarge", "gcp").as_dict()
     assert as_dict["to"]["instance_type"] == "g2-standard-4"
     assert as_dict["to"]["accelerator_type"] == "NVIDIA_L4"
-    assert as_dict["fidelity"] == "same_class" and as_dict["price_delta_usd_hour"] < 0
+    assert as_dict["fidelity"] == "same_class"
+    source, target = catalog.lookup("aws", "ml.g5.xlarge"), catalog.lookup("gcp", "g2-standard-4")
+    known = source.price_confirmed and target.price_confirmed
+    expected = round(target.price_usd_hour - source.price_usd_hour, 5) if known else None
+    assert as_dict["price_delta_usd_hour"] == expected and as_dict["price_usd_hour"] == target.price_usd_hour
+
+
+def test_price_differences_need_both_prices_and_never_weigh_an_unknown_one(catalog):
+    from dataclasses import replace
+
+    from mlstack.catalog.equivalence import mismatches, price_delta
+
+    source, target = catalog.lookup("aws", "ml.g5.xlarge"), catalog.lookup("gcp", "g2-standard-4")
+    cheap, dear = replace(source, price_usd_hour=1.0), replace(target, price_usd_hour=2.0)
+    assert price_delta(cheap, dear) == 1.0
+    assert [m for m in mismatches(cheap, dear) if m.startswith("price")] == [
+        "price $1/h → $2/h (+$1.00/h per instance)"
+    ]
+    for a, b in ((cheap, replace(dear, price_usd_hour=None)), (replace(cheap, price_usd_hour=None), dear)):
+        assert price_delta(a, b) is None
+        assert not [m for m in mismatches(a, b) if m.startswith("price")]

@@ -7,12 +7,14 @@ from __future__ import annotations
 import copy
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from mlstack.catalog import Catalog, Sku, get_catalog
 from mlstack.resolve import Resolved, resolve
 from mlstack.review.report import Review, review
 from mlstack.spec import loads
@@ -201,3 +203,22 @@ def edited_review(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Rev
         return reviews[key]
 
     return get
+
+
+# Cost arithmetic runs on a catalog given test figures (`priced`, as if read on the vendor's page); what an
+# unknown price does runs on one with every price unknown (`unpriced`).
+def _prices(monkeypatch: pytest.MonkeyPatch, price: Callable[[Sku], float | None]) -> None:
+    catalog = get_catalog()
+    changed = Catalog([replace(s, price_usd_hour=price(s)) for s in catalog.skus()], catalog.gpus, catalog.vertex)
+    monkeypatch.setattr(catalog, "_skus", changed._skus)
+    monkeypatch.setattr(catalog, "_index", changed._index)
+
+
+@pytest.fixture
+def priced(monkeypatch: pytest.MonkeyPatch) -> None:
+    _prices(monkeypatch, lambda s: round(0.05 * s.vcpus + 0.01 * s.memory_gb + 1.0 * s.gpus, 5))
+
+
+@pytest.fixture
+def unpriced(monkeypatch: pytest.MonkeyPatch) -> None:
+    _prices(monkeypatch, lambda s: None)

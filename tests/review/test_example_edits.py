@@ -141,13 +141,21 @@ def test_high_cost_risk_exactly_where_production_cost_more_than_doubles(
 ) -> None:
     r = edited_review(target, edit)
     before, after = r.cost.base_total, r.cost.head_total
-    doubled = any(b > 0 and a / b > 2 for b, a in zip(before, after, strict=True))
-    grew = max(a - b for b, a in zip(before, after, strict=True))
     flagged = risks(r, "cost")
-    assert [x.severity for x in flagged] == (["high"] if doubled or grew > 1000 else [])
+    if None in (*before, *after):
+        # a price is unknown: no total, but an endpoint whose cost more than doubles at any price is flagged
+        tripled = [c.name for c in r.cost.endpoints if (ratios := c.ratios()) and max(ratios) > 2]
+        assert [(x.severity, x.component) for x in flagged] == [("high", ("endpoint", name)) for name in tripled]
+        assert all("$" not in x.message for x in flagged), "no dollar figure from an unknown price"
+    else:
+        doubled = any(b > 0 and a / b > 2 for b, a in zip(before, after, strict=True))  # type: ignore[operator]
+        grew = max(a - b for b, a in zip(before, after, strict=True))  # type: ignore[operator]
+        assert [x.severity for x in flagged] == (["high"] if doubled or grew > 1000 else [])
     if edit == "scale_up" and target != "local":  # the emulator costs nothing
-        assert doubled, "a twentyfold floor on the scorer more than doubles the platform's cost"
-        [risk] = flagged
+        [risk] = flagged  # a twentyfold floor on the scorer more than doubles its cost, whatever the price
         assert risk.component == ("endpoint", "fraud-scorer") and "in production (prod)" in risk.message
-        assert f"{after[0] / before[0]:.1f}×; limit 2×" in risk.message
+        if None in (*before, *after):
+            assert "grows 20.0× at min, 10.0× at max (limit 2×): 2–6 × " in risk.message
+        else:
+            assert f"{after[0] / before[0]:.1f}×; limit 2×" in risk.message  # type: ignore[operator]
         assert "1 high risk" in to_markdown(r)
