@@ -390,6 +390,11 @@ class Step(Model):
             raise ValueError("a deployment step needs endpoint")
         if self.kind == "batch_scoring" and not self.batch_job:
             raise ValueError("a batch_scoring step needs batch_job: the batch job it runs")
+        if self.kind == "batch_scoring" and (self.entrypoint or self.image or self.compute is not None):
+            raise ValueError(
+                "a batch_scoring step runs its batch job's model on the job's compute: set no entrypoint, image "
+                "or compute on the step"
+            )
         if self.batch_job and self.kind != "batch_scoring":
             raise ValueError("batch_job belongs on a batch_scoring step")
         return self
