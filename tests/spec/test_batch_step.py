@@ -67,3 +67,16 @@ def test_the_step_runs_on_its_jobs_sku_and_its_pipelines_schedule_counts_in_the_
     # an unscheduled pipeline runs it on demand: nothing more is counted
     unscheduled = resolve(loads(with_step(PIPELINE.replace('    schedule: "0 6 * * 1"\n', "")), "x.yaml", target="aws"))
     assert unscheduled.batch_jobs[0].runs_per_month == 30
+
+
+@pytest.mark.parametrize(("cloud", "warned"), [("aws", False), ("local", False), ("gcp", True), ("azure", True)])
+def test_data_capture_a_cloud_does_not_apply_is_a_located_warning(cloud, warned):
+    from mlstack.resolve.differences import located
+
+    text = with_job(cloud=cloud)
+    found = [w for w in located(resolve(loads(text, "shop.yaml", target=cloud))) if "data_capture" in w.render()]
+    assert bool(found) == warned
+    if warned:
+        (warning,) = found
+        line = text.splitlines().index("    data_capture: {sampling_percent: 20}") + 1
+        assert warning.line == line and "nothing is captured" in warning.render()
