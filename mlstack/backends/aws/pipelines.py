@@ -198,10 +198,9 @@ def _policy(ctx: Aws, pipeline: Pipeline, platform: Platform, settings: Settings
                 )
             )
     if any(s.kind == "batch_scoring" for s in pipeline.steps):
-        # The Transform step starts a transform job (named like the other jobs SageMaker Pipelines starts)
-        # on the batch job's model, which runs as the endpoint role.
-        transforms = [ctx.arn("sagemaker", f"transform-job/{JOB_PREFIX}*")]
-        statements += [
+        # The Transform step starts a transform job (named like the other jobs SageMaker Pipelines starts) on
+        # the batch job's model; CreateTransformJob passes no role (the model runs as its own), so none is passed.
+        statements.append(
             iam.allow(
                 [
                     "sagemaker:AddTags",
@@ -209,14 +208,9 @@ def _policy(ctx: Aws, pipeline: Pipeline, platform: Platform, settings: Settings
                     "sagemaker:DescribeTransformJob",
                     "sagemaker:StopTransformJob",
                 ],
-                transforms,
-            ),
-            iam.allow(
-                ["iam:PassRole"],
-                [platform.role_arns["endpoint"]],
-                StringEquals={"iam:PassedToService": "sagemaker.amazonaws.com"},
-            ),
-        ]
+                [ctx.arn("sagemaker", f"transform-job/{JOB_PREFIX}*")],
+            )
+        )
     deploys = [ctx.names.sagemaker(s.endpoint) for s in pipeline.steps if s.kind == "deployment" and s.endpoint]
     if deploys:
         # The deploy job (mlstack.jobs.deploy) rolls the endpoint to the registered model through a new
