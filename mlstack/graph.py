@@ -1,5 +1,5 @@
 """The platform a spec describes as a picture: feature views → pipelines → model groups → endpoints
-(with their traffic) → monitors → actions.
+(with their traffic) and batch jobs → monitors → actions.
 
 `build` makes one graph from the spec; `to_mermaid` writes it as a Mermaid flowchart (GitHub renders
 it in the review comment) and `to_dot` as Graphviz DOT, which Graphviz's `dot` lays out as SVG or PNG."""
@@ -20,6 +20,7 @@ COLUMNS = (
     ("pipeline", "Pipelines"),
     ("model_group", "Registry"),
     ("endpoint", "Endpoints"),
+    ("batch_job", "Batch jobs"),
     ("monitor", "Monitors"),
     ("action", "Actions"),
 )
@@ -28,6 +29,7 @@ COLOURS = {
     "pipeline": "#eaf7ea",
     "model_group": "#fdf3e1",
     "endpoint": "#f3e9fb",
+    "batch_job": "#f3e9fb",
     "monitor": "#fde8e8",
     "action": "#f2f2f2",
 }
@@ -77,6 +79,8 @@ def build(spec: Spec) -> Graph:
         graph.add("model_group", group.name, f"approval {group.approval}")
     for endpoint in spec.endpoints:
         graph.add("endpoint", endpoint.name, _strategy(endpoint))
+    for job in spec.batch_jobs:
+        graph.add("batch_job", job.name, *([f"cron {job.schedule}"] if job.schedule else []))
     for pipeline in spec.pipelines:
         node = f"pipeline/{pipeline.name}"
         for view in pipeline.feature_views:
@@ -87,6 +91,10 @@ def build(spec: Spec) -> Graph:
                 graph.link(node, graph.add("model_group", step.model_group), moves)
             elif step.kind == "deployment" and step.endpoint:
                 graph.link(node, graph.add("endpoint", step.endpoint), "deploys", control=True)
+            elif step.kind == "batch_scoring" and step.batch_job:
+                graph.link(node, graph.add("batch_job", step.batch_job), "runs", control=True)
+    for job in spec.batch_jobs:
+        graph.link(graph.add("model_group", job.model.group), f"batch_job/{job.name}", _ref(job.model))
     for endpoint in spec.endpoints:
         _endpoint(graph, endpoint)
     for monitor in spec.monitors:
@@ -130,7 +138,8 @@ def _ref(ref: ModelRef) -> str:
 def _monitor(graph: Graph, monitor: Monitor) -> None:
     threshold = f", threshold {monitor.threshold:g}" if monitor.threshold is not None else ""
     node = graph.add("monitor", monitor.name, f"{monitor.metric}{threshold}")
-    graph.link(graph.add("endpoint", monitor.endpoint), node, monitor.kind.replace("_", " "))
+    watched = graph.add("batch_job", monitor.batch_job) if monitor.batch_job else graph.add("endpoint", monitor.endpoint or "")
+    graph.link(watched, node, monitor.kind.replace("_", " "))
     for action in monitor.actions:
         if action.type == "alert":
             target = graph.add("action", f"alert {', '.join(action.to)}")

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from mlstack.emulator.core import Emulator
-    from mlstack.emulator.operations import Operation
+    from mlstack.emulator.operations import Emit, Operation
 
 CHUNK_ROWS = 5000
 CAPTURES = "batch_jobs"  # not a spec name (those have no underscore): no endpoint's captures share it
@@ -54,23 +54,39 @@ class BatchJobs:
             "SELECT 1 FROM batch_runs WHERE job = ? AND status = 'running'", (name,)
         ):
             return None
+        run_id = self._record(name, trigger)
+
+        def work(op: Operation) -> dict[str, Any]:
+            self.execute(run_id, config, op.emit)
+            return {"run": self.run(run_id)}
+
+        return run_id, self.core.operations.start("batch", f"batch run {run_id}", work)
+
+    def run_now(self, name: str, trigger: str, emit: Emit) -> dict[str, Any]:
+        """Run to the end in this thread (a pipeline's batch_scoring step); the run's record. A failed
+        run raises after it is recorded as failed."""
+        config = self.config(name)
+        run_id = self._record(name, trigger)
+        self.execute(run_id, config, emit)
+        return self.run(run_id)
+
+    def _record(self, name: str, trigger: str) -> str:
         run_id = f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         with self.core.db.transaction() as conn:
             conn.execute(
                 "INSERT INTO batch_runs (id, job, status, trigger, started_at) VALUES (?, ?, 'running', ?, ?)",
                 (run_id, name, trigger, time.time()),
             )
+        return run_id
 
-        def work(op: Operation) -> dict[str, Any]:
-            try:
-                summary = self.score(run_id, config, op)
-            except Exception as exc:
-                self._finish(run_id, "failed", 0, None, str(exc))
-                raise
-            self._finish(run_id, "succeeded", summary["rows"], summary["output"], "")
-            return {"run": self.run(run_id)}
-
-        return run_id, self.core.operations.start("batch", f"batch run {run_id}", work)
+    def execute(self, run_id: str, config: dict[str, Any], emit: Emit) -> dict[str, Any]:
+        try:
+            summary = self.score(run_id, config, emit)
+        except Exception as exc:
+            self._finish(run_id, "failed", 0, None, str(exc))
+            raise
+        self._finish(run_id, "succeeded", summary["rows"], summary["output"], "")
+        return summary
 
     def _finish(self, run_id: str, status: str, rows: int, output: str | None, message: str) -> None:
         with self.core.db.transaction() as conn:
@@ -108,7 +124,7 @@ class BatchJobs:
 
     # --- scoring -----------------------------------------------------------------------------------
 
-    def score(self, run_id: str, config: dict[str, Any], op: Operation) -> dict[str, Any]:
+    def score(self, run_id: str, config: dict[str, Any], emit: Emit) -> dict[str, Any]:
         from mlstack.emulator import predictors
 
         ref = config["model"]
@@ -119,7 +135,7 @@ class BatchJobs:
             raise BadRequest(f"batch job {config['name']}: {version.ref} was rejected")
         predictor = predictors.load(version)
         frame = self._input(config)
-        op.emit(f"scoring {len(frame)} rows of {self._source(config)} with {version.ref}")
+        emit(f"scoring {len(frame)} rows of {self._source(config)} with {version.ref}")
         started = time.monotonic()
         names = predictor.feature_names
         features = frame[[c for c in names if c in frame.columns]] if names else frame
@@ -138,7 +154,7 @@ class BatchJobs:
             scores += answer.get("scores", [])
             if percent:
                 captures.append(self._capture(config, version.ref, records, answer, percent))
-            op.emit(f"scored {min(start + CHUNK_ROWS, len(features))}/{len(features)} rows")
+            emit(f"scored {min(start + CHUNK_ROWS, len(features))}/{len(features)} rows")
         out = frame.copy()
         out["prediction"] = predictions
         if len(scores) == len(predictions) and scores and not isinstance(scores[0], list):
@@ -147,7 +163,7 @@ class BatchJobs:
         if captures:
             self._write_captures(config["name"], run_id, [c for c in captures if c["rows"]])
         elapsed = time.monotonic() - started
-        op.emit(f"wrote {len(out)} predictions to {path} in {elapsed:.2f}s")
+        emit(f"wrote {len(out)} predictions to {path} in {elapsed:.2f}s")
         return {"rows": len(out), "output": str(path), "seconds": round(elapsed, 3)}
 
     @staticmethod

@@ -69,7 +69,7 @@ def _problems(kind: str, name: Any, config: dict[str, Any]) -> Problems:
     elif kind == "pipeline":
         for step in config.get("steps") or []:
             yield name_problem(_field(step, "name"), "step")
-            for key, what in (("model_group", "model group"), ("endpoint", "endpoint")):
+            for key, what in (("model_group", "model group"), ("endpoint", "endpoint"), ("batch_job", "batch job")):
                 if isinstance(step, dict) and step.get(key) is not None:
                     yield name_problem(step[key], what)
             for upstream in _field(step, "depends_on") or []:

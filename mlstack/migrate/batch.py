@@ -1,6 +1,7 @@
 """Batch jobs: each is graded by what the destination runs it with (the dialects' `batch_service`); a file
-format, a feature-view input, a schedule or a monitor the destination cannot take is said, located, with
-the closest thing it offers. Nothing is rewritten: each of these is the user's choice to make."""
+format, a feature-view input, a schedule, data capture or a monitor the destination cannot take is said,
+located, with the closest thing it offers. A pipeline's batch_scoring step is graded by what runs it on
+each side (`batch_step`). Nothing is rewritten: each of these is the user's choice to make."""
 
 from __future__ import annotations
 
@@ -40,8 +41,23 @@ def migrate_batch_jobs(ctx: Context) -> None:
         if job.get("schedule") is not None and target.batch_schedule_gap:
             ctx.report.add((*path, "schedule"), "approximate", f"batch job {name} schedule", target.batch_schedule_gap)
             problems = True
+        capture = mapping(job.get("data_capture"))
+        if capture is not None and capture.get("sampling_percent", 100) and target.batch_capture_gap:
+            ctx.report.add(
+                (*path, "data_capture"), "approximate", f"batch job {name} data capture", target.batch_capture_gap
+            )
+            problems = True
         if not problems:
             ctx.report.add(path, "exact", moved)
+    for pi, pipeline in items(ctx.root.get("pipelines")):
+        for si, step in items(pipeline.get("steps")):
+            if step.get("kind") == "batch_scoring":
+                ctx.report.add(
+                    ("pipelines", pi, "steps", si),
+                    "exact",
+                    f"pipeline {pipeline.get('name')} step {step.get('name')} (batch job {step.get('batch_job')}): "
+                    f"{source.batch_step} → {target.batch_step}",
+                )
     if target.batch_monitors:
         for i, monitor in items(ctx.root.get("monitors")):
             if monitor.get("batch_job") is not None:

@@ -155,6 +155,10 @@ class Resolved:
         pipeline = self.spec.pipeline(pipeline_name)
         assert pipeline is not None
         step = next(s for s in pipeline.steps if s.name == step_name)
+        if step.batch_job is not None:  # a batch_scoring step runs on its batch job's compute
+            job = self.spec.batch_job(step.batch_job)
+            assert job is not None  # the rules guarantee it
+            return self.sku(job.compute)
         compute = step.compute or pipeline.compute
         return self.sku(compute) if compute is not None else None
 
@@ -180,7 +184,15 @@ class Resolved:
 
     @cached_property
     def batch_jobs(self) -> tuple[BatchJobPlan, ...]:
-        return tuple(batch_plan(j, self.model_version(j.model), self.sku(j.compute)) for j in self.spec.batch_jobs)
+        def schedules(job: str) -> tuple[str, ...]:
+            return tuple(
+                p.schedule for p in self.spec.pipelines for s in p.steps if p.schedule and s.batch_job == job
+            )
+
+        return tuple(
+            batch_plan(j, self.model_version(j.model), self.sku(j.compute), schedules(j.name))
+            for j in self.spec.batch_jobs
+        )
 
     def monitor_plan(self, monitor: Monitor) -> MonitorPlan:
         """The monitor with its endpoint followed (the rules guarantee the endpoint exists; a monitor over

@@ -27,15 +27,23 @@ class BatchJobPlan:
     version: ModelVersion | None  # None on the local target until a pipeline registers it
     sku: Sku
     input_kind: InputKind
+    # Crons of the scheduled pipelines whose batch_scoring steps run this job: their runs are its runs too.
+    pipeline_schedules: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         return self.job.name
 
     @property
+    def scheduled(self) -> bool:
+        return bool(self.job.schedule or self.pipeline_schedules)
+
+    @property
     def runs_per_month(self) -> int:
-        """Runs in a month of its schedule; 0 for a job run on demand only (then not priced)."""
-        return runs_per_month(self.job.schedule) if self.job.schedule else 0
+        """Runs in a month of its schedule and of the scheduled pipelines that run it; 0 for a job run on
+        demand only (then not priced)."""
+        crons = [*([self.job.schedule] if self.job.schedule else []), *self.pipeline_schedules]
+        return sum(runs_per_month(cron) for cron in crons)
 
     @property
     def instance_hours_per_run(self) -> float:
@@ -65,5 +73,7 @@ def runs_per_month(cron: str) -> int:
     return count
 
 
-def batch_plan(job: BatchJob, version: ModelVersion | None, sku: Sku) -> BatchJobPlan:
-    return BatchJobPlan(job, version, sku, "files" if job.input.uri else "feature_views")
+def batch_plan(
+    job: BatchJob, version: ModelVersion | None, sku: Sku, pipeline_schedules: tuple[str, ...] = ()
+) -> BatchJobPlan:
+    return BatchJobPlan(job, version, sku, "files" if job.input.uri else "feature_views", pipeline_schedules)

@@ -25,7 +25,22 @@ class Difference:
 
 
 def differences(resolved: Resolved) -> list[Difference]:
-    return [*_strategies(resolved), *_gates(resolved), *_approval(resolved), *_paused_monitors(resolved)]
+    return [
+        *_strategies(resolved),
+        *_gates(resolved),
+        *_approval(resolved),
+        *_paused_monitors(resolved),
+        *_batch_capture(resolved),
+    ]
+
+
+def _batch_capture(resolved: Resolved) -> Iterator[Difference]:
+    gap = profile(resolved.cloud).batch_capture_gap
+    if gap is None:
+        return
+    for bi, job in enumerate(resolved.spec.batch_jobs):
+        if job.captures:
+            yield Difference(("batch_jobs", bi, "data_capture"), f"batch job {job.name}: {gap}", "batch:data_capture")
 
 
 def _paused_monitors(resolved: Resolved) -> Iterator[Difference]:

@@ -1,7 +1,8 @@
 """Monthly cost of serving, before and after, from the compute catalog: on-demand price × instances ×
 730 hours per variant. Autoscaled endpoints cost a range (at the minimum and at the maximum instance
 count; asynchronous endpoints scaling to zero cost nothing at the minimum). Scheduled batch jobs are priced
-per run hour: runs in a month of their cron × their `expected_duration` × instances (mlstack.resolve.batch).
+per run hour: runs in a month of their cron (and of the scheduled pipelines whose batch_scoring steps run
+them) × their `expected_duration` × instances (mlstack.resolve.batch).
 Pipelines and monitor jobs bill per run, batch jobs without a schedule run on demand and serverless endpoints
 bill per GB-second: not estimated (the catalog has no serverless prices). An endpoint or batch job on a SKU whose
 price the catalog does not know (not read on the vendor's page) is not estimated either (None), and neither is a
@@ -160,9 +161,7 @@ def _costs(resolved: Resolved | None) -> tuple[dict[str, Cost], list[Sku]]:
         )
     for job in resolved.batch_jobs:
         skus.append(job.sku)
-        runs = (
-            f"{job.runs_per_month} runs × {job.job.expected_duration / 3600:g} h" if job.job.schedule else "on demand"
-        )
+        runs = f"{job.runs_per_month} runs × {job.job.expected_duration / 3600:g} h" if job.scheduled else "on demand"
         hours = job.instance_hours_per_month
         out[f"{BATCH}{job.name}"] = Cost(
             job.monthly_cost,

@@ -351,7 +351,9 @@ class Gate(Model):
         return self
 
 
-StepKind = Literal["data_validation", "processing", "training", "evaluation", "registration", "deployment"]
+StepKind = Literal[
+    "data_validation", "processing", "training", "evaluation", "registration", "deployment", "batch_scoring"
+]
 STEPS_WITH_CODE = ("data_validation", "processing", "training", "evaluation")
 
 
@@ -371,6 +373,9 @@ class Step(Model):
     model_group: str | None = Field(None, description="registration steps: where the model is registered.")
     aliases: list[str] = Field(default_factory=list, description="registration steps: aliases to move.")
     endpoint: str | None = Field(None, description="deployment steps: the endpoint to roll out to.")
+    batch_job: str | None = Field(
+        None, description="batch_scoring steps: the batch job (under batch_jobs) the step runs once, as declared."
+    )
     timeout: Duration = Field(3600, description="Stop the step after this long.")
 
     @model_validator(mode="after")
@@ -383,6 +388,15 @@ class Step(Model):
             raise ValueError("a registration step needs model_group")
         if self.kind == "deployment" and not self.endpoint:
             raise ValueError("a deployment step needs endpoint")
+        if self.kind == "batch_scoring" and not self.batch_job:
+            raise ValueError("a batch_scoring step needs batch_job: the batch job it runs")
+        if self.kind == "batch_scoring" and (self.entrypoint or self.image or self.compute is not None):
+            raise ValueError(
+                "a batch_scoring step runs its batch job's model on the job's compute: set no entrypoint, image "
+                "or compute on the step"
+            )
+        if self.batch_job and self.kind != "batch_scoring":
+            raise ValueError("batch_job belongs on a batch_scoring step")
         return self
 
 

@@ -187,6 +187,9 @@ def _references(spec: Spec, cloud: str) -> Iterator[Problem]:
                 yield ("pipelines", pi, "steps", si, "model_group"), _missing("model group", step.model_group, groups)
             if step.endpoint and step.endpoint not in endpoints:
                 yield ("pipelines", pi, "steps", si, "endpoint"), _missing("endpoint", step.endpoint, endpoints)
+            if step.batch_job and spec.batch_job(step.batch_job) is None:
+                jobs = [b.name for b in spec.batch_jobs]
+                yield ("pipelines", pi, "steps", si, "batch_job"), _missing("batch job", step.batch_job, jobs)
     for bi, job in enumerate(spec.batch_jobs):
         for fi, view in enumerate(job.input.feature_views):
             if view not in views:

@@ -7,6 +7,7 @@ from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, TargetProfile
 from mlstack.targets.images import ImageTable, ServingImage
 
 AWS = TargetProfile(
+    batch_step="a Transform step (Batch Transform) in the SageMaker pipeline",
     batch_service="SageMaker Batch Transform (a Transform step in a scheduled SageMaker pipeline)",
     batch_formats=("csv",),  # split by line, each row joined to its prediction
     batch_monitors=(

@@ -13,13 +13,19 @@ SUBNET_ID = (
 SUBNET_EXAMPLE = "/subscriptions/<id>/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/ml"
 
 AZURE = TargetProfile(
+    batch_step="a command step invoking the Azure ML batch endpoint in the pipeline job",
     batch_service="an Azure ML batch endpoint with a model batch deployment",
     batch_schedule_gap=(
         "Azure ML schedules start pipeline jobs, not batch endpoint invocations; the schedule is not applied — "
-        "invoke the batch endpoint on it from a scheduled pipeline, Data Factory or Fabric"
+        "run the job from a pipeline with this schedule and a step `kind: batch_scoring` naming it (an Azure ML "
+        "schedule then starts it)"
     ),
     batch_monitors=(
         "monitors over a batch job are not lowered to Azure ML yet (a monitor over a registered data asset of the outputs is the closest); watch an endpoint, or run this monitor on the local emulator"
+    ),
+    batch_capture_gap=(
+        "Azure ML batch deployments capture nothing: nothing is captured; the predictions file (every scored "
+        "row) under the output is the record of what was scored"
     ),
     cloud="azure",
     required_settings="subscription_id, resource_group and workspace",

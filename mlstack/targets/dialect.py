@@ -113,8 +113,11 @@ class TargetProfile:
     # Batch jobs: what runs them, the file formats it reads and writes, and (None when applied) why the
     # job's schedule is not.
     batch_service: str = ""
+    batch_step: str = ""  # what runs a pipeline's batch_scoring step
     batch_formats: tuple[str, ...] = ("csv", "parquet")
     batch_schedule_gap: str | None = None
+    # None when a batch job's data_capture is applied; else what happens instead (a located warning).
+    batch_capture_gap: str | None = None
     # Endpoints without a fleet: where the target has none, what it offers that comes closest.
     serverless_instead: str = ""
     asynchronous: bool = False  # queued requests answered by writing results to storage

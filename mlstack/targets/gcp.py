@@ -7,10 +7,17 @@ from mlstack.targets.dialect import ALL_STRATEGIES, NameRule, SourceTables, Targ
 from mlstack.targets.images import ImageTable, ServingImage
 
 GCP = TargetProfile(
+    batch_step="a task creating the Vertex batch prediction job in the KFP pipeline",
     batch_service="a Vertex batch prediction job (started by a KFP pipeline on a Vertex schedule)",
     batch_formats=("csv",),  # Vertex reads CSV, JSON Lines, TFRecord, file lists and BigQuery
     batch_monitors=(
-        "monitors over a batch job are not lowered to Vertex yet (a batch prediction job's model_monitoring_config is the closest); watch an endpoint, or run this monitor on the local emulator"
+        "monitors over a batch job are not lowered to Vertex (the closest, a batch prediction job's "
+        "model_monitoring_config, exists only in the v1beta1 API); watch an endpoint, or run this monitor on the "
+        "local emulator"
+    ),
+    batch_capture_gap=(
+        "Vertex batch prediction records no capture of its own: nothing is captured; its predictions (each "
+        "instance with its prediction, in JSON Lines under the output) are the record of what was scored"
     ),
     cloud="gcp",
     required_settings="project",

@@ -10,6 +10,7 @@ LOCAL = TargetProfile(
     emulated=True,
     serves_unregistered_versions=True,
     batch_from_feature_views=True,
+    batch_step="the emulator's batch runner, inside the pipeline run",
     batch_service="the emulator's batch runner (mlstack batch run, and its scheduler)",
     title="the local emulator",
     names={},

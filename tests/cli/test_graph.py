@@ -156,3 +156,21 @@ def test_mermaid_to_a_file_is_what_stdout_shows(tmp_path: Path):
     assert out.read_text() == to_mermaid(build(load(FRAUD).spec))
     unwritable = mlstack("graph", "-f", str(FRAUD), "--format", "mermaid", "-o", str(tmp_path / "no" / "such.mmd"))
     assert unwritable.returncode == 1 and "cannot write" in unwritable.stderr and "Traceback" not in unwritable.stderr
+
+
+def test_batch_jobs_are_drawn_with_their_model_the_pipeline_running_them_and_their_monitors():
+    from mlstack.spec.models import Monitor
+
+    spec = load(REPO / "specs" / "batch-scoring.yaml").spec
+    drift = Monitor(
+        name="nightly-drift", kind="data_drift", batch_job="nightly-scores", baseline="b.csv", metric="psi"
+    )
+    graph = build(spec.model_copy(update={"monitors": [drift]}))
+    edges = {(e.source, e.target, e.label) for e in graph.edges}
+    assert {
+        ("model_group/fraud-model", "batch_job/nightly-scores", "@champion"),
+        ("pipeline/checked-scores", "batch_job/nightly-scores", "runs"),
+        ("batch_job/nightly-scores", "monitor/nightly-drift", "data drift"),
+    } <= edges
+    assert "cron 0 2 * * *" in graph.nodes["batch_job/nightly-scores"].label
+    assert not any(key.startswith("endpoint/") for key in graph.nodes)  # no endpoint is invented for it

@@ -45,7 +45,7 @@ monitors:
 
 @pytest.fixture
 def batch_spec(tmp_path: Path):
-    for folder in ("models", "baselines"):
+    for folder in ("models", "baselines", "batch"):
         shutil.copytree(REPO / "specs" / folder, tmp_path / folder)
     spec = tmp_path / "batch-scoring.yaml"
     spec.write_text((REPO / "specs" / "batch-scoring.yaml").read_text() + EXTRA)

@@ -22,14 +22,32 @@ def migrated(tmp_path: Path, to: str, spec: str = EXAMPLE) -> dict:
     return {c["path"]: c for c in json.loads(js.read_text())["changes"]}
 
 
-@pytest.mark.parametrize(
-    ("to", "service"),
-    [("aws", "SageMaker Batch Transform"), ("gcp", "Vertex batch prediction job")],
-)
-def test_a_batch_job_moves_exactly_where_the_destination_runs_it_as_written(tmp_path, to, service):
-    changes = migrated(tmp_path, to)
+def test_a_batch_job_moves_exactly_where_the_destination_runs_it_as_written(tmp_path):
+    changes = migrated(tmp_path, "aws")
     job = changes["batch_jobs[0]"]
-    assert job["grade"] == "exact" and service in job["what"] and "batch runner" in job["what"]
+    assert job["grade"] == "exact" and "SageMaker Batch Transform" in job["what"] and "batch runner" in job["what"]
+
+
+@pytest.mark.parametrize(("to", "instead"), [("gcp", "Vertex batch prediction"), ("azure", "Azure ML batch")])
+def test_data_capture_the_destination_drops_is_graded_approximate(tmp_path, to, instead):
+    changes = migrated(tmp_path, to)
+    assert "batch_jobs[0]" not in changes  # not exact: one of its fields is not applied
+    capture = changes["batch_jobs[0].data_capture"]
+    assert capture["grade"] == "approximate" and instead in capture["why"] and "nothing is captured" in capture["why"]
+
+
+@pytest.mark.parametrize(
+    ("to", "step"),
+    [
+        ("aws", "Transform step"),
+        ("gcp", "Vertex batch prediction job in the KFP pipeline"),
+        ("azure", "invoking the Azure ML batch endpoint"),
+    ],
+)
+def test_a_batch_scoring_step_is_graded_by_what_runs_it_on_each_side(tmp_path, to, step):
+    changes = migrated(tmp_path, to)
+    graded = changes["pipelines[0].steps[1]"]
+    assert graded["grade"] == "exact" and step in graded["what"] and "emulator's batch runner" in graded["what"]
 
 
 def test_azure_says_its_schedule_is_not_applied(tmp_path):
@@ -59,4 +77,4 @@ monitors:
     assert changes["batch_jobs[0].format"]["grade"] == "unsupported"
     assert "scores csv files" in changes["batch_jobs[0].format"]["decide"]
     monitor = changes["monitors[0].batch_job"]
-    assert monitor["grade"] == "unsupported" and "model_monitoring_config is the closest" in monitor["decide"]
+    assert monitor["grade"] == "unsupported" and "model_monitoring_config, exists only in the v1beta1" in monitor["decide"]

@@ -27,8 +27,8 @@ def build(resolved: Resolved) -> None:
     shared = platform.build(ctx)
     registry.build(ctx)
     features.build(ctx, shared)
-    pipelines.build(ctx, shared)
-    batch.build(ctx, shared)
+    batch_models = batch.build(ctx, shared)  # before pipelines: their batch_scoring steps score with these models
+    pipelines.build(ctx, shared, batch_models)
     watching = monitors.alarms(ctx, shared)
     served = endpoints.build(ctx, shared, watching.rollback_alarms(ctx))
     monitors.jobs(ctx, shared, watching, served)

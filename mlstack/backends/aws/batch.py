@@ -5,7 +5,9 @@ The Transform step's Arguments are a CreateTransformJob request without its name
 names the job): the model, the input prefix split by line, the output under
 `<output>/<execution id>/` with each input row joined to its prediction (as the local emulator writes
 them), the resolved instance type and count, and the batch data capture when the job captures.
-`definition` is pure (json only): tests check it against botocore's CreateTransformJob shape."""
+A pipeline's `batch_scoring` step is the same Transform step (same arguments, same model) inside that
+pipeline's definition (pipeline_definition.py). `definition` and `transform_arguments` are pure (json
+only): tests check them against botocore's CreateTransformJob shape."""
 
 from __future__ import annotations
 
@@ -87,7 +89,10 @@ def definition(plan: BatchJobPlan, model_name: str, kms_key: str | None) -> str:
     return json.dumps(document, sort_keys=True, separators=(",", ":"))
 
 
-def build(ctx: Aws, platform: Platform) -> None:
+def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.Model]:
+    """Batch job name -> the SageMaker model it scores with (a pipeline's batch_scoring step runs the
+    same model in its own Transform step)."""
+    models = {}
     for plan in ctx.resolved.batch_jobs:
         job = plan.job
         component = SpecComponent("batch_job", job.name)
@@ -160,3 +165,5 @@ def build(ctx: Aws, platform: Platform) -> None:
             starter = platform.role_arns["pipeline-starter"]
             schedule(ctx, f"batch-{job.name}", job.schedule, arn, starter, ctx.child(component, depends_on=[start]))
         component.done({"pipeline": resource.pipeline_name, "arn": arn, "model": model.name})
+        models[job.name] = model
+    return models

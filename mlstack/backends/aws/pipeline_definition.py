@@ -1,7 +1,9 @@
 """A spec pipeline as a SageMaker Pipelines definition, rendered from templates/sagemaker/pipeline.json.j2.
 
 Step kinds map to step types: data_validation, processing, evaluation and deployment run as Processing
-jobs, training as a Training job, registration as RegisterModel. An evaluation step with gates is
+jobs, training as a Training job, registration as RegisterModel, batch_scoring as a Transform step (the
+batch job's own CreateTransformJob arguments, mlstack.backends.aws.batch; the steps after it wait for it
+and read the job's declared output, not a pipeline input). An evaluation step with gates is
 followed by a Condition step over its evaluation report (the flat `metrics.json`, `<name>`): the
 steps that come after the evaluation run in its IfSteps, a Fail step in its ElseSteps.
 
@@ -26,7 +28,7 @@ from typing import Any
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 from mlstack.resolve.gates import ResolvedGate
 from mlstack.resolve.pipelines import ancestors, dependencies
-from mlstack.spec.models import Pipeline, Step
+from mlstack.spec.models import STEPS_WITH_CODE, Pipeline, Step
 
 TEMPLATE = TEMPLATES_ROOT / "sagemaker" / "pipeline.json.j2"
 TRIGGER_PARAMETER = "MlstackTrigger"
@@ -61,6 +63,7 @@ class Settings:
     instance_types: dict[str, str]  # step name -> instance type
     registrations: dict[str, Registration] = field(default_factory=dict)  # registration step name ->
     endpoints: dict[str, str] = field(default_factory=dict)  # deployment step name -> endpoint vendor name
+    transforms: dict[str, dict[str, Any]] = field(default_factory=dict)  # batch_scoring step -> Transform Arguments
     champions: dict[str, float] = field(default_factory=dict)  # metric -> the champion's declared value
     feature_groups: list[str] = field(default_factory=list)
     feature_database: str | None = None
@@ -136,7 +139,7 @@ class _Builder:
         found = [
             {"name": dep, "uri": self.output_of(dep), "local_path": f"{PROCESSING_ROOT}/input/{dep}"}
             for dep in deps
-            if self.kinds[dep] not in ("registration", "deployment")
+            if self.kinds[dep] in STEPS_WITH_CODE
         ]
         if self.pipeline.data:  # every code step reads the pipeline's data (MLSTACK_DATA in the contract)
             found.append({"name": "data", "uri": self.pipeline.data, "local_path": f"{PROCESSING_ROOT}/input/data"})
@@ -298,8 +301,14 @@ class _Builder:
                 )
         return found
 
+    def transform(self, index: int) -> dict[str, Any]:
+        step = self.pipeline.steps[index]
+        return {**self.base(index), "type": "Transform", "arguments": self.settings.transforms[step.name]}
+
     def view(self, index: int) -> dict[str, Any]:
         kind = self.pipeline.steps[index].kind
+        if kind == "batch_scoring":
+            return self.transform(index)
         if kind == "training":
             return self.training(index)
         if kind == "registration":

@@ -23,7 +23,7 @@ from mlstack.backends.aws.platform import Platform, role_policy
 from mlstack.backends.aws.registry import package_group_arn
 from mlstack.backends.components import SpecComponent
 from mlstack.backends.serving_images import serves_on_gpu
-from mlstack.spec.models import Pipeline
+from mlstack.spec.models import STEPS_WITH_CODE, Pipeline
 from mlstack.targets import aws as dialect
 
 DEPLOY_INSTANCE = "ml.t3.medium"
@@ -70,7 +70,7 @@ def code_images(ctx: Aws, pipeline: Pipeline) -> list[str]:
     found = [
         step.image or pipeline.image or images.step_image(ctx.region)
         for step in pipeline.steps
-        if step.kind not in ("registration", "deployment")
+        if step.kind in STEPS_WITH_CODE
     ]
     return list(dict.fromkeys(found))
 
@@ -82,11 +82,21 @@ def _settings(
     role_arn: str,
     runtime_image: str | None,
     step_images_built: dict[str, str] | None = None,
+    batch_models: dict[str, str] | None = None,
 ) -> Settings:
-    """`step_images_built`: each code image -> the same with mlstack's step adapter, as this stack pushed it."""
+    """`step_images_built`: each code image -> the same with mlstack's step adapter, as this stack pushed it;
+    `batch_models`: batch job -> the SageMaker model its batch_scoring steps run."""
+    from mlstack.backends.aws.batch import transform_arguments  # batch.py schedules through this module
+
     built = step_images_built or {}
-    step_images, instance_types = {}, {}
+    step_images, instance_types, transforms = {}, {}, {}
+    plans = {p.name: p for p in ctx.resolved.batch_jobs}
     for step in pipeline.steps:
+        if step.kind == "batch_scoring":  # the batch job's own Transform: its model, SKU and instances
+            assert step.batch_job is not None  # the spec models require it
+            model = (batch_models or {}).get(step.batch_job, "")
+            transforms[step.name] = transform_arguments(plans[step.batch_job], model, ctx.kms_key)
+            continue
         compute = step.compute or pipeline.compute
         profile = ctx.resolved.profile(compute) if compute is not None else None
         if step.kind == "deployment":
@@ -114,6 +124,7 @@ def _settings(
             if s.kind == "registration" and s.model_group
         },
         endpoints={s.name: ctx.names.sagemaker(s.endpoint) for s in pipeline.steps if s.endpoint},
+        transforms=transforms,
         champions=ctx.resolved.champion_metrics(pipeline),
         feature_groups=[ctx.names.sagemaker(v, max_length=dialect.FEATURE_GROUP) for v in pipeline.feature_views],
         feature_database=ctx.names.glue_database() if offline else None,
@@ -186,6 +197,20 @@ def _policy(ctx: Aws, pipeline: Pipeline, platform: Platform, settings: Settings
                     ],
                 )
             )
+    if any(s.kind == "batch_scoring" for s in pipeline.steps):
+        # The Transform step starts a transform job (named like the other jobs SageMaker Pipelines starts) on
+        # the batch job's model; CreateTransformJob passes no role (the model runs as its own), so none is passed.
+        statements.append(
+            iam.allow(
+                [
+                    "sagemaker:AddTags",
+                    "sagemaker:CreateTransformJob",
+                    "sagemaker:DescribeTransformJob",
+                    "sagemaker:StopTransformJob",
+                ],
+                [ctx.arn("sagemaker", f"transform-job/{JOB_PREFIX}*")],
+            )
+        )
     deploys = [ctx.names.sagemaker(s.endpoint) for s in pipeline.steps if s.kind == "deployment" and s.endpoint]
     if deploys:
         # The deploy job (mlstack.jobs.deploy) rolls the endpoint to the registered model through a new
@@ -292,8 +317,13 @@ def schedule(
     )
 
 
-def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.Pipeline]:
+def build(
+    ctx: Aws, platform: Platform, batch_models: dict[str, aws.sagemaker.Model] | None = None
+) -> dict[str, aws.sagemaker.Pipeline]:
+    """`batch_models`: batch job -> its SageMaker model (mlstack.backends.aws.batch), which the pipelines'
+    batch_scoring steps run."""
     pipelines = {}
+    models = batch_models or {}
     for pipeline in ctx.resolved.spec.pipelines:
         component = SpecComponent("pipeline", pipeline.name)
         role_arn = platform.role_arns["pipeline"]
@@ -303,9 +333,11 @@ def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.Pipeline]:
         static = _settings(ctx, pipeline, "", "", "" if runtime else None)
         policy = _policy(ctx, pipeline, platform, static, component)
         built = {base: platform.step_image(base) for base in code_images(ctx, pipeline)}
-        definition = pulumi.Output.all(platform.bucket_name, role_arn, runtime, pulumi.Output.all(**built)).apply(
-            lambda values, p=pipeline: render(p, _settings(ctx, p, values[0], values[1], values[2], values[3]))
-        )
+        scored = {s.batch_job: models[s.batch_job] for s in pipeline.steps if s.batch_job}
+        names = {job: model.name for job, model in scored.items()}
+        definition = pulumi.Output.all(
+            platform.bucket_name, role_arn, runtime, pulumi.Output.all(**built), pulumi.Output.all(**names)
+        ).apply(lambda values, p=pipeline: render(p, _settings(ctx, p, *values)))
         vendor = ctx.names.sagemaker(pipeline.name, max_length=dialect.PIPELINE)
         resource = aws.sagemaker.Pipeline(
             pipeline.name,
@@ -315,7 +347,7 @@ def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.Pipeline]:
             role_arn=role_arn,
             pipeline_definition=definition,
             tags=ctx.tags,
-            opts=ctx.child(component, depends_on=[policy, *platform.bucket_ready]),
+            opts=ctx.child(component, depends_on=[policy, *platform.bucket_ready, *scored.values()]),
         )
         arn = ctx.known(resource.arn, ctx.arn("sagemaker", f"pipeline/{vendor}"))
         _starts(ctx, pipeline, platform, arn, component)

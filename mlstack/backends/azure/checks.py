@@ -42,10 +42,14 @@ def model_type_problem(version: ModelVersion) -> str | None:
     return None
 
 
+# Steps that run mlstack's own runtime image (deploy_job.py, batch_step.py), not the spec's.
+RUNTIME_STEPS = ("deployment", "batch_scoring")
+
+
 def step_problem(pipeline: Pipeline, index: int) -> tuple[str, str] | None:
     """(field, message) for a step Azure cannot run as written."""
     step: Step = pipeline.steps[index]
-    if step.kind != "deployment" and (step.image or pipeline.image) is None:
+    if step.kind not in RUNTIME_STEPS and (step.image or pipeline.image) is None:
         return "image", f"pipeline {pipeline.name} step {step.name}: Azure runs steps from an image; set image"
     if step.kind == "registration" and not any(
         pipeline.steps[j].kind == "training" for j in ancestors(pipeline, index)

@@ -1,6 +1,8 @@
 """Pipelines as Azure ML pipeline jobs: the steps as command components (ComponentVersion), the job
 rendered from templates/azureml/pipeline_job.yaml.j2, a Schedule with a cron trigger when the spec gives
-one, and a Logic App that submits the same job when a monitor alerts (mlstack.backends.azure.events)."""
+one, and a Logic App that submits the same job when a monitor alerts (mlstack.backends.azure.events).
+A batch_scoring step invokes its batch job's batch endpoint and waits for it (batch_step.py), on the
+batch job's cluster."""
 
 from __future__ import annotations
 
@@ -18,7 +20,8 @@ import pulumi
 import yaml
 from pulumi_azure_native import machinelearningservices as ml
 
-from mlstack.backends.azure.checks import step_problem
+from mlstack.backends.azure.batch import DEPLOYMENT, batch_endpoint_name
+from mlstack.backends.azure.checks import RUNTIME_STEPS, step_problem
 from mlstack.backends.azure.context import Azure, short_hash
 from mlstack.backends.azure.endpoints import Deployment, endpoint_arm_id, rollback_rule_ids
 from mlstack.backends.azure.environments import Environments
@@ -121,7 +124,7 @@ def template_context(
         sku = resolved.step_sku(pipeline.name, step.name)
         if problem := step_problem(pipeline, index):
             raise MlstackError(problem[1])
-        image = RUNTIME if step.kind == "deployment" else step.image or pipeline.image
+        image = RUNTIME if step.kind in RUNTIME_STEPS else step.image or pipeline.image
         deps = [job_id(d) for d in dependencies(pipeline, index)]
         parameters = {
             **{
@@ -156,6 +159,8 @@ def template_context(
             entry |= {"model_group": step.model_group, "model_from": _upstream_training(pipeline, index)}
         if step.kind == "deployment":
             entry["deploy"] = _deploy_target(ctx, pipeline, step, deployments)
+        if step.kind == "batch_scoring":
+            entry["batch"] = _batch_target(ctx, step)
         spec_version = short_hash(json.dumps(entry, sort_keys=True, default=str), digits=12)
         name = component_name(ctx, pipeline.name, step.name)
         entry["component"] = {
@@ -201,6 +206,21 @@ def _deploy_target(ctx: Azure, pipeline: Pipeline, step: Step, deployments: dict
         "approval": spec_group.approval if spec_group else "manual",
         "rollout": json.dumps(rollout.as_dict(), sort_keys=True),
         "rules": rollback_rule_ids(ctx, endpoint, primary.variant.name),
+    }
+
+
+def _batch_target(ctx: Azure, step: Step) -> dict[str, str]:
+    """What mlstack.backends.azure.batch_step needs to run the step's batch job once: its batch endpoint
+    (batch.py) and the job's input and output."""
+    job = ctx.resolved.spec.batch_job(step.batch_job or "")
+    assert job is not None and job.input.uri is not None  # the rules: the job exists and reads files here
+    return {
+        "workspace_id": ctx.workspace_arm_id(),
+        "endpoint": batch_endpoint_name(ctx, job.name),
+        "deployment": DEPLOYMENT,
+        "input": job.input.uri,
+        "input_type": "uri_file" if Path(job.input.uri).suffix else "uri_folder",
+        "output": job.output,
     }
 
 
@@ -268,7 +288,7 @@ def build_pipeline(
     assert ctx.platform is not None
     component = ctx.component("pipeline", pipeline.name)
     images = sorted(
-        {RUNTIME if s.kind == "deployment" else (s.image or pipeline.image or "") for s in pipeline.steps} - {""}
+        {RUNTIME if s.kind in RUNTIME_STEPS else (s.image or pipeline.image or "") for s in pipeline.steps} - {""}
     )
     # each step runs an image this stack built: the CLI with its extension, or the step's image with mlstack
     if ctx.platform.images is None:

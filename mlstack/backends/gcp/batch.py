@@ -3,7 +3,8 @@ stored in the platform bucket and run on the job's schedule (a Vertex schedule, 
 
 The task resolves the model reference at run time (an alias follows the registry; a version number is the
 Vertex version labelled with it), creates the BatchPredictionJob described by `job_request` and waits for
-it. `job_request` is pure: tests build `aiplatform_v1.BatchPredictionJob` from it. Data capture of batch
+it. A pipeline's batch_scoring step is the same task in that pipeline (pipelines.py). `job_request` is
+pure: tests build `aiplatform_v1.BatchPredictionJob` from it. Data capture of batch
 jobs has no Vertex counterpart here (rules: monitors over a batch job)."""
 
 from __future__ import annotations
@@ -49,14 +50,26 @@ def job_request(
     return request
 
 
-def _pipeline_spec(ctx: Any, plan: BatchJobPlan, model: str, name: str, selector: dict[str, str], account: str) -> str:
-    """The one-task pipeline of a batch job: runtime `batch` with the job's request."""
-    from mlstack.backends.gcp import pipelines
+def batch_task(ctx: Any, plan: BatchJobPlan, task: str, account: str, after: list[str] | None = None) -> Any:
+    """The task that runs one batch job: runtime `batch` with the job's request. A batch job's own pipeline
+    is this task alone; a pipeline's batch_scoring step is this task among its others."""
     from mlstack.backends.gcp.kfp import Task
+    from mlstack.backends.gcp.registry import model_id
 
-    request = job_request(plan, model, ctx.name(name, max_length=128), account, ctx.labels, ctx.kms_key)
+    job = plan.job
+    model = f"projects/{ctx.project}/locations/{ctx.region}/models/{model_id(ctx, job.model.group)}"
+    selector = {"alias": job.model.alias} if job.model.alias else {"version": str(job.model.version)}
+    display = ctx.name(f"batch-{job.name}", max_length=128)
+    request = job_request(plan, model, display, account, ctx.labels, ctx.kms_key)
     options = {"request": json.dumps(request, sort_keys=True), "region": ctx.region, **selector}
-    task = Task.system("score", "batch", options)
+    return Task.system(task, "batch", options, after)
+
+
+def _pipeline_spec(ctx: Any, plan: BatchJobPlan, name: str, account: str) -> str:
+    """The one-task pipeline of a batch job."""
+    from mlstack.backends.gcp import pipelines
+
+    task = batch_task(ctx, plan, "score", account)
     return pipelines.system_pipeline(ctx, name, f"Batch job {plan.name}: {plan.job.model.describe()}", task)
 
 
@@ -65,19 +78,13 @@ def build_batch_jobs(ctx: Any) -> None:
 
     from mlstack.backends.components import SpecComponent
     from mlstack.backends.gcp import pipelines
-    from mlstack.backends.gcp.registry import model_id
 
     assert ctx.platform is not None
     for plan in ctx.resolved.batch_jobs:
         job = plan.job
         component = SpecComponent("batch_job", job.name)
         name = f"batch-{job.name}"
-        model = f"projects/{ctx.project}/locations/{ctx.region}/models/{model_id(ctx, job.model.group)}"
-        selector = {"alias": job.model.alias} if job.model.alias else {"version": str(job.model.version)}
-
-        spec_json = ctx.platform.accounts.email("pipelines").apply(
-            functools.partial(_pipeline_spec, ctx, plan, model, name, selector)
-        )
+        spec_json = ctx.platform.accounts.email("pipelines").apply(functools.partial(_pipeline_spec, ctx, plan, name))
         stored = pipelines.store(ctx, component, name, spec_json)
         if job.schedule:
             pipelines.schedule(ctx, component, name, job.schedule, spec_json, "pipelines")

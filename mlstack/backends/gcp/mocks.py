@@ -9,7 +9,10 @@ def outputs(typ: str, name: str, inputs: dict[str, Any], region: str) -> dict[st
     """A resource's outputs: its inputs and what Google Cloud adds. `name` is the vendor name."""
     if not typ.startswith("gcp:"):
         return {"name": name, **inputs}
-    return {"name": name, "id": f"projects/mock/locations/{region}/{name}", **inputs}
+    found = {"name": name, "id": f"projects/mock/locations/{region}/{name}", **inputs}
+    if typ == "gcp:serviceaccount/account:Account":  # the address Google gives every service account
+        found["email"] = f"{inputs['accountId']}@{inputs.get('project', 'mock')}.iam.gserviceaccount.com"
+    return found
 
 
 PROJECT_NUMBER = "123456789012"

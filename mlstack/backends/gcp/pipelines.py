@@ -10,7 +10,9 @@ Steps, in order, as the spec's kinds become tasks:
 - registration: runtime `register` uploads the nearest training step's output as a new version of the
   group (parent model, aliases moved), with the evaluation metrics imported as a model evaluation;
 - deployment: runtime `deploy` rolls the registered version out on the endpoint with the endpoint's
-  strategy (the same rollout code as the endpoint's Pulumi provider).
+  strategy (the same rollout code as the endpoint's Pulumi provider);
+- batch_scoring: runtime `batch` creates the batch job's Vertex batch prediction job (its model
+  reference resolved when the task runs) and waits for it (batch.py), as the batch job's own pipeline does.
 Vertex has no per-task timeout for container tasks, so `timeout` is not enforced on this target.
 
 The spec is also written to `gs://<bucket>/pipelines/<name>/pipeline.json`, which is what the retrain
@@ -25,6 +27,7 @@ import pulumi_gcp as gcp
 
 from mlstack.backends.components import SpecComponent
 from mlstack.backends.gcp import kfp
+from mlstack.backends.gcp.batch import batch_task
 from mlstack.backends.gcp.checks import CODE_STEPS, step_problem, upstream
 from mlstack.backends.gcp.context import Gcp, label_part
 from mlstack.backends.gcp.kfp import Task
@@ -59,8 +62,12 @@ def _code_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Ta
     )
 
 
-def pipeline_tasks(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> list[Task]:
+def pipeline_tasks(
+    ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str], account: str | None = None
+) -> list[Task]:
+    """`account`: the service account batch prediction jobs run as (needed when a step is batch_scoring)."""
     deps = graph(pipeline)
+    plans = {p.name: p for p in ctx.resolved.batch_jobs}
     gated: dict[str, str] = {}  # evaluation step -> its gate task
     tasks: list[Task] = []
     for step in pipeline.steps:
@@ -73,6 +80,9 @@ def pipeline_tasks(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> l
             tasks[-1].after = after
         elif step.kind == "registration":
             tasks.append(_register_task(ctx, pipeline, step, after))
+        elif step.kind == "batch_scoring":
+            assert step.batch_job is not None and account is not None  # the spec models; build_pipeline
+            tasks.append(batch_task(ctx, plans[step.batch_job], step.name, account, after))
         else:
             assert step.endpoint is not None
             registered = upstream(pipeline, step, "registration")
@@ -222,14 +232,26 @@ def store(ctx: Gcp, component: SpecComponent, name: str, spec_json: pulumi.Input
 def build_pipeline(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> gcp.storage.BucketObject:
     assert ctx.platform is not None
     component = SpecComponent("pipeline", pipeline.name)
-    spec_json = kfp.render(
-        ctx.name(pipeline.name),
-        pipeline.description,
-        ctx.platform.gcs("pipelines", pipeline.name),
-        pipeline.parameters,
-        pipeline_tasks(ctx, pipeline, endpoints),
-        ctx.platform.runtime_image(),
-    )
+
+    def render(account: str | None) -> str:
+        assert ctx.platform is not None
+        return kfp.render(
+            ctx.name(pipeline.name),
+            pipeline.description,
+            ctx.platform.gcs("pipelines", pipeline.name),
+            pipeline.parameters,
+            pipeline_tasks(ctx, pipeline, endpoints, account),
+            ctx.platform.runtime_image(),
+        )
+
+    spec_json: pulumi.Input[str]
+    if any(s.kind == "batch_scoring" for s in pipeline.steps):  # its batch prediction jobs name their account
+        for step in pipeline.steps:  # a step Vertex cannot run fails the plan here, not inside an apply
+            if problem := step_problem(ctx.resolved.spec, pipeline, step):
+                raise MlstackError(problem[1])
+        spec_json = ctx.platform.accounts.email("pipelines").apply(render)
+    else:
+        spec_json = render(None)
     stored = store(ctx, component, pipeline.name, spec_json)
     if pipeline.schedule:
         schedule(ctx, component, pipeline.name, pipeline.schedule, spec_json, "pipelines")

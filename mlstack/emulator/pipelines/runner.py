@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from mlstack.emulator.core import Emulator
 
 LOG_TAIL_LINES = 15
+BATCH_RUN_FILE = "batch_run.json"  # a batch_scoring step's record of the run it started
 log = logging.getLogger("mlstack.emulator")
 
 
@@ -112,7 +113,9 @@ class PipelineRunner:
             self._update_step(run_id, step["name"], status="running", started_at=time.time())
             emit(f"step {step['name']} ({step['kind']}) running", level="step", step=step["name"])
             try:
-                message = self._step(run_id, pipeline, step, steps, step_params, outputs, data_path, run_lineage)
+                message = self._step(
+                    run_id, pipeline, step, steps, step_params, outputs, data_path, run_lineage, emit
+                )
             except (StepFailed, MlstackError) as exc:
                 self._update_step(run_id, step["name"], status="failed", finished_at=time.time(), message=str(exc))
                 emit(f"step {step['name']} failed: {exc}", level="error", step=step["name"])
@@ -157,6 +160,7 @@ class PipelineRunner:
         outputs: dict[str, Path],
         data_path: str,
         run_lineage: dict[str, Any],
+        emit: Emit,
     ) -> str:
         output = inside(self.core.state.runs, run_id, step["name"], "output")
         output.mkdir(parents=True, exist_ok=True)
@@ -165,6 +169,8 @@ class PipelineRunner:
             return self._register(run_id, pipeline, step, steps, upstream, run_lineage)
         if step["kind"] == "deployment":
             return self.core.deploy_endpoint(step["endpoint"])
+        if step["kind"] == "batch_scoring":
+            return self._score(run_id, step, output, emit)
         self._run_code(run_id, pipeline, step, params, output, {d: outputs[d] for d in step["depends_on"]}, data_path)
         if missing := contract.missing_output(step["kind"], output):
             raise StepFailed(missing)
@@ -287,6 +293,22 @@ class PipelineRunner:
                     (now, run_id),
                 )
         return message
+
+    def _score(self, run_id: str, step: dict[str, Any], output: Path, emit: Emit) -> str:
+        """Run the step's batch job once, as `mlstack batch run` would (a `batch_runs` row triggered by
+        `pipeline:<run>`), and record the run in the step's output (`batch_run.json`). The steps after it
+        wait for it and read the job's declared output, as on the clouds, where the predictions land in
+        the job's output location, not in the pipeline's."""
+
+        def progress(message: str, **_: Any) -> None:
+            emit(message, level="step", step=step["name"])
+
+        try:
+            run = self.core.batch.run_now(step["batch_job"], f"pipeline:{run_id}", progress)
+        except (MlstackError, ValueError, OSError) as exc:  # a missing input, an unreadable file, a bad model
+            raise StepFailed(str(exc)) from None
+        (output / BATCH_RUN_FILE).write_text(json.dumps(run, indent=2))
+        return f"batch run {run['id']} scored {run['rows']} rows into {run['output']}"
 
     # --- helpers --------------------------------------------------------------------------------
 

@@ -115,3 +115,22 @@ def test_what_batch_transform_cannot_do_is_refused_located(text, fragment):
     with pytest.raises(SpecInvalid) as info:
         plan_text(text)
     assert any(fragment in e.render() for e in info.value.errors), [e.render() for e in info.value.errors]
+
+
+def test_a_batch_scoring_step_is_the_jobs_transform_inside_the_pipeline():
+    planned = Plan(tuple(plan(resolve(load(SPECS / "batch-scoring.yaml", target="aws")))))
+    definition = json.loads(planned.inputs(PIPELINE, "checked-scores")["pipelineDefinition"])
+    check, score = definition["Steps"]
+    assert (check["Type"], score["Type"], score["DependsOn"]) == ("Processing", "Transform", ["check-input"])
+    # the same CreateTransformJob as the job's own pipeline: its model, input, output, SKU and capture
+    own = json.loads(planned.inputs(PIPELINE, "nightly-scores-batch")["pipelineDefinition"])["Steps"][0]
+    assert score["Arguments"] == own["Arguments"]
+    assert score["Arguments"]["ModelName"] == planned.inputs(MODEL)["name"]
+    operation, request = aws_requests.step_request(score)
+    checked = aws_requests.validate("sagemaker", operation, request)
+    assert checked["TransformResources"] == {"InstanceCount": 2, "InstanceType": "ml.m5.xlarge"}
+    # the whole definition is a valid CreatePipeline request, and the pipeline may start transform jobs
+    aws_requests.validate("sagemaker", "CreatePipeline", aws_requests.pipeline(planned.inputs(PIPELINE, "checked-scores")))
+    policy = json.loads(planned.inputs(ROLE_POLICY, "pipeline-checked-scores-policy")["policy"])
+    granted = {(a, r) for s in policy["Statement"] for a in s["Action"] for r in s["Resource"]}
+    assert ("sagemaker:CreateTransformJob", "arn:aws:sagemaker:us-east-1:123456789012:transform-job/pipelines-*") in granted

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 from google.cloud import aiplatform_v1 as v1
+from google.protobuf import json_format
+from kfp.pipeline_spec import pipeline_spec_pb2
 from test_runtime import MODEL, register
 
 from mlstack.backends.gcp import runtime
@@ -109,3 +111,18 @@ def test_a_failed_job_fails_the_task_with_its_reason(vertex, tmp_path, monkeypat
     assert "JOB_STATE_FAILED" in capsys.readouterr().err
     assert runtime.main(["batch", f"--request={json.dumps(REQUEST)}", "--region=us-central1", "--version=7"]) == 1
     assert "has no version labelled mlstack-version=7" in capsys.readouterr().err
+
+
+def test_a_batch_scoring_step_is_the_jobs_batch_prediction_task_inside_the_pipeline(example):
+    stored = example.inputs("gcp:storage/bucketObject:BucketObject", "checked-scores-spec")
+    spec = json.loads(unsecret(stored["content"]))
+    json_format.ParseDict(spec, pipeline_spec_pb2.PipelineSpec())  # KFP's own type, unknown fields rejected
+    assert spec["root"]["dag"]["tasks"]["score"]["dependentTasks"] == ["check-input"]
+    container = spec["deploymentSpec"]["executors"]["exec-score"]["container"]
+    assert container["command"] == ["python3", "-m", "mlstack.backends.gcp.runtime"] and container["args"][0] == "batch"
+    options = dict(a.removeprefix("--").split("=", 1) for a in container["args"][1:])
+    # the same request as the job's own pipeline: same model, input, output, machines and account
+    assert options == task_options(example)
+    job = v1.BatchPredictionJob(json.loads(options["request"]))
+    assert job.service_account == "batch-scoring-pipelines@fraud-platform-prod.iam.gserviceaccount.com"
+    assert job.dedicated_resources.starting_replica_count == 2
