@@ -189,6 +189,8 @@ def _sklearn(version: Version) -> Model:
                 answers.append({})
             except InvocationError as exc:
                 answers.append(exc)
+            except Exception as exc:  # this request's own failure, not its batch's
+                answers.append(InvocationError(500, f"the model raised {type(exc).__name__}: {exc}"))
         joint = _stack([rows for _, rows in ready]) if len(ready) > 1 else None
         if joint is not None:
             with contextlib.suppress(InvocationError):
@@ -282,7 +284,7 @@ def _rows(instances: list[Any], names: list[str], width: int) -> Any:
 
     try:
         rows = np.asarray(instances, dtype=float)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: an integer past float's range
         raise InvocationError(400, f"instances are not numeric rows of equal length: {exc}") from None
     if rows.ndim != 2:
         raise InvocationError(400, "instances must be rows: a list of lists of numbers")
