@@ -17,10 +17,11 @@ uvicorn with the same settings (httptools and uvloop when installed):
 * **mirrored**: the same endpoint with a shadow strategy mirroring 100% of requests to a second
   version of the model (its answers recorded in its window, never returned).
 
-Besides throughput, the CPU seconds each server spends per answer are printed: the server process
-and everything it started (the emulator's forkserver and model workers), read from /proc before and
-after each measurement. On this shared machine throughput moves with whatever else runs; CPU per
-answer much less so.
+Besides throughput, the CPU seconds each server spends per answer: the server process and
+everything it started (the emulator's forkserver and model workers), read from /proc before and
+after each measurement. Its ratio to bare's is the capacity ratio, the share of bare's throughput
+the endpoint reaches when CPU is what runs out. On this shared machine throughput alone misleads:
+a server of three processes gets more of a busy machine's CPU than one of one process does.
 
 Load comes from a second process (`benchmarks/loadgen.py`, keep-alive connections), each
 measurement bounded by a request count and a time limit. Both sides are first warmed up for a few
@@ -34,8 +35,9 @@ seconds each. Then:
   this shared 2-core machine lands in some chunks of one side and would otherwise decide the tail.
 
 Alternating in short pieces spreads whatever else the machine is doing over both sides alike. The
-targets: every emulator endpoint's throughput (plain, A/B, canary, mirrored) >= 80% of bare, and
-the plain endpoint's added p99 latency (median of chunk p99s) < 1 ms. Exit status 0 when all hold.
+targets: every emulator endpoint's throughput and capacity (plain, A/B, canary, mirrored) >= 80%
+of bare's, and the plain endpoint's added p99 latency (median of chunk p99s) < 1 ms. Exit status 0
+when all hold.
 """
 
 from __future__ import annotations
@@ -288,10 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     for name in STRATEGIES:
         ratio = throughput[name] / throughput["bare"]
-        ok = ok and ratio >= TARGET
+        capacity = cpu_us["bare"] / cpu_us[name]
+        ok = ok and ratio >= TARGET and capacity >= TARGET
         print(
-            f"{name:>8} / bare: throughput {ratio:.2f} (target >= {TARGET:.2f}); CPU per answer "
-            f"{cpu_us[name] / cpu_us['bare']:.2f}x bare's"
+            f"{name:>8} / bare: throughput {ratio:.2f}, capacity by CPU per answer {capacity:.2f} "
+            f"(targets >= {TARGET:.2f})"
         )
     added_p99 = typical_p99["emulator"] - typical_p99["bare"]
     print(
