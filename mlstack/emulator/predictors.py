@@ -22,6 +22,7 @@ a `Predictor`, which knows what the model takes and sends its predictions to the
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import inspect
@@ -90,11 +91,22 @@ class Predictor:
 
 @dataclass(frozen=True)
 class Model:
-    """One model version loaded, inside a worker process."""
+    """One model version loaded, inside a worker process. `predict_many` answers several requests at
+    once (each its fields or its InvocationError); `batches` says whether it does that in one call."""
 
     version: Version
     model: Any  # the estimator, or the custom function
     predict: Callable[[list[Any]], dict[str, Any]]
+    predict_many: Callable[[list[list[Any]]], list[dict[str, Any] | InvocationError]] | None = None
+
+    @property
+    def batches(self) -> bool:
+        return self.predict_many is not None
+
+    def answer_all(self, requests: list[list[Any]]) -> list[dict[str, Any] | InvocationError]:
+        if self.predict_many is not None:
+            return self.predict_many(requests)
+        return [_answer(self.predict, instances) for instances in requests]
 
     @property
     def feature_names(self) -> list[str]:
@@ -149,13 +161,12 @@ def _sklearn(version: Version) -> Model:
     width = int(getattr(model, "n_features_in_", 0) or len(names))
     proba = getattr(model, "predict_proba", None) if _is_classifier(model) else None
 
-    def predict(instances: list[Any]) -> dict[str, Any]:
-        rows = _rows(instances, names, width)
+    def raw(rows: Any) -> dict[str, Any]:
         try:
-            answer = {"predictions": to_json(model.predict(rows))}
+            answer = {"predictions": model.predict(rows)}
             if proba is not None:
                 scores = proba(rows)
-                answer["scores"] = to_json(scores[:, 1] if scores.shape[1] == 2 else scores)
+                answer["scores"] = scores[:, 1] if scores.shape[1] == 2 else scores
         except (ValueError, TypeError) as exc:
             # scikit-learn's input checks: strings where numbers go, NaN the estimator cannot take.
             raise InvocationError(400, f"the model cannot use these instances: {exc}") from None
@@ -163,7 +174,65 @@ def _sklearn(version: Version) -> Model:
             raise InvocationError(500, f"the model raised {type(exc).__name__}: {exc}") from None
         return answer
 
-    return Model(version, model, predict)
+    def predict(instances: list[Any]) -> dict[str, Any]:
+        return {key: to_json(value) for key, value in raw(_rows(instances, names, width)).items()}
+
+    def predict_many(requests: list[list[Any]]) -> list[dict[str, Any] | InvocationError]:
+        """Several requests' rows in one call (scikit-learn predicts row by row, and most of a small
+        request's cost is the estimator's per-call checks); each request is checked alone first, and
+        predicted alone when the joint call fails, so an error is only ever its own request's."""
+        answers: list[dict[str, Any] | InvocationError] = []
+        ready: list[tuple[int, Any]] = []
+        for instances in requests:
+            try:
+                ready.append((len(answers), _rows(instances, names, width)))
+                answers.append({})
+            except InvocationError as exc:
+                answers.append(exc)
+            except Exception as exc:  # this request's own failure, not its batch's
+                answers.append(InvocationError(500, f"the model raised {type(exc).__name__}: {exc}"))
+        joint = _stack([rows for _, rows in ready]) if len(ready) > 1 else None
+        if joint is not None:
+            with contextlib.suppress(InvocationError):
+                fields = raw(joint)
+                if all(len(value) == len(joint) for value in fields.values()):
+                    first = 0
+                    for index, rows in ready:
+                        answers[index] = {key: to_json(value[first : first + len(rows)]) for key, value in fields.items()}
+                        first += len(rows)
+                    return answers
+        for index, rows in ready:
+            try:
+                answers[index] = {key: to_json(value) for key, value in raw(rows).items()}
+            except InvocationError as exc:
+                answers[index] = exc
+        return answers
+
+    return Model(version, model, predict, predict_many)
+
+
+def _answer(predict: Callable[[list[Any]], dict[str, Any]], instances: list[Any]) -> dict[str, Any] | InvocationError:
+    try:
+        return predict(instances)
+    except InvocationError as exc:
+        return exc
+
+
+def _stack(parts: list[Any]) -> Any:
+    """The requests' rows as one input, or None when they do not stack (different columns or kinds)."""
+    import numpy as np
+
+    if all(isinstance(rows, np.ndarray) for rows in parts):
+        if len({rows.shape[1:] for rows in parts}) == 1:
+            return np.concatenate(parts)
+        return None
+    import pandas as pd
+
+    if all(isinstance(rows, pd.DataFrame) for rows in parts):
+        columns = list(parts[0].columns)
+        if all(list(rows.columns) == columns for rows in parts):
+            return pd.concat(parts, ignore_index=True)
+    return None
 
 
 def _joblib(version: Version) -> Any:
@@ -215,7 +284,7 @@ def _rows(instances: list[Any], names: list[str], width: int) -> Any:
 
     try:
         rows = np.asarray(instances, dtype=float)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: an integer past float's range
         raise InvocationError(400, f"instances are not numeric rows of equal length: {exc}") from None
     if rows.ndim != 2:
         raise InvocationError(400, "instances must be rows: a list of lists of numbers")

@@ -33,7 +33,7 @@ from typing import Any
 from mlstack.emulator import predictors
 from mlstack.emulator.capture import CaptureFlusher, CaptureWriter
 from mlstack.emulator.capture import recover as recover_captures
-from mlstack.emulator.errors import NotFound
+from mlstack.emulator.errors import BadRequest, NotFound
 from mlstack.emulator.predictors import InvocationError, Predictor
 from mlstack.emulator.registry import Version
 from mlstack.emulator.traffic import Fleet, Routing
@@ -122,13 +122,19 @@ class EndpointRuntime:
             fleet.pool.resize(0)
 
     async def _wake(self) -> bool:
-        """Reload parked fleets (in a thread: loading reads the artifact); True when this was a cold start."""
+        """Restart parked fleets' workers, their models loaded there (a thread waits for them, not the
+        event loop); True when this was a cold start. BadRequest when a model cannot load: the fleets
+        not woken stay parked, for the next request to try again."""
         if not self.parked:
             return False
         parked, self.parked = self.parked, {}
-        for fleet in self.routing.fleets():
-            fleet.predictor = await asyncio.to_thread(predictors.load, fleet.version)
-            fleet.pool.resize(parked.get(fleet.name, 1) or 1)
+        fleets = self.routing.fleets()
+        for index, fleet in enumerate(fleets):
+            try:
+                await asyncio.to_thread(fleet.pool.wake, parked.get(fleet.name, 1) or 1)
+            except BadRequest:
+                self.parked = {f.name: parked.get(f.name, 1) for f in fleets[index:]}
+                raise
         self.cold_starts += 1
         return True
 
@@ -138,12 +144,17 @@ class EndpointRuntime:
             self._idle_check = asyncio.get_running_loop().call_later(self.idle_timeout, self._park_if_idle)
 
     async def invoke(self, body: bytes, correlation_id: str | None = None) -> Answer:
-        cold = await self._wake() if self.idle_timeout is not None else False
+        cid = correlation_id or f"{_ID_PREFIX}{next(_ids):016x}"
+        try:
+            cold = await self._wake() if self.idle_timeout is not None else False
+        except BadRequest as exc:
+            fleet = self.routing.choose()
+            payload = {"error": f"a cold start failed: {exc}", "variant": fleet.name, "correlation_id": cid}
+            return Answer(503, _answer_bytes(payload), fleet.name, cid, False, True)
         self._watch_idle()
         started = time.perf_counter()
         routing = self.routing
         fleet = routing.choose()
-        cid = correlation_id or f"{_ID_PREFIX}{next(_ids):016x}"
         instances = None
         try:
             instances = predictors.parse_instances(body)

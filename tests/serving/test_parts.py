@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from mlstack.emulator import predictors
 from mlstack.emulator.autoscaling import wanted
 from mlstack.emulator.errors import BadRequest
 from mlstack.emulator.predictors import InvocationError
@@ -90,6 +91,58 @@ def test_a_model_that_cannot_load_fails_the_pool_with_the_reason(tmp_path):
         WorkerPool("test", _custom_version(tmp_path, entrypoint="models"), 1, timeout=5)
     with pytest.raises(BadRequest, match="models has no function nothing"):
         WorkerPool("test", _custom_version(tmp_path, entrypoint="models:nothing"), 2, timeout=5)
+
+
+def _sklearn_version(folder: Path) -> Version:
+    import joblib
+    from sklearn.linear_model import LinearRegression
+
+    artifact = folder / "linear.joblib"
+    joblib.dump(LinearRegression().fit([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], [0.0, 1.0, 2.0]), artifact)
+    return Version("m", 1, str(artifact), "sklearn", None, "approved", {}, {}, {}, "api", time.time())
+
+
+def test_a_batch_of_requests_is_one_call_and_each_answer_is_its_own(tmp_path, monkeypatch):
+    model = predictors.load(_sklearn_version(tmp_path))  # as a worker process loads it
+    estimator = model.model
+    calls = []
+    original = estimator.predict
+    monkeypatch.setattr(estimator, "predict", lambda rows: calls.append(len(rows)) or original(rows))
+    good = [[[1.0, 2.0]], [[3.0, 4.0], [5.0, 6.0]], [[7.0, 8.0]]]
+    alone = [model.predict(instances) for instances in good]
+    calls.clear()
+    batched = model.answer_all(good)
+    assert calls == [4]  # one call for the four rows
+    # The same answers as alone, up to rounding: a matrix product may sum in another order.
+    for mine, own in zip(batched, alone, strict=True):
+        assert mine.keys() == own.keys() and mine["predictions"] == pytest.approx(own["predictions"], rel=1e-12)
+
+    # Rows that cannot be read are refused alone; a row the estimator refuses (infinity) spoils the
+    # joint call, so each request is then predicted alone and only that one answers 400.
+    mixed = [good[0], [["x", 1.0]], [[1.0]], [[float("inf"), 1.0]], [[10**400, 1]], good[2]]
+    calls.clear()
+    answers = model.answer_all(mixed)
+    assert [a if isinstance(a, dict) else a.status for a in answers] == [alone[0], 400, 400, 400, 400, alone[2]]
+    assert "not numeric rows" in str(answers[1]) and "the model takes 2" in str(answers[2])
+    assert "cannot use these instances" in str(answers[3]) and "too large" in str(answers[4])
+    assert calls == [3, 1, 1, 1]
+
+
+def test_concurrent_requests_to_a_scikit_learn_pool_are_answered_each_alone(tmp_path):
+    pool = WorkerPool("test", _sklearn_version(tmp_path), 1, timeout=5)
+    assert pool.batches
+
+    async def scenario() -> list[object]:
+        bodies = [[[float(i), 1.0]] for i in range(40)]
+        bodies[17] = [[1.0, 2.0, 3.0]]  # the wrong width
+        return await asyncio.gather(*(pool.run(b, timeout=5) for b in bodies), return_exceptions=True)
+
+    answers = asyncio.run(scenario())
+    refused = answers.pop(17)
+    assert isinstance(refused, InvocationError) and refused.status == 400
+    expected = [i + 2.0 for i in range(40) if i != 17]  # y = x0 + 2 x1
+    assert [a["predictions"][0] for a in answers] == pytest.approx(expected)
+    pool.close()
 
 
 def _alive(pid: int) -> bool:

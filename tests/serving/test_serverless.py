@@ -47,3 +47,18 @@ def test_requests_keep_it_warm(served, tmp_path):
         assert "x-mlstack-cold-start" not in invoke(served).headers
         time.sleep(0.5)
     assert serverless_state(served)["cold_starts"] == 0
+
+
+def test_a_cold_start_that_cannot_load_answers_503_and_the_next_request_tries_again(served, tmp_path):
+    apply(served, tmp_path, spec_text(SERVERLESS))
+    assert invoke(served).status_code == 200
+    wait_for(lambda: serverless_state(served)["scaled_to_zero"], timeout=10)
+    artifact = served.state.artifacts / "m" / "v1" / "model.joblib"
+    moved = artifact.rename(tmp_path / "away.joblib")
+    failed = invoke(served)
+    assert failed.status_code == 503 and failed.json()["error"].startswith("a cold start failed: ")
+    assert serverless_state(served)["scaled_to_zero"]  # still parked: nothing half-woken
+    moved.rename(artifact)
+    cold = invoke(served)
+    assert cold.status_code == 200 and cold.headers["x-mlstack-cold-start"] == "1"
+    assert serverless_state(served) == {"scaled_to_zero": False, "idle_timeout": 1.0, "cold_starts": 1}
