@@ -63,7 +63,7 @@ def test_the_step_runs_on_its_jobs_sku_and_its_pipelines_schedule_counts_in_the_
     # the job's own nightly cron plus the pipeline's Mondays, both priced at the job's run hours
     assert job.runs_per_month == runs_per_month("0 3 * * *") + runs_per_month("0 6 * * 1") == 30 + 5
     alone = resolve(loads(with_job(JOB), "shop.yaml", target="aws")).batch_jobs[0]
-    assert job.monthly_cost == pytest.approx(alone.monthly_cost * 35 / 30, abs=0.01)
+    assert job.instance_hours_per_month == pytest.approx(alone.instance_hours_per_month * 35 / 30)
     # an unscheduled pipeline runs it on demand: nothing more is counted
     unscheduled = resolve(loads(with_step(PIPELINE.replace('    schedule: "0 6 * * 1"\n', "")), "x.yaml", target="aws"))
     assert unscheduled.batch_jobs[0].runs_per_month == 30
