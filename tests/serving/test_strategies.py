@@ -61,7 +61,8 @@ def test_ab_splits_by_weight_and_names_the_variant(served, tmp_path):
 def test_canary_takes_its_share_then_everything(served, tmp_path):
     apply(served, tmp_path, spec_text(endpoint(V1, "{type: canary, percent: 30, bake_time: 3s, termination_wait: 1s}")))
     assert variants_of(served, 20) == {("primary", 2.0): 20}
-    canary = "{type: canary, percent: 30, bake_time: 3s, termination_wait: 1s}"
+    # baking long enough for 150 requests on a loaded machine
+    canary = "{type: canary, percent: 30, bake_time: 20s, termination_wait: 1s}"
     apply(served, tmp_path, spec_text(endpoint(V2, canary)))
     row = endpoint_row(served)
     assert row["status"] == "updating" and "canary" in row["message"]
@@ -70,7 +71,7 @@ def test_canary_takes_its_share_then_everything(served, tmp_path):
     assert 0.30 - 0.12 < during[("green", 102.0)] / 150 < 0.30 + 0.12
     # A second `up` while the canary bakes changes nothing (it does not restart the rollout).
     assert served.plan(tmp_path / "mlstack.yaml")["counts"]["update"] == 0
-    wait_for(lambda: endpoint_row(served)["status"] == "ready")
+    wait_for(lambda: endpoint_row(served)["status"] == "ready", timeout=60)
     assert variants_of(served, 30) == {("primary", 102.0): 30}
     traffic = served.client.get("/v1/endpoints/ep/traffic")
     assert [(v["variant"], v["version"], v["weight"]) for v in traffic["variants"]] == [("primary", 2, 100)]
@@ -78,7 +79,7 @@ def test_canary_takes_its_share_then_everything(served, tmp_path):
 
 
 def test_linear_shifts_in_steps(served, tmp_path):
-    linear = "{type: linear, step_percent: 50, interval: 2s, termination_wait: 1s}"
+    linear = "{type: linear, step_percent: 50, interval: 5s, termination_wait: 1s}"  # polls see each step under load
     apply(served, tmp_path, spec_text(endpoint(V1, linear)))
     apply(served, tmp_path, spec_text(endpoint(V2, linear)))
     first = wait_for(lambda: served.client.get("/v1/endpoints/ep/traffic")["rollout"])
@@ -94,14 +95,14 @@ def test_linear_shifts_in_steps(served, tmp_path):
 
 
 def test_blue_green_warms_then_switches_and_keeps_the_old_fleet(served, tmp_path):
-    strategy = "{type: blue_green, termination_wait: 2s}"
+    strategy = "{type: blue_green, termination_wait: 15s}"  # 20 requests answer before the old fleet goes
     apply(served, tmp_path, spec_text(endpoint(V1, strategy)))
     apply(served, tmp_path, spec_text(endpoint(V2, strategy)))
     rollout = wait_for(lambda: (served.client.get("/v1/endpoints/ep/traffic")["rollout"] or {}).get("green_percent"))
     assert rollout == 100
     # Switched all at once: only the new fleet answers while the old one waits to be released.
     assert variants_of(served, 20) == {("green", 102.0): 20}
-    wait_for(lambda: endpoint_row(served)["status"] == "ready")
+    wait_for(lambda: endpoint_row(served)["status"] == "ready", timeout=60)
     assert variants_of(served, 5) == {("primary", 102.0): 5}
 
 
