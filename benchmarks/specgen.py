@@ -27,6 +27,9 @@ SCHEMES = {
     "local": ("models", "data/features", "data/baselines"),
 }
 COMPUTE = ("cpu-small", "cpu-medium", "gpu-t4", "gpu-24")
+# A framework each target serves on both CPU and GPU compute: the clouds have no GPU image for
+# scikit-learn, the emulator runs scikit-learn in-process and no PyTorch server.
+FRAMEWORK = {"aws": "pytorch", "gcp": "pytorch", "azure": "pytorch", "local": "sklearn"}
 GROUPS = 10
 
 
@@ -98,8 +101,13 @@ def platform(n: int, target: str) -> dict[str, Any]:
                 {
                     "name": f"model-{g}",
                     "versions": [
-                        {"version": 1, "artifact": f"{models}/model-{g}/1/model.tar.gz", "aliases": ["champion"]},
-                        {"version": 2, "artifact": f"{models}/model-{g}/2/model.tar.gz", "aliases": ["challenger"]},
+                        {
+                            "version": v,
+                            "artifact": f"{models}/model-{g}/{v}/model.tar.gz",
+                            "framework": FRAMEWORK[target],
+                            "aliases": [alias],
+                        }
+                        for v, alias in ((1, "champion"), (2, "challenger"))
                     ],
                 }
                 for g in range(GROUPS)

@@ -126,6 +126,9 @@ def build(resolved: Resolved) -> None:
     wanted = desired.build(resolved.loaded, check_files=False)
     local = resolved.spec.target.local
     state = state_dir_for(resolved.loaded.path, local.state_dir)
+    # Each object waits for every object of the last kind before its own that has any: the emulator's
+    # apply order (and deletes in reverse) by transitivity. Depending on every earlier object directly
+    # made Pulumi's cycle check walk and copy dependency sets quadratically in their number.
     earlier: list[pulumi.Resource] = []
     for kind in desired.KINDS:
         made = []
@@ -141,11 +144,7 @@ def build(resolved: Resolved) -> None:
             }
             if floats := _whole_floats(item["config"]):
                 props["floats"] = floats
-            resource = EmulatorResource(
-                label,
-                props,
-                component.child(depends_on=list(earlier)),
-            )
+            resource = EmulatorResource(label, props, component.child(depends_on=earlier))
             component.done({"status": resource.status, "url": resource.url})
-            made.append(component)
-        earlier.extend(made)
+            made.append(resource)
+        earlier = made or earlier

@@ -7,6 +7,7 @@ or when an old Deny is gone."""
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -121,16 +122,17 @@ _WILDCARDS = re.compile(r"[*?\[]")
 class _Covering:
     """`any(o.covers(p) for o in permissions)` without the scan of every permission: one without a
     wildcard covers only its case-insensitive equal, found by lookup, and of those with one only the
-    ones of the same effect, and of the same action unless their action is a pattern, are tried (a
-    role's hundreds of grants against hundreds of new ones were quadratic)."""
+    ones of the same effect, of the same action unless their action is a pattern, and whose resource's
+    text before its first wildcard begins the resource asked about are tried (a role's hundreds of
+    grants against hundreds of new ones were quadratic)."""
 
     def __init__(self, permissions: set[Permission]) -> None:
         self._exact: set[tuple[str, ...]] = set()
-        self._patterns: dict[tuple[str, str], list[Permission]] = {}
+        self._patterns: dict[tuple[str, str], _ByPrefix] = {}
         for p in permissions:
             if any(_WILDCARDS.search(part) for part in (p.principal, p.action, p.resource)):
                 action = "" if _WILDCARDS.search(p.action) else p.action.lower()
-                self._patterns.setdefault((p.effect, action), []).append(p)
+                self._patterns.setdefault((p.effect, action), _ByPrefix()).add(p)
             else:
                 self._exact.add(_folded(p, p.condition))
 
@@ -138,9 +140,35 @@ class _Covering:
         if _folded(p, "") in self._exact or (p.condition != "" and _folded(p, p.condition) in self._exact):
             return True
         for action in (p.action.lower(), ""):
-            if any(o.covers(p) for o in self._patterns.get((p.effect, action), ())):
+            patterns = self._patterns.get((p.effect, action))
+            if patterns is not None and any(o.covers(p) for o in patterns.candidates(p.resource.lower())):
                 return True
         return False
+
+
+class _ByPrefix:
+    """Permissions by the literal start of their resource pattern: only a pattern whose start begins a
+    resource can match it (fnmatch anchors at the first character)."""
+
+    def __init__(self) -> None:
+        self._by_start: dict[str, list[Permission]] = {}
+        self._lengths: list[int] = []  # of the starts, ascending
+
+    def add(self, p: Permission) -> None:
+        resource = p.resource.lower()
+        wildcard = _WILDCARDS.search(resource)
+        start = resource[: wildcard.start()] if wildcard else resource
+        if start not in self._by_start:
+            self._by_start[start] = []
+            if len(start) not in self._lengths:
+                bisect.insort(self._lengths, len(start))
+        self._by_start[start].append(p)
+
+    def candidates(self, resource: str) -> Iterator[Permission]:
+        for length in self._lengths:
+            if length > len(resource):
+                break
+            yield from self._by_start.get(resource[:length], ())
 
 
 def _folded(p: Permission, condition: str) -> tuple[str, ...]:

@@ -90,3 +90,38 @@ def test_planning_reads_no_data_files(tmp_path):
     resources = plan(resolve(load(spec, target="local")))
     (pipeline,) = [r for r in resources if r.type == DYNAMIC and r.name == "train"]
     assert pipeline.inputs["config"]["data"] == str((tmp_path / "later.csv").resolve())
+
+
+def test_each_object_waits_for_every_object_of_the_kinds_before_its_own(monkeypatch):
+    """Objects depend on the last earlier kind's objects only (the full product made Pulumi's cycle
+    check quadratic); through those, on every earlier kind, so applies and deletes keep the order."""
+    from pulumi.runtime import mocks, rpc
+
+    from mlstack.emulator.desired import KINDS
+
+    registered: dict[str, tuple[str, set[str]]] = {}  # urn -> (kind, direct dependencies)
+    register = mocks.MockMonitor.RegisterResource
+
+    def recording(self, request):
+        response = register(self, request)
+        if request.type == DYNAMIC:
+            kind = rpc.deserialize_properties(request.object)["kind"]
+            registered[response.urn] = (kind, set(request.dependencies))
+        return response
+
+    monkeypatch.setattr(mocks.MockMonitor, "RegisterResource", recording)
+    plan(resolve(load("specs/fraud-detection.yaml", target="local")))
+
+    def closure(urn: str) -> set[str]:
+        seen, todo = set(), [urn]
+        while todo:
+            for dep in registered[todo.pop()][1] - seen:
+                seen.add(dep)
+                todo.append(dep)
+        return seen
+
+    kinds = {kind for kind, _ in registered.values()}
+    assert len(kinds) >= 5  # groups, versions, entities, views, pipelines, endpoints, monitors here
+    for urn, (kind, _) in registered.items():
+        earlier = {u for u, (k, _) in registered.items() if KINDS.index(k) < KINDS.index(kind)}
+        assert closure(urn) == earlier, kind

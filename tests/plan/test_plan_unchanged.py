@@ -1,5 +1,6 @@
-"""A plan drops resource aliases before Pulumi computes them, and pauses the cycle collector, only to
-be faster: the resources, inputs and options it shows must be those of the program run as written."""
+"""A plan drops resource aliases before Pulumi computes them, pauses the cycle collector and skips
+Pulumi's stack-trace capture, only to be faster: the resources, inputs and options it shows must be
+those of the program run as written."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import pulumi
 import pytest
+from pulumi.runtime import resource
 
 from mlstack import plan as planning
 from mlstack.resolve import resolve
@@ -20,10 +22,13 @@ def test_the_plan_is_that_of_the_program_with_its_aliases(target, monkeypatch):
     fast = planning.to_json(planning.plan(resolved))
 
     aliased: list[str] = []
+    capture = resource._get_stack_trace
 
     def as_written(resolved: Any, build: Any) -> None:
         assert not gc.isenabled()
         gc.enable()  # the old plan ran with the collector on
+        assert resource._get_stack_trace is not capture
+        resource._get_stack_trace = capture  # and captured every resource's stack trace
 
         def count(args: pulumi.ResourceTransformationArgs) -> None:
             aliased.extend(str(a) for a in args.opts.aliases or ())

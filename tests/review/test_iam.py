@@ -9,7 +9,11 @@ from hypothesis import strategies as st
 from mlstack.review.iam import Permission, widened
 
 _PARTS = st.sampled_from(
-    ["s3:GetObject", "s3:getobject", "s3:*", "s3:Get?bject", "*", "arn:aws:s3:::b/[ab]", "arn:aws:s3:::b/a"]
+    [
+        *("s3:GetObject", "s3:getobject", "s3:*", "s3:Get?bject", "*", "arn:aws:s3:::b/[ab]", "arn:aws:s3:::b/a"),
+        # patterns whose literal starts are prefixes of each other, in other cases, or of nothing here
+        *("ARN:aws:s3:::B/a*", "arn:aws:s3:::b/*", "arn:aws:s3:::b/a/x", "arn:aws:s3:::", "arn:aws:s3:::b?a"),
+    ]
 )
 _PERMISSIONS = st.builds(
     Permission,
@@ -27,7 +31,7 @@ def _pairwise(old: set[Permission], new: set[Permission]) -> list[str]:
     return sorted([p.describe() for p in added] + [f"no longer {p.describe()}" for p in dropped])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(st.sets(_PERMISSIONS, max_size=12), st.sets(_PERMISSIONS, max_size=12))
 def test_widened_answers_as_the_pairwise_scan(old: set[Permission], new: set[Permission]) -> None:
     assert widened(old, new) == _pairwise(old, new)
