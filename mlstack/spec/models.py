@@ -403,6 +403,22 @@ class Pipeline(Model):
     triggers: list[Trigger] = Field(default_factory=list)
 
 
+
+class Tracking(Model):
+    """Experiment tracking: what pipeline steps log with `mlstack.runtime.tracking` (MLflow's names), recorded
+    in each target's own tracker: the emulator's run store (`mlstack runs`), SageMaker managed MLflow,
+    Vertex AI Experiments, Azure ML's workspace MLflow."""
+
+    enabled: bool = Field(
+        True,
+        description="Record every code step's params and metrics in the target's tracker (on AWS this "
+        "creates a managed MLflow tracking server, billed while it runs).",
+    )
+    server_size: Literal["small", "medium", "large"] = Field(
+        "small", description="AWS: the SageMaker managed MLflow tracking server's size (small suits up to 25 users)."
+    )
+
+
 # --- endpoints ----------------------------------------------------------------------------------
 
 
@@ -771,6 +787,7 @@ class Spec(Model):
     endpoints: list[Endpoint] = Field(default_factory=list)
     monitors: list[Monitor] = Field(default_factory=list)
     batch_jobs: list[BatchJob] = Field(default_factory=list, description="Offline scoring jobs.")
+    tracking: Tracking = Field(default_factory=Tracking, description="Experiment tracking of pipeline runs.")
 
     def model_group(self, name: str) -> ModelGroup | None:
         return next((g for g in self.registry.model_groups if g.name == name), None)

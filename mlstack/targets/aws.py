@@ -88,6 +88,10 @@ RULE = 64
 SCHEDULE = 64
 ECR = 256
 GLUE = 255
+# Experiment tracking: SageMaker managed MLflow. The steps' MLflow client reaches the server by its ARN
+# through the `sagemaker-mlflow` plugin (installed beside mlflow in the step image).
+TRACKING_SERVER_SIZES = {"small": "Small", "medium": "Medium", "large": "Large"}
+TRACKING_PREFIX = "mlflow/"  # where in the platform bucket the tracking server keeps run artifacts
 
 
 # --- endpoints: deployment guardrails, storage, utilisation metrics ---

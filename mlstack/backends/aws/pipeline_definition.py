@@ -26,6 +26,7 @@ from typing import Any
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 from mlstack.resolve.gates import ResolvedGate
 from mlstack.resolve.pipelines import ancestors, dependencies
+from mlstack.runtime.contract import CODE_KINDS
 from mlstack.spec.models import Pipeline, Step
 
 TEMPLATE = TEMPLATES_ROOT / "sagemaker" / "pipeline.json.j2"
@@ -66,6 +67,7 @@ class Settings:
     feature_database: str | None = None
     kms_key: str | None = None
     network: dict[str, list[str]] | None = None  # {"subnets": [...], "security_groups": [...]}
+    tracking: dict[str, str] = field(default_factory=dict)  # MLflow's variables for the code steps
 
 
 def _join(*values: Expr) -> dict[str, Any]:
@@ -160,6 +162,8 @@ class _Builder:
             env["MLSTACK_FEATURE_GROUPS"] = ",".join(self.settings.feature_groups)
         if self.settings.feature_database:
             env["MLSTACK_FEATURE_DATABASE"] = self.settings.feature_database
+        if step.kind in CODE_KINDS:
+            env.update(self.settings.tracking)
         return env
 
     def base(self, index: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from mlstack.backends.aws import iam, images, job_compute
+from mlstack.backends.aws import iam, images, job_compute, tracking
 from mlstack.backends.aws.context import Aws
 from mlstack.backends.aws.cron import eventbridge_cron
 from mlstack.backends.aws.endpoints import image_of
@@ -82,6 +82,7 @@ def _settings(
     role_arn: str,
     runtime_image: str | None,
     step_images_built: dict[str, str] | None = None,
+    tracking_arn: str | None = None,
 ) -> Settings:
     """`step_images_built`: each code image -> the same with mlstack's step adapter, as this stack pushed it."""
     built = step_images_built or {}
@@ -118,6 +119,7 @@ def _settings(
         feature_groups=[ctx.names.sagemaker(v, max_length=dialect.FEATURE_GROUP) for v in pipeline.feature_views],
         feature_database=ctx.names.glue_database() if offline else None,
         kms_key=ctx.kms_key,
+        tracking=tracking.environment(tracking_arn, ctx.names.sagemaker(pipeline.name, max_length=dialect.PIPELINE)),
         network=(
             {"subnets": list(network.subnets), "security_groups": list(network.security_groups)}
             if network and network.subnets and network.security_groups
@@ -153,6 +155,7 @@ def _policy(ctx: Aws, pipeline: Pipeline, platform: Platform, settings: Settings
         ),
         iam.logs(ctx, "/aws/sagemaker/ProcessingJobs", "/aws/sagemaker/TrainingJobs"),
         *iam.kms(ctx),
+        *tracking.statements(ctx, platform),
     ]
     groups = [s.model_group for s in pipeline.steps if s.kind == "registration" and s.model_group]
     for group in groups:
@@ -303,8 +306,9 @@ def build(ctx: Aws, platform: Platform) -> dict[str, aws.sagemaker.Pipeline]:
         static = _settings(ctx, pipeline, "", "", "" if runtime else None)
         policy = _policy(ctx, pipeline, platform, static, component)
         built = {base: platform.step_image(base) for base in code_images(ctx, pipeline)}
-        definition = pulumi.Output.all(platform.bucket_name, role_arn, runtime, pulumi.Output.all(**built)).apply(
-            lambda values, p=pipeline: render(p, _settings(ctx, p, values[0], values[1], values[2], values[3]))
+        values = (platform.bucket_name, role_arn, runtime, pulumi.Output.all(**built), platform.tracking_arn)
+        definition = pulumi.Output.all(*values).apply(
+            lambda v, p=pipeline: render(p, _settings(ctx, p, v[0], v[1], v[2], v[3], v[4]))
         )
         vendor = ctx.names.sagemaker(pipeline.name, max_length=dialect.PIPELINE)
         resource = aws.sagemaker.Pipeline(
