@@ -18,9 +18,9 @@ or `--name value`. The adapter then smooths over what differs between platforms:
 It runs the entrypoint exactly as the emulator does, then fails the job when a training step wrote no
 model or an evaluation step wrote no flat metrics.json, which is what gates on every target read.
 What the step logged with `mlstack.runtime.tracking` ($MLSTACK_METRICS_LOG) and an evaluation's metrics
-go to the MLflow tracking server the job's environment names (MLFLOW_TRACKING_URI and
-MLFLOW_EXPERIMENT_NAME, set by the plan or the platform), when the image has mlflow; they stay in the
-step's output folder as tracking.jsonl either way.
+go to the cloud's own tracker the job's environment names (SageMaker managed MLflow, Azure ML's workspace
+MLflow, Vertex AI Experiments: see mlstack/runtime/tracking.py), when the image has its client; they stay
+in the step's output folder as tracking.jsonl either way.
 
 Standard library only: it runs inside the step's own image, where mlstack is installed without its
 dependencies."""
@@ -161,7 +161,7 @@ def run(argv: list[str]) -> int:
         raise AdapterError(f"step {args.step}: {exc}") from None
     tags = {"mlstack.pipeline": args.pipeline, "mlstack.step": args.step, "mlstack.run_id": args.run_id}
     name = f"{args.run_id or args.pipeline}/{args.step}"
-    print(f"mlstack: step {args.step} tracking {tracking.forward_to_mlflow(logged, metrics, run_name=name, tags=tags)}")
+    print(f"mlstack: step {args.step} tracking {tracking.forward(logged, metrics, run_name=name, tags=tags)}")
     return 0
 
 

@@ -31,6 +31,7 @@ from mlstack.backends.gcp.kfp import Task
 from mlstack.backends.gcp.registry import model_id, serving_image
 from mlstack.errors import MlstackError
 from mlstack.resolve.pipelines import graph
+from mlstack.runtime import tracking
 from mlstack.spec.models import Pipeline, Step
 from mlstack.targets import GCP
 
@@ -56,6 +57,9 @@ def _code_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Ta
         inputs=list(after),
         parameters=sorted(pipeline.parameters),
         resources=kfp.resources(ctx.resolved.step_sku(pipeline.name, step.name)),
+        env=tracking.vertex_environment(ctx.project, ctx.region, ctx.name(pipeline.name))
+        if ctx.resolved.spec.tracking.enabled
+        else {},
     )
 
 
