@@ -411,8 +411,8 @@ class Tracking(Model):
 
     enabled: bool = Field(
         True,
-        description="Record every code step's params and metrics in the target's tracker (on AWS this "
-        "creates a managed MLflow tracking server, billed while it runs).",
+        description="Record every code step's params and metrics in the cloud's tracker (on AWS this "
+        "creates a managed MLflow tracking server, billed while it runs); the emulator records runs either way.",
     )
     server_size: Literal["small", "medium", "large"] = Field(
         "small", description="AWS: the SageMaker managed MLflow tracking server's size (small suits up to 25 users)."
