@@ -89,6 +89,7 @@ def pipeline_tasks(ctx: Gcp, pipeline: Pipeline, endpoints: dict[str, str]) -> l
                     "region": ctx.region,
                     "strategy": json.dumps(_strategy(ctx, step.endpoint), sort_keys=True),
                     "registered": kfp.input_path(registered),
+                    **_serves_stage(ctx, pipeline),
                 },
                 after,
             )
@@ -126,6 +127,16 @@ def lineage_labels(pipeline: Pipeline) -> dict[str, str]:
     return labels
 
 
+def _serves_stage(ctx: Gcp, pipeline: Pipeline) -> dict[str, str]:
+    """The deploy task's `--stage`: in a later promotion stage's environment, only versions promoted to it."""
+    group = next((s.model_group for s in pipeline.steps if s.kind == "registration"), None)
+    found = ctx.resolved.spec.model_group(group) if group else None
+    promotion = ctx.resolved.spec.registry.promotion_of(found) if found else None
+    if promotion is None or not promotion.gated(ctx.resolved.environment):
+        return {}
+    return {"stage": promotion.stage_of(ctx.resolved.environment)}
+
+
 def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Task:
     assert step.model_group is not None
     group = ctx.resolved.spec.model_group(step.model_group)
@@ -144,6 +155,8 @@ def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -
         "output": kfp.output_path(),
         "lineage": json.dumps(lineage_labels(pipeline)),
     }
+    if promotion := ctx.resolved.spec.registry.promotion_of(group):
+        options["stage"] = promotion.stages[0]  # every version starts in the first stage
     inputs = [trained]
     if evaluated := upstream(pipeline, step, "evaluation"):
         options["metrics"] = kfp.input_path(evaluated)

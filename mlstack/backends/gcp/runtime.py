@@ -24,7 +24,7 @@ from typing import Any
 
 from mlstack.backends.gcp.providers.clients import aiplatform, types
 from mlstack.runtime import audit_log
-from mlstack.targets.gcp import APPROVAL_LABEL, APPROVAL_ON_REGISTER, APPROVED, REJECTED
+from mlstack.targets.gcp import APPROVAL_LABEL, APPROVAL_ON_REGISTER, APPROVED, REJECTED, STAGE_LABEL
 
 LABEL_MAX = 63  # characters in a GCP label value
 BATCH_POLL_SECONDS = 30
@@ -91,6 +91,7 @@ def register(args: argparse.Namespace) -> str:
         "labels": {
             "managed-by": "mlstack",
             APPROVAL_LABEL: APPROVAL_ON_REGISTER[args.approval],
+            **({STAGE_LABEL: args.stage} if args.stage else {}),
             **_lineage_labels(args.lineage),
         },
         "kms_key": args.kms_key,
@@ -147,6 +148,12 @@ def deploy(args: argparse.Namespace) -> str:
         return (
             f"endpoint {args.endpoint} unchanged: {version} awaits manual approval ({APPROVAL_LABEL}={approval}); set the label "
             f"{APPROVAL_LABEL}={APPROVED}, then run the pipeline's deployment again"
+        )
+    if args.stage and labels.get(STAGE_LABEL) != args.stage:
+        return (
+            f"endpoint {args.endpoint} unchanged: {version} is in stage {labels.get(STAGE_LABEL) or 'none'}, and this "
+            f"environment deploys only versions promoted to {args.stage}; promote it (set the label "
+            f"{STAGE_LABEL}={args.stage}), then run the pipeline's deployment again"
         )
     props = {
         "project": args.endpoint.split("/")[1],
@@ -376,9 +383,11 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--metrics")
     r.add_argument("--kms-key")
     r.add_argument("--lineage", help="JSON object of lineage labels for the version")
+    r.add_argument("--stage", help="the promotion stage a new version starts in (the group's first)")
     d = commands.add_parser("deploy")
     for name in ("endpoint", "region", "strategy", "registered"):
         d.add_argument(f"--{name}", required=True)
+    d.add_argument("--stage", help="deploy only a version promoted to this stage (label mlstack-stage)")
     p = commands.add_parser("replay")
     for name in ("table", "endpoint", "region", "share"):
         p.add_argument(f"--{name}", required=True)

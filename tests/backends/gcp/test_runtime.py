@@ -247,3 +247,52 @@ def test_a_manual_groups_version_is_deployed_only_once_approved(vertex, tmp_path
     label("approved")
     assert runtime.main(argv) == 0
     assert [m.model for m in vertex.endpoints[endpoint].deployed_models] == [f"{MODEL}@2"]
+
+
+def test_a_later_stage_deploys_only_a_version_promoted_to_it(vertex, tmp_path, capsys):
+    """Vertex has no promotion stages: register labels a version with the group's first stage, and a later
+    stage's deploy task leaves the endpoint alone until a person sets the label to that stage."""
+    from google.cloud import aiplatform_v1 as v1
+    from google.protobuf import field_mask_pb2
+
+    from mlstack.backends.gcp.providers.deployment import DeploymentProvider
+
+    register(tmp_path, "run1", None, "--stage=dev")
+    register(tmp_path, "run2", None, "--stage=dev")
+    assert vertex.models[MODEL]["2"].labels["mlstack-stage"] == "dev"
+    endpoint = "projects/p-123456/locations/us-central1/endpoints/1234567890"
+    vertex.add_endpoint(endpoint)
+    variant = {
+        "name": "primary",
+        "weight": 100,
+        "model": f"{MODEL}@1",
+        "machine_type": "n1-standard-4",
+        "min_replicas": 1,
+        "max_replicas": 1,
+        "autoscaling": [],
+        "service_account": "",
+    }
+    base = {"project": "p-123456", "region": "us-central1", "endpoint": endpoint, "endpoint_id": "1234567890"}
+    DeploymentProvider().create({**base, "variants": [variant], "strategy": {"type": "all_at_once"}})
+    argv = [
+        "deploy",
+        f"--endpoint={endpoint}",
+        "--region=us-central1",
+        '--strategy={"type": "all_at_once"}',
+        f"--registered={tmp_path / 'run2'}",
+        "--stage=prod",
+    ]
+    capsys.readouterr()
+    assert runtime.main(argv) == 0
+    said = capsys.readouterr().out
+    assert f"unchanged: {MODEL}@2 is in stage dev" in said and "set the label mlstack-stage=prod" in said
+    assert [m.model for m in vertex.endpoints[endpoint].deployed_models] == [f"{MODEL}@1"]
+
+    labels = {**vertex.models[MODEL]["2"].labels, "mlstack-stage": "prod"}
+    runtime.aiplatform("ModelServiceClient", "us-central1").update_model(
+        request=v1.UpdateModelRequest(
+            model=v1.Model(name=f"{MODEL}@2", labels=labels), update_mask=field_mask_pb2.FieldMask(paths=["labels"])
+        )
+    )
+    assert runtime.main(argv) == 0
+    assert [m.model for m in vertex.endpoints[endpoint].deployed_models] == [f"{MODEL}@2"]
