@@ -59,7 +59,10 @@ def test_aws_plans_a_managed_mlflow_server_the_steps_log_to():
     shape = botocore.session.get_session().get_service_model("sagemaker").shape_for("TrackingServerArn")
     assert re.fullmatch(shape.metadata["pattern"], arn)
     grants = json.loads(found.inputs(ROLE_POLICY, "pipeline-train-fraud-policy")["policy"])["Statement"]
-    assert [s["Resource"] for s in grants if s["Action"] == ["sagemaker-mlflow:*"]] == [[arn]]
+    (logging,) = [s for s in grants if any(a.startswith("sagemaker-mlflow:") for a in s["Action"])]
+    assert logging["Resource"] == [arn] and {"sagemaker-mlflow:CreateRun", "sagemaker-mlflow:LogBatch"} <= set(
+        logging["Action"]
+    )
 
     for name, step in sagemaker_steps(found).items():
         env = step["Arguments"].get("Environment", {})
@@ -83,7 +86,7 @@ def test_a_developers_copy_tracks_into_its_own_server_and_experiment(monkeypatch
 def test_tracking_off_plans_no_server_grant_or_variables_on_aws():
     found = fraud("aws", OFF)
     assert found.all(TRACKING_SERVER) == [] and "tracking-role" not in {r.name for r in found.all(ROLE)}
-    assert "sagemaker-mlflow" not in found.inputs(ROLE_POLICY, "pipeline-train-fraud-policy")["policy"]
+    assert "sagemaker-mlflow:" not in found.inputs(ROLE_POLICY, "pipeline-train-fraud-policy")["policy"]
     assert all("MLFLOW_TRACKING_URI" not in s["Arguments"].get("Environment", {}) for s in sagemaker_steps(found).values())
 
 

@@ -51,7 +51,7 @@ def statements(ctx: Aws, platform: Platform) -> list[iam.Statement]:
     """What a pipeline's steps need to log to the tracking server (none without one)."""
     if platform.tracking_arn is None:
         return []
-    return [iam.allow(["sagemaker-mlflow:*"], [platform.tracking_arn])]
+    return [iam.allow(list(dialect.TRACKING_ACTIONS), [platform.tracking_arn])]
 
 
 def environment(tracking_arn: str | None, experiment: str) -> dict[str, str]:
