@@ -20,7 +20,9 @@ model or an evaluation step wrote no flat metrics.json, which is what gates on e
 What the step logged with `mlstack.runtime.tracking` ($MLSTACK_METRICS_LOG) and an evaluation's metrics
 go to the cloud's own tracker the job's environment names (SageMaker managed MLflow, Azure ML's workspace
 MLflow, Vertex AI Experiments: see mlstack/runtime/tracking.py), when the image has its client; they stay
-in the step's output folder as tracking.jsonl either way.
+in the step's output folder as tracking.jsonl either way. A step given data also gets
+`mlstack-lineage.json` in its output (the data's path, SHA-256 and size), which the register job records
+on the model version.
 
 Standard library only: it runs inside the step's own image, where mlstack is installed without its
 dependencies."""
@@ -151,6 +153,10 @@ def run(argv: list[str]) -> int:
         raise AdapterError(f"step {args.step}: {args.entrypoint} exited with status {code}")
     if missing := contract.missing_output(args.kind, args.output):
         raise AdapterError(f"step {args.step}: {missing}")
+    if call.env["MLSTACK_DATA"]:
+        data = Path(call.env["MLSTACK_DATA"])
+        lineage = {"data": {"path": args.data, "sha256": contract.file_sha256(data), "bytes": data.stat().st_size}}
+        (args.output / contract.LINEAGE_FILE).write_text(json.dumps(lineage, sort_keys=True), encoding="utf-8")
     metrics: dict[str, float] = {}
     try:
         if args.kind == "evaluation":

@@ -154,6 +154,7 @@ def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -
         "approval": group.approval,
         "output": kfp.output_path(),
         "lineage": json.dumps(lineage_labels(pipeline)),
+        "trained": kfp.input_path(trained),
     }
     if promotion := ctx.resolved.spec.registry.promotion_of(group):
         options["stage"] = promotion.stages[0]  # every version starts in the first stage

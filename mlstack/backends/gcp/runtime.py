@@ -24,6 +24,7 @@ from typing import Any
 
 from mlstack.backends.gcp.providers.clients import aiplatform, types
 from mlstack.runtime import audit_log
+from mlstack.runtime.contract import LINEAGE_FILE
 from mlstack.targets.gcp import APPROVAL_LABEL, APPROVAL_ON_REGISTER, APPROVED, REJECTED, STAGE_LABEL
 
 LABEL_MAX = 63  # characters in a GCP label value
@@ -70,11 +71,16 @@ def gate(args: argparse.Namespace) -> str:
     return "; ".join(["quality gates passed", *verdict.notes])
 
 
-def _lineage_labels(text: str | None) -> dict[str, str]:
+def _lineage_labels(text: str | None, trained: str | None = None) -> dict[str, str]:
     """The plan's lineage labels (pipeline, run, feature views), clean but for the run's name, which
     Vertex fills in when the task starts: a pipeline job name is already lower-case letters, digits and
-    '-', so it only needs cutting to a label's 63 characters."""
-    return {key: str(value)[:LABEL_MAX] for key, value in json.loads(text or "{}").items()}
+    '-', so it only needs cutting to a label's 63 characters. With the training step's output, the data
+    it read too (its SHA-256, cut to a label's length), from the step adapter's lineage file."""
+    labels = {key: str(value)[:LABEL_MAX] for key, value in json.loads(text or "{}").items()}
+    found = Path(trained) / LINEAGE_FILE if trained else None
+    if found is not None and found.is_file():
+        labels["mlstack-data-sha256"] = json.loads(found.read_text())["data"]["sha256"][:LABEL_MAX]
+    return labels
 
 
 def register(args: argparse.Namespace) -> str:
@@ -92,7 +98,7 @@ def register(args: argparse.Namespace) -> str:
             "managed-by": "mlstack",
             APPROVAL_LABEL: APPROVAL_ON_REGISTER[args.approval],
             **({STAGE_LABEL: args.stage} if args.stage else {}),
-            **_lineage_labels(args.lineage),
+            **_lineage_labels(args.lineage, args.trained),
         },
         "kms_key": args.kms_key,
     }
@@ -384,6 +390,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--kms-key")
     r.add_argument("--lineage", help="JSON object of lineage labels for the version")
     r.add_argument("--stage", help="the promotion stage a new version starts in (the group's first)")
+    r.add_argument("--trained", help="the training step's output folder (its lineage file)")
     d = commands.add_parser("deploy")
     for name in ("endpoint", "region", "strategy", "registered"):
         d.add_argument(f"--{name}", required=True)

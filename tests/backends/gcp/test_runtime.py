@@ -296,3 +296,20 @@ def test_a_later_stage_deploys_only_a_version_promoted_to_it(vertex, tmp_path, c
     )
     assert runtime.main(argv) == 0
     assert [m.model for m in vertex.endpoints[endpoint].deployed_models] == [f"{MODEL}@2"]
+
+
+def test_register_labels_the_version_with_the_data_the_training_step_read(vertex, tmp_path):
+    from google.cloud import aiplatform_v1
+
+    from mlstack.runtime.contract import LINEAGE_FILE
+
+    trained = tmp_path / "train-output"
+    trained.mkdir()
+    digest = "ab" * 32
+    (trained / LINEAGE_FILE).write_text(json.dumps({"data": {"path": "/gcs/b/t.csv", "sha256": digest, "bytes": 9}}))
+    assert register(tmp_path, "run1", None, f"--trained={trained}") == 0
+    labels = dict(vertex.models[MODEL]["1"].labels)
+    assert labels["mlstack-data-sha256"] == digest[:63]  # a label value holds 63 characters
+    aiplatform_v1.Model(display_name="ranker", labels=labels)
+    assert register(tmp_path, "run2", None, f"--trained={tmp_path / 'nothing-here'}") == 0
+    assert "mlstack-data-sha256" not in vertex.models[MODEL]["2"].labels
