@@ -36,7 +36,6 @@ one and the metrics of the nearest upstream step that wrote them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -50,10 +49,6 @@ from mlstack.runtime import tracking
 CODE_KINDS = frozenset({"data_validation", "processing", "training", "evaluation"})
 MODEL_FILE = "model.joblib"
 METRICS_FILE = "metrics.json"
-# What the cloud step adapter records of the data a step read, in its output folder: the register job reads
-# it from the training step's output into the registry's metadata (the emulator keeps lineage in its runs).
-LINEAGE_FILE = "mlstack-lineage.json"
-CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -111,17 +106,6 @@ def invocation(
     if champion_model:
         env["MLSTACK_CHAMPION_MODEL"] = champion_model
     return StepInvocation(argv=argv, env=env, cwd=workdir)
-
-
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of a file, or of a folder's files in name order."""
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        with file.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_metrics(path: Path) -> dict[str, float]:

@@ -37,7 +37,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from mlstack.runtime import contract, tracking
+from mlstack.runtime import contract, lineage, tracking
 
 ARCHIVE = "model.tar.gz"  # SageMaker's packing of a training job's /opt/ml/model
 DATA_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl")
@@ -155,8 +155,8 @@ def run(argv: list[str]) -> int:
         raise AdapterError(f"step {args.step}: {missing}")
     if call.env["MLSTACK_DATA"]:
         data = Path(call.env["MLSTACK_DATA"])
-        lineage = {"data": {"path": args.data, "sha256": contract.file_sha256(data), "bytes": data.stat().st_size}}
-        (args.output / contract.LINEAGE_FILE).write_text(json.dumps(lineage, sort_keys=True), encoding="utf-8")
+        record = {"data": {"path": args.data, "sha256": lineage.file_sha256(data), "bytes": data.stat().st_size}}
+        (args.output / lineage.LINEAGE_FILE).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
     metrics: dict[str, float] = {}
     try:
         if args.kind == "evaluation":

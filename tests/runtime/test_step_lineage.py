@@ -11,7 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from mlstack.runtime import contract
+from mlstack.runtime.lineage import LINEAGE_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 TRAIN = """
@@ -43,11 +43,11 @@ def test_a_step_given_data_records_its_hash_and_size(tmp_path):
     data = folder / "labels.csv"
     data.write_text("x,y\n0,0\n1,1\n")
     out = _train(tmp_path, f"--data={folder}")
-    lineage = json.loads((out / contract.LINEAGE_FILE).read_text())
+    lineage = json.loads((out / LINEAGE_FILE).read_text())
     assert lineage == {
         "data": {"path": str(folder), "sha256": hashlib.sha256(data.read_bytes()).hexdigest(), "bytes": 12}
     }
 
 
 def test_a_step_without_data_writes_no_lineage(tmp_path):
-    assert not (_train(tmp_path) / contract.LINEAGE_FILE).exists()
+    assert not (_train(tmp_path) / LINEAGE_FILE).exists()

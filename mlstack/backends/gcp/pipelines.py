@@ -156,8 +156,17 @@ def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -
         "lineage": json.dumps(lineage_labels(pipeline)),
         "trained": kfp.input_path(trained),
     }
-    if promotion := ctx.resolved.spec.registry.promotion_of(group):
+    promotion = ctx.resolved.spec.registry.promotion_of(group)
+    if promotion:
         options["stage"] = promotion.stages[0]  # every version starts in the first stage
+    card = {
+        "description": group.description,
+        "intended_use": group.intended_use,
+        "limitations": group.limitations,
+        "framework": latest.framework,
+        "stages": promotion.stages if promotion else [],
+    }
+    options["card"] = json.dumps(card, sort_keys=True)
     inputs = [trained]
     if evaluated := upstream(pipeline, step, "evaluation"):
         options["metrics"] = kfp.input_path(evaluated)

@@ -24,10 +24,11 @@ from typing import Any
 
 from mlstack.backends.gcp.providers.clients import aiplatform, types
 from mlstack.runtime import audit_log
-from mlstack.runtime.contract import LINEAGE_FILE
+from mlstack.runtime.lineage import LINEAGE_FILE
 from mlstack.targets.gcp import APPROVAL_LABEL, APPROVAL_ON_REGISTER, APPROVED, REJECTED, STAGE_LABEL
 
 LABEL_MAX = 63  # characters in a GCP label value
+CARD_FILE = "model_card.md"  # a version's model card, in its artifact folder
 BATCH_POLL_SECONDS = 30
 
 
@@ -110,10 +111,46 @@ def register(args: argparse.Namespace) -> str:
     props["version"] = max(numbers, default=0) + 1
     props["description"] = ""
     props["metrics"] = metrics
+    if args.card and args.trained:
+        _write_card(args, props, metrics)
     outs = ModelVersionProvider().create(props).outs or {}
     Path(args.output).mkdir(parents=True, exist_ok=True)
     (Path(args.output) / "version.txt").write_text(outs["version_name"])
     return f"registered {outs['version_name']}"
+
+
+def _write_card(args: argparse.Namespace, props: dict[str, Any], metrics: dict[str, float]) -> None:
+    """Vertex has no model card resource: the version's card (mlstack.cards, as the emulator renders it)
+    goes into its artifact folder, the training step's output that the version is uploaded from."""
+    from mlstack.cards import render
+
+    group = json.loads(args.card)  # what the spec says of the group (backends/gcp/pipelines.py)
+    trained = Path(args.trained)
+    lineage_file = trained / LINEAGE_FILE
+    data = json.loads(lineage_file.read_text())["data"] if lineage_file.is_file() else {}
+    labels = props["labels"]
+    card = {
+        "group": args.display_name,
+        "version": props["version"],
+        "description": group["description"],
+        "intended_use": group["intended_use"],
+        "limitations": group["limitations"],
+        "framework": group["framework"],
+        "created_at": time.time(),
+        "source": f"run:{labels.get('mlstack-run', '')}",
+        "approval": labels[APPROVAL_LABEL],
+        "aliases": props["aliases"],
+        "metrics": metrics,
+        "params": {},
+        "run": None,
+        "lineage": {"data_uri": data.get("path"), "data_sha256": data.get("sha256")},
+        "promotion": {
+            "policy": {"stages": group["stages"]} if group["stages"] else None,
+            "stages": [args.stage] if args.stage else [],
+            "promotions": [],
+        },
+    }
+    (trained / CARD_FILE).write_text(render(card), encoding="utf-8")
 
 
 def live_variant(endpoint: Any, name: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -391,6 +428,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--lineage", help="JSON object of lineage labels for the version")
     r.add_argument("--stage", help="the promotion stage a new version starts in (the group's first)")
     r.add_argument("--trained", help="the training step's output folder (its lineage file)")
+    r.add_argument("--card", help="JSON: what the spec says of the group, for the version's model card")
     d = commands.add_parser("deploy")
     for name in ("endpoint", "region", "strategy", "registered"):
         d.add_argument(f"--{name}", required=True)

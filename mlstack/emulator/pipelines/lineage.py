@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mlstack.runtime.contract import file_sha256
+from mlstack.runtime.lineage import file_sha256
 
 
 def code(workdir: str, files: list[str]) -> dict[str, Any]:

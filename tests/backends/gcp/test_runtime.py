@@ -301,7 +301,7 @@ def test_a_later_stage_deploys_only_a_version_promoted_to_it(vertex, tmp_path, c
 def test_register_labels_the_version_with_the_data_the_training_step_read(vertex, tmp_path):
     from google.cloud import aiplatform_v1
 
-    from mlstack.runtime.contract import LINEAGE_FILE
+    from mlstack.runtime.lineage import LINEAGE_FILE
 
     trained = tmp_path / "train-output"
     trained.mkdir()
@@ -313,3 +313,28 @@ def test_register_labels_the_version_with_the_data_the_training_step_read(vertex
     aiplatform_v1.Model(display_name="ranker", labels=labels)
     assert register(tmp_path, "run2", None, f"--trained={tmp_path / 'nothing-here'}") == 0
     assert "mlstack-data-sha256" not in vertex.models[MODEL]["2"].labels
+
+
+def test_register_writes_the_versions_model_card_into_its_artifact_folder(vertex, tmp_path):
+    """Vertex has no model card resource: the card (as the emulator renders it) goes with the version's files."""
+    from mlstack.runtime.lineage import LINEAGE_FILE
+
+    trained = tmp_path / "train-output"
+    trained.mkdir()
+    (trained / LINEAGE_FILE).write_text(json.dumps({"data": {"path": "/gcs/b/t.csv", "sha256": "cd" * 32, "bytes": 9}}))
+    card = {
+        "description": "Ranks offers.",
+        "intended_use": "Order the offers shown to signed-in shoppers.",
+        "limitations": "",
+        "framework": "sklearn",
+        "stages": ["dev", "prod"],
+    }
+    extra = (f"--trained={trained}", f"--card={json.dumps(card)}", "--stage=dev")
+    assert register(tmp_path, "run1", {"auc": 0.93}, *extra, approval="manual") == 0
+    text = (trained / runtime.CARD_FILE).read_text()
+    assert text.startswith("# Model card: ranker v1\n\nRanks offers.")
+    assert "Order the offers shown to signed-in shoppers." in text
+    assert "set `limitations` on the model group" in text
+    assert "| auc | 0.93 |" in text and "| approval | pending |" in text
+    assert f"/gcs/b/t.csv (sha256 `{'cd' * 32}`)" in text
+    assert "Stages: dev → prod; in dev." in text and "not promoted beyond dev yet" in text
