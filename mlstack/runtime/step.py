@@ -153,8 +153,8 @@ def run(argv: list[str]) -> int:
         raise AdapterError(f"step {args.step}: {args.entrypoint} exited with status {code}")
     if missing := contract.missing_output(args.kind, args.output):
         raise AdapterError(f"step {args.step}: {missing}")
-    if call.env["MLSTACK_DATA"]:
-        data = Path(call.env["MLSTACK_DATA"])
+    data = Path(call.env["MLSTACK_DATA"])
+    if call.env["MLSTACK_DATA"] and data.exists():  # a step may be handed a path it never reads
         record = {"data": {"path": args.data, "sha256": lineage.file_sha256(data), "bytes": data.stat().st_size}}
         (args.output / lineage.LINEAGE_FILE).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
     metrics: dict[str, float] = {}
