@@ -7,9 +7,9 @@ from __future__ import annotations
 import shlex
 
 import pytest
+from test_azure_deploy_job import _fast, azure, plan_args  # noqa: F401 - fixtures
 
 from mlstack.backends.azure import deploy_job
-from tests.backends.azure.test_azure_deploy_job import _fast, azure, plan_args  # noqa: F401 - fixtures
 from tests.governance.test_promotion_plans import promoted_fraud
 
 
