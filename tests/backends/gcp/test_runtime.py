@@ -200,33 +200,12 @@ def test_a_manual_groups_version_is_deployed_only_once_approved(vertex, tmp_path
     from google.cloud import aiplatform_v1 as v1
     from google.protobuf import field_mask_pb2
 
-    from mlstack.backends.gcp.providers.deployment import DeploymentProvider
 
     register(tmp_path, "run1")
     register(tmp_path, "run2", approval="manual")
     assert vertex.models[MODEL]["1"].labels["mlstack-approval"] == "approved"
     assert vertex.models[MODEL]["2"].labels["mlstack-approval"] == "pending"
-    endpoint = "projects/p-123456/locations/us-central1/endpoints/1234567890"
-    vertex.add_endpoint(endpoint)
-    variant = {
-        "name": "primary",
-        "weight": 100,
-        "model": f"{MODEL}@1",
-        "machine_type": "n1-standard-4",
-        "min_replicas": 1,
-        "max_replicas": 1,
-        "autoscaling": [],
-        "service_account": "",
-    }
-    base = {"project": "p-123456", "region": "us-central1", "endpoint": endpoint, "endpoint_id": "1234567890"}
-    DeploymentProvider().create({**base, "variants": [variant], "strategy": {"type": "all_at_once"}})
-    argv = [
-        "deploy",
-        f"--endpoint={endpoint}",
-        "--region=us-central1",
-        '--strategy={"type": "all_at_once"}',
-        f"--registered={tmp_path / 'run2'}",
-    ]
+    endpoint, argv = _serving_v1(vertex, tmp_path)
     capsys.readouterr()
     assert runtime.main(argv) == 0
     assert f"unchanged: {MODEL}@2 awaits manual approval" in capsys.readouterr().out
@@ -255,33 +234,12 @@ def test_a_later_stage_deploys_only_a_version_promoted_to_it(vertex, tmp_path, c
     from google.cloud import aiplatform_v1 as v1
     from google.protobuf import field_mask_pb2
 
-    from mlstack.backends.gcp.providers.deployment import DeploymentProvider
 
     register(tmp_path, "run1", None, "--stage=dev")
     register(tmp_path, "run2", None, "--stage=dev")
     assert vertex.models[MODEL]["2"].labels["mlstack-stage"] == "dev"
-    endpoint = "projects/p-123456/locations/us-central1/endpoints/1234567890"
-    vertex.add_endpoint(endpoint)
-    variant = {
-        "name": "primary",
-        "weight": 100,
-        "model": f"{MODEL}@1",
-        "machine_type": "n1-standard-4",
-        "min_replicas": 1,
-        "max_replicas": 1,
-        "autoscaling": [],
-        "service_account": "",
-    }
-    base = {"project": "p-123456", "region": "us-central1", "endpoint": endpoint, "endpoint_id": "1234567890"}
-    DeploymentProvider().create({**base, "variants": [variant], "strategy": {"type": "all_at_once"}})
-    argv = [
-        "deploy",
-        f"--endpoint={endpoint}",
-        "--region=us-central1",
-        '--strategy={"type": "all_at_once"}',
-        f"--registered={tmp_path / 'run2'}",
-        "--stage=prod",
-    ]
+    endpoint, argv = _serving_v1(vertex, tmp_path)
+    argv.append("--stage=prod")
     capsys.readouterr()
     assert runtime.main(argv) == 0
     said = capsys.readouterr().out
@@ -338,3 +296,29 @@ def test_register_writes_the_versions_model_card_into_its_artifact_folder(vertex
     assert "| auc | 0.93 |" in text and "| approval | pending |" in text
     assert f"/gcs/b/t.csv (sha256 `{'cd' * 32}`)" in text
     assert "Stages: dev → prod; in dev." in text and "not promoted beyond dev yet" in text
+
+def _serving_v1(vertex, tmp_path) -> tuple[str, list[str]]:
+    """An endpoint serving v1 of the model, and the deploy task's arguments for the version run2 registered."""
+    from mlstack.backends.gcp.providers.deployment import DeploymentProvider
+
+    endpoint = "projects/p-123456/locations/us-central1/endpoints/1234567890"
+    vertex.add_endpoint(endpoint)
+    variant = {
+        "name": "primary",
+        "weight": 100,
+        "model": f"{MODEL}@1",
+        "machine_type": "n1-standard-4",
+        "min_replicas": 1,
+        "max_replicas": 1,
+        "autoscaling": [],
+        "service_account": "",
+    }
+    base = {"project": "p-123456", "region": "us-central1", "endpoint": endpoint, "endpoint_id": "1234567890"}
+    DeploymentProvider().create({**base, "variants": [variant], "strategy": {"type": "all_at_once"}})
+    return endpoint, [
+        "deploy",
+        f"--endpoint={endpoint}",
+        "--region=us-central1",
+        '--strategy={"type": "all_at_once"}',
+        f"--registered={tmp_path / 'run2'}",
+    ]
