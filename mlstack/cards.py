@@ -3,8 +3,9 @@ run that registered it and the spec (`intended_use`, `limitations` on the model 
 
 The emulator builds the card's data (`Emulator.card`); `render` writes it as markdown or HTML. On AWS
 a group with `intended_use` also gets a SageMaker Model Card per declared version in the plan
-(backends/aws/registry.py); Vertex and Azure have no card resource: attach this card's file to the
-model version (a Vertex model version's artifact folder, an Azure model's files)."""
+(backends/aws/registry.py). Vertex has no card resource: its register task renders this card into each
+version's artifact folder (`model_card.md`, backends/gcp/runtime.py). Azure has none either, and mlstack
+writes no card there yet (its registration step only copies the model folder)."""
 
 from __future__ import annotations
 

@@ -382,6 +382,9 @@ class Emulator:
             )
         found = self.registry.version(group, version)
         record = self.promotions.promote(found, policy, to, approvers, by, reason)
+        self.audit.record(
+            None, "promote", f"{group} v{version}", reason, {"to": to, "approvers": record["approvers"], "by": by}
+        )
         deployed = [self.deploy_endpoint(name) for name in self._waiting_on(group)]
         stages = self.promotions.stages(found, policy)
         return {**found.as_dict(), "promotion": record, "stages": stages, "endpoints": deployed}

@@ -18,9 +18,11 @@ or `--name value`. The adapter then smooths over what differs between platforms:
 It runs the entrypoint exactly as the emulator does, then fails the job when a training step wrote no
 model or an evaluation step wrote no flat metrics.json, which is what gates on every target read.
 What the step logged with `mlstack.runtime.tracking` ($MLSTACK_METRICS_LOG) and an evaluation's metrics
-go to the MLflow tracking server the job's environment names (MLFLOW_TRACKING_URI and
-MLFLOW_EXPERIMENT_NAME, set by the plan or the platform), when the image has mlflow; they stay in the
-step's output folder as tracking.jsonl either way.
+go to the cloud's own tracker the job's environment names (SageMaker managed MLflow, Azure ML's workspace
+MLflow, Vertex AI Experiments: see mlstack/runtime/tracking.py), when the image has its client; they stay
+in the step's output folder as tracking.jsonl either way. A step given data also gets
+`mlstack-lineage.json` in its output (the data's path, SHA-256 and size), which the register job records
+on the model version.
 
 Standard library only: it runs inside the step's own image, where mlstack is installed without its
 dependencies."""
@@ -35,7 +37,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from mlstack.runtime import contract, tracking
+from mlstack.runtime import contract, lineage, tracking
 
 ARCHIVE = "model.tar.gz"  # SageMaker's packing of a training job's /opt/ml/model
 DATA_SUFFIXES = (".parquet", ".csv", ".json", ".jsonl")
@@ -151,6 +153,10 @@ def run(argv: list[str]) -> int:
         raise AdapterError(f"step {args.step}: {args.entrypoint} exited with status {code}")
     if missing := contract.missing_output(args.kind, args.output):
         raise AdapterError(f"step {args.step}: {missing}")
+    data = Path(call.env["MLSTACK_DATA"])
+    if call.env["MLSTACK_DATA"] and data.exists():  # a step may be handed a path it never reads
+        record = {"data": {"path": args.data, "sha256": lineage.file_sha256(data), "bytes": data.stat().st_size}}
+        (args.output / lineage.LINEAGE_FILE).write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
     metrics: dict[str, float] = {}
     try:
         if args.kind == "evaluation":
@@ -161,7 +167,7 @@ def run(argv: list[str]) -> int:
         raise AdapterError(f"step {args.step}: {exc}") from None
     tags = {"mlstack.pipeline": args.pipeline, "mlstack.step": args.step, "mlstack.run_id": args.run_id}
     name = f"{args.run_id or args.pipeline}/{args.step}"
-    print(f"mlstack: step {args.step} tracking {tracking.forward_to_mlflow(logged, metrics, run_name=name, tags=tags)}")
+    print(f"mlstack: step {args.step} tracking {tracking.forward(logged, metrics, run_name=name, tags=tags)}")
     return 0
 
 

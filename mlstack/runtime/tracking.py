@@ -15,9 +15,19 @@ Why a file and not `import mlflow` in the step: the MLflow client (even mlflow-s
 packages the user's image may not have or may pin differently, and the local target would need a
 tracking server. The file is read after the step by whoever ran it:
 - the local emulator stores it with the run (`mlstack runs show|compare`);
-- the cloud step adapter (runtime/step.py) forwards it to MLflow when the job's environment names a
-  tracking server (MLFLOW_TRACKING_URI: SageMaker managed MLflow, Azure ML's workspace tracking) and the
-  image has `mlflow`; the file also stays in the step's output on every cloud.
+- the cloud step adapter (runtime/step.py) forwards it to each cloud's own tracker (`forward`), when
+  the job's environment names one and the step image has its client; the file also stays in the step's
+  output on every cloud:
+  * SageMaker: the platform's managed MLflow tracking server; the plan sets MLFLOW_TRACKING_URI (the
+    server's ARN) and MLFLOW_EXPERIMENT_NAME (the pipeline); the image needs `mlflow-skinny` and
+    `sagemaker-mlflow` (the plugin that signs requests to an ARN);
+  * Azure ML: the workspace's built-in MLflow; Azure sets MLFLOW_TRACKING_URI and the job's own
+    MLFLOW_RUN_ID in every job, so a step's params and metrics land on its job in the pipeline's
+    experiment; the image needs `mlflow-skinny` and `azureml-mlflow`;
+  * Vertex AI: Vertex AI Experiments; the plan sets MLSTACK_VERTEX_EXPERIMENT (the pipeline),
+    MLSTACK_VERTEX_PROJECT and MLSTACK_VERTEX_REGION; each step is one experiment run holding its
+    params and the last value of each metric (a time series needs a TensorBoard, which mlstack does not
+    create); the image needs `google-cloud-aiplatform`.
 """
 
 from __future__ import annotations
@@ -32,6 +42,12 @@ from pathlib import Path
 from typing import Any
 
 ENV = "MLSTACK_METRICS_LOG"
+VERTEX_EXPERIMENT = "MLSTACK_VERTEX_EXPERIMENT"
+VERTEX_PROJECT = "MLSTACK_VERTEX_PROJECT"
+VERTEX_REGION = "MLSTACK_VERTEX_REGION"
+# Vertex AI's rule for experiment and run names; a run's resource id is "<experiment>-<run>", at most 128.
+VERTEX_NAME = re.compile(r"[^a-z0-9-]+")
+VERTEX_ID_MAX = 128
 TRACKING_FILE = "tracking.jsonl"
 # MLflow's own rule for metric and param keys (mlflow/utils/validation.py), so what logs here logs there.
 KEY = re.compile(r"^[\w\-. /]{1,250}$")
@@ -132,6 +148,48 @@ def read(path: Path) -> Tracked:
     return tracked
 
 
+def vertex_environment(project: str, region: str, experiment: str) -> dict[str, str]:
+    """What a Vertex task's environment carries for `forward_to_vertex`: the experiment a pipeline's runs go into."""
+    return {VERTEX_EXPERIMENT: experiment, VERTEX_PROJECT: project, VERTEX_REGION: region}
+
+
+def forward(tracked: Tracked, metrics: dict[str, float], *, run_name: str, tags: dict[str, str]) -> str:
+    """Send what a step logged to the tracker the job's environment names; a sentence saying what happened."""
+    if os.environ.get(VERTEX_EXPERIMENT):
+        return forward_to_vertex(tracked, metrics, run_name=run_name)
+    return forward_to_mlflow(tracked, metrics, run_name=run_name, tags=tags)
+
+
+def vertex_run_name(experiment: str, run_name: str) -> str:
+    """`run_name` as Vertex accepts it: lower-case letters, digits and '-', short enough for its run id."""
+    clean = VERTEX_NAME.sub("-", run_name.lower()).strip("-") or "run"
+    return clean[-(VERTEX_ID_MAX - len(experiment) - 1) :].lstrip("-")
+
+
+def forward_to_vertex(tracked: Tracked, metrics: dict[str, float], *, run_name: str) -> str:
+    """One Vertex AI Experiments run per step, in the experiment the plan named: its params, and the last
+    value of each metric with an evaluation's metrics.json. Never fails the step (as forward_to_mlflow)."""
+    experiment = os.environ[VERTEX_EXPERIMENT]
+    try:
+        from google.cloud import aiplatform
+    except ImportError:
+        return f"kept in {TRACKING_FILE}: {VERTEX_EXPERIMENT} is set but the step image has no google-cloud-aiplatform"
+    name = vertex_run_name(experiment, run_name)
+    try:
+        aiplatform.init(
+            project=os.environ.get(VERTEX_PROJECT), location=os.environ.get(VERTEX_REGION), experiment=experiment
+        )
+        aiplatform.start_run(name)
+        if tracked.params:
+            aiplatform.log_params(dict(tracked.params))
+        if values := {**tracked.last(), **metrics}:
+            aiplatform.log_metrics(values)
+        aiplatform.end_run()
+    except Exception as exc:  # the service's failure, whatever its client raises
+        return f"kept in {TRACKING_FILE}: Vertex AI Experiments refused it ({type(exc).__name__}: {exc})"
+    return f"logged to Vertex AI experiment {experiment} run {name}"
+
+
 def forward_to_mlflow(tracked: Tracked, metrics: dict[str, float], *, run_name: str, tags: dict[str, str]) -> str:
     """Send what a step logged (and an evaluation's metrics.json) to the MLflow tracking server the job's
     environment names, as one MLflow run; a sentence saying what happened. Tracking never fails a step
@@ -143,7 +201,9 @@ def forward_to_mlflow(tracked: Tracked, metrics: dict[str, float], *, run_name: 
     except ImportError:
         return f"kept in {TRACKING_FILE}: MLFLOW_TRACKING_URI is set but the step image has no mlflow"
     try:
-        with mlflow.start_run(run_name=run_name, tags=tags) as run:
+        # Azure ML hands each job its own run (MLFLOW_RUN_ID): log into it and keep the job's name.
+        named = None if os.environ.get("MLFLOW_RUN_ID") else run_name
+        with mlflow.start_run(run_name=named, tags=tags) as run:
             if tracked.params:
                 mlflow.log_params(tracked.params)
             for m in tracked.metrics:

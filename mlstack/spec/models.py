@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from mlstack.metrics import DATA_QUALITY_METRICS, DRIFT_METRICS, MODEL_QUALITY_METRICS
 from mlstack.names import column_clashes
+from mlstack.runtime.contract import CODE_KINDS
 from mlstack.spec.types import Cron, Duration, Ident, Name, Percent, check_bounded
 from mlstack.targets import PROFILES
 
@@ -354,7 +355,7 @@ class Gate(Model):
 StepKind = Literal[
     "data_validation", "processing", "training", "evaluation", "registration", "deployment", "batch_scoring"
 ]
-STEPS_WITH_CODE = ("data_validation", "processing", "training", "evaluation")
+STEPS_WITH_CODE = CODE_KINDS  # the step contract says which kinds run user code
 
 
 class Step(Model):
@@ -415,6 +416,22 @@ class Pipeline(Model):
     steps: list[Step] = Field(..., min_length=1)
     schedule: Cron | None = None
     triggers: list[Trigger] = Field(default_factory=list)
+
+
+
+class Tracking(Model):
+    """Experiment tracking: what pipeline steps log with `mlstack.runtime.tracking` (MLflow's names), recorded
+    in each target's own tracker: the emulator's run store (`mlstack runs`), SageMaker managed MLflow,
+    Vertex AI Experiments, Azure ML's workspace MLflow."""
+
+    enabled: bool = Field(
+        True,
+        description="Record every code step's params and metrics in the cloud's tracker (on AWS this "
+        "creates a managed MLflow tracking server, billed while it runs); the emulator records runs either way.",
+    )
+    server_size: Literal["small", "medium", "large"] = Field(
+        "small", description="AWS: the SageMaker managed MLflow tracking server's size (small suits up to 25 users)."
+    )
 
 
 # --- endpoints ----------------------------------------------------------------------------------
@@ -785,6 +802,7 @@ class Spec(Model):
     endpoints: list[Endpoint] = Field(default_factory=list)
     monitors: list[Monitor] = Field(default_factory=list)
     batch_jobs: list[BatchJob] = Field(default_factory=list, description="Offline scoring jobs.")
+    tracking: Tracking = Field(default_factory=Tracking, description="Experiment tracking of pipeline runs.")
 
     def model_group(self, name: str) -> ModelGroup | None:
         return next((g for g in self.registry.model_groups if g.name == name), None)

@@ -90,6 +90,27 @@ RULE = 64
 SCHEDULE = 64
 ECR = 256
 GLUE = 255
+# Experiment tracking: SageMaker managed MLflow. The steps' MLflow client reaches the server by its ARN
+# through the `sagemaker-mlflow` plugin (installed beside mlflow in the step image).
+TRACKING_SERVER_SIZES = {"small": "Small", "medium": "Medium", "large": "Large"}
+TRACKING_PREFIX = "mlflow/"  # where in the platform bucket the tracking server keeps run artifacts
+# What the MLflow client calls for one step's run (mlstack.runtime.tracking.forward_to_mlflow: the
+# experiment by name, created once, a run, its params, metrics and tags in batches, then its end), as
+# IAM actions of the `sagemaker-mlflow` service prefix, on the tracking server's ARN.
+TRACKING_ACTIONS = tuple(
+    f"sagemaker-mlflow:{action}"
+    for action in (
+        "CreateExperiment",
+        "CreateRun",
+        "GetExperimentByName",
+        "GetRun",
+        "LogBatch",
+        "LogMetric",
+        "LogParam",
+        "SetTag",
+        "UpdateRun",
+    )
+)
 
 
 # --- endpoints: deployment guardrails, storage, utilisation metrics ---

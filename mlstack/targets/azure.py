@@ -141,3 +141,12 @@ SERVING_IMAGES = ImageTable(
         f"inference base ({GPU_INFERENCE_BASE}) is the closest",
     },
 )
+
+
+# --- registry: promotion stages Azure models lack, kept as a version tag ---
+
+# A version registered by a pipeline is in a group's first promotion stage; a person promotes it by tagging
+# it `mlstack-stage=<stage>` (az ml model update --set tags.mlstack-stage=prod; the Activity Log records who),
+# and a later stage's deploy step serves only versions tagged with its stage, as SageMaker reads
+# ModelLifeCycle.Stage and Vertex the label of the same name.
+STAGE_TAG = "mlstack-stage"

@@ -107,6 +107,11 @@ POSITIONAL_FRAMEWORKS = frozenset({"sklearn", "xgboost"})
 APPROVAL_LABEL = "mlstack-approval"
 APPROVAL_ON_REGISTER = {"auto": "approved", "manual": "pending"}
 APPROVED, REJECTED = "approved", "rejected"
+# Nor promotion stages: a version of a group with `promotion` is labelled with the stage it is in (the first
+# from its registration); a person promotes it by setting the label to the next stage (Cloud Audit Logs
+# record who), and a later stage's environment deploys only versions labelled with its stage, as SageMaker
+# reads ModelLifeCycle.Stage.
+STAGE_LABEL = "mlstack-stage"
 
 
 # --- alerts: who publishes Model Monitoring's notifications ---

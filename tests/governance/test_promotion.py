@@ -4,6 +4,8 @@ only versions promoted to it."""
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -144,3 +146,37 @@ def test_the_cli_promotes_and_explains_refusals(served, tmp_path):
     assert "endpoint ep: primary: m v2" in prod.stdout
     history = served.client.get(PROMOTIONS.format(2))["promotions"]
     assert history[-1]["reason"] == "beats v1 on the holdout"
+
+
+def test_every_change_lands_in_the_audit_trail_with_who_and_why(served, tmp_path, monkeypatch):
+    """Deploy, approve, reject, promote and rollback, each asked for over HTTP or the CLI by a named
+    person, are in `mlstack audit`; a refused promotion records nothing."""
+    apply_env(served, tmp_path, promoted_spec(1), "dev")
+    apply_env(served, tmp_path, promoted_spec(2), "dev")  # ep moves v1 -> v2: v1 is what a rollback returns to
+    spec = ["-f", str(tmp_path / "mlstack.yaml")]
+    monkeypatch.setenv("MLSTACK_ACTOR", "carol@example.com")
+    done = cli("registry", "promote", "m", "2", "--to", "staging", "--approver", "alice", "--reason", "holdout", *spec)
+    assert done.returncode == 0, done.stderr
+    assert refused(served, 2, "prod", "alice").status == 400  # one approver short: nothing recorded
+    dave = {**auth(served), "X-Mlstack-Actor": "dave"}
+    for approval in ("approved", "rejected"):
+        url = f"{served.info.url}/v1/registry/groups/m/versions/3/approval"
+        assert httpx.put(url, json={"approval": approval}, headers=dave, trust_env=False).status_code == 200
+    url = f"{served.info.url}/v1/endpoints/ep/rollback"
+    assert httpx.post(url, json={"reason": "latency"}, headers=dave, trust_env=False).status_code == 200
+
+    shown = cli("audit", *spec, "--json")
+    assert shown.returncode == 0, shown.stderr
+    records = json.loads(shown.stdout)
+    (promoted,) = [r for r in records if r["action"] == "promote"]
+    assert (promoted["who"], promoted["what"], promoted["why"]) == ("carol@example.com", "m v2", "holdout")
+    assert promoted["detail"] == {"to": "staging", "approvers": ["alice"], "by": promoted["detail"]["by"]}
+    assert [(r["action"], r["what"]) for r in records if r["who"] == "dave"] == [
+        ("approve", "m v3"),
+        ("reject", "m v3"),
+        ("rollback", "endpoint ep"),
+    ]
+    (rollback,) = [r for r in records if r["action"] == "rollback"]
+    assert rollback["why"] == "latency"
+    assert [(v["group"], v["version"]) for v in rollback["detail"]["from"]] == [("m", 2)]
+    assert any(r["action"] in ("deploy", "update") and r["what"] == "endpoint ep" for r in records)

@@ -81,3 +81,20 @@ def test_vertex_and_azure_carry_the_policy_on_the_model():
     (container,) = [r for r in azure.resources if r.type.endswith(":ModelContainer") and r.name == "fraud-model"]
     tags = container.inputs["properties"]["tags"]
     assert tags["mlstack-promotion-stages"] == "dev/prod" and tags["mlstack-promotion-approvers"] == "prod=2"
+
+
+def vertex_args(found: Plan, task: str) -> list[str]:
+    (schedule,) = [r for r in found.resources if r.name == "train-fraud-schedule"]
+    spec = json.loads(schedule.inputs["createPipelineJobRequest"]["pipelineJob"]["pipelineSpec"])
+    return spec["deploymentSpec"]["executors"][f"exec-{task}"]["container"]["args"]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_vertex_registers_into_the_first_stage_and_a_later_stage_deploys_only_promoted_versions(env):
+    found = promoted_fraud(env, "gcp")
+    assert "--stage=dev" in vertex_args(found, "register")
+    deploy = vertex_args(found, "deploy")
+    if env == "prod":
+        assert deploy[-1] == "--stage=prod"
+    else:
+        assert not any(a.startswith("--stage") for a in deploy)  # every version may deploy where versions start

@@ -81,3 +81,56 @@ def test_bad_calls_and_bad_lines_are_refused_with_the_reason(tmp_path, monkeypat
     monkeypatch.delenv(tracking.ENV)
     with pytest.raises(tracking.TrackingError, match="MLSTACK_METRICS_LOG is not set"):
         tracking.log_param("a", 1)
+
+
+def test_under_azure_ml_a_step_logs_into_its_own_jobs_run(tmp_path, monkeypatch):
+    """Azure ML sets MLFLOW_TRACKING_URI and the job's MLFLOW_RUN_ID in every job: what the step logged
+    lands on that run (the job, in the pipeline's experiment), not on a new one, and the job keeps its name."""
+    mlflow = pytest.importorskip("mlflow")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    store = f"file://{tmp_path / 'mlruns'}"
+    client = mlflow.MlflowClient(tracking_uri=store)
+    experiment = client.create_experiment("fraud-detection-train-fraud")
+    job = client.create_run(experiment, run_name="evaluate_job_1")
+    done = _adapter(tmp_path, {"MLFLOW_TRACKING_URI": store, "MLFLOW_RUN_ID": job.info.run_id})
+    assert done.returncode == 0, done.stderr
+    assert f"tracking logged to MLflow run {job.info.run_id}" in done.stdout
+    (run,) = client.search_runs([experiment])
+    assert run.info.run_id == job.info.run_id and run.info.run_name == "evaluate_job_1"
+    assert run.data.params == {"optimizer": "adam", "layers": "3"} and run.data.metrics["auc"] == 0.91
+    assert len(client.get_metric_history(run.info.run_id, "loss")) == 4
+
+
+def test_under_vertex_a_step_is_one_run_of_the_pipelines_experiment(monkeypatch):
+    """The plan's MLSTACK_VERTEX_* variables send a step's params and last metric values to Vertex AI
+    Experiments through the aiplatform SDK, called as its own signatures allow (autospec)."""
+    from unittest import mock
+
+    from google.cloud import aiplatform
+
+    sdk = mock.create_autospec(aiplatform, instance=True)
+    monkeypatch.setattr(sys.modules["google.cloud"], "aiplatform", sdk)
+    monkeypatch.setitem(sys.modules, "google.cloud.aiplatform", sdk)
+    for key, value in tracking.vertex_environment("fraud-prod", "us-central1", "fraud-detection-train-fraud").items():
+        monkeypatch.setenv(key, value)
+    logged = tracking.Tracked(
+        params={"optimizer": "adam"},
+        metrics=[{"key": "loss", "value": v, "step": i, "t": 0.0} for i, v in enumerate((0.9, 0.4))],
+    )
+    said = tracking.forward(logged, {"auc": 0.91}, run_name="Train-Fraud-20261203_0800/evaluate", tags={})
+    assert said == "logged to Vertex AI experiment fraud-detection-train-fraud run train-fraud-20261203-0800-evaluate"
+    sdk.init.assert_called_once_with(project="fraud-prod", location="us-central1", experiment="fraud-detection-train-fraud")
+    sdk.start_run.assert_called_once_with("train-fraud-20261203-0800-evaluate")
+    sdk.log_params.assert_called_once_with({"optimizer": "adam"})
+    sdk.log_metrics.assert_called_once_with({"loss": 0.4, "auc": 0.91})
+    sdk.end_run.assert_called_once_with()
+
+    sdk.start_run.side_effect = PermissionError("403 aiplatform.metadataStores.get")
+    refused = tracking.forward(logged, {}, run_name="x/evaluate", tags={})
+    assert refused == f"kept in {tracking.TRACKING_FILE}: Vertex AI Experiments refused it (PermissionError: 403 aiplatform.metadataStores.get)"
+
+
+def test_vertex_run_names_fit_the_experiments_run_id():
+    long = tracking.vertex_run_name("e" * 100, "A_" * 80 + "/evaluate")
+    assert len("e" * 100 + "-" + long) <= tracking.VERTEX_ID_MAX and long.endswith("-evaluate")
+    assert tracking.vertex_run_name("exp", "///") == "run"

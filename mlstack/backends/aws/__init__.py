@@ -16,7 +16,7 @@ def build(resolved: Resolved) -> None:
 
     import pulumi
 
-    from mlstack.backends.aws import batch, endpoints, features, monitors, pipelines, platform, registry
+    from mlstack.backends.aws import batch, endpoints, features, monitors, pipelines, platform, registry, tracking
     from mlstack.backends.aws.context import Aws
     from mlstack.errors import format_path
 
@@ -25,6 +25,7 @@ def build(resolved: Resolved) -> None:
 
     ctx = Aws.create(resolved)
     shared = platform.build(ctx)
+    tracking.build(ctx, shared)
     registry.build(ctx)
     features.build(ctx, shared)
     batch_models = batch.build(ctx, shared)  # before pipelines: their batch_scoring steps score with these models

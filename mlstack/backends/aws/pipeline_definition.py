@@ -69,6 +69,7 @@ class Settings:
     feature_database: str | None = None
     kms_key: str | None = None
     network: dict[str, list[str]] | None = None  # {"subnets": [...], "security_groups": [...]}
+    tracking: dict[str, str] = field(default_factory=dict)  # MLflow's variables for the code steps
 
 
 def _join(*values: Expr) -> dict[str, Any]:
@@ -163,6 +164,8 @@ class _Builder:
             env["MLSTACK_FEATURE_GROUPS"] = ",".join(self.settings.feature_groups)
         if self.settings.feature_database:
             env["MLSTACK_FEATURE_DATABASE"] = self.settings.feature_database
+        if step.kind in STEPS_WITH_CODE:
+            env.update(self.settings.tracking)
         return env
 
     def base(self, index: int) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from mlstack.backends.aws import iam, images, job_compute
+from mlstack.backends.aws import iam, images, job_compute, tracking
 from mlstack.backends.aws.context import Aws
 from mlstack.backends.aws.cron import eventbridge_cron
 from mlstack.backends.aws.endpoints import image_of
@@ -83,6 +83,7 @@ def _settings(
     runtime_image: str | None,
     step_images_built: dict[str, str] | None = None,
     batch_models: dict[str, str] | None = None,
+    tracking_arn: str | None = None,
 ) -> Settings:
     """`step_images_built`: each code image -> the same with mlstack's step adapter, as this stack pushed it;
     `batch_models`: batch job -> the SageMaker model its batch_scoring steps run."""
@@ -129,6 +130,7 @@ def _settings(
         feature_groups=[ctx.names.sagemaker(v, max_length=dialect.FEATURE_GROUP) for v in pipeline.feature_views],
         feature_database=ctx.names.glue_database() if offline else None,
         kms_key=ctx.kms_key,
+        tracking=tracking.environment(tracking_arn, ctx.names.sagemaker(pipeline.name, max_length=dialect.PIPELINE)),
         network=(
             {"subnets": list(network.subnets), "security_groups": list(network.security_groups)}
             if network and network.subnets and network.security_groups
@@ -164,6 +166,7 @@ def _policy(ctx: Aws, pipeline: Pipeline, platform: Platform, settings: Settings
         ),
         iam.logs(ctx, "/aws/sagemaker/ProcessingJobs", "/aws/sagemaker/TrainingJobs"),
         *iam.kms(ctx),
+        *tracking.statements(ctx, platform),
     ]
     groups = [s.model_group for s in pipeline.steps if s.kind == "registration" and s.model_group]
     for group in groups:
@@ -335,9 +338,10 @@ def build(
         built = {base: platform.step_image(base) for base in code_images(ctx, pipeline)}
         scored = {s.batch_job: models[s.batch_job] for s in pipeline.steps if s.batch_job}
         names = {job: model.name for job, model in scored.items()}
-        definition = pulumi.Output.all(
-            platform.bucket_name, role_arn, runtime, pulumi.Output.all(**built), pulumi.Output.all(**names)
-        ).apply(lambda values, p=pipeline: render(p, _settings(ctx, p, *values)))
+        values = (platform.bucket_name, role_arn, runtime, pulumi.Output.all(**built), pulumi.Output.all(**names))
+        definition = pulumi.Output.all(*values, platform.tracking_arn).apply(
+            lambda v, p=pipeline: render(p, _settings(ctx, p, v[0], v[1], v[2], v[3], v[4], v[5]))
+        )
         vendor = ctx.names.sagemaker(pipeline.name, max_length=dialect.PIPELINE)
         resource = aws.sagemaker.Pipeline(
             pipeline.name,

@@ -33,6 +33,7 @@ CONCERNS = {
     "monitoring": ("sagemaker.amazonaws.com",),
     "feature-store": ("sagemaker.amazonaws.com",),
     "pipeline-starter": ("events.amazonaws.com", "scheduler.amazonaws.com"),
+    "tracking": ("sagemaker.amazonaws.com",),  # the managed MLflow server, writing its artifact store
 }
 
 
@@ -45,6 +46,7 @@ class Platform:
     role_arns: dict[str, pulumi.Output[str]] = field(default_factory=dict)
     topic_arn: pulumi.Output[str] | None = None
     glue_database: aws.glue.CatalogDatabase | None = None
+    tracking_arn: pulumi.Output[str] | None = None  # the managed MLflow server's, when the spec tracks runs
     runtime_image: pulumi.Output[str] | None = None
     # What pulling the runtime image takes: its URI when configured, its repository's ARN when created.
     runtime_image_uris: list[str] = field(default_factory=list)
@@ -79,6 +81,8 @@ def needs_step_images(ctx: Aws) -> bool:
 
 
 def _concerns(ctx: Aws) -> list[str]:
+    from mlstack.backends.aws import tracking  # it builds on this module's Platform
+
     spec = ctx.resolved.spec
     wanted = {
         "endpoint": bool(spec.endpoints or spec.batch_jobs),  # a transform job runs as its model's role
@@ -88,6 +92,7 @@ def _concerns(ctx: Aws) -> list[str]:
         "pipeline-starter": any(p.schedule or p.triggers for p in spec.pipelines)
         or any(b.schedule for b in spec.batch_jobs)
         or any(a.type == "retrain" for m in spec.monitors for a in m.actions),
+        "tracking": tracking.wanted(ctx.resolved),
     }
     return [concern for concern in CONCERNS if wanted[concern]]
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from mlstack.backends.azure.rollout import Rollout
 from mlstack.backends.azure.traffic import Arm, RolloutFailed, apply_split, writable
 from mlstack.jobs.failures import JobFailed, run
+from mlstack.targets.azure import STAGE_TAG
 
 # The API version each kind of rollback rule is created with (pulumi-azure-native 3.29's).
 RULE_APIS = {"metricalerts": "2018-03-01", "scheduledqueryrules": "2025-01-01-preview"}
@@ -46,15 +47,20 @@ class Request:
     approval: str  # manual | auto
     rollout: Rollout
     rules: tuple[str, ...]
+    stage: str | None = None  # a later promotion stage's environment: only versions promoted to it
 
 
-def servable(versions: list[dict], approval: str) -> int | None:
-    """The newest version the approval policy lets an endpoint serve."""
+def servable(versions: list[dict], approval: str, stage: str | None = None) -> int | None:
+    """The newest version the approval policy (and, in a later promotion stage, the version's stage tag)
+    lets an endpoint serve."""
     allowed = []
     for item in versions:
         props = item.get("properties") or {}
-        state = (props.get("tags") or {}).get("approval", "").lower()
+        tags = props.get("tags") or {}
+        state = tags.get("approval", "").lower()
         if props.get("isArchived") or state == "rejected" or (approval == "manual" and state != "approved"):
+            continue
+        if stage is not None and tags.get(STAGE_TAG) != stage:
             continue
         if item["name"].isdigit():
             allowed.append(int(item["name"]))
@@ -106,7 +112,12 @@ def deploy(arm: Arm, request: Request) -> str:
     traffic = dict(endpoint["properties"].get("traffic") or {})
     mirror = dict(endpoint["properties"].get("mirrorTraffic") or {})
     group = request.model_id.rstrip("/").rsplit("/", 1)[-1]
-    version = servable(_versions(arm, request.model_id), request.approval)
+    version = servable(_versions(arm, request.model_id), request.approval, request.stage)
+    if version is None and request.stage:
+        return (
+            f"endpoint unchanged: no version of {group} is approved and promoted to {request.stage}; tag one "
+            f"{STAGE_TAG}={request.stage}, then run again"
+        )
     if version is None:
         return f"endpoint unchanged: no version of {group} is approved to serve; approve one, then run again"
     old = _serving(traffic, request.variant)
@@ -152,6 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--approval", choices=("manual", "auto"), required=True)
     parser.add_argument("--rollout", required=True, help="the endpoint's rollout (JSON: backends/azure/rollout.py)")
     parser.add_argument("--alert-rule", action="append", default=[], help="ARM id of a rollback alert rule")
+    parser.add_argument("--stage", help=f"serve only versions tagged {STAGE_TAG} with this promotion stage")
     parser.add_argument("--output", required=True, help="the step's output folder")
     return parser
 
@@ -171,6 +183,7 @@ def main(argv: Sequence[str] | None = None, arm: Arm | None = None) -> int:
         approval=args.approval,
         rollout=Rollout.from_dict(json.loads(args.rollout)),
         rules=tuple(args.alert_rule),
+        stage=args.stage,
     )
 
     def body() -> str:

@@ -198,6 +198,8 @@ def _deploy_target(ctx: Azure, pipeline: Pipeline, step: Step, deployments: dict
         next((s.model_group for s in pipeline.steps if s.kind == "registration"), None) or primary.variant.model.group
     )
     spec_group = ctx.resolved.spec.model_group(group)
+    promotion = ctx.resolved.spec.registry.promotion_of(spec_group) if spec_group else None
+    gated = promotion is not None and promotion.gated(ctx.resolved.environment)
     rollout = rollout_of(ctx.resolved.endpoint_plan(endpoint).traffic)
     return {
         "endpoint_id": endpoint_arm_id(ctx, endpoint),
@@ -206,6 +208,7 @@ def _deploy_target(ctx: Azure, pipeline: Pipeline, step: Step, deployments: dict
         "approval": spec_group.approval if spec_group else "manual",
         "rollout": json.dumps(rollout.as_dict(), sort_keys=True),
         "rules": rollback_rule_ids(ctx, endpoint, primary.variant.name),
+        "stage": promotion.stage_of(ctx.resolved.environment) if promotion and gated else None,
     }
 
 

@@ -39,6 +39,7 @@ class Task:
     inputs: list[str] = field(default_factory=list)  # producer tasks whose `output` artifact this task reads
     parameters: list[str] = field(default_factory=list)  # pipeline parameters passed in
     resources: dict[str, Any] | None = None
+    env: dict[str, str] = field(default_factory=dict)  # the container's environment variables
 
     @staticmethod
     def system(name: str, subcommand: str, options: dict[str, str], after: list[str] | None = None) -> Task:

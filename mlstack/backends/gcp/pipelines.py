@@ -34,6 +34,7 @@ from mlstack.backends.gcp.kfp import Task
 from mlstack.backends.gcp.registry import model_id, serving_image
 from mlstack.errors import MlstackError
 from mlstack.resolve.pipelines import graph
+from mlstack.runtime import tracking
 from mlstack.spec.models import Pipeline, Step
 from mlstack.targets import GCP
 
@@ -59,6 +60,9 @@ def _code_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Ta
         inputs=list(after),
         parameters=sorted(pipeline.parameters),
         resources=kfp.resources(ctx.resolved.step_sku(pipeline.name, step.name)),
+        env=tracking.vertex_environment(ctx.project, ctx.region, ctx.name(pipeline.name))
+        if ctx.resolved.spec.tracking.enabled
+        else {},
     )
 
 
@@ -95,6 +99,7 @@ def pipeline_tasks(
                     "region": ctx.region,
                     "strategy": json.dumps(_strategy(ctx, step.endpoint), sort_keys=True),
                     "registered": kfp.input_path(registered),
+                    **_serves_stage(ctx, pipeline),
                 },
                 after,
             )
@@ -132,6 +137,16 @@ def lineage_labels(pipeline: Pipeline) -> dict[str, str]:
     return labels
 
 
+def _serves_stage(ctx: Gcp, pipeline: Pipeline) -> dict[str, str]:
+    """The deploy task's `--stage`: in a later promotion stage's environment, only versions promoted to it."""
+    group = next((s.model_group for s in pipeline.steps if s.kind == "registration"), None)
+    found = ctx.resolved.spec.model_group(group) if group else None
+    promotion = ctx.resolved.spec.registry.promotion_of(found) if found else None
+    if promotion is None or not promotion.gated(ctx.resolved.environment):
+        return {}
+    return {"stage": promotion.stage_of(ctx.resolved.environment)}
+
+
 def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -> Task:
     assert step.model_group is not None
     group = ctx.resolved.spec.model_group(step.model_group)
@@ -149,7 +164,19 @@ def _register_task(ctx: Gcp, pipeline: Pipeline, step: Step, after: list[str]) -
         "approval": group.approval,
         "output": kfp.output_path(),
         "lineage": json.dumps(lineage_labels(pipeline)),
+        "trained": kfp.input_path(trained),
     }
+    promotion = ctx.resolved.spec.registry.promotion_of(group)
+    if promotion:
+        options["stage"] = promotion.stages[0]  # every version starts in the first stage
+    card = {
+        "description": group.description,
+        "intended_use": group.intended_use,
+        "limitations": group.limitations,
+        "framework": latest.framework,
+        "stages": promotion.stages if promotion else [],
+    }
+    options["card"] = json.dumps(card, sort_keys=True)
     inputs = [trained]
     if evaluated := upstream(pipeline, step, "evaluation"):
         options["metrics"] = kfp.input_path(evaluated)

@@ -24,9 +24,11 @@ from typing import Any
 
 from mlstack.backends.gcp.providers.clients import aiplatform, types
 from mlstack.runtime import audit_log
-from mlstack.targets.gcp import APPROVAL_LABEL, APPROVAL_ON_REGISTER, APPROVED, REJECTED
+from mlstack.runtime.lineage import LINEAGE_FILE
+from mlstack.targets.gcp import APPROVAL_LABEL, APPROVAL_ON_REGISTER, APPROVED, REJECTED, STAGE_LABEL
 
 LABEL_MAX = 63  # characters in a GCP label value
+CARD_FILE = "model_card.md"  # a version's model card, in its artifact folder
 BATCH_POLL_SECONDS = 30
 
 
@@ -70,11 +72,16 @@ def gate(args: argparse.Namespace) -> str:
     return "; ".join(["quality gates passed", *verdict.notes])
 
 
-def _lineage_labels(text: str | None) -> dict[str, str]:
+def _lineage_labels(text: str | None, trained: str | None = None) -> dict[str, str]:
     """The plan's lineage labels (pipeline, run, feature views), clean but for the run's name, which
     Vertex fills in when the task starts: a pipeline job name is already lower-case letters, digits and
-    '-', so it only needs cutting to a label's 63 characters."""
-    return {key: str(value)[:LABEL_MAX] for key, value in json.loads(text or "{}").items()}
+    '-', so it only needs cutting to a label's 63 characters. With the training step's output, the data
+    it read too (its SHA-256, cut to a label's length), from the step adapter's lineage file."""
+    labels = {key: str(value)[:LABEL_MAX] for key, value in json.loads(text or "{}").items()}
+    found = Path(trained) / LINEAGE_FILE if trained else None
+    if found is not None and found.is_file():
+        labels["mlstack-data-sha256"] = json.loads(found.read_text())["data"]["sha256"][:LABEL_MAX]
+    return labels
 
 
 def register(args: argparse.Namespace) -> str:
@@ -91,7 +98,8 @@ def register(args: argparse.Namespace) -> str:
         "labels": {
             "managed-by": "mlstack",
             APPROVAL_LABEL: APPROVAL_ON_REGISTER[args.approval],
-            **_lineage_labels(args.lineage),
+            **({STAGE_LABEL: args.stage} if args.stage else {}),
+            **_lineage_labels(args.lineage, args.trained),
         },
         "kms_key": args.kms_key,
     }
@@ -103,10 +111,46 @@ def register(args: argparse.Namespace) -> str:
     props["version"] = max(numbers, default=0) + 1
     props["description"] = ""
     props["metrics"] = metrics
+    if args.card and args.trained:
+        _write_card(args, props, metrics)
     outs = ModelVersionProvider().create(props).outs or {}
     Path(args.output).mkdir(parents=True, exist_ok=True)
     (Path(args.output) / "version.txt").write_text(outs["version_name"])
     return f"registered {outs['version_name']}"
+
+
+def _write_card(args: argparse.Namespace, props: dict[str, Any], metrics: dict[str, float]) -> None:
+    """Vertex has no model card resource: the version's card (mlstack.cards, as the emulator renders it)
+    goes into its artifact folder, the training step's output that the version is uploaded from."""
+    from mlstack.cards import render
+
+    group = json.loads(args.card)  # what the spec says of the group (backends/gcp/pipelines.py)
+    trained = Path(args.trained)
+    lineage_file = trained / LINEAGE_FILE
+    data = json.loads(lineage_file.read_text())["data"] if lineage_file.is_file() else {}
+    labels = props["labels"]
+    card = {
+        "group": args.display_name,
+        "version": props["version"],
+        "description": group["description"],
+        "intended_use": group["intended_use"],
+        "limitations": group["limitations"],
+        "framework": group["framework"],
+        "created_at": time.time(),
+        "source": f"run:{labels.get('mlstack-run', '')}",
+        "approval": labels[APPROVAL_LABEL],
+        "aliases": props["aliases"],
+        "metrics": metrics,
+        "params": {},
+        "run": None,
+        "lineage": {"data_uri": data.get("path"), "data_sha256": data.get("sha256")},
+        "promotion": {
+            "policy": {"stages": group["stages"]} if group["stages"] else None,
+            "stages": [args.stage] if args.stage else [],
+            "promotions": [],
+        },
+    }
+    (trained / CARD_FILE).write_text(render(card), encoding="utf-8")
 
 
 def live_variant(endpoint: Any, name: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -147,6 +191,12 @@ def deploy(args: argparse.Namespace) -> str:
         return (
             f"endpoint {args.endpoint} unchanged: {version} awaits manual approval ({APPROVAL_LABEL}={approval}); set the label "
             f"{APPROVAL_LABEL}={APPROVED}, then run the pipeline's deployment again"
+        )
+    if args.stage and labels.get(STAGE_LABEL) != args.stage:
+        return (
+            f"endpoint {args.endpoint} unchanged: {version} is in stage {labels.get(STAGE_LABEL) or 'none'}, and this "
+            f"environment deploys only versions promoted to {args.stage}; promote it (set the label "
+            f"{STAGE_LABEL}={args.stage}), then run the pipeline's deployment again"
         )
     props = {
         "project": args.endpoint.split("/")[1],
@@ -376,9 +426,13 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--metrics")
     r.add_argument("--kms-key")
     r.add_argument("--lineage", help="JSON object of lineage labels for the version")
+    r.add_argument("--stage", help="the promotion stage a new version starts in (the group's first)")
+    r.add_argument("--trained", help="the training step's output folder (its lineage file)")
+    r.add_argument("--card", help="JSON: what the spec says of the group, for the version's model card")
     d = commands.add_parser("deploy")
     for name in ("endpoint", "region", "strategy", "registered"):
         d.add_argument(f"--{name}", required=True)
+    d.add_argument("--stage", help="deploy only a version promoted to this stage (label mlstack-stage)")
     p = commands.add_parser("replay")
     for name in ("table", "endpoint", "region", "share"):
         p.add_argument(f"--{name}", required=True)

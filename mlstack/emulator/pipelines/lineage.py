@@ -9,17 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-CHUNK = 1 << 20
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        with file.open("rb") as handle:
-            while chunk := handle.read(CHUNK):
-                digest.update(chunk)
-    return digest.hexdigest()
+from mlstack.runtime.lineage import file_sha256
 
 
 def code(workdir: str, files: list[str]) -> dict[str, Any]:

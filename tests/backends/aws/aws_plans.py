@@ -36,6 +36,7 @@ TOPIC = "aws:sns/topic:Topic"
 SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
 PACKAGE_GROUP = "aws:sagemaker/modelPackageGroup:ModelPackageGroup"
 PACKAGE_GROUP_POLICY = "aws:sagemaker/modelPackageGroupPolicy:ModelPackageGroupPolicy"
+TRACKING_SERVER = "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"
 
 ACCOUNT = "111122223333"
 KEY = "arn:aws:kms:us-east-1:111122223333:key/0e5b2c3a-1111-2222-3333-444455556666"

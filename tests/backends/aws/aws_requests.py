@@ -185,6 +185,10 @@ def model(inputs: dict[str, Any]) -> Request:
     }
 
 
+def tracking_server(inputs: dict[str, Any]) -> Request:
+    return {**without(inputs, "tags"), "Tags": tag_list(inputs.get("tags"))}
+
+
 def feature_group(inputs: dict[str, Any]) -> Request:
     return {**without(inputs, "tags"), "Tags": tag_list(inputs.get("tags"))}
 

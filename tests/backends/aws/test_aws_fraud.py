@@ -27,6 +27,7 @@ from aws_plans import (
     SCHEDULE,
     SUBSCRIPTION,
     TOPIC,
+    TRACKING_SERVER,
     fraud,
     plan_text,
     spec_text,
@@ -71,7 +72,7 @@ def test_every_resource_kind_of_the_plan_is_one_this_module_checks():
     checked = {
         ALARM, BUCKET, CONFIG, ENDPOINT, EVENT_RULE, EVENT_TARGET, FEATURE_GROUP, MODEL, MODEL_QUALITY_JOB,
         MONITORING_SCHEDULE, PACKAGE_GROUP, PIPELINE, ROLE, ROLE_POLICY, SCALING_POLICY, SCALING_TARGET, SCHEDULE,
-        SUBSCRIPTION, TOPIC,
+        SUBSCRIPTION, TOPIC, TRACKING_SERVER,
         "aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
         "aws:s3/bucketVersioning:BucketVersioning", "aws:sns/topicPolicy:TopicPolicy",

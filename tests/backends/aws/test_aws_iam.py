@@ -96,6 +96,7 @@ def test_each_concern_has_its_own_role():
         "monitoring-role",
         "pipeline-role",
         "pipeline-starter-role",
+        "tracking-role",
     ]
 
 

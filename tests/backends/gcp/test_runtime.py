@@ -200,33 +200,12 @@ def test_a_manual_groups_version_is_deployed_only_once_approved(vertex, tmp_path
     from google.cloud import aiplatform_v1 as v1
     from google.protobuf import field_mask_pb2
 
-    from mlstack.backends.gcp.providers.deployment import DeploymentProvider
 
     register(tmp_path, "run1")
     register(tmp_path, "run2", approval="manual")
     assert vertex.models[MODEL]["1"].labels["mlstack-approval"] == "approved"
     assert vertex.models[MODEL]["2"].labels["mlstack-approval"] == "pending"
-    endpoint = "projects/p-123456/locations/us-central1/endpoints/1234567890"
-    vertex.add_endpoint(endpoint)
-    variant = {
-        "name": "primary",
-        "weight": 100,
-        "model": f"{MODEL}@1",
-        "machine_type": "n1-standard-4",
-        "min_replicas": 1,
-        "max_replicas": 1,
-        "autoscaling": [],
-        "service_account": "",
-    }
-    base = {"project": "p-123456", "region": "us-central1", "endpoint": endpoint, "endpoint_id": "1234567890"}
-    DeploymentProvider().create({**base, "variants": [variant], "strategy": {"type": "all_at_once"}})
-    argv = [
-        "deploy",
-        f"--endpoint={endpoint}",
-        "--region=us-central1",
-        '--strategy={"type": "all_at_once"}',
-        f"--registered={tmp_path / 'run2'}",
-    ]
+    endpoint, argv = _serving_v1(vertex, tmp_path)
     capsys.readouterr()
     assert runtime.main(argv) == 0
     assert f"unchanged: {MODEL}@2 awaits manual approval" in capsys.readouterr().out
@@ -247,3 +226,99 @@ def test_a_manual_groups_version_is_deployed_only_once_approved(vertex, tmp_path
     label("approved")
     assert runtime.main(argv) == 0
     assert [m.model for m in vertex.endpoints[endpoint].deployed_models] == [f"{MODEL}@2"]
+
+
+def test_a_later_stage_deploys_only_a_version_promoted_to_it(vertex, tmp_path, capsys):
+    """Vertex has no promotion stages: register labels a version with the group's first stage, and a later
+    stage's deploy task leaves the endpoint alone until a person sets the label to that stage."""
+    from google.cloud import aiplatform_v1 as v1
+    from google.protobuf import field_mask_pb2
+
+
+    register(tmp_path, "run1", None, "--stage=dev")
+    register(tmp_path, "run2", None, "--stage=dev")
+    assert vertex.models[MODEL]["2"].labels["mlstack-stage"] == "dev"
+    endpoint, argv = _serving_v1(vertex, tmp_path)
+    argv.append("--stage=prod")
+    capsys.readouterr()
+    assert runtime.main(argv) == 0
+    said = capsys.readouterr().out
+    assert f"unchanged: {MODEL}@2 is in stage dev" in said and "set the label mlstack-stage=prod" in said
+    assert [m.model for m in vertex.endpoints[endpoint].deployed_models] == [f"{MODEL}@1"]
+
+    labels = {**vertex.models[MODEL]["2"].labels, "mlstack-stage": "prod"}
+    runtime.aiplatform("ModelServiceClient", "us-central1").update_model(
+        request=v1.UpdateModelRequest(
+            model=v1.Model(name=f"{MODEL}@2", labels=labels), update_mask=field_mask_pb2.FieldMask(paths=["labels"])
+        )
+    )
+    assert runtime.main(argv) == 0
+    assert [m.model for m in vertex.endpoints[endpoint].deployed_models] == [f"{MODEL}@2"]
+
+
+def test_register_labels_the_version_with_the_data_the_training_step_read(vertex, tmp_path):
+    from google.cloud import aiplatform_v1
+
+    from mlstack.runtime.lineage import LINEAGE_FILE
+
+    trained = tmp_path / "train-output"
+    trained.mkdir()
+    digest = "ab" * 32
+    (trained / LINEAGE_FILE).write_text(json.dumps({"data": {"path": "/gcs/b/t.csv", "sha256": digest, "bytes": 9}}))
+    assert register(tmp_path, "run1", None, f"--trained={trained}") == 0
+    labels = dict(vertex.models[MODEL]["1"].labels)
+    assert labels["mlstack-data-sha256"] == digest[:63]  # a label value holds 63 characters
+    aiplatform_v1.Model(display_name="ranker", labels=labels)
+    assert register(tmp_path, "run2", None, f"--trained={tmp_path / 'nothing-here'}") == 0
+    assert "mlstack-data-sha256" not in vertex.models[MODEL]["2"].labels
+
+
+def test_register_writes_the_versions_model_card_into_its_artifact_folder(vertex, tmp_path):
+    """Vertex has no model card resource: the card (as the emulator renders it) goes with the version's files."""
+    from mlstack.runtime.lineage import LINEAGE_FILE
+
+    trained = tmp_path / "train-output"
+    trained.mkdir()
+    (trained / LINEAGE_FILE).write_text(json.dumps({"data": {"path": "/gcs/b/t.csv", "sha256": "cd" * 32, "bytes": 9}}))
+    card = {
+        "description": "Ranks offers.",
+        "intended_use": "Order the offers shown to signed-in shoppers.",
+        "limitations": "",
+        "framework": "sklearn",
+        "stages": ["dev", "prod"],
+    }
+    extra = (f"--trained={trained}", f"--card={json.dumps(card)}", "--stage=dev")
+    assert register(tmp_path, "run1", {"auc": 0.93}, *extra, approval="manual") == 0
+    text = (trained / runtime.CARD_FILE).read_text()
+    assert text.startswith("# Model card: ranker v1\n\nRanks offers.")
+    assert "Order the offers shown to signed-in shoppers." in text
+    assert "set `limitations` on the model group" in text
+    assert "| auc | 0.93 |" in text and "| approval | pending |" in text
+    assert f"/gcs/b/t.csv (sha256 `{'cd' * 32}`)" in text
+    assert "Stages: dev → prod; in dev." in text and "not promoted beyond dev yet" in text
+
+def _serving_v1(vertex, tmp_path) -> tuple[str, list[str]]:
+    """An endpoint serving v1 of the model, and the deploy task's arguments for the version run2 registered."""
+    from mlstack.backends.gcp.providers.deployment import DeploymentProvider
+
+    endpoint = "projects/p-123456/locations/us-central1/endpoints/1234567890"
+    vertex.add_endpoint(endpoint)
+    variant = {
+        "name": "primary",
+        "weight": 100,
+        "model": f"{MODEL}@1",
+        "machine_type": "n1-standard-4",
+        "min_replicas": 1,
+        "max_replicas": 1,
+        "autoscaling": [],
+        "service_account": "",
+    }
+    base = {"project": "p-123456", "region": "us-central1", "endpoint": endpoint, "endpoint_id": "1234567890"}
+    DeploymentProvider().create({**base, "variants": [variant], "strategy": {"type": "all_at_once"}})
+    return endpoint, [
+        "deploy",
+        f"--endpoint={endpoint}",
+        "--region=us-central1",
+        '--strategy={"type": "all_at_once"}',
+        f"--registered={tmp_path / 'run2'}",
+    ]
