@@ -118,7 +118,7 @@ def _pipelines(spec: Spec) -> Iterator[Problem]:
         monitors = {m.name: m for m in spec.monitors}
         for ti, trigger in enumerate(pipeline.triggers):
             monitor = monitors.get(trigger.on_alert)
-            if monitor is not None and signals.signal(monitor) is None:
+            if monitor is not None and signals.signal(monitor, signals.model_monitor(spec)) is None:
                 yield (
                     (*path, "triggers", ti, "on_alert"),
                     f"monitor '{monitor.name}' has no threshold, so it never alarms: give it one to trigger on",
@@ -238,7 +238,7 @@ def _default_images(resolved: Resolved) -> Iterator[Problem]:
         for step in pipeline.steps
     ):
         needs.append("pipeline steps without image")
-    if any(signals.engine(m) == "data_quality" for m in spec.monitors):
+    if any(signals.engine(m, signals.model_monitor(spec)) == "data_quality" for m in spec.monitors):
         needs.append("Model Monitor's analyzer")
     if needs:
         yield (
@@ -274,9 +274,11 @@ def _external_key(resolved: Resolved) -> Iterator[Problem]:
 
 def warnings(resolved: Resolved) -> list[Problem]:
     """Where the platform works only if something outside the stack is as it says."""
+    native = signals.model_monitor(resolved.spec)
     monitor_service = [
         (("monitors", mi), f"monitor '{m.name}' {dialect.MODEL_MONITOR_NOTICE}")
         for mi, m in enumerate(resolved.spec.monitors)
+        if signals.engine(m, native) != "mlstack"
     ]
     return [*_external_key(resolved), *monitor_service]
 
