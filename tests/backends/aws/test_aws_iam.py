@@ -120,7 +120,7 @@ def test_starter_may_start_only_its_pipeline():
 
 
 def test_a_schedule_encrypted_with_the_key_is_started_by_a_role_that_may_decrypt_it():
-    schedule = fraud("prod").inputs(SCHEDULE)
+    schedule = fraud("prod").inputs(SCHEDULE, "train-fraud-schedule")
     key = schedule["kmsKeyArn"]
     statements = json.loads(fraud("prod").inputs(ROLE_POLICY, "start-train-fraud-prod-policy")["policy"])["Statement"]
     decrypts = [s for s in statements if "kms:Decrypt" in s["Action"]]

@@ -7,9 +7,9 @@ from __future__ import annotations
 import json
 import re
 
+import aws_requests as api
 import pulumi.runtime.config as pulumi_config
 import pytest
-import aws_requests as api
 from aws_plans import (
     ALARM,
     DATA_QUALITY_JOB,
