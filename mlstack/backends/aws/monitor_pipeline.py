@@ -50,6 +50,7 @@ class Job:
     namespace: str
     metric_name: str
     dimensions: dict[str, str]
+    region: str
     kms_key: str | None = None
     network: dict[str, list[str]] | None = None  # subnets, security_groups
 
@@ -64,6 +65,8 @@ def environment(job: Job) -> dict[str, str]:
         "MLSTACK_CLOUDWATCH_NAMESPACE": job.namespace,
         "MLSTACK_CLOUDWATCH_METRIC": job.metric_name,
         "MLSTACK_CLOUDWATCH_DIMENSIONS": json.dumps(job.dimensions, sort_keys=True),
+        # boto3 in the job reads the region from here: the platform's, whatever the container sets
+        "AWS_DEFAULT_REGION": job.region,
     }
     if monitor.kind == "model_quality":
         assert monitor.ground_truth is not None and monitor.problem_type is not None  # spec rules

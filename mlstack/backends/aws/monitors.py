@@ -332,6 +332,7 @@ def _mlstack(ctx: Aws, platform: Platform, monitor: Monitor, component: SpecComp
             namespace=dialect.MONITOR_NAMESPACE,
             metric_name=signals.metric_name(monitor),
             dimensions=dimensions(ctx, monitor),
+            region=ctx.region,
             kms_key=ctx.kms_key,
             network=network
             and {
