@@ -67,8 +67,9 @@ AWS = TargetProfile(
     schedule_rule="sagemaker",
     traffic_sizing="instances",
     champion_source="declared",
-    paused_monitor_gap="a SageMaker monitoring schedule cannot be created stopped (pulumi_aws has no status for it): "
-    "development mode deploys the monitor without its schedule",
+    paused_monitor_gap="development mode creates the monitor's schedule disabled; a SageMaker Model Monitor schedule "
+    "(target.aws.model_monitor) cannot be created stopped (pulumi_aws has no status for it), so it deploys the monitor "
+    "without its schedule",
     kms_key_pattern=r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+",
     kms_key_example="arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 )

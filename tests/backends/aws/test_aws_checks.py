@@ -335,3 +335,22 @@ def test_only_monitors_that_run_on_model_monitor_say_it_is_closed_to_new_account
     assert notices[0].line == line_of(opted, "- name: scorer-accuracy")
     assert "fails at CreateMonitoringSchedule" in notices[0].message
     assert "without target.aws.model_monitor it runs mlstack's own evaluator" in notices[0].message
+
+
+def test_a_daily_rollback_alarm_warns_that_it_judges_the_serving_model_not_the_rollout():
+    """Audit A9: the fraud spec's daily model-quality monitor rolls back deployments; its alarm changes once a
+    day, so during a rollout (at most an hour between steps) it says what it said of the serving model."""
+    from mlstack.validate import check_file
+
+    spec = Path(__file__).parents[3] / "specs" / "fraud-detection.yaml"
+    report = check_file(spec, target="aws")
+    (found,) = [w for w in report.warnings if "never judges the new model" in w.message]
+    assert found.path == ("monitors", 3, "actions", 0)
+    assert found.line == line_of(spec.read_text(), "- type: rollback")
+    assert "runs every 24 h" in found.message and "fraud-scorer" in found.message
+    # an hourly monitor changes within a rollout's watch: no warning
+    hourly = spec.read_text().replace('schedule: "0 4 * * *"', 'schedule: "0 * * * *"')
+    from mlstack.spec.yaml_loader import parse
+    from mlstack.validate import check
+
+    assert not [w for w in check(parse(hourly, str(spec)), target="aws").warnings if "never judges" in w.message]
