@@ -66,6 +66,7 @@ AWS = TargetProfile(
     asynchronous=True,
     schedule_rule="sagemaker",
     traffic_sizing="instances",
+    blended_rollback_alarms=True,
     champion_source="declared",
     paused_monitor_gap="development mode creates the monitor's schedule disabled; a SageMaker Model Monitor schedule "
     "(target.aws.model_monitor) cannot be created stopped (pulumi_aws has no status for it), so it deploys the monitor "
