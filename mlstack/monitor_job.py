@@ -1,4 +1,4 @@
-"""`python3 -m mlstack.monitor_job --monitor NAME`: the SageMaker Model Monitor job (mlstack.jobs.monitor)."""
+"""`python3 -m mlstack.monitor_job --monitor NAME`: one run of a monitor on SageMaker (mlstack.jobs.monitor)."""
 
 import sys
 

@@ -45,7 +45,7 @@ _REQUEST_KEYS = ("instances", "inputs")
 _RESPONSE_KEYS = ("predictions", "outputs")
 
 
-class _Unreadable(Exception):
+class Unreadable(Exception):
     """One record (or one side of it) that cannot be read; the message is the reason counted."""
 
 
@@ -94,30 +94,32 @@ class Captured:
     records: int = 0
     requests: list[Row] = field(default_factory=list)
     responses: list[Row] = field(default_factory=list)
+    # (the record's inferenceId, else its eventId; its response rows): what ground truth labels join on
+    answers: list[tuple[str, list[Row]]] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
 
 
-def _payload_text(payload: dict[str, Any]) -> tuple[str, str]:
+def payload_text(payload: dict[str, Any]) -> tuple[str, str]:
     """(format, text): format is "csv" or "json"."""
     data = payload.get("data")
     if not isinstance(data, str):
-        raise _Unreadable("no data")
+        raise Unreadable("no data")
     encoding = str(payload.get("encoding", "")).upper()
     if encoding in ("CSV", "JSON"):
         return encoding.lower(), data
     if encoding != "BASE64":
-        raise _Unreadable(f"unknown encoding '{encoding}'")
+        raise Unreadable(f"unknown encoding '{encoding}'")
     content_type = str(payload.get("observedContentType", "")).split(";")[0].strip().lower()
     if content_type == "text/csv":
         kind = "csv"
     elif content_type.endswith("json"):
         kind = "json"
     else:
-        raise _Unreadable(f"content type '{content_type}' is neither CSV nor JSON")
+        raise Unreadable(f"content type '{content_type}' is neither CSV nor JSON")
     try:
         return kind, base64.b64decode(data, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise _Unreadable("BASE64 data that is not UTF-8 text") from None
+        raise Unreadable("BASE64 data that is not UTF-8 text") from None
 
 
 def _csv_rows(text: str) -> list[Row]:
@@ -129,7 +131,7 @@ def _json(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise _Unreadable(f"invalid JSON ({exc.msg})") from None
+        raise Unreadable(f"invalid JSON ({exc.msg})") from None
 
 
 def _is_scalar(value: Any) -> bool:
@@ -147,7 +149,7 @@ def _response_row(item: Any) -> Row:
 
 
 def _rows(payload: dict[str, Any], keys: tuple[str, ...], row: Any, scalars_are_one_row: bool) -> list[Row]:
-    kind, text = _payload_text(payload)
+    kind, text = payload_text(payload)
     if kind == "csv":
         return _csv_rows(text)
     value = _json(text)
@@ -172,6 +174,15 @@ def response_rows(payload: dict[str, Any]) -> list[Row]:
     return _rows(payload, _RESPONSE_KEYS, _response_row, scalars_are_one_row=False)
 
 
+def event_key(metadata: Any) -> str | None:
+    """What a ground truth record names an answer by: the caller's inferenceId when the request carried
+    one, else the eventId SageMaker generated (model-monitor-model-quality-merge)."""
+    if not isinstance(metadata, dict):
+        return None
+    key = metadata.get("inferenceId") or metadata.get("eventId")
+    return key if isinstance(key, str) and key else None
+
+
 def _record_time(record: dict[str, Any]) -> datetime | None:
     text = record.get("eventMetadata", {}).get("inferenceTime")
     if not isinstance(text, str):
@@ -179,7 +190,7 @@ def _record_time(record: dict[str, Any]) -> datetime | None:
     try:
         return parse_time(text, "inferenceTime")
     except JobFailed:
-        raise _Unreadable("an inferenceTime that is not ISO 8601") from None
+        raise Unreadable("an inferenceTime that is not ISO 8601") from None
 
 
 def _add(captured: Captured, line: str, window: Window) -> None:
@@ -194,7 +205,7 @@ def _add(captured: Captured, line: str, window: Window) -> None:
         return
     try:
         moment = _record_time(record)
-    except _Unreadable as exc:
+    except Unreadable as exc:
         captured.skipped[str(exc)] += 1
         return
     if moment is not None and not window.contains(moment):
@@ -206,9 +217,14 @@ def _add(captured: Captured, line: str, window: Window) -> None:
     ):
         if side in data:
             try:
-                rows.extend(read(data[side]))
-            except _Unreadable as exc:
+                found = read(data[side])
+            except Unreadable as exc:
                 captured.skipped[f"{side}: {exc}"] += 1
+                continue
+            rows.extend(found)
+            key = event_key(record.get("eventMetadata", {}))
+            if side == "endpointOutput" and key:
+                captured.answers.append((key, found))
 
 
 def read(location: str, window: Window, storage: Storage) -> Captured:

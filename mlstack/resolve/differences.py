@@ -51,6 +51,30 @@ def _paused_monitors(resolved: Resolved) -> Iterator[Difference]:
         yield Difference(("monitors", mi, "schedule"), f"{monitor.name}: {gap}", "development:paused-monitors")
 
 
+def _blended_rollback(resolved: Resolved, ei: int) -> Iterator[Difference]:
+    """An error-rate rollback of a stepped rollout, where the target's alarms see both fleets as one: the
+    new model's errors reach the alarm scaled by the share of traffic it takes in the first step."""
+    dialect = profile(resolved.cloud)
+    plan = resolved.endpoints[ei]
+    endpoint, traffic = plan.endpoint, plan.traffic
+    rollback = getattr(endpoint.strategy, "rollback", None)
+    if not (dialect.blended_rollback_alarms and traffic.partial and rollback and rollback.max_error_rate):
+        return
+    first = traffic.partial[0].percent
+    share = first
+    if dialect.traffic_sizing == "instances" and not endpoint.serverless:
+        share = in_instances(first, plan.production[0].instance_count, dialect.max_canary_percent).effective
+    limit = rollback.max_error_rate
+    yield Difference(
+        ("endpoints", ei, "strategy", "rollback", "max_error_rate"),
+        f"{endpoint.name}: on {dialect.title} the rollback alarm sees the old and the new fleet as one variant: with "
+        f"≈{share:.0f}% of traffic on the new model in the first step, a new model failing {limit:.1%} of requests "
+        f"shows as ≈{limit * share / 100:.2%}; to roll back at {limit:.1%} on the new model, set max_error_rate "
+        f"{round(limit * share / 100, 6):g} (stricter once all traffic has moved)",
+        f"strategy:{traffic.kind}",
+    )
+
+
 def _approval(resolved: Resolved) -> Iterator[Difference]:
     gap = profile(resolved.cloud).approval_gap
     if gap is None:
@@ -92,6 +116,7 @@ def _strategies(resolved: Resolved) -> Iterator[Difference]:
                     f"{_multiple(exact_fleet(first), count)} for exactly {first}%",
                     f"strategy:{traffic.kind}",
                 )
+        yield from _blended_rollback(resolved, ei)
         shadow = plan.shadow
         if shadow is not None and dialect.shadow_replay_cron is not None:
             yield Difference(

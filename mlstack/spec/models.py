@@ -60,6 +60,12 @@ class AwsSettings(Model):
     image_registry: str | None = Field(
         None, description="Registry for bare image names (name:tag), e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com."
     )
+    model_monitor: bool = Field(
+        False,
+        description="Run l_infinity drift, null_rate quality and model_quality monitors on SageMaker Model Monitor "
+        "(only for accounts that already use it: AWS has closed it to new customers). By default every monitor runs "
+        "mlstack's own evaluator as a scheduled one-step SageMaker pipeline.",
+    )
 
 
 class GcpSettings(Model):

@@ -68,9 +68,11 @@ AWS = TargetProfile(
     asynchronous=True,
     schedule_rule="sagemaker",
     traffic_sizing="instances",
+    blended_rollback_alarms=True,
     champion_source="declared",
-    paused_monitor_gap="a SageMaker monitoring schedule cannot be created stopped (pulumi_aws has no status for it): "
-    "development mode deploys the monitor without its schedule",
+    paused_monitor_gap="development mode creates the monitor's schedule disabled; a SageMaker Model Monitor schedule "
+    "(target.aws.model_monitor) cannot be created stopped (pulumi_aws has no status for it), so it deploys the monitor "
+    "without its schedule",
     kms_key_pattern=r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+",
     kms_key_example="arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 )
@@ -144,20 +146,31 @@ MAX_ROLLBACK_ALARMS = 10
 KEY_POLICY_SERVICES = {
     "alerts": (("cloudwatch.amazonaws.com", "events.amazonaws.com"), ("kms:Decrypt", "kms:GenerateDataKey*"))
 }
-# A monitor run is a SageMaker processing job; its state change event carries the schedule it ran for.
+# A Model Monitor run is a SageMaker processing job; its state change event carries the schedule it ran for.
 FAILED_RUN_EVENT = "SageMaker Processing Job State Change"
+# mlstack's own monitor run is a pipeline execution (detail: currentPipelineExecutionStatus, pipelineArn).
+FAILED_PIPELINE_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
 
 
-# --- monitors: what Model Monitor publishes ---
+# SageMaker Pipelines names the jobs it starts pipelines-<execution>-<step>-...: what a pipeline role may run.
+PIPELINE_JOB_PREFIX = "pipelines-"
 
-# Every monitor is a SageMaker Model Monitor schedule (the analyzer, the model-quality job and mlstack's
-# own container alike: a bring-your-own-container job is still CreateMonitoringSchedule). AWS docs say
-# Model Monitor is closed to new customers (/work/shared/FACTS.md); the notice itself is not in the docs
-# mlstack was checked against, so validation says it where it matters instead of refusing the spec.
+
+# --- monitors: mlstack's evaluator, or Model Monitor for the accounts that have it ---
+
+# AWS docs say Model Monitor is closed to new customers (/work/shared/FACTS.md). By default every monitor
+# runs mlstack's own evaluator as a scheduled one-step SageMaker pipeline (backends/aws/monitor_pipeline.py);
+# `target.aws.model_monitor: true` puts the kinds Model Monitor computes natively back on it.
 MODEL_MONITOR_NOTICE = (
-    "runs as a SageMaker Model Monitor schedule, which AWS has closed to new customers: in an account that "
-    "never used Model Monitor, `pulumi up` fails at CreateMonitoringSchedule"
+    "runs as a SageMaker Model Monitor schedule (target.aws.model_monitor), which AWS has closed to new "
+    "customers: in an account that never used Model Monitor, `pulumi up` fails at CreateMonitoringSchedule; "
+    "without target.aws.model_monitor it runs mlstack's own evaluator as a scheduled SageMaker pipeline"
 )
+# Where mlstack's monitor job publishes: a namespace of its own (PutMetricData refuses AWS/ namespaces),
+# one metric per monitor, dimensions Endpoint and Monitor.
+MONITOR_NAMESPACE = "mlstack/Monitors"
+# EventBridge Scheduler's universal target for an AWS API call (managing-targets-universal).
+START_PIPELINE_TARGET = "arn:{partition}:scheduler:::aws-sdk:sagemaker:startPipelineExecution"
 
 DATA_NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
 MODEL_NAMESPACE = "aws/sagemaker/Endpoints/model-metrics"

@@ -74,6 +74,9 @@ class TargetProfile:
     # registry when deployed.
     traffic_sizing: str = "traffic"
     shadow_replay_cron: str | None = None
+    # Rollback alarms of a stepped rollout see the old and new fleets as one (SageMaker reports both under
+    # the variant's name), so a canary's error rate reaches them diluted by its share of traffic.
+    blended_rollback_alarms: bool = False
     champion_source: str = "live"
     # A manual model group's versions wait for approval before an endpoint or deploy step serves them;
     # None when the target enforces it, else what it does instead.

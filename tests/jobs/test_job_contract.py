@@ -1,5 +1,5 @@
 """The jobs against what the AWS backend plans for them (Pulumi's mocks): the monitor job run with the
-monitoring schedule's own command line and environment publishes exactly the metric its alarm watches;
+monitor pipeline's own command line and environment publishes exactly the metric its alarm watches;
 the deployment step's arguments are the deploy job's, and every call the job makes is allowed by the
 pipeline role's policy."""
 
@@ -70,34 +70,38 @@ def _planned(resources, typ: str) -> list:
 
 def test_the_monitor_job_publishes_the_metric_its_alarm_watches(tmp_path, aws):
     resources = plan(resolve(loads(SPEC, target="aws")))
-    (schedule,) = _planned(resources, SCHEDULE)
+    (pipeline,) = _planned(resources, PIPELINE)
     (alarm,) = _planned(resources, ALARM)
-    job = schedule.inputs["monitoringScheduleConfig"]["monitoringJobDefinition"]
-    app = job["monitoringAppSpecification"]
-    assert app["containerEntrypoints"][:2] == ["python3", "-m"]
-    assert importlib.util.find_spec(app["containerEntrypoints"][2]) is not None
+    (step,) = json.loads(pipeline.inputs["pipelineDefinition"])["Steps"]
+    job = step["Arguments"]
+    app = job["AppSpecification"]
+    assert app["ContainerEntrypoint"][:2] == ["python3", "-m"]
+    assert importlib.util.find_spec(app["ContainerEntrypoint"][2]) is not None
 
-    environment = job["environment"]
-    bucket, key = environment["MLSTACK_BASELINE"].removeprefix("s3://").split("/", 1)
+    environment = job["Environment"]
     s3 = boto3.client("s3")
+    bucket, key = environment["MLSTACK_BASELINE"].removeprefix("s3://").split("/", 1)
     s3.create_bucket(Bucket=bucket)
     baseline = pd.read_csv(FIXTURES / "baseline.csv")
     s3.put_object(Bucket=bucket, Key=key, Body=baseline.to_csv(index=False).encode())
+    # the captures, where SageMaker writes them for the endpoint (the prefix the plan passes)
+    arguments = app["ContainerArguments"]
+    captures = arguments[arguments.index("--captures") + 1]
+    platform, prefix = captures.removeprefix("s3://").split("/", 1)
+    s3.create_bucket(Bucket=platform)
     start = datetime(2026, 11, 22, 10, tzinfo=UTC)
     shifted = [(start + timedelta(minutes=i), f"{9 + i}.0,{i % 9},d", "0.5") for i in range(40)]
-    write_captures(tmp_path / "endpointdata", shifted)
-    # What Model Monitor adds for a bring-your-own container (model-monitor-byoc-contract-inputs).
-    contract = {
-        "dataset_source": str(tmp_path / "endpointdata"),
-        "output_path": str(tmp_path / "resultdata"),
-        "start_time": "2026-11-22T10:00:00Z",
-        "end_time": "2026-11-22T11:00:00Z",
-        "sagemaker_endpoint_name": job["monitoringInputs"]["endpointInput"]["endpointName"],
-        "sagemaker_monitoring_schedule_name": schedule.inputs["name"],
-    }
-    assert job["monitoringOutputConfig"]["monitoringOutputs"]["s3Output"]["localPath"] == "/opt/ml/processing/output"
+    for path in write_captures(tmp_path / "endpointdata", shifted).rglob("*.jsonl"):
+        relative = path.relative_to(tmp_path / "endpointdata" / "ranker").as_posix()
+        s3.put_object(Bucket=platform, Key=f"{prefix}{relative}", Body=path.read_bytes())
+    # the run Scheduler starts at 11:00 passes its scheduled time as WindowEnd; /opt/ml/processing/output is local
+    output = job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["LocalPath"]
+    argv = [
+        "2026-11-22T11:00:00Z" if a == {"Get": "Parameters.WindowEnd"} else str(tmp_path / "out") if a == output else a
+        for a in arguments
+    ]
 
-    assert monitor.main(app["containerArguments"], {**environment, **contract}) == 0
+    assert monitor.main(argv, environment) == 0
 
     cloudwatch = boto3.client("cloudwatch")
     dimensions = [{"Name": k, "Value": v} for k, v in alarm.inputs["dimensions"].items()]
@@ -111,7 +115,8 @@ def test_the_monitor_job_publishes_the_metric_its_alarm_watches(tmp_path, aws):
         Period=60,
         Statistics=[alarm.inputs["statistic"]],
     )["Datapoints"]
-    report = json.loads((tmp_path / "resultdata" / "mlstack_report.json").read_text())
+    report = json.loads((tmp_path / "out" / "mlstack_report.json").read_text())
+    assert report["captured"]["rows"] == 40
     assert [p[alarm.inputs["statistic"]] for p in points] == [report["worst"]["value"]]
     assert report["worst"]["value"] > alarm.inputs["threshold"]  # the alarm would fire
     assert [r["column"] for r in report["results"]] == ["amount", "merchant"]
@@ -141,7 +146,7 @@ def _resource(operation: str, params: dict) -> str:
 
 def test_the_deployment_step_runs_the_deploy_job_within_the_pipeline_roles_policy(aws):
     resources = plan(resolve(load(SPECS / "fraud-detection.yaml", target="aws")))
-    (pipeline,) = _planned(resources, PIPELINE)
+    (pipeline,) = [p for p in _planned(resources, PIPELINE) if p.name == "train-fraud"]
     steps = json.loads(pipeline.inputs["pipelineDefinition"])["Steps"]
     found = [s for s in steps if s["Name"] == "deploy"]
     while not found:  # the deployment runs inside the evaluation gate's IfSteps

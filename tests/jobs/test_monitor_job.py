@@ -1,10 +1,11 @@
-"""The Model Monitor container job end to end: captured requests or responses against the baseline, the
+"""The monitor job end to end: captured requests or responses against the baseline, the
 violations and report files, and the CloudWatch datum the monitor's alarm watches (moto's S3 and
 CloudWatch). Expected values come from mlstack.stats on the same numbers, column by column."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -23,8 +24,8 @@ from mlstack.stats.quality import null_rate, type_error_rate
 
 START = datetime(2026, 11, 22, 10, tzinfo=UTC)
 END = START + timedelta(hours=1)
-NAMESPACE = "aws/sagemaker/Endpoints/data-metrics"
-DIMENSIONS = [{"Name": "Endpoint", "Value": "ranker"}, {"Name": "MonitoringSchedule", "Value": "shop-drift"}]
+NAMESPACE = "mlstack/Monitors"
+DIMENSIONS = [{"Name": "Endpoint", "Value": "ranker"}, {"Name": "Monitor", "Value": "shop-drift"}]
 COLUMNS = ["amount", "count", "merchant"]
 
 
@@ -62,7 +63,7 @@ def _setup(tmp_path: Path, baseline: pd.DataFrame, records: list) -> tuple[Path,
 
 
 def environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    """What the monitoring schedule's job definition (AWS backend) and Model Monitor's contract set."""
+    """What the monitor pipeline's processing step (AWS backend) sets; the window as --start/--end would."""
     env = {
         "MLSTACK_MONITOR": "drift",
         "MLSTACK_KIND": "data_drift",
@@ -71,16 +72,17 @@ def environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "MLSTACK_BASELINE": str(tmp_path / "train.csv"),
         "MLSTACK_CLOUDWATCH_METRIC": "mlstack_psi",
         "MLSTACK_THRESHOLD": "0.1",
-        "publish_cloudwatch_metrics": "Enabled",
-        "dataset_format": '{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput", "endpointOutput"]}}',
-        "dataset_source": str(tmp_path / "endpointdata"),
-        "output_path": str(tmp_path / "resultdata"),
-        "start_time": START.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "end_time": END.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "sagemaker_endpoint_name": "ranker",
-        "sagemaker_monitoring_schedule_name": "shop-drift",
+        "MLSTACK_CLOUDWATCH_NAMESPACE": NAMESPACE,
+        "MLSTACK_CLOUDWATCH_DIMENSIONS": json.dumps({d["Name"]: d["Value"] for d in DIMENSIONS}),
+        "MLSTACK_CAPTURES": str(tmp_path / "endpointdata"),
+        "MLSTACK_OUTPUT": str(tmp_path / "resultdata"),
     }
     return {**env, **overrides}
+
+
+def run(argv: list[str], env: dict[str, str]) -> int:
+    """The job over the hour [START, END), as a run scheduled at END passes it."""
+    return main([*argv, "--end", END.strftime("%Y-%m-%dT%H:%M:%SZ"), "--hours", "1"], env)
 
 
 def published(metric: str) -> list[float]:
@@ -111,7 +113,7 @@ def test_data_drift_publishes_the_worst_column_and_lists_the_violations(tmp_path
     records = _csv_requests(current, START) + _csv_requests(late, END + timedelta(minutes=5))
     _, out = _setup(tmp_path, baseline, records)
 
-    assert main(["--monitor", "drift"], environment(tmp_path)) == 0
+    assert run(["--monitor", "drift"], environment(tmp_path)) == 0
 
     expected = {c: drift_metric("psi", baseline[c], current[c], threshold=0.1, column=c).value for c in COLUMNS}
     worst = max(expected, key=expected.get)
@@ -128,7 +130,7 @@ def test_data_drift_publishes_the_worst_column_and_lists_the_violations(tmp_path
     assert report["captured"] == {"records": 300, "rows": 300, "skipped": {}}
     assert [r["column"] for r in report["results"]] == COLUMNS
     assert report["worst"]["column"] == worst
-    assert report["cloudwatch"]["dimensions"] == {"Endpoint": "ranker", "MonitoringSchedule": "shop-drift"}
+    assert report["cloudwatch"]["dimensions"] == {"Endpoint": "ranker", "Monitor": "shop-drift"}
     assert report["results"][2]["bins"]["rule"] == "categories"  # the bins each value was computed on
     line, audit = capsys.readouterr().out.splitlines()
     assert line.startswith(f"monitor drift: psi over 300 requests, worst {worst}")
@@ -152,9 +154,9 @@ def test_captures_and_baseline_are_read_from_s3_and_a_p_value_alarms_on_its_lowe
         MLSTACK_THRESHOLD="0.05",
         MLSTACK_BASELINE="s3://platform/baselines/train.csv",
     )
-    del env["dataset_source"]
+    del env["MLSTACK_CAPTURES"]
 
-    assert main(["--monitor", "drift", "--captures", f"s3://platform/{prefix}"], env) == 0
+    assert run(["--monitor", "drift", "--captures", f"s3://platform/{prefix}"], env) == 0
 
     numeric = ["amount", "count"]  # ks applies to numbers only
     expected = {c: drift_metric("ks", baseline[c], current[c], column=c).value for c in numeric}
@@ -189,10 +191,10 @@ def test_prediction_drift_compares_the_captured_responses(tmp_path, aws):
         MLSTACK_CLOUDWATCH_METRIC="mlstack_jensen_shannon",
         MLSTACK_BASELINE=str(tmp_path / "predictions.csv"),
         MLSTACK_THRESHOLD="0.15",
-        publish_cloudwatch_metrics="Disabled",
+        MLSTACK_CLOUDWATCH_NAMESPACE="",
     )
 
-    assert main(["--monitor", "score-drift"], env) == 0
+    assert run(["--monitor", "score-drift"], env) == 0
 
     expected = drift_metric("jensen_shannon", reference["score"], scores, threshold=0.15).value
     report = read_json(tmp_path / "resultdata" / "mlstack_report.json")
@@ -212,7 +214,7 @@ def test_prediction_drift_reads_the_prediction_column_of_a_training_set(tmp_path
         tmp_path, MLSTACK_KIND="prediction_drift", MLSTACK_METRIC="wasserstein", MLSTACK_CLOUDWATCH_METRIC="mlstack_w"
     )
 
-    assert main([], env) == 0
+    assert run([], env) == 0
 
     expected = drift_metric("wasserstein", baseline["prediction"], scores).value
     assert published("mlstack_w") == [pytest.approx(expected, rel=1e-12)]
@@ -236,7 +238,7 @@ def test_type_error_rate_counts_text_in_a_numeric_column(tmp_path, aws):
         MLSTACK_THRESHOLD="0.02",
     )
 
-    assert main(["--monitor", "drift"], env) == 0
+    assert run(["--monitor", "drift"], env) == 0
 
     amount = type_error_rate(current["amount"].astype(str), "float")
     assert amount == 0.04
@@ -267,7 +269,7 @@ def test_a_watched_feature_missing_from_the_requests_is_a_violation(tmp_path, aw
         MLSTACK_THRESHOLD="0.05",
     )
 
-    assert main(["--monitor", "drift"], env) == 0
+    assert run(["--monitor", "drift"], env) == 0
 
     rate = null_rate(current["count"])
     assert rate == 0.125
@@ -291,7 +293,7 @@ def test_a_metric_without_a_threshold_is_published_but_flags_nothing(tmp_path, a
     )
     del env["MLSTACK_THRESHOLD"]
 
-    assert main([], env) == 0
+    assert run([], env) == 0
 
     assert published("mlstack_out_of_range_rate") == [0.5]  # amount 0.5 and 9.5; merchant z twice
     report = read_json(tmp_path / "resultdata" / "mlstack_report.json")
@@ -308,7 +310,7 @@ def test_a_window_without_traffic_publishes_nothing(tmp_path, aws, capsys):
     baseline = pd.read_csv(FIXTURES / "baseline.csv")
     _setup(tmp_path, baseline, _csv_requests(baseline, START - timedelta(hours=3)))
 
-    assert main([], environment(tmp_path)) == 0
+    assert run([], environment(tmp_path)) == 0
 
     assert boto3.client("cloudwatch").list_metrics()["Metrics"] == []
     assert read_json(tmp_path / "resultdata" / "constraint_violations.json") == {"violations": []}
@@ -318,7 +320,8 @@ def test_a_window_without_traffic_publishes_nothing(tmp_path, aws, capsys):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"MLSTACK_KIND": "model_quality"}, "model_quality runs SageMaker's model-quality job"),
+        ({"MLSTACK_KIND": "model_quality"}, "MLSTACK_METRIC=psi is not a model_quality metric"),
+        ({"MLSTACK_KIND": "skew"}, "MLSTACK_KIND=skew: this job computes data_drift, prediction_drift"),
         ({"MLSTACK_METRIC": "accuracy"}, "MLSTACK_METRIC=accuracy is not a data_drift metric"),
         ({"MLSTACK_THRESHOLD": "high"}, "MLSTACK_THRESHOLD=high is not a number"),
         ({"MLSTACK_THRESHOLD": "-1"}, "threshold for 'psi' must be between 0.0 and inf"),
@@ -326,11 +329,11 @@ def test_a_window_without_traffic_publishes_nothing(tmp_path, aws, capsys):
         ({"MLSTACK_BASELINE": "/nowhere/train.csv"}, "/nowhere/train.csv does not exist"),
         ({"MLSTACK_BASELINE": "s3://platform/missing.csv"}, "s3://platform/missing.csv does not exist"),
         ({"MLSTACK_FEATURES": "amount,colour"}, "has no column(s) colour; it has amount, count, merchant"),
-        ({"dataset_source": "/nowhere/captures"}, "/nowhere/captures does not exist or is not a directory"),
-        ({"dataset_source": ""}, "dataset_source is not set (or pass --captures)"),
-        ({"start_time": "noon"}, "start time 'noon' is not an ISO 8601 time"),
+        ({"MLSTACK_CAPTURES": "/nowhere/captures"}, "/nowhere/captures does not exist or is not a directory"),
+        ({"MLSTACK_CAPTURES": ""}, "MLSTACK_CAPTURES is not set (or pass --captures)"),
         ({"MLSTACK_MONITOR": "other"}, "--monitor drift does not match MLSTACK_MONITOR=other"),
-        ({"sagemaker_endpoint_name": ""}, "set publish_cloudwatch_metrics=Disabled to run without publishing"),
+        ({"MLSTACK_CLOUDWATCH_DIMENSIONS": ""}, "MLSTACK_CLOUDWATCH_DIMENSIONS is not set"),
+        ({"MLSTACK_CLOUDWATCH_DIMENSIONS": "[1]"}, "MLSTACK_CLOUDWATCH_DIMENSIONS=[1] is not a JSON object"),
     ],
 )
 def test_bad_input_fails_with_the_reason(tmp_path, aws, exit_message, capsys, change, message):
@@ -338,7 +341,7 @@ def test_bad_input_fails_with_the_reason(tmp_path, aws, exit_message, capsys, ch
     baseline = pd.read_csv(FIXTURES / "baseline.csv")
     _setup(tmp_path, baseline, _csv_requests(baseline, START))
 
-    assert main(["--monitor", "drift"], environment(tmp_path, **change)) == 1
+    assert run(["--monitor", "drift"], environment(tmp_path, **change)) == 1
 
     error = capsys.readouterr().err
     assert error.startswith("mlstack monitor_job: ") and message in error and "Traceback" not in error
@@ -349,7 +352,7 @@ def test_requests_that_never_fit_the_baseline_fail_with_the_reason(tmp_path, aws
     baseline = pd.read_csv(FIXTURES / "baseline.csv").assign(label=1)  # the label is not in the requests
     _setup(tmp_path, baseline, _csv_requests(pd.read_csv(FIXTURES / "baseline.csv"), START))
 
-    assert main([], environment(tmp_path)) == 1
+    assert run([], environment(tmp_path)) == 1
 
     assert "no captured requests could be read: 8 x requests rows of 3 values where the baseline has 4 columns" in (
         capsys.readouterr().err
@@ -360,11 +363,13 @@ def test_the_module_runs_as_the_container_entrypoint(tmp_path):
     env = environment(
         tmp_path,
         MLSTACK_BASELINE=str(FIXTURES / "baseline.csv"),
-        dataset_source=str(FIXTURES / "capture"),
-        publish_cloudwatch_metrics="Disabled",
+        MLSTACK_CAPTURES=str(FIXTURES / "capture"),
+        MLSTACK_CLOUDWATCH_NAMESPACE="",
+        PYTHONPATH=os.environ.get("PYTHONPATH", ""),
     )
+    window = ["--end", END.strftime("%Y-%m-%dT%H:%M:%SZ"), "--hours", "1"]
     done = subprocess.run(
-        [sys.executable, "-m", "mlstack.monitor_job", "--monitor", "drift"],
+        [sys.executable, "-m", "mlstack.monitor_job", "--monitor", "drift", *window],
         env=env,
         capture_output=True,
         text=True,

@@ -137,9 +137,20 @@ def test_strategy_moves_traffic_through_the_resolved_stages(targets, kind):
 
 
 def test_sagemaker_canary_is_declared_with_its_effective_share(targets):
-    (found,) = [d for d in targets["aws"].differences if d.capability == "strategy:canary"]
+    (found,) = [d for d in targets["aws"].differences if d.capability == "strategy:canary" and d.path[-1] == "percent"]
     assert "1 of 2 instances ≈ 50% of traffic" in found.message
     assert _aws_stages(targets["aws"], "canary")[0][0] == 50
+
+
+def test_sagemaker_rollback_alarms_are_declared_to_see_both_fleets(targets):
+    """Audit A12: during a SageMaker rollout old and new fleets report under one variant, so the canary's
+    error rate reaches the alarm diluted by its share; no other target says so."""
+    found = [d for d in targets["aws"].differences if d.path[-2:] == ("rollback", "max_error_rate")]
+    assert found and all(d.capability in ("strategy:canary", "strategy:linear") for d in found)
+    canary = next(d for d in found if d.capability == "strategy:canary")
+    assert "≈50% of traffic on the new model" in canary.message and "set max_error_rate" in canary.message
+    for cloud in ("gcp", "azure", "local"):
+        assert not [d for d in targets[cloud].differences if d.path[-2:] == ("rollback", "max_error_rate")]
 
 
 def _shadow(target: Target) -> tuple[str, int, int]:

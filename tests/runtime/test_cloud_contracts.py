@@ -332,6 +332,135 @@ def test_azure_runs_the_commands_and_their_gate_check(plans, venv, image_dir, tm
     assert json.loads((outputs["evaluate"] / "metrics.json").read_text())["auc"] > 0.9
 
 
+# --- SageMaker monitors ----------------------------------------------------------------------------
+
+WINDOW_END = "2026-11-22T11:00:00Z"  # the scheduled time Scheduler passes as the pipeline parameter
+MONITORS = ("feature-drift", "score-drift", "input-quality", "scorer-accuracy")  # all four kinds
+
+
+@pytest.fixture(scope="module")
+def fraud_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The flagship's synthetic baselines (specs/fraud/generate.py)."""
+    out = tmp_path_factory.mktemp("fraud-data")
+    subprocess.run([sys.executable, str(SPECS / "fraud" / "generate.py"), "--out", str(out)], check=True)
+    return out
+
+
+@pytest.fixture
+def moto_aws():
+    """moto's S3 and CloudWatch as a server on 127.0.0.1: the wheel's job, in its own process, reaches it."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+
+    def client(service: str):
+        return boto3.client(
+            service,
+            region_name="us-east-1",
+            endpoint_url=env["AWS_ENDPOINT_URL"],
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    try:
+        yield env, client
+    finally:
+        server.stop()
+
+
+def _put(s3: Any, uri: str, body: bytes) -> None:
+    bucket, key = uri.removeprefix("s3://").split("/", 1)
+    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def _capture(index: int, minute: int, request: str, response: str) -> str:
+    """One record as SageMaker's data capture writes it."""
+    sides = {
+        "endpointInput": {"observedContentType": "text/csv", "mode": "INPUT", "data": request, "encoding": "CSV"},
+        "endpointOutput": {"observedContentType": "text/csv", "mode": "OUTPUT", "data": response, "encoding": "CSV"},
+    }
+    metadata = {"eventId": f"event-{index:04d}", "inferenceTime": f"2026-11-22T10:{minute:02d}:00Z"}
+    return json.dumps({"captureData": sides, "eventMetadata": metadata, "eventVersion": "0"})
+
+
+def test_sagemaker_runs_every_monitor_kind_and_publishes_what_its_alarm_watches(
+    plans, venv, fraud_data, moto_aws, tmp_path
+):
+    """Each fraud monitor's pipeline step (python3 -m mlstack.monitor_job in the runtime image) run from
+    the wheel as the plan gives it, against moto's S3 and CloudWatch: captures of one hour where SageMaker
+    files them, the baselines, SageMaker-format labels; each publishes the datum its alarm watches."""
+    env, client = moto_aws
+    s3, cloudwatch = client("s3"), client("cloudwatch")
+    plan = plans["aws"]
+    training = (fraud_data / "baselines" / "training.csv").read_text().splitlines()
+    predictions = (fraud_data / "baselines" / "predictions.csv").read_text().splitlines()[1:]
+    rows = 200
+    steps = {}
+    for name in MONITORS:
+        definition = json.loads(_one(plan, "aws:sagemaker/pipeline:Pipeline", f"{name}-pipeline")["pipelineDefinition"])
+        (step,) = definition["Steps"]
+        steps[name] = step["Arguments"]
+        baseline = step["Arguments"]["Environment"].get("MLSTACK_BASELINE")
+        if baseline:
+            _put(s3, baseline, (fraud_data / "baselines" / baseline.rsplit("/", 1)[1]).read_bytes())
+    arguments = steps["feature-drift"]["AppSpecification"]["ContainerArguments"]
+    captures = arguments[arguments.index("--captures") + 1]
+    assert all(s["AppSpecification"]["ContainerArguments"][3] == captures for s in steps.values())
+    lines = [_capture(i, i % 60, training[1 + i], predictions[i]) for i in range(rows)]
+    _put(s3, f"{captures}primary/2026/11/22/10/capture-0.jsonl", "\n".join(lines).encode())
+    # labels for every answer: the prediction, wrong for the first 10 of 200, so accuracy is 0.95
+    wrong = 10
+    labels = [
+        json.dumps(
+            {
+                "groundTruthData": {"data": str(1 - int(float(p)) if i < wrong else int(float(p))), "encoding": "CSV"},
+                "eventMetadata": {"eventId": f"event-{i:04d}"},
+                "eventVersion": "0",
+            }
+        )
+        for i, p in enumerate(predictions[:rows])
+    ]
+    ground_truth = steps["scorer-accuracy"]["Environment"]["MLSTACK_GROUND_TRUTH"]
+    _put(s3, f"{ground_truth}2026/11/22/12/labels.jsonl", "\n".join(labels).encode())
+
+    published = {}
+    for name, job in steps.items():
+        app = job["AppSpecification"]
+        output = job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["LocalPath"]
+        local = tmp_path / name
+        argv = [
+            WINDOW_END if a == {"Get": "Parameters.WindowEnd"} else str(local) if a == output else a
+            for a in [*app["ContainerEntrypoint"], *app["ContainerArguments"]]
+        ]
+        assert all(isinstance(a, str) for a in argv), argv
+        done = _run(argv, venv, tmp_path, {**env, **job["Environment"]})
+        report = json.loads((local / "mlstack_report.json").read_text())
+        alarm = _one(plan, "aws:cloudwatch/metricAlarm:MetricAlarm", f"{name}-alarm")
+        points = cloudwatch.get_metric_statistics(
+            Namespace=alarm["namespace"],
+            MetricName=alarm["metricName"],
+            Dimensions=[{"Name": k, "Value": v} for k, v in alarm["dimensions"].items()],
+            StartTime="2020-01-01T00:00:00Z",
+            EndTime="2100-01-01T00:00:00Z",
+            Period=86400 * 365,
+            Statistics=[alarm["statistic"]],
+        )["Datapoints"]
+        assert [p[alarm["statistic"]] for p in points] == [report["worst"]["value"]], (name, done.stdout)
+        published[name] = report["worst"]["value"]
+    assert published["scorer-accuracy"] == pytest.approx(1 - wrong / rows)
+    assert all(isinstance(v, float) and v == v for v in published.values()), published
+
+
 def test_every_image_the_plans_run_is_built_by_the_stack_or_a_vendors(plans):
     """No `pip install mlstack` anywhere, and each image mlstack's jobs run is one a docker-build resource
     of the same plan pushes."""

@@ -18,6 +18,7 @@ from mlstack.resolve.pipelines import ancestors
 from mlstack.spec.models import STEPS_WITH_CODE, Linear, Spec
 from mlstack.targets import aws as dialect
 from mlstack.targets.aws import LINEAR_STEP, MAX_ROLLBACK_ALARMS
+from mlstack.targets.schedules import interval_hours
 
 Problem = tuple[Path, str]
 
@@ -118,7 +119,7 @@ def _pipelines(spec: Spec) -> Iterator[Problem]:
         monitors = {m.name: m for m in spec.monitors}
         for ti, trigger in enumerate(pipeline.triggers):
             monitor = monitors.get(trigger.on_alert)
-            if monitor is not None and signals.signal(monitor) is None:
+            if monitor is not None and signals.signal(monitor, signals.model_monitor(spec)) is None:
                 yield (
                     (*path, "triggers", ti, "on_alert"),
                     f"monitor '{monitor.name}' has no threshold, so it never alarms: give it one to trigger on",
@@ -238,7 +239,7 @@ def _default_images(resolved: Resolved) -> Iterator[Problem]:
         for step in pipeline.steps
     ):
         needs.append("pipeline steps without image")
-    if any(signals.engine(m) == "data_quality" for m in spec.monitors):
+    if any(signals.engine(m, signals.model_monitor(spec)) == "data_quality" for m in spec.monitors):
         needs.append("Model Monitor's analyzer")
     if needs:
         yield (
@@ -272,13 +273,35 @@ def _external_key(resolved: Resolved) -> Iterator[Problem]:
         )
 
 
+def _slow_rollback_alarms(spec: Spec) -> Iterator[Problem]:
+    """A rollback alarm judges a rollout only if it can change while SageMaker watches the rollout (at most
+    an hour between steps): a monitor run less often holds its last verdict, on the model already serving
+    (audit A9)."""
+    for mi, monitor in enumerate(spec.monitors):
+        hours = interval_hours(monitor.schedule) or 24
+        if hours * 3600 <= dialect.MAX_WAIT or signals.threshold(monitor) is None:
+            continue
+        for ai, action in enumerate(monitor.actions):
+            if action.type == "rollback":
+                yield (
+                    ("monitors", mi, "actions", ai),
+                    f"monitor '{monitor.name}' runs every {hours} h, so its alarm holds the verdict of its last run "
+                    f"on the model already serving while a SageMaker rollout of {monitor.endpoint} watches it (at "
+                    f"most {dialect.MAX_WAIT // 60} min between steps): while it is in ALARM every deployment rolls "
+                    "back, the one that would fix it included, and it never judges the new model; run it hourly, "
+                    "or act on it with alert or retrain",
+                )
+
+
 def warnings(resolved: Resolved) -> list[Problem]:
     """Where the platform works only if something outside the stack is as it says."""
+    native = signals.model_monitor(resolved.spec)
     monitor_service = [
         (("monitors", mi), f"monitor '{m.name}' {dialect.MODEL_MONITOR_NOTICE}")
         for mi, m in enumerate(resolved.spec.monitors)
+        if signals.engine(m, native) != "mlstack"
     ]
-    return [*_external_key(resolved), *monitor_service]
+    return [*_external_key(resolved), *monitor_service, *_slow_rollback_alarms(resolved.spec)]
 
 
 def _batch_jobs(spec: Spec) -> Iterator[Problem]:

@@ -88,6 +88,10 @@ def _store_policy(ctx: Aws, platform: Platform) -> aws.iam.RolePolicy | None:
         statements += [
             *iam.bucket_prefix(ctx, platform.bucket_name, [OFFLINE_PREFIX], write=True),
             iam.allow(["s3:GetBucketAcl"], [ctx.s3_arn(platform.bucket_name)]),
+            # AWS's AmazonSageMakerFeatureStoreAccess grants it for the offline store's writes; here on the
+            # offline prefix only (audit A13; whether the store still sends an ACL to a bucket whose owner
+            # enforces ownership is not verified, so it is granted rather than assumed away).
+            iam.allow(["s3:PutObjectAcl"], [ctx.s3_arn(platform.bucket_name, f"{OFFLINE_PREFIX}*")]),
             iam.allow(
                 [
                     "glue:BatchCreatePartition",

@@ -1,22 +1,23 @@
-"""monitors -> SageMaker Model Monitor schedules over the endpoint's captured data, an alarm, and actions.
+"""monitors -> a scheduled evaluation of the endpoint's captured data, an alarm, and actions.
 
-AWS has closed SageMaker Model Monitor to new customers (existing accounts keep it): accounts that
-never used it cannot create these schedules. The engine per monitor (signals.py):
+By default every monitor is a one-step SageMaker pipeline running mlstack's own evaluator in the runtime
+image the stack builds (`python3 -m mlstack.monitor_job`, monitor_pipeline.py), started on the monitor's
+schedule by EventBridge Scheduler: AWS has closed SageMaker Model Monitor to new customers, and this
+needs only Processing, Pipelines, S3 and CloudWatch. Accounts that have Model Monitor may set
+`target.aws.model_monitor: true`, and then (signals.py):
 
 - `data_quality`: a DataQualityJobDefinition running SageMaker's analyzer against the baseline
   statistics and constraints in `s3://<bucket>/monitoring/<monitor>/baseline/`, which a baselining job
   over the spec's `baseline` dataset writes (SageMaker's suggest_baseline; not run by `pulumi up`);
 - `model_quality`: a ModelQualityJobDefinition from pulumi_aws_native, because pulumi_aws has no
   model-quality job definition; it merges captured predictions with the labels under `ground_truth`;
-- `mlstack`: a bring-your-own-container schedule whose inline job definition runs mlstack's runtime
-  image (`python3 -m mlstack.monitor_job`, image from the stack config `mlstack:runtimeImage` or the ECR
-  repository the stack creates), reading the spec's baseline itself.
+- the other metrics run mlstack's evaluator as above.
 
-The schedule expression is SageMaker's form of the spec's cron (mlstack.targets.schedules). One
-CloudWatch alarm per monitor watches the signal; its actions: `alert` publishes to the platform's SNS
+One CloudWatch alarm per monitor watches the signal; its actions: `alert` publishes to the platform's SNS
 topic (or `target.aws.alarm_topic`), with e-mail/https subscriptions filtered to the alarms that name
 them; `retrain` is an EventBridge rule starting the pipeline (pipelines.py); `rollback` adds the alarm
-to the endpoint's auto-rollback alarms, so a deployment in progress rolls back when it fires."""
+to the endpoint's auto-rollback alarms, so a deployment in progress rolls back when it fires. A failed
+run alerts the monitor's recipients through an EventBridge rule."""
 
 from __future__ import annotations
 
@@ -27,21 +28,17 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from mlstack.backends.aws import iam, images, signals
+from mlstack.backends.aws import iam, images, monitor_pipeline, signals
 from mlstack.backends.aws.alarms import signal_alarm
 from mlstack.backends.aws.context import Aws
+from mlstack.backends.aws.cron import eventbridge_cron
 from mlstack.backends.aws.platform import Platform, failure_rule_name, role_policy
 from mlstack.backends.components import SpecComponent
 from mlstack.spec.models import Monitor
 from mlstack.targets import aws as dialect
 from mlstack.targets.schedules import interval_hours, sagemaker_expression
 
-INSTANCE_TYPE = "ml.m5.xlarge"
-VOLUME_GB = 20
-MAX_RUNTIME = 1800  # below the length of the shortest (hourly) schedule
 ENDPOINT_INPUT_PATH = "/opt/ml/processing/input/endpoint"
-OUTPUT_PATH = "/opt/ml/processing/output"
-MONITOR_JOB = ["python3", "-m", "mlstack.monitor_job"]
 TOPIC_ARN = re.compile(r"arn:aws[a-z-]*:sns:.+")
 
 
@@ -51,6 +48,22 @@ def alarm_name(ctx: Aws, monitor: str) -> str:
 
 def schedule_name(ctx: Aws, monitor: str) -> str:
     return ctx.names.sagemaker(monitor)
+
+
+def pipeline_name(ctx: Aws, monitor: str) -> str:
+    return ctx.names.sagemaker(f"monitor-{monitor}", max_length=dialect.PIPELINE)
+
+
+def _engine(ctx: Aws, monitor: Monitor) -> signals.Engine:
+    return signals.engine(monitor, signals.model_monitor(ctx.resolved.spec))
+
+
+def dimensions(ctx: Aws, monitor: Monitor) -> dict[str, str]:
+    """The alarm's dimensions: those Model Monitor publishes with, or those mlstack's job is given."""
+    endpoint = ctx.names.sagemaker(monitor.endpoint)
+    if _engine(ctx, monitor) == "mlstack":
+        return {"Endpoint": endpoint, "Monitor": schedule_name(ctx, monitor.name)}
+    return {"Endpoint": endpoint, "MonitoringSchedule": schedule_name(ctx, monitor.name)}
 
 
 def job_definition_name(ctx: Aws, monitor: Monitor) -> str:
@@ -97,7 +110,7 @@ def alarms(ctx: Aws, platform: Platform) -> Monitors:
     for monitor in ctx.resolved.spec.monitors:
         component = SpecComponent("monitor", monitor.name)
         found.components[monitor.name] = component
-        signal = signals.signal(monitor)
+        signal = signals.signal(monitor, signals.model_monitor(ctx.resolved.spec))
         if signal is None:
             continue
         comparison = "above" if signal.comparison == "GreaterThanThreshold" else "below"
@@ -106,7 +119,7 @@ def alarms(ctx: Aws, platform: Platform) -> Monitors:
             f"{monitor.name}-alarm",
             alarm_name(ctx, monitor.name),
             signal,
-            {"Endpoint": ctx.names.sagemaker(monitor.endpoint), "MonitoringSchedule": schedule_name(ctx, monitor.name)},
+            dimensions(ctx, monitor),
             _period(monitor),
             _alarm_actions(platform, monitor),
             f"mlstack monitor {monitor.name}: {monitor.metric} of {monitor.endpoint} {comparison} {signal.threshold}",
@@ -141,8 +154,8 @@ def _subscriptions(ctx: Aws, platform: Platform) -> None:
 def _cluster(ctx: Aws) -> dict[str, Any]:
     return {
         "instance_count": 1,
-        "instance_type": INSTANCE_TYPE,
-        "volume_size_in_gb": VOLUME_GB,
+        "instance_type": monitor_pipeline.INSTANCE_TYPE,
+        "volume_size_in_gb": monitor_pipeline.VOLUME_GB,
         "volume_kms_key_id": ctx.kms_key,
     }
 
@@ -162,7 +175,7 @@ def _output(platform: Platform, monitor: Monitor) -> dict[str, Any]:
     return {
         "s3_output": {
             "s3_uri": platform.uri(f"monitoring/{monitor.name}/reports"),
-            "local_path": OUTPUT_PATH,
+            "local_path": monitor_pipeline.OUTPUT_PATH,
             "s3_upload_mode": "EndOfJob",
         }
     }
@@ -177,26 +190,51 @@ def _endpoint_input(ctx: Aws, monitor: Monitor) -> dict[str, Any]:
     }
 
 
-def _policy(ctx: Aws, platform: Platform, monitor: Monitor, component: SpecComponent) -> aws.iam.RolePolicy:
-    """Read the endpoint's captures, the baseline and labels; write this monitor's reports; publish metrics."""
+def _captures(ctx: Aws, platform: Platform, monitor: Monitor) -> tuple[pulumi.Input[str], list[iam.Statement]]:
+    """The endpoint's data capture prefix (SageMaker files it under `<destination>/<endpoint>/`), and
+    reading it."""
     endpoint = ctx.resolved.monitor_plan(monitor).endpoint.endpoint
     assert endpoint.data_capture is not None  # spec rules require capture
     destination = endpoint.data_capture.destination
+    vendor = ctx.names.sagemaker(endpoint.name)
+    if destination:
+        return f"{destination.rstrip('/')}/{vendor}/", iam.read_uris(ctx, [destination.rstrip("/") + "/"])
+    prefix = f"capture/{endpoint.name}/"
+    return platform.uri(f"{prefix}{vendor}/"), iam.bucket_prefix(ctx, platform.bucket_name, [prefix], write=False)
+
+
+def _policy(ctx: Aws, platform: Platform, monitor: Monitor, component: SpecComponent) -> aws.iam.RolePolicy:
+    """Read the endpoint's captures, the baseline and labels; write this monitor's reports; publish its
+    metric; and, for mlstack's evaluator, run the pipeline's processing job as this same role."""
+    engine = _engine(ctx, monitor)
     statements = [
         *iam.bucket_prefix(ctx, platform.bucket_name, [f"monitoring/{monitor.name}/"], write=True),
         *iam.read_uris(ctx, [monitor.baseline, monitor.ground_truth and monitor.ground_truth.rstrip("/") + "/"]),
+        *_captures(ctx, platform, monitor)[1],
         iam.logs(ctx, "/aws/sagemaker/ProcessingJobs"),
-        iam.put_metrics(dialect.DATA_NAMESPACE, dialect.MODEL_NAMESPACE),
         *iam.kms(ctx),
     ]
-    if destination:
-        statements += iam.read_uris(ctx, [destination.rstrip("/") + "/"])
+    if engine == "mlstack":
+        role = platform.role_arns["monitoring"]
+        statements += [
+            iam.put_metrics(dialect.MONITOR_NAMESPACE),
+            *iam.ecr_pull(ctx, platform.runtime_image_uris, platform.runtime_repository_arns),
+            iam.allow(
+                [
+                    "sagemaker:AddTags",
+                    "sagemaker:CreateProcessingJob",
+                    "sagemaker:DescribeProcessingJob",
+                    "sagemaker:StopProcessingJob",
+                ],
+                [ctx.arn("sagemaker", f"processing-job/{dialect.PIPELINE_JOB_PREFIX}*")],
+            ),
+            iam.allow(["iam:PassRole"], [role], StringEquals={"iam:PassedToService": "sagemaker.amazonaws.com"}),
+        ]
     else:
-        statements += iam.bucket_prefix(ctx, platform.bucket_name, [f"capture/{endpoint.name}/"], write=False)
-    if signals.engine(monitor) == "mlstack":
-        statements += iam.ecr_pull(ctx, platform.runtime_image_uris, platform.runtime_repository_arns)
-    else:
-        statements += iam.ecr_pull(ctx, [images.monitor_analyzer_image(ctx.region)])
+        statements += [
+            iam.put_metrics(dialect.DATA_NAMESPACE, dialect.MODEL_NAMESPACE),
+            *iam.ecr_pull(ctx, [images.monitor_analyzer_image(ctx.region)]),
+        ]
     return role_policy(
         ctx, platform, "monitoring", f"monitor-{schedule_name(ctx, monitor.name)}", statements, component
     )
@@ -232,7 +270,7 @@ def _data_quality(ctx: Aws, platform: Platform, monitor: Monitor, component: Spe
         data_quality_job_output_config={"monitoring_outputs": _output(platform, monitor), "kms_key_id": ctx.kms_key},
         job_resources={"cluster_config": _cluster(ctx)},
         network_config=_network(ctx),
-        stopping_condition={"max_runtime_in_seconds": MAX_RUNTIME},
+        stopping_condition={"max_runtime_in_seconds": monitor_pipeline.MAX_RUNTIME},
         tags=ctx.tags,
         opts=ctx.child(component, depends_on=depends),
     )
@@ -264,7 +302,7 @@ def _model_quality(ctx: Aws, platform: Platform, monitor: Monitor, component: Sp
         model_quality_job_output_config={"monitoring_outputs": [_output(platform, monitor)], "kms_key_id": ctx.kms_key},
         job_resources={"cluster_config": _cluster(ctx)},
         network_config=_network(ctx),
-        stopping_condition={"max_runtime_in_seconds": MAX_RUNTIME},
+        stopping_condition={"max_runtime_in_seconds": monitor_pipeline.MAX_RUNTIME},
         tags=[{"key": k, "value": v} for k, v in sorted(ctx.tags.items())],
         opts=ctx.native_child(component, depends_on=depends),
     )
@@ -273,56 +311,104 @@ def _model_quality(ctx: Aws, platform: Platform, monitor: Monitor, component: Sp
 
 
 def _mlstack(ctx: Aws, platform: Platform, monitor: Monitor, component: SpecComponent, depends: list):
+    """mlstack's evaluator as a one-step pipeline, and the schedule that starts it (paused in
+    development mode, as pipeline schedules are)."""
     assert platform.runtime_image is not None  # the platform builds it whenever a monitor needs it
-    threshold = signals.threshold(monitor)
-    environment = {
-        "publish_cloudwatch_metrics": "Enabled",
-        "MLSTACK_MONITOR": monitor.name,
-        "MLSTACK_KIND": monitor.kind,
-        "MLSTACK_METRIC": monitor.metric,
-        "MLSTACK_FEATURES": ",".join(monitor.features),
-        "MLSTACK_BASELINE": monitor.baseline or "",
-        "MLSTACK_CLOUDWATCH_METRIC": f"mlstack_{monitor.metric}",
-    }
-    if threshold is not None:
-        environment["MLSTACK_THRESHOLD"] = repr(threshold)
-    config = {
-        "monitoring_type": "DataQuality",
-        "monitoring_job_definition": {
-            "role_arn": platform.role_arns["monitoring"],
-            "monitoring_app_specification": {
-                "image_uri": platform.runtime_image,
-                "container_entrypoints": MONITOR_JOB,
-                "container_arguments": ["--monitor", monitor.name],
+    vendor = pipeline_name(ctx, monitor.name)
+    captures, _ = _captures(ctx, platform, monitor)
+    network = _network(ctx)
+    role = platform.role_arns["monitoring"]
+
+    def render(values: list[Any]) -> str:
+        image, role_arn, captured, reports = values
+        job = monitor_pipeline.Job(
+            monitor=monitor,
+            threshold=signals.threshold(monitor),
+            image=image,
+            role_arn=role_arn,
+            captures=captured,
+            reports=reports,
+            hours=interval_hours(monitor.schedule) or 24,
+            namespace=dialect.MONITOR_NAMESPACE,
+            metric_name=signals.metric_name(monitor),
+            dimensions=dimensions(ctx, monitor),
+            region=ctx.region,
+            kms_key=ctx.kms_key,
+            network=network
+            and {
+                "subnets": network["vpc_config"]["subnets"],
+                "security_groups": network["vpc_config"]["security_group_ids"],
             },
-            "monitoring_inputs": {"endpoint_input": _endpoint_input(ctx, monitor)},
-            "monitoring_output_config": {"monitoring_outputs": _output(platform, monitor), "kms_key_id": ctx.kms_key},
-            "monitoring_resources": {"cluster_config": _cluster(ctx)},
-            "environment": environment,
-            "network_config": _network(ctx),
-            "stopping_conditions": [{"max_runtime_in_seconds": MAX_RUNTIME}],
+        )
+        return monitor_pipeline.definition(job)
+
+    definition = pulumi.Output.all(
+        platform.runtime_image, role, captures, platform.uri(f"monitoring/{monitor.name}/reports")
+    ).apply(render)
+    pipeline = aws.sagemaker.Pipeline(
+        f"{monitor.name}-pipeline",
+        pipeline_name=vendor,
+        pipeline_display_name=vendor,
+        pipeline_description=f"mlstack monitor {monitor.name}: {monitor.kind} {monitor.metric} of {monitor.endpoint}",
+        role_arn=role,
+        pipeline_definition=definition,
+        tags={**ctx.tags, "mlstack-monitor-kind": monitor.kind},
+        opts=ctx.child(component, depends_on=depends),
+    )
+    arn = ctx.known(pipeline.arn, ctx.arn("sagemaker", f"pipeline/{vendor}"))
+    start = role_policy(
+        ctx,
+        platform,
+        "pipeline-starter",
+        f"start-{vendor}",
+        # The schedule is encrypted with the platform's key: Scheduler decrypts it with this role.
+        [iam.allow(["sagemaker:StartPipelineExecution"], [arn]), *iam.kms(ctx)],
+        component,
+    )
+    aws.scheduler.Schedule(
+        f"{monitor.name}-schedule",
+        name=ctx.names.sagemaker(f"{monitor.name}-monitor", max_length=dialect.SCHEDULE),
+        description=f"mlstack: run monitor {monitor.name} on '{monitor.schedule}' (UTC)",
+        schedule_expression=eventbridge_cron(monitor.schedule),
+        schedule_expression_timezone="UTC",
+        flexible_time_window={"mode": "OFF"},
+        state="DISABLED" if ctx.resolved.development else None,
+        kms_key_arn=ctx.kms_key,
+        target={
+            "arn": dialect.START_PIPELINE_TARGET.format(partition=ctx.partition),
+            "role_arn": platform.role_arns["pipeline-starter"],
+            "input": monitor_pipeline.start_input(vendor),
         },
-    }
-    return _schedule(ctx, monitor, config, component, depends)
+        opts=ctx.child(component, depends_on=[start, pipeline]),
+    )
+    return pipeline, arn
 
 
-def _failure_alert(ctx: Aws, platform: Platform, monitor: Monitor, schedule, component: SpecComponent) -> None:
+def _failed_runs(ctx: Aws, monitor: Monitor, runs: pulumi.Output[str]) -> tuple[dict[str, Any], str]:
+    """(the event pattern of a failed run, the event field naming it): a failed execution of the monitor's
+    pipeline, or a failed processing job of its Model Monitor schedule (`runs`: the pipeline's or the
+    schedule's ARN)."""
+    if _engine(ctx, monitor) == "mlstack":
+        detail = {"currentPipelineExecutionStatus": ["Failed"], "pipelineArn": [runs]}
+        return {"detail-type": [dialect.FAILED_PIPELINE_EVENT], "detail": detail}, "$.detail.pipelineExecutionArn"
+    detail = {"ProcessingJobStatus": ["Failed"], "MonitoringScheduleArn": [runs]}
+    return {"detail-type": [dialect.FAILED_RUN_EVENT], "detail": detail}, "$.detail.ProcessingJobName"
+
+
+def _failure_alert(
+    ctx: Aws, platform: Platform, monitor: Monitor, runs: pulumi.Output[str], component: SpecComponent
+) -> None:
     """A run that fails publishes no metric, and the alarm (missing data: not breaching) stays quiet: an
     EventBridge rule on the failed run alerts the monitor's recipients instead. The message names the
     monitor's alarm, so the subscriptions' AlarmName filter lets it through to the same people."""
     if platform.topic_arn is None or not any(a.type == "alert" for a in monitor.actions):
         return
+    pattern, run = _failed_runs(ctx, monitor, runs)
     rule = aws.cloudwatch.EventRule(
         f"{monitor.name}-failed",
         name=failure_rule_name(ctx, monitor.name),
         description=f"mlstack: alert when a run of monitor {monitor.name} fails",
-        event_pattern=pulumi.Output.json_dumps(
-            {
-                "source": ["aws.sagemaker"],
-                "detail-type": [dialect.FAILED_RUN_EVENT],
-                "detail": {"ProcessingJobStatus": ["Failed"], "MonitoringScheduleArn": [schedule.arn]},
-            }
-        ),
+        event_pattern=pulumi.Output.json_dumps({"source": ["aws.sagemaker"], **pattern}),
         tags=ctx.tags,
         opts=ctx.child(component),
     )
@@ -332,18 +418,18 @@ def _failure_alert(ctx: Aws, platform: Platform, monitor: Monitor, schedule, com
         rule=rule.name,
         arn=platform.topic_arn,
         input_transformer={
-            # the job name only: a free-text failure reason could break the template's JSON
-            "input_paths": {"job": "$.detail.ProcessingJobName"},
+            # the run's name only: a free-text failure reason could break the template's JSON
+            "input_paths": {"run": run},
             "input_template": (
                 f'{{"AlarmName": "{alarm}", "NewStateValue": "FAILED_RUN", '
-                f'"NewStateReason": "monitor {monitor.name}: run <job> failed; see its FailureReason"}}'
+                f'"NewStateReason": "monitor {monitor.name}: run <run> failed; see its FailureReason"}}'
             ),
         },
         opts=ctx.child(component),
     )
 
 
-ENGINES = {"data_quality": _data_quality, "model_quality": _model_quality, "mlstack": _mlstack}
+MODEL_MONITOR_ENGINES = {"data_quality": _data_quality, "model_quality": _model_quality}
 
 
 def jobs(ctx: Aws, platform: Platform, monitors: Monitors, endpoints: dict[str, aws.sagemaker.Endpoint]) -> None:
@@ -354,8 +440,13 @@ def jobs(ctx: Aws, platform: Platform, monitors: Monitors, endpoints: dict[str, 
         depends = [policy, endpoints[monitor.endpoint], *platform.bucket_ready]
         alarm = monitors.alarms.get(monitor.name)
         outputs = {"alarm": alarm.name} if alarm else {}
-        if not ctx.resolved.development:  # paused in development mode: no schedule (TargetProfile.paused_monitor_gap)
-            schedule = ENGINES[signals.engine(monitor)](ctx, platform, monitor, component, depends)
-            _failure_alert(ctx, platform, monitor, schedule, component)
+        engine = _engine(ctx, monitor)
+        if engine == "mlstack":
+            pipeline, arn = _mlstack(ctx, platform, monitor, component, depends)
+            _failure_alert(ctx, platform, monitor, arn, component)
+            outputs["pipeline"] = pipeline.pipeline_name
+        elif not ctx.resolved.development:  # no schedule in development mode (TargetProfile.paused_monitor_gap)
+            schedule = MODEL_MONITOR_ENGINES[engine](ctx, platform, monitor, component, depends)
+            _failure_alert(ctx, platform, monitor, schedule.arn, component)
             outputs["schedule"] = schedule.name
         component.done(outputs)

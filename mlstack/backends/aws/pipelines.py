@@ -27,7 +27,7 @@ from mlstack.spec.models import STEPS_WITH_CODE, Pipeline
 from mlstack.targets import aws as dialect
 
 DEPLOY_INSTANCE = "ml.t3.medium"
-JOB_PREFIX = "pipelines-"  # SageMaker Pipelines names the jobs it starts pipelines-<execution>-<step>-...
+JOB_PREFIX = dialect.PIPELINE_JOB_PREFIX
 
 
 def needs_runtime(pipeline: Pipeline) -> bool:

@@ -69,7 +69,7 @@ class Platform:
 
 def needs_runtime_image(ctx: Aws) -> bool:
     spec = ctx.resolved.spec
-    return any(signals.engine(m) == "mlstack" for m in spec.monitors) or any(
+    return any(signals.engine(m, signals.model_monitor(spec)) == "mlstack" for m in spec.monitors) or any(
         s.kind == "deployment" for p in spec.pipelines for s in p.steps
     )
 
@@ -91,6 +91,7 @@ def _concerns(ctx: Aws) -> list[str]:
         "feature-store": bool(spec.feature_store.views),
         "pipeline-starter": any(p.schedule or p.triggers for p in spec.pipelines)
         or any(b.schedule for b in spec.batch_jobs)
+        or any(signals.engine(m, signals.model_monitor(spec)) == "mlstack" for m in spec.monitors)
         or any(a.type == "retrain" for m in spec.monitors for a in m.actions),
         "tracking": tracking.wanted(ctx.resolved),
     }

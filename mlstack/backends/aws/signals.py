@@ -1,6 +1,10 @@
 """Which engine runs each monitor on SageMaker, and the CloudWatch metric its alarm watches.
 
-A monitor acts (alerts, retrains, rolls back) through a CloudWatch alarm, so it needs a metric:
+A monitor acts (alerts, retrains, rolls back) through a CloudWatch alarm, so it needs a metric. By
+default every monitor runs mlstack's own evaluator as a scheduled one-step SageMaker pipeline
+(monitor_pipeline.py), which publishes one value, `mlstack_<metric>` (the worst column, or the metric over
+the labelled answers), to `mlstack/Monitors` with the Endpoint and Monitor dimensions: SageMaker Model
+Monitor is closed to new customers. With `target.aws.model_monitor: true` (an account that has it):
 
 - model_quality runs SageMaker's own model-quality job, which publishes one value per metric to
   `aws/sagemaker/Endpoints/model-metrics`;
@@ -8,10 +12,7 @@ A monitor acts (alerts, retrains, rolls back) through a CloudWatch alarm, so it 
   job definition) when the monitor names at most 10 features: the analyzer publishes drift distance and
   completeness per feature (`feature_baseline_drift_<f>`, `feature_non_null_<f>`) and one metric-math alarm
   takes the worst of them (an alarm may combine at most 10 metrics);
-- everything else (psi, jensen_shannon, wasserstein, chi2, ks, type_error_rate, out_of_range_rate,
-  prediction_drift, or no features named) runs mlstack's own monitoring container on the same schedule
-  (bring-your-own-container Model Monitor), computing with mlstack.stats and publishing one value,
-  `mlstack_<metric>` (worst column), with the Endpoint and MonitoringSchedule dimensions.
+- everything else runs mlstack's evaluator as above.
 
 Pure data and functions: validation may import this module."""
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from mlstack.resolve import metric_of, threshold_of
-from mlstack.spec.models import Monitor
+from mlstack.spec.models import Monitor, Spec
 from mlstack.stats.registry import (
     Direction,
     MetricSpec,
@@ -33,6 +34,7 @@ from mlstack.targets.aws import (
     MAX_ALARM_METRICS,
     MODEL_METRICS,
     MODEL_NAMESPACE,
+    MONITOR_NAMESPACE,
 )
 
 Engine = Literal["data_quality", "model_quality", "mlstack"]
@@ -57,7 +59,15 @@ def metric_spec(monitor: Monitor) -> MetricSpec:
     return metric_of(monitor.metric)
 
 
-def engine(monitor: Monitor) -> Engine:
+def model_monitor(spec: Spec) -> bool:
+    """Whether the account has SageMaker Model Monitor and the spec asks to use it."""
+    return bool(spec.target.aws and spec.target.aws.model_monitor)
+
+
+def engine(monitor: Monitor, native: bool) -> Engine:
+    """`native`: model_monitor(spec); without it every monitor runs mlstack's evaluator."""
+    if not native:
+        return "mlstack"
     if monitor.kind == "model_quality":
         return "model_quality"
     if (
@@ -69,17 +79,22 @@ def engine(monitor: Monitor) -> Engine:
     return "mlstack"
 
 
+def metric_name(monitor: Monitor) -> str:
+    """What mlstack's monitor job publishes for the monitor."""
+    return f"mlstack_{monitor.metric}"
+
+
 def threshold(monitor: Monitor) -> float | None:
     return threshold_of(monitor)
 
 
-def signal(monitor: Monitor) -> Signal | None:
+def signal(monitor: Monitor, native: bool) -> Signal | None:
     """The alarm's metric, or None when the monitor has no threshold (no alarm, reports only)."""
     limit = threshold(monitor)
     if limit is None:
         return None
     higher_is_better = metric_spec(monitor).direction is Direction.HIGHER_IS_BETTER
-    kind = engine(monitor)
+    kind = engine(monitor, native)
     if kind == "data_quality":
         template, inverted = ANALYZER[monitor.metric]
         names = tuple(template.format(feature=f) for f in monitor.features)
@@ -91,8 +106,8 @@ def signal(monitor: Monitor) -> Signal | None:
         names = (MODEL_METRICS[monitor.problem_type][monitor.metric],)
         namespace = MODEL_NAMESPACE
     else:
-        names = (f"mlstack_{monitor.metric}",)
-        namespace = DATA_NAMESPACE
+        names = (metric_name(monitor),)
+        namespace = MONITOR_NAMESPACE
     if higher_is_better:
         return Signal(namespace, names, "Minimum", "LessThanThreshold", limit)
     return Signal(namespace, names, "Maximum", "GreaterThanThreshold", limit)

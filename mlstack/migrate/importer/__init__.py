@@ -33,8 +33,12 @@ def build(snapshot: Snapshot, report: Report, name: str, owner: str | None) -> d
     pipelines = PipelineImport(ctx, registry.vendor)
     pipeline_specs = [pipelines.pipeline(p, schedules, i) for i, (p, schedules) in enumerate(snapshot.pipelines)]
     target: dict[str, Any] = {"cloud": "aws", "region": snapshot.region}
-    if snapshot.account:
-        target["aws"] = {"account_id": snapshot.account}
+    settings: dict[str, Any] = {"account_id": snapshot.account} if snapshot.account else {}
+    if monitors:
+        # The account runs Model Monitor (closed to new customers): its monitors stay on it.
+        settings["model_monitor"] = True
+    if settings:
+        target["aws"] = settings
     keys = {e.config.get("KmsKeyId") for e in snapshot.endpoints} - {None}
     if len(keys) == 1:
         target["kms_key"] = keys.pop()

@@ -316,16 +316,41 @@ def test_an_encrypted_alert_topic_warns_what_the_users_key_policy_must_grant():
     assert not [w for w in check_file(spec, target="aws").warnings if "key policy" in w.message]
 
 
-def test_every_monitor_says_it_runs_on_model_monitor_which_is_closed_to_new_accounts():
-    """Analyzer, model-quality and mlstack's own container all run as Model Monitor schedules (audit A1)."""
+def test_only_monitors_that_run_on_model_monitor_say_it_is_closed_to_new_accounts():
+    """By default no monitor needs Model Monitor (audit A1): nothing to warn about. An account that opts in
+    with target.aws.model_monitor is told, at each monitor Model Monitor runs, what happens where it was
+    never used; the rest keep running mlstack's evaluator."""
+    from mlstack.spec.yaml_loader import parse
+    from mlstack.validate import check, check_file
+
+    spec = Path(__file__).parents[3] / "specs" / "fraud-detection.yaml"
+    assert not [w for w in check_file(spec, target="aws").warnings if "closed to new customers" in w.message]
+    text = spec.read_text()
+    aws_root = "    data_root: s3://fraud-platform-data\n"
+    opted = text.replace(aws_root, aws_root + "    model_monitor: true\n", 1)
+    report = check(parse(opted, str(spec)), target="aws")
+    notices = [w for w in report.warnings if "closed to new customers" in w.message]
+    # only model_quality runs on Model Monitor: jensen_shannon and null_rate over all columns it cannot compute
+    assert [w.path for w in notices] == [("monitors", 3)]
+    assert notices[0].line == line_of(opted, "- name: scorer-accuracy")
+    assert "fails at CreateMonitoringSchedule" in notices[0].message
+    assert "without target.aws.model_monitor it runs mlstack's own evaluator" in notices[0].message
+
+
+def test_a_daily_rollback_alarm_warns_that_it_judges_the_serving_model_not_the_rollout():
+    """Audit A9: the fraud spec's daily model-quality monitor rolls back deployments; its alarm changes once a
+    day, so during a rollout (at most an hour between steps) it says what it said of the serving model."""
     from mlstack.validate import check_file
 
     spec = Path(__file__).parents[3] / "specs" / "fraud-detection.yaml"
     report = check_file(spec, target="aws")
-    notices = [w for w in report.warnings if "closed to new customers" in w.message]
-    assert [w.path for w in notices] == [("monitors", i) for i in range(4)]
-    text = spec.read_text()
-    assert [w.line for w in notices] == [
-        line_of(text, f"- name: {m}") for m in ("feature-drift", "score-drift", "input-quality", "scorer-accuracy")
-    ]
-    assert "fails at CreateMonitoringSchedule" in notices[0].message
+    (found,) = [w for w in report.warnings if "never judges the new model" in w.message]
+    assert found.path == ("monitors", 3, "actions", 0)
+    assert found.line == line_of(spec.read_text(), "- type: rollback")
+    assert "runs every 24 h" in found.message and "fraud-scorer" in found.message
+    # an hourly monitor changes within a rollout's watch: no warning
+    hourly = spec.read_text().replace('schedule: "0 4 * * *"', 'schedule: "0 * * * *"')
+    from mlstack.spec.yaml_loader import parse
+    from mlstack.validate import check
+
+    assert not [w for w in check(parse(hourly, str(spec)), target="aws").warnings if "never judges" in w.message]

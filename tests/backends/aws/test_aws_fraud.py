@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 from aws_plans import (
     ALARM,
@@ -34,6 +35,8 @@ from aws_plans import (
 )
 
 from mlstack.plan import to_json
+
+SPECS = Path(__file__).resolve().parents[3] / "specs"
 
 BUCKET_NAME = "mlstack-fraud-detection-123456789012-us-east-1"
 PROD_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -70,14 +73,14 @@ def prefix_source(uri: str) -> dict:
 def test_every_resource_kind_of_the_plan_is_one_this_module_checks():
     kinds = {r.type for r in fraud().resources}
     checked = {
-        ALARM, BUCKET, CONFIG, ENDPOINT, EVENT_RULE, EVENT_TARGET, FEATURE_GROUP, MODEL, MODEL_QUALITY_JOB,
-        MONITORING_SCHEDULE, PACKAGE_GROUP, PIPELINE, ROLE, ROLE_POLICY, SCALING_POLICY, SCALING_TARGET, SCHEDULE,
+        ALARM, BUCKET, CONFIG, ENDPOINT, EVENT_RULE, EVENT_TARGET, FEATURE_GROUP, MODEL,
+        PACKAGE_GROUP, PIPELINE, ROLE, ROLE_POLICY, SCALING_POLICY, SCALING_TARGET, SCHEDULE,
         SUBSCRIPTION, TOPIC, TRACKING_SERVER,
         "aws:s3/bucketPolicy:BucketPolicy", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
         "aws:s3/bucketVersioning:BucketVersioning", "aws:sns/topicPolicy:TopicPolicy",
         "aws:ecr/repository:Repository", "aws:glue/catalogDatabase:CatalogDatabase", "docker-build:index:Image",
-        "pulumi:providers:aws", "pulumi:providers:aws-native",
+        "pulumi:providers:aws",
         "mlstack:platform:Platform", "mlstack:registry:Registry", "mlstack:feature_view:FeatureView",
         "mlstack:pipeline:Pipeline", "mlstack:endpoint:Endpoint", "mlstack:monitor:Monitor",
     }  # fmt: skip
@@ -318,7 +321,7 @@ def test_dev_overrides_apply():
         "scorer-accuracy-alarm",
     }
     assert (plan.inputs(SCALING_TARGET)["minCapacity"], plan.inputs(SCALING_TARGET)["maxCapacity"]) == (1, 2)
-    assert plan.inputs(SCHEDULE)["scheduleExpression"] == "cron(0 6 * * ? *)"
+    assert plan.inputs(SCHEDULE, "train-fraud-schedule")["scheduleExpression"] == "cron(0 6 * * ? *)"
 
 
 def test_prod_encrypts_with_the_key_except_volumes_of_instances_with_local_storage():
@@ -331,9 +334,10 @@ def test_prod_encrypts_with_the_key_except_volumes_of_instances_with_local_stora
     assert plan.inputs("aws:ecr/repository:Repository")["encryptionConfigurations"] == [
         {"encryptionType": "KMS", "kmsKey": PROD_KEY}
     ]
-    job = plan.inputs(MODEL_QUALITY_JOB)
-    assert job["jobResources"]["clusterConfig"]["volumeKmsKeyId"] == PROD_KEY
-    assert job["modelQualityJobOutputConfig"]["kmsKeyId"] == PROD_KEY
+    job = _monitor_step(plan, "scorer-accuracy")
+    assert job["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == PROD_KEY
+    assert job["ProcessingOutputConfig"]["KmsKeyId"] == PROD_KEY
+    assert plan.inputs(SCHEDULE, "scorer-accuracy-schedule")["kmsKeyArn"] == PROD_KEY
 
 
 def test_the_stack_builds_the_runtime_and_step_images_from_the_installed_mlstack():
@@ -352,25 +356,63 @@ def test_the_stack_builds_the_runtime_and_step_images_from_the_installed_mlstack
     assert "--no-deps" in step["dockerfile"]["inline"]
 
 
-def test_monitors_run_on_their_engines_with_alarms():
+def _monitor_step(plan, monitor: str) -> dict:
+    (step,) = json.loads(plan.inputs(PIPELINE, f"{monitor}-pipeline")["pipelineDefinition"])["Steps"]
+    return step["Arguments"]
+
+
+def test_monitors_run_mlstacks_evaluator_with_alarms():
+    """All four kinds run mlstack's evaluator as a scheduled pipeline (Model Monitor is closed to new
+    customers); the alarms watch what it publishes."""
     plan = fraud()
-    drift = plan.inputs(MONITORING_SCHEDULE, "feature-drift-schedule")
-    assert drift["name"] == "feature-drift"
-    config = drift["monitoringScheduleConfig"]
-    assert config["scheduleConfig"] == {"scheduleExpression": "cron(0 * ? * * *)"}
-    assert config["monitoringType"] == "DataQuality"
-    job = config["monitoringJobDefinition"]  # jensen_shannon: mlstack's container
-    assert job["monitoringAppSpecification"] == {
-        "imageUri": RUNTIME,
-        "containerEntrypoints": ["python3", "-m", "mlstack.monitor_job"],
-        "containerArguments": ["--monitor", "feature-drift"],
+    assert not plan.all(MONITORING_SCHEDULE) and not plan.all(MODEL_QUALITY_JOB)
+    drift = _monitor_step(plan, "feature-drift")
+    assert drift["AppSpecification"]["ImageUri"] == RUNTIME
+    assert drift["AppSpecification"]["ContainerArguments"][:6] == [
+        "--monitor",
+        "feature-drift",
+        "--captures",
+        f"s3://{BUCKET_NAME}/capture/fraud-scorer/fraud-scorer/",
+        "--output",
+        "/opt/ml/processing/output",
+    ]
+    assert drift["Environment"]["MLSTACK_FEATURES"] == "txn_count_24h,txn_amount_mean_7d,distinct_merchants_7d"
+    assert drift["Environment"]["MLSTACK_BASELINE"] == f"{DATA}/baselines/training.csv"
+    assert drift["RoleArn"] == "arn:aws:iam::123456789012:role/fraud-detection-monitoring"
+    schedules = {s.name: s.inputs["scheduleExpression"] for s in plan.all(SCHEDULE)}
+    assert schedules["feature-drift-schedule"] == "cron(0 * * * ? *)"
+    assert schedules["score-drift-schedule"] == "cron(0 0,6,12,18 * * ? *)"
+    assert schedules["scorer-accuracy-schedule"] == "cron(0 4 * * ? *)"
+    hours = {
+        m: _monitor_step(plan, m)["AppSpecification"]["ContainerArguments"][7]
+        for m in ("score-drift", "scorer-accuracy")
     }
-    assert job["environment"]["MLSTACK_FEATURES"] == "txn_count_24h,txn_amount_mean_7d,distinct_merchants_7d"
-    assert job["environment"]["MLSTACK_BASELINE"] == f"{DATA}/baselines/training.csv"
-    assert job["monitoringInputs"]["endpointInput"]["endpointName"] == "fraud-scorer"
-    assert job["roleArn"] == "arn:aws:iam::123456789012:role/fraud-detection-monitoring"
-    score = plan.inputs(MONITORING_SCHEDULE, "score-drift-schedule")["monitoringScheduleConfig"]
-    assert score["scheduleConfig"]["scheduleExpression"] == "cron(0 0/6 ? * * *)"
+    assert hours == {"score-drift": "6", "scorer-accuracy": "24"}  # each run covers the time since the last
+    accuracy = _monitor_step(plan, "scorer-accuracy")["Environment"]
+    assert (accuracy["MLSTACK_GROUND_TRUTH"], accuracy["MLSTACK_PROBLEM_TYPE"]) == (
+        f"{DATA}/labels/",
+        "binary_classification",
+    )
+    alarm = plan.inputs(ALARM, "feature-drift-alarm")
+    assert (alarm["metricName"], alarm["threshold"], alarm["comparisonOperator"]) == (
+        "mlstack_jensen_shannon",
+        0.1,
+        "GreaterThanThreshold",
+    )
+    assert alarm["namespace"] == "mlstack/Monitors"
+    assert alarm["dimensions"] == {"Endpoint": "fraud-scorer", "Monitor": "feature-drift"}
+    assert alarm["alarmActions"] == ["arn:aws:sns:us-east-1:123456789012:fraud-detection-alerts"]
+    accuracy_alarm = plan.inputs(ALARM, "scorer-accuracy-alarm")
+    assert (accuracy_alarm["namespace"], accuracy_alarm["metricName"]) == ("mlstack/Monitors", "mlstack_accuracy")
+    assert (accuracy_alarm["comparisonOperator"], accuracy_alarm["period"]) == ("LessThanThreshold", 86400)
+    assert fraud("prod").inputs(ALARM, "feature-drift-alarm")["threshold"] == 0.08  # prod overlay
+
+
+def test_with_model_monitor_the_kinds_it_computes_run_on_it():
+    text = (SPECS / "fraud-detection.yaml").read_text()
+    aws_root = "    data_root: s3://fraud-platform-data\n"
+    assert aws_root in text
+    plan = plan_text(text.replace(aws_root, aws_root + "    model_monitor: true\n", 1))
     accuracy = plan.inputs(MONITORING_SCHEDULE, "scorer-accuracy-schedule")["monitoringScheduleConfig"]
     assert accuracy == {
         "monitoringType": "ModelQuality",
@@ -381,21 +423,17 @@ def test_monitors_run_on_their_engines_with_alarms():
     assert quality["modelQualityAppSpecification"]["problemType"] == "BinaryClassification"
     assert quality["modelQualityAppSpecification"]["imageUri"] == ANALYZER
     assert quality["modelQualityJobInput"]["groundTruthS3Input"] == {"s3Uri": f"{DATA}/labels/"}
-    alarm = plan.inputs(ALARM, "feature-drift-alarm")
-    assert (alarm["metricName"], alarm["threshold"], alarm["comparisonOperator"]) == (
-        "mlstack_jensen_shannon",
-        0.1,
-        "GreaterThanThreshold",
-    )
-    assert alarm["dimensions"] == {"Endpoint": "fraud-scorer", "MonitoringSchedule": "feature-drift"}
-    assert alarm["alarmActions"] == ["arn:aws:sns:us-east-1:123456789012:fraud-detection-alerts"]
     accuracy_alarm = plan.inputs(ALARM, "scorer-accuracy-alarm")
     assert (accuracy_alarm["namespace"], accuracy_alarm["metricName"]) == (
         "aws/sagemaker/Endpoints/model-metrics",
         "accuracy",
     )
-    assert (accuracy_alarm["comparisonOperator"], accuracy_alarm["period"]) == ("LessThanThreshold", 86400)
-    assert fraud("prod").inputs(ALARM, "feature-drift-alarm")["threshold"] == 0.08  # prod overlay
+    # what Model Monitor cannot compute (jensen_shannon, null_rate over all columns) stays on mlstack's evaluator
+    assert {p.name for p in plan.all(PIPELINE)} >= {
+        "feature-drift-pipeline",
+        "score-drift-pipeline",
+        "input-quality-pipeline",
+    }
 
 
 def test_alerts_reach_one_subscription_filtered_to_the_alarms_that_name_it():
@@ -415,12 +453,12 @@ def test_alerts_reach_one_subscription_filtered_to_the_alarms_that_name_it():
 
 def test_pipeline_schedule_and_drift_trigger():
     plan = fraud()
-    pipeline = plan.inputs(PIPELINE)
+    pipeline = plan.inputs(PIPELINE, "train-fraud")
     assert (pipeline["pipelineName"], pipeline["roleArn"]) == (
         "train-fraud",
         "arn:aws:iam::123456789012:role/fraud-detection-pipeline",
     )
-    schedule = plan.inputs(SCHEDULE)
+    schedule = plan.inputs(SCHEDULE, "train-fraud-schedule")
     assert schedule["scheduleExpression"] == "cron(0 3 ? * MON *)"  # '0 3 * * 1': Monday is 2 on AWS
     assert schedule["scheduleExpressionTimezone"] == "UTC"
     assert schedule["target"] == {

@@ -111,6 +111,17 @@ def test_endpoint_policy_reads_only_the_served_artifacts_and_images():
     assert pulls["Resource"] == ["arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-xgboost"]
 
 
+def test_the_offline_store_may_write_its_files_with_their_acl_under_its_prefix_only():
+    """AWS's managed feature-store policy grants s3:PutObjectAcl for the offline store's writes (audit A13)."""
+    statements = json.loads(fraud().inputs(ROLE_POLICY, "feature-store-policy")["policy"])["Statement"]
+    (acl,) = [s for s in statements if "s3:PutObjectAcl" in s["Action"]]
+    assert acl == {
+        "Effect": "Allow",
+        "Action": ["s3:PutObjectAcl"],
+        "Resource": ["arn:aws:s3:::mlstack-fraud-detection-123456789012-us-east-1/features/*"],
+    }
+
+
 def test_starter_may_start_only_its_pipeline():
     (statement,) = json.loads(fraud().inputs(ROLE_POLICY, "start-train-fraud-policy")["policy"])["Statement"]
     assert statement == {
@@ -121,7 +132,7 @@ def test_starter_may_start_only_its_pipeline():
 
 
 def test_a_schedule_encrypted_with_the_key_is_started_by_a_role_that_may_decrypt_it():
-    schedule = fraud("prod").inputs(SCHEDULE)
+    schedule = fraud("prod").inputs(SCHEDULE, "train-fraud-schedule")
     key = schedule["kmsKeyArn"]
     statements = json.loads(fraud("prod").inputs(ROLE_POLICY, "start-train-fraud-prod-policy")["policy"])["Statement"]
     decrypts = [s for s in statements if "kms:Decrypt" in s["Action"]]

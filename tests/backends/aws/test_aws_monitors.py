@@ -1,11 +1,13 @@
-"""Each monitor kind on its engine (SageMaker's analyzer, model-quality job, or mlstack's container), its
-schedule, its alarm and its actions."""
+"""Each monitor kind on its engine (mlstack's evaluator as a scheduled SageMaker pipeline by default;
+SageMaker's analyzer or model-quality job with target.aws.model_monitor), its schedule, its alarm and its
+actions."""
 
 from __future__ import annotations
 
 import json
 import re
 
+import aws_requests as api
 import pulumi.runtime.config as pulumi_config
 import pytest
 from aws_plans import (
@@ -16,7 +18,9 @@ from aws_plans import (
     EVENT_TARGET,
     MODEL_QUALITY_JOB,
     MONITORING_SCHEDULE,
+    PIPELINE,
     ROLE_POLICY,
+    SCHEDULE,
     SUBSCRIPTION,
     TOPIC,
     plan_text,
@@ -42,7 +46,8 @@ class _Matches:
 
 # mlstack's runtime image as the stack builds and pushes it: its repository, tagged by content
 RUNTIME = _Matches(re.escape("111122223333.dkr.ecr.us-east-1.amazonaws.com/shop-mlstack") + r":runtime-[0-9a-f]{16}")
-PIPELINE = """\
+NATIVE = "  model_monitor: true\n"  # an account that has SageMaker Model Monitor
+RETRAIN = """\
 pipelines:
   - name: retrain
     image: 111122223333.dkr.ecr.us-east-1.amazonaws.com/train:1
@@ -69,6 +74,14 @@ def schedule_config(plan) -> dict:
     return plan.inputs(MONITORING_SCHEDULE)["monitoringScheduleConfig"]
 
 
+def monitor_step(plan) -> dict:
+    """The one Processing step of the monitor's pipeline."""
+    definition = json.loads(plan.inputs(PIPELINE)["pipelineDefinition"])
+    (step,) = definition["Steps"]
+    assert step["Type"] == "Processing"
+    return step["Arguments"]
+
+
 def test_linf_drift_on_named_features_runs_sagemakers_analyzer():
     plan = monitors(
         """\
@@ -80,7 +93,8 @@ def test_linf_drift_on_named_features_runs_sagemakers_analyzer():
     metric: l_infinity
     threshold: 0.2
     schedule: "0 2 * * *"
-"""
+""",
+        target_extra=NATIVE,
     )
     job = plan.inputs(DATA_QUALITY_JOB)
     assert re.fullmatch(r"drift-job-[0-9a-f]{8}", job["name"])
@@ -135,7 +149,8 @@ def test_null_rate_alarm_watches_the_least_complete_feature():
     features: [price]
     metric: null_rate
     threshold: 0.1
-"""
+""",
+        target_extra=NATIVE,
     )
     assert plan.all(DATA_QUALITY_JOB)
     alarm = plan.inputs(ALARM)
@@ -145,53 +160,172 @@ def test_null_rate_alarm_watches_the_least_complete_feature():
 
 
 @pytest.mark.parametrize(
-    ("kind", "metric", "features", "threshold", "comparison", "statistic"),
+    ("kind", "metric", "extra", "threshold", "comparison", "statistic"),
     [
-        ("data_drift", "psi", "[price]", 0.1, "GreaterThanThreshold", "Maximum"),
-        ("data_drift", "l_infinity", "[]", 0.1, "GreaterThanThreshold", "Maximum"),  # no features: no analyzer alarm
-        ("prediction_drift", "ks", "[]", 0.05, "LessThanThreshold", "Minimum"),  # a p-value: low is drift
-        ("data_quality", "out_of_range_rate", "[price]", None, None, None),  # no default threshold: no alarm
+        ("data_drift", "psi", "features: [price]", 0.1, "GreaterThanThreshold", "Maximum"),
+        ("data_drift", "l_infinity", "features: [price]", 0.1, "GreaterThanThreshold", "Maximum"),
+        (
+            "data_quality",
+            "null_rate",
+            "features: [price]\n    threshold: 0.05",
+            0.05,
+            "GreaterThanThreshold",
+            "Maximum",
+        ),
+        ("prediction_drift", "ks", "features: []", 0.05, "LessThanThreshold", "Minimum"),  # a p-value: low is drift
+        ("data_quality", "out_of_range_rate", "features: [price]", None, None, None),  # no default: no alarm
+        (
+            "model_quality",
+            "accuracy",
+            "problem_type: binary_classification\n    ground_truth: s3://labels/ranker/\n    threshold: 0.9",
+            0.9,
+            "LessThanThreshold",
+            "Minimum",
+        ),
     ],
 )
-def test_other_metrics_run_in_mlstacks_container(kind, metric, features, threshold, comparison, statistic):
+def test_every_monitor_runs_mlstacks_evaluator_as_a_scheduled_pipeline(
+    kind, metric, extra, threshold, comparison, statistic
+):
+    """No Model Monitor (closed to new customers, audit A1): a one-step pipeline runs the monitor job in
+    the stack-built runtime image, EventBridge Scheduler starts it with the scheduled time as the window's
+    end, and the job publishes the metric the alarm watches."""
+    baseline = "" if kind == "model_quality" else "    baseline: s3://data/train.csv\n"
     plan = monitors(
         f"""\
   - name: watch
     kind: {kind}
     endpoint: ranker
-    baseline: s3://data/train.csv
-    features: {features}
+{baseline}    {extra}
     metric: {metric}
     schedule: "0 */4 * * *"
 """
     )
-    assert not plan.all(DATA_QUALITY_JOB) and not plan.all(MODEL_QUALITY_JOB)
-    config = schedule_config(plan)
-    assert config["monitoringType"] == "DataQuality"
-    assert config["scheduleConfig"] == {"scheduleExpression": "cron(0 0/4 ? * * *)"}
-    job = config["monitoringJobDefinition"]
-    assert job["monitoringAppSpecification"] == {
-        "imageUri": RUNTIME,
-        "containerEntrypoints": ["python3", "-m", "mlstack.monitor_job"],
-        "containerArguments": ["--monitor", "watch"],
+    assert not plan.all(MONITORING_SCHEDULE) and not plan.all(DATA_QUALITY_JOB) and not plan.all(MODEL_QUALITY_JOB)
+    pipeline = plan.inputs(PIPELINE)
+    assert pipeline["pipelineName"] == "monitor-watch"
+    assert pipeline["roleArn"] == "arn:aws:iam::111122223333:role/shop-monitoring"
+    step = monitor_step(plan)
+    app = step["AppSpecification"]
+    assert app["ImageUri"] == RUNTIME and app["ContainerEntrypoint"] == ["python3", "-m", "mlstack.monitor_job"]
+    assert app["ContainerArguments"] == [
+        "--monitor",
+        "watch",
+        "--captures",
+        f"s3://{BUCKET}/capture/ranker/ranker/",  # SageMaker files captures under <destination>/<endpoint>/
+        "--output",
+        "/opt/ml/processing/output",
+        "--hours",
+        "4",
+        "--end",
+        {"Get": "Parameters.WindowEnd"},
+    ]
+    env = step["Environment"]
+    assert (env["MLSTACK_KIND"], env["MLSTACK_METRIC"]) == (kind, metric)
+    if kind == "model_quality":
+        assert (env["MLSTACK_GROUND_TRUTH"], env["MLSTACK_PROBLEM_TYPE"]) == (
+            "s3://labels/ranker/",
+            "binary_classification",
+        )
+        assert "MLSTACK_BASELINE" not in env
+    else:
+        assert env["MLSTACK_BASELINE"] == "s3://data/train.csv"
+    assert step["RoleArn"] == pipeline["roleArn"] and step["StoppingCondition"] == {"MaxRuntimeInSeconds": 1800}
+    assert step["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"] == {
+        "Std:Join": {
+            "On": "/",
+            "Values": [f"s3://{BUCKET}/monitoring/watch/reports", {"Get": "Execution.PipelineExecutionId"}],
+        }
     }
-    assert job["environment"]["MLSTACK_KIND"] == kind and job["environment"]["MLSTACK_METRIC"] == metric
-    assert job["environment"]["MLSTACK_BASELINE"] == "s3://data/train.csv"
-    assert job["environment"]["publish_cloudwatch_metrics"] == "Enabled"
-    assert job["stoppingConditions"] == [{"maxRuntimeInSeconds": 1800}]
-    assert job["monitoringOutputConfig"]["monitoringOutputs"]["s3Output"]["s3Uri"] == (
-        f"s3://{BUCKET}/monitoring/watch/reports"
+    api.validate("sagemaker", *api.step_request({"Name": "evaluate", "Type": "Processing", "Arguments": step}))
+
+    schedule = plan.inputs(SCHEDULE)
+    assert (
+        schedule["scheduleExpression"] == "cron(0 0,4,8,12,16,20 * * ? *)"
+        and schedule["scheduleExpressionTimezone"] == "UTC"
     )
+    target = schedule["target"]
+    assert target["arn"] == "arn:aws:scheduler:::aws-sdk:sagemaker:startPipelineExecution"
+    assert target["roleArn"] == "arn:aws:iam::111122223333:role/shop-pipeline-starter"
+    start = json.loads(target["input"])
+    assert start["PipelineParameters"] == [
+        {"Name": "WindowEnd", "Value": "<aws.scheduler.scheduled-time>"},
+        {"Name": "MlstackTrigger", "Value": "schedule"},
+    ]
+    # what Scheduler sends once it has filled its context attributes (documented example values)
+    sent = json.loads(
+        target["input"]
+        .replace("<aws.scheduler.scheduled-time>", "2026-11-22T12:00:00Z")
+        .replace("<aws.scheduler.execution-id>", "d32c5kddcf5bb8c3")
+    )
+    api.validate("sagemaker", "StartPipelineExecution", sent)
+    assert sent["PipelineName"] == pipeline["pipelineName"]
     repository = plan.inputs("aws:ecr/repository:Repository")
     assert (repository["name"], repository["imageTagMutability"]) == ("shop-mlstack", "IMMUTABLE")
     if threshold is None:
-        assert "MLSTACK_THRESHOLD" not in job["environment"] and not plan.all(ALARM)
+        assert "MLSTACK_THRESHOLD" not in env and not plan.all(ALARM)
         return
-    assert job["environment"]["MLSTACK_THRESHOLD"] == repr(threshold)
+    assert env["MLSTACK_THRESHOLD"] == repr(threshold)
     alarm = plan.inputs(ALARM)
-    assert (alarm["metricName"], alarm["namespace"]) == (f"mlstack_{metric}", "aws/sagemaker/Endpoints/data-metrics")
+    assert (alarm["metricName"], alarm["namespace"]) == (f"mlstack_{metric}", "mlstack/Monitors")
+    assert (env["MLSTACK_CLOUDWATCH_METRIC"], env["MLSTACK_CLOUDWATCH_NAMESPACE"]) == (
+        alarm["metricName"],
+        alarm["namespace"],
+    )
+    assert (
+        json.loads(env["MLSTACK_CLOUDWATCH_DIMENSIONS"])
+        == alarm["dimensions"]
+        == {
+            "Endpoint": "ranker",
+            "Monitor": "watch",
+        }
+    )
     assert (alarm["comparisonOperator"], alarm["statistic"], alarm["threshold"]) == (comparison, statistic, threshold)
     assert alarm["period"] == 4 * 3600
+
+
+def test_the_monitoring_role_may_do_what_the_job_does_and_no_more():
+    """Least privilege: read the baseline and the endpoint's captures, write the monitor's reports, publish
+    into mlstack's namespace only, pull the runtime image, and run the pipeline's job as itself; the
+    schedule's role may only start this pipeline."""
+    plan = monitors(psi_drift("      - type: alert\n        to: [ops@example.com]\n"))
+    statements = json.loads(plan.inputs(ROLE_POLICY, "monitor-drift-policy")["policy"])["Statement"]
+    granted = {(a, r) for s in statements for a in s["Action"] for r in s["Resource"]}
+    platform = f"arn:aws:s3:::{BUCKET}"
+    assert granted == {
+        *((a, f"{platform}/monitoring/drift/*") for a in ("s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject")),
+        ("s3:ListBucket", platform),  # under the prefixes of the conditions below
+        ("s3:GetObject", "arn:aws:s3:::data/train.csv"),
+        ("s3:GetObject", f"{platform}/capture/ranker/*"),
+        *(
+            (a, "arn:aws:logs:us-east-1:111122223333:log-group:/aws/sagemaker/ProcessingJobs:*")
+            for a in ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents")
+        ),
+        ("cloudwatch:PutMetricData", "*"),
+        ("ecr:GetAuthorizationToken", "*"),
+        *(
+            (a, "arn:aws:ecr:us-east-1:111122223333:repository/shop-mlstack")
+            for a in ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+        ),
+        *(
+            (f"sagemaker:{a}", "arn:aws:sagemaker:us-east-1:111122223333:processing-job/pipelines-*")
+            for a in ("AddTags", "CreateProcessingJob", "DescribeProcessingJob", "StopProcessingJob")
+        ),
+        ("iam:PassRole", "arn:aws:iam::111122223333:role/shop-monitoring"),
+    }
+    conditions = {a: s.get("Condition") for s in statements for a in s["Action"] if s.get("Condition")}
+    assert conditions["cloudwatch:PutMetricData"] == {"StringEquals": {"cloudwatch:namespace": ["mlstack/Monitors"]}}
+    assert conditions["iam:PassRole"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    listed = [s["Condition"]["StringLike"]["s3:prefix"] for s in statements if s["Action"] == ["s3:ListBucket"]]
+    assert listed == [["monitoring/drift/*"], ["capture/ranker/*"]]
+    start = json.loads(plan.inputs(ROLE_POLICY, "start-monitor-drift-policy")["policy"])["Statement"]
+    assert start == [
+        {
+            "Effect": "Allow",
+            "Action": ["sagemaker:StartPipelineExecution"],
+            "Resource": ["arn:aws:sagemaker:us-east-1:111122223333:pipeline/monitor-drift"],
+        }
+    ]
 
 
 def test_the_runtime_image_comes_from_the_stack_config_when_set():
@@ -204,8 +338,7 @@ def test_the_runtime_image_comes_from_the_stack_config_when_set():
         )
     finally:
         pulumi_config.set_all_config({})
-    job = schedule_config(plan)["monitoringJobDefinition"]
-    assert job["monitoringAppSpecification"]["imageUri"] == image
+    assert monitor_step(plan)["AppSpecification"]["ImageUri"] == image
     assert not plan.all("aws:ecr/repository:Repository")
     statements = json.loads(plan.inputs(ROLE_POLICY, "monitor-watch-policy")["policy"])["Statement"]
     pull = next(s for s in statements if "ecr:BatchGetImage" in s["Action"])
@@ -231,7 +364,8 @@ def test_model_quality_uses_the_native_job_definition(problem_type, metric, api_
     metric: {metric}
     threshold: 0.7
     schedule: "0 5 * * *"
-"""
+""",
+        target_extra=NATIVE,
     )
     job = plan.inputs(MODEL_QUALITY_JOB)
     assert re.fullmatch(r"quality-job-[0-9a-f]{8}", job["jobDefinitionName"])
@@ -265,28 +399,44 @@ def test_model_quality_uses_the_native_job_definition(problem_type, metric, api_
     assert (alarm["comparisonOperator"], alarm["threshold"]) == (comparison, 0.7)
 
 
-def test_a_failed_monitor_run_alerts_the_monitors_recipients():
+@pytest.mark.parametrize("native", [False, True])
+def test_a_failed_monitor_run_alerts_the_monitors_recipients(native):
     """A failed run publishes no metric and the alarm treats missing data as fine: an EventBridge rule on the
-    run's failure publishes to the alert topic, named as the monitor's alarm so the same subscriptions
+    run's failure (a failed execution of the monitor's pipeline; with Model Monitor, a failed processing job
+    of its schedule) publishes to the alert topic, named as the monitor's alarm so the same subscriptions
     deliver it (audit A14)."""
-    plan = monitors(psi_drift("      - type: alert\n        to: [ops@example.com]\n"))
-    schedule = plan.one(MONITORING_SCHEDULE)
+    body = psi_drift("      - type: alert\n        to: [ops@example.com]\n")
+    if native:  # l_infinity on named features: SageMaker's analyzer
+        body = body.replace("metric: psi", "features: [price]\n    metric: l_infinity")
+    plan = monitors(body, target_extra=NATIVE if native else "")
     rule = plan.inputs(EVENT_RULE, "drift-failed")
     pattern = json.loads(rule["eventPattern"])
-    assert pattern == {
-        "source": ["aws.sagemaker"],
-        "detail-type": ["SageMaker Processing Job State Change"],
-        "detail": {
-            "ProcessingJobStatus": ["Failed"],
-            "MonitoringScheduleArn": [
-                f"arn:aws:sagemaker:us-east-1:123456789012:monitoring-schedule/{schedule.inputs['name']}"
-            ],
-        },
-    }
+    if native:
+        name = plan.one(MONITORING_SCHEDULE).inputs["name"]
+        assert pattern == {
+            "source": ["aws.sagemaker"],
+            "detail-type": ["SageMaker Processing Job State Change"],
+            "detail": {
+                "ProcessingJobStatus": ["Failed"],
+                "MonitoringScheduleArn": [f"arn:aws:sagemaker:us-east-1:123456789012:monitoring-schedule/{name}"],
+            },
+        }
+    else:
+        assert pattern == {
+            "source": ["aws.sagemaker"],
+            "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
+            "detail": {
+                "currentPipelineExecutionStatus": ["Failed"],
+                "pipelineArn": ["arn:aws:sagemaker:us-east-1:111122223333:pipeline/monitor-drift"],
+            },
+        }
     target = plan.inputs(EVENT_TARGET, "drift-failed-alert")
+    assert target["inputTransformer"]["inputPaths"] == {
+        "run": "$.detail.ProcessingJobName" if native else "$.detail.pipelineExecutionArn"
+    }
     (topic,) = plan.all(TOPIC)
     assert target["arn"] == f"arn:aws:sns:us-east-1:111122223333:{topic.inputs['name']}" and "roleArn" not in target
-    message = json.loads(target["inputTransformer"]["inputTemplate"].replace("<job>", "job-1"))
+    message = json.loads(target["inputTransformer"]["inputTemplate"].replace("<run>", "run-1"))
     alarm = plan.inputs(ALARM)["name"]
     # the e-mail subscription's filter lets it through: it names the monitor's alarm
     assert message["AlarmName"] == alarm
@@ -319,7 +469,7 @@ def test_alert_to_an_existing_topic_and_a_webhook():
 
 
 def test_retrain_action_starts_the_pipeline_on_alarm():
-    plan = monitors(psi_drift("      - type: retrain\n        pipeline: retrain\n"), rest=PIPELINE)
+    plan = monitors(psi_drift("      - type: retrain\n        pipeline: retrain\n"), rest=RETRAIN)
     assert plan.inputs(ALARM)["alarmActions"] == []
     rule = plan.inputs(EVENT_RULE, "retrain-on-drift")
     assert json.loads(rule["eventPattern"])["resources"] == [
@@ -360,9 +510,9 @@ def test_a_changed_job_definition_is_a_new_one_the_schedule_moves_to():
         "  - name: drift\n    kind: data_drift\n    endpoint: ranker\n    baseline: s3://data/train.csv\n"
         "    features: [price]\n    metric: l_infinity\n    threshold: 0.2\n"
     )
-    before = monitors(body)
-    rebased = monitors(body.replace("train.csv", "train-2.csv"))
-    retuned = monitors(body.replace("threshold: 0.2", "threshold: 0.3"))
+    before = monitors(body, target_extra=NATIVE)
+    rebased = monitors(body.replace("train.csv", "train-2.csv"), target_extra=NATIVE)
+    retuned = monitors(body.replace("threshold: 0.2", "threshold: 0.3"), target_extra=NATIVE)
     names = [p.inputs(DATA_QUALITY_JOB)["name"] for p in (before, rebased, retuned)]
     assert names[0] != names[1] and names[0] == names[2]  # the threshold lives in the alarm, not the job
     assert schedule_config(rebased)["monitoringJobDefinitionName"] == names[1]

@@ -4,6 +4,9 @@ as the AWS API requests they become, validated by botocore against the services'
 
 from __future__ import annotations
 
+import json
+import re
+
 import aws_requests as api
 import pytest
 from aws_plans import (
@@ -94,7 +97,32 @@ def cases() -> list[tuple[str, Plan]]:
     found.append(("ab-scaled", plan_text(spec_text(AB))))
     found.append(("serverless", plan_text(spec_text(SERVERLESS))))
     found.append(("monitors-and-views", plan_text(spec_text(rest=MONITORED + VIEWS))))
+    found.append(("monitors-native", native_monitors()))
     return found
+
+
+def native_monitors() -> Plan:
+    """The same monitors in an account that has SageMaker Model Monitor (target.aws.model_monitor)."""
+    return plan_text(spec_text(rest=MONITORED + VIEWS, target_extra="  model_monitor: true\n"))
+
+
+def _steps(steps: list[dict]) -> list[dict]:
+    return [s for step in steps for s in [step, *_steps(step.get("Arguments", {}).get("IfSteps", []))]]
+
+
+def _universal_target(inputs: dict) -> tuple[str, str, dict] | None:
+    """(service, operation, request) of a schedule's universal target, with Scheduler's context attributes
+    filled with the documented example values."""
+    match = re.fullmatch(r"arn:aws[a-z-]*:scheduler:::aws-sdk:([a-z0-9-]+):(\w+)", inputs["target"]["arn"])
+    if not match:
+        return None
+    text = (
+        inputs["target"]["input"]
+        .replace("<aws.scheduler.scheduled-time>", "2022-03-22T18:59:43Z")
+        .replace("<aws.scheduler.execution-id>", "d32c5kddcf5bb8c3")
+    )
+    action = match.group(2)
+    return match.group(1), action[0].upper() + action[1:], json.loads(text)
 
 
 @pytest.mark.parametrize(("label", "plan"), cases(), ids=lambda v: v if isinstance(v, str) else "")
@@ -104,9 +132,26 @@ def test_planned_resources_are_valid_api_requests(label, plan):
         for resource in plan.all(typ):
             api.validate(service, operation, build(resource.inputs))
             validated.add(operation)
+    for resource in plan.all(PIPELINE):  # each step is the request SageMaker Pipelines makes
+        for step in _steps(json.loads(resource.inputs["pipelineDefinition"])["Steps"]):
+            if step["Type"] in api.STEP_OPERATIONS:
+                operation, request = api.step_request(step)
+                api.validate("sagemaker", operation, request)
+                validated.add(operation)
+    for resource in plan.all(SCHEDULE):  # what Scheduler sends to a universal target
+        universal = _universal_target(resource.inputs)
+        if universal:
+            api.validate(*universal)
+            validated.add(universal[1])
     assert {"CreateEndpointConfig", "CreateEndpoint", "UpdateEndpoint", "CreateModel"} <= validated
     if label.startswith("fraud") or label == "monitors-and-views":
-        assert {"CreateFeatureGroup", "CreateMonitoringSchedule", "PutMetricAlarm"} <= validated
+        # mlstack's evaluator: a pipeline with a processing step, started by a universal target
+        assert {"CreateFeatureGroup", "CreatePipeline", "CreateProcessingJob", "PutMetricAlarm"} <= validated
+        assert {"CreateSchedule", "StartPipelineExecution"} <= validated
+    if label == "monitors-native":
+        assert {"CreateMonitoringSchedule", "CreateDataQualityJobDefinition", "CreateModelQualityJobDefinition"} <= (
+            validated
+        )
 
 
 def test_the_composite_record_identifier_is_a_declared_string_feature():
@@ -167,7 +212,8 @@ BROKEN = [
 def test_a_broken_request_is_refused(typ, operation, build, path, value):
     import copy
 
-    inputs = copy.deepcopy(next(r for r in fraud().all(typ) if _has(r.inputs, path[:-1])).inputs)
+    candidates = [*fraud().all(typ), *native_monitors().all(typ)]
+    inputs = copy.deepcopy(next(r for r in candidates if _has(r.inputs, path[:-1])).inputs)
     target = inputs
     for key in path[:-1]:
         target = target[key]
