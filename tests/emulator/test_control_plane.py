@@ -39,8 +39,8 @@ def test_requests_need_the_token(emulator):
     assert wrong.status_code == 401
     assert "wrong token" in wrong.json()["error"]
     # Unknown routes and endpoint invocations answer 401 too, before any routing.
-    assert httpx.get(f"{url}/no/such/route").status_code == 401
-    assert httpx.post(f"{url}/endpoints/x/invocations", json={"instances": [[1]]}).status_code == 401
+    assert httpx.get(f"{url}/no/such/route", timeout=30).status_code == 401
+    assert httpx.post(f"{url}/endpoints/x/invocations", json={"instances": [[1]]}, timeout=30).status_code == 401
     good = emulator.client.get("/v1/health")
     assert good["service"] == "mlstack-emulator" and good["pid"] == emulator.info.pid
 

@@ -45,7 +45,7 @@ class Refusal:
 def refused(emu, version: int, to: str, *approvers: str) -> Refusal:
     """The answer to a promotion that must be refused (a 4xx with a message)."""
     body = {"to": to, "approvers": list(approvers), "by": "ci-bot"}
-    response = httpx.post(f"{emu.info.url}{PROMOTIONS.format(version)}", json=body, headers=auth(emu), trust_env=False)
+    response = httpx.post(f"{emu.info.url}{PROMOTIONS.format(version)}", json=body, headers=auth(emu), trust_env=False, timeout=30)
     assert 400 <= response.status_code < 500, response.text
     return Refusal(response)
 
@@ -124,6 +124,7 @@ def test_a_malformed_policy_in_a_desired_state_is_a_400(served):
         json={"resources": [{"kind": "model_group", "name": "m", "config": group}]},
         headers=auth(served),
         trust_env=False,
+        timeout=30,  # a loaded machine may be slow to answer
     )
     assert response.status_code == 400
     assert "approvers" in response.json()["error"] and "must be one of its stages" in response.json()["error"]
@@ -161,9 +162,9 @@ def test_every_change_lands_in_the_audit_trail_with_who_and_why(served, tmp_path
     dave = {**auth(served), "X-Mlstack-Actor": "dave"}
     for approval in ("approved", "rejected"):
         url = f"{served.info.url}/v1/registry/groups/m/versions/3/approval"
-        assert httpx.put(url, json={"approval": approval}, headers=dave, trust_env=False).status_code == 200
+        assert httpx.put(url, json={"approval": approval}, headers=dave, trust_env=False, timeout=30).status_code == 200
     url = f"{served.info.url}/v1/endpoints/ep/rollback"
-    assert httpx.post(url, json={"reason": "latency"}, headers=dave, trust_env=False).status_code == 200
+    assert httpx.post(url, json={"reason": "latency"}, headers=dave, trust_env=False, timeout=30).status_code == 200
 
     shown = cli("audit", *spec, "--json")
     assert shown.returncode == 0, shown.stderr
