@@ -26,6 +26,7 @@ def invoke(emu) -> httpx.Response:
         json={"instances": [[1.0]]},
         headers=auth(emu),
         trust_env=False,
+        timeout=30,
     )
 
 
