@@ -354,7 +354,7 @@ def test_pipeline_schedule_runs_the_rendered_job_on_its_components(fraud, env, c
         assert (name, version) in versions
         assert node["computeId"].rsplit("/", 1)[1] in clusters
     register = job["jobs"]["register"]
-    assert register["outputs"]["model"] == {"job_output_type": "custom_model", "name": "fraud-model"}
+    assert register["outputs"]["model"] == {"job_output_type": "mlflow_model", "name": "fraud-model"}
     assert register["inputs"]["model"]["value"] == "${{parent.jobs.train.outputs.output}}"
     evaluate = next(v for v in plan.of("ComponentVersion") if v.inputs["name"].endswith("_evaluate"))
     # gates: auc >= 0.9 and auc >= champion 0.941 - 0.002
