@@ -12,6 +12,13 @@ SUBNET_ID = (
 )
 SUBNET_EXAMPLE = "/subscriptions/<id>/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/ml"
 
+# A rollout's error-rate rollback rule is a log alert over the endpoint's traffic log, evaluated every minute
+# (the shortest log alert frequency). A request answered at the end of a bake reaches Log Analytics minutes
+# later (ingestion latency, typically under three minutes) and is judged at the rule's next run: a rollout
+# watched by such a rule keeps watching this long after each wait, so the bake's last requests count.
+LOG_ALERT_FREQUENCY = "PT1M"
+LOG_ALERT_SETTLE_SECONDS = 240
+
 AZURE = TargetProfile(
     batch_service="an Azure ML batch endpoint with a model batch deployment",
     batch_schedule_gap=(

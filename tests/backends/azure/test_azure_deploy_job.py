@@ -200,7 +200,7 @@ def azure(plan_args) -> Iterator[tuple[FakeAzure, Arm, list[str]]]:
 def _fast(args: list[str], tmp_path) -> list[str]:
     """The plan's arguments with the bake shortened to a second (everything else as planned)."""
     rollout = Rollout.from_dict(json.loads(_arg(args, "--rollout")[0]))
-    short = json.dumps({**rollout.as_dict(), "wait_seconds": 1, "watch_seconds": 0})
+    short = json.dumps({**rollout.as_dict(), "wait_seconds": 1, "watch_seconds": 0, "settle_seconds": 0})
     out = list(args)
     out[out.index("--rollout") + 1] = short
     out[out.index("--output") + 1] = str(tmp_path / "out")

@@ -8,6 +8,7 @@ from azure_plans import secret_value
 from mlstack.backends.azure.context import compact_name
 from mlstack.backends.azure.iam import ROLES
 from mlstack.backends.azure.rollout import Rollout
+from mlstack.targets.azure import LOG_ALERT_SETTLE_SECONDS
 
 SUB = "00000000-1111-2222-3333-444444444444"
 WS = f"/subscriptions/{SUB}/resourceGroups/rg-fraud/providers/Microsoft.MachineLearningServices/workspaces/fraud-ml"
@@ -80,7 +81,13 @@ def test_new_workspace_is_private_by_identity_and_keeps_keys_out(fraud):
     assert storage["minimumTlsVersion"] == "TLS1_2"
     assert storage["publicNetworkAccess"] == "Disabled"
     vault = plan.inputs("Vault", "key-vault")["properties"]
-    assert vault["enableRbacAuthorization"] is True and vault["enablePurgeProtection"] is True
+    assert vault["enableRbacAuthorization"] is True
+    # a vault's name outlives it by its soft-delete retention, which purge protection makes unbreakable: only
+    # production keeps both, so a destroyed development stack can come up again (audit Z13)
+    assert "enablePurgeProtection" not in vault and vault["softDeleteRetentionInDays"] == 7
+    assert plan.one("Vault", "key-vault").options["ignoreChanges"] == ["properties.softDeleteRetentionInDays"]
+    production = fraud("prod").inputs("Vault", "key-vault")["properties"]
+    assert production["enablePurgeProtection"] is True and production["softDeleteRetentionInDays"] == 90
     assert vault["publicNetworkAccess"] == "Disabled"
     registry = plan.inputs("Registry", "registry")
     assert registry["adminUserEnabled"] is False and registry["anonymousPullEnabled"] is False
@@ -185,7 +192,8 @@ def test_base_canary_endpoint_rolls_out_in_stages_guarded_by_alarms(fraud):
     assert plan.one("OnlineDeployment", "fraud-scorer-primary").options == {"ignoreChanges": ["sku.capacity"]}
     traffic = plan.inputs("Resource", "fraud-scorer-traffic")
     assert traffic["traffic"] == {name: 100} and traffic["mirror_traffic"] == {}
-    assert Rollout.from_dict(traffic["rollout"]) == Rollout("canary", 10, 100, 600, 300)
+    # the error-rate rule is a log alert: each watched wait lasts until it has judged the wait's last requests
+    assert Rollout.from_dict(traffic["rollout"]) == Rollout("canary", 10, 100, 600, 300, LOG_ALERT_SETTLE_SECONDS)
     assert traffic["endpoint_id"] == f"{WS}/onlineEndpoints/{endpoint['endpointName']}"
     assert traffic["alert_rule_ids"] == ["fraud-scorer-primary-p99-latency-id", "fraud-scorer-primary-error-rate-id"]
     latency = plan.inputs("MetricAlert", "fraud-scorer-primary-p99-latency")
@@ -197,6 +205,7 @@ def test_base_canary_endpoint_rolls_out_in_stages_guarded_by_alarms(fraud):
     (condition,) = errors["criteria"]["allOf"]
     assert condition["threshold"] == 0.02 and condition["metricMeasureColumn"] == "ErrorRate"
     assert f'DeploymentName == "{name}"' in condition["query"]
+    assert errors["evaluationFrequency"] == "PT1M" and errors["windowSize"] == "PT5M"  # audit Z10
     log = plan.inputs("DiagnosticSetting", "fraud-scorer-traffic-log")
     assert log["logs"] == [{"category": "AmlOnlineEndpointTrafficLog", "enabled": True}]
 
