@@ -16,6 +16,11 @@ SUBNET_EXAMPLE = "/subscriptions/<id>/resourceGroups/rg-net/providers/Microsoft.
 # (the shortest log alert frequency). A request answered at the end of a bake reaches Log Analytics minutes
 # later (ingestion latency, typically under three minutes) and is judged at the rule's next run: a rollout
 # watched by such a rule keeps watching this long after each wait, so the bake's last requests count.
+# Instance types Azure's managed online endpoint SKU list cautions about: "Small VM SKUs such as
+# Standard_DS1_v2 and Standard_F2s_v2 may be too small for bigger models and may lead to container
+# termination due to insufficient memory, not enough space on the disk, or probe failure"
+# (MicrosoftDocs/azure-ai-docs reference-managed-online-endpoints-vm-sku-list.md).
+SMALL_SERVING_SKUS = ("Standard_DS1_v2", "Standard_F2s_v2")
 LOG_ALERT_FREQUENCY = "PT1M"
 LOG_ALERT_SETTLE_SECONDS = 240
 

@@ -17,7 +17,7 @@ from mlstack.resolve import Resolved
 from mlstack.resolve.pipelines import ancestors
 from mlstack.spec.models import ModelVersion, Monitor, Pipeline, Spec, Step
 from mlstack.targets import AZURE
-from mlstack.targets.azure import SERVING_IMAGES, SUBNET_EXAMPLE, SUBNET_ID
+from mlstack.targets.azure import SERVING_IMAGES, SMALL_SERVING_SKUS, SUBNET_EXAMPLE, SUBNET_ID
 
 Problem = tuple[Path, str]
 
@@ -210,9 +210,23 @@ def _unreadable(spec: Spec) -> Iterator[Problem]:
                 yield ("pipelines", pi, "steps", si, "image"), _UNPULLABLE.format(uri=step.image)
 
 
+def _small_instances(resolved: Resolved) -> Iterator[Problem]:
+    """Variants served on an instance type Azure warns may be too small for a managed deployment (audit Z12)."""
+    for ei, endpoint in enumerate(resolved.spec.endpoints):
+        plan = resolved.endpoint_plan(endpoint)
+        for variant in plan.variants:
+            if variant.sku is not None and variant.sku.machine_type in SMALL_SERVING_SKUS:
+                yield (
+                    ("endpoints", ei, "compute") if endpoint.compute else ("endpoints", ei),
+                    f"endpoint {endpoint.name}: variant {variant.name} is served on {variant.sku.machine_type}, which "
+                    "Azure says may be too small for a managed online deployment (the container ends for lack of "
+                    "memory or disk, or fails its probes); give it compute with more memory (e.g. memory_gb: 8)",
+                )
+
+
 def warnings(resolved: Resolved) -> list[Problem]:
     spec = resolved.spec
-    found = list(_unreadable(spec))
+    found = [*_unreadable(spec), *_small_instances(resolved)]
     for gi, group in enumerate(spec.registry.model_groups):
         if group.share_with:
             found.append(

@@ -153,10 +153,18 @@ def test_training_pipeline_is_a_valid_kfp_spec_with_gates(fraud):
     assert system["command"] == ["python3", "-m", "mlstack.backends.gcp.runtime"]
     assert system["image"].startswith("us-central1-docker.pkg.dev/fraud-platform-prod/fraud-detection-mlstack:runtime-")
     assert train["resources"] == {
+        "cpuLimit": 4.0,
+        "memoryLimit": 16.0,
         "resourceCpuLimit": "4",
         "resourceMemoryLimit": "16G",
-        "accelerator": {"resourceType": "NVIDIA_L4", "resourceCount": "1"},
+        "accelerator": {"type": "NVIDIA_L4", "count": "1", "resourceType": "NVIDIA_L4", "resourceCount": "1"},
     }
+    # both forms, as the KFP SDK writes them, are fields of KFP's ResourceSpec (audit G10)
+    parsed = json_format.ParseDict(
+        train["resources"], pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec()
+    )
+    assert (parsed.cpu_limit, parsed.memory_limit, parsed.accelerator.count) == (4.0, 16.0, 1)
+    assert (parsed.accelerator.type, parsed.resource_cpu_limit) == ("NVIDIA_L4", "4")
     assert "--learning_rate={{$.inputs.parameters['learning_rate']}}" in train["args"]
     assert spec["root"]["inputDefinitions"]["parameters"]["max_depth"] == {
         "parameterType": "NUMBER_INTEGER",
