@@ -207,3 +207,16 @@ def test_variants_on_an_instance_type_azure_calls_too_small_are_warned_where_the
     assert bigger != FRAUD.read_text()
     report = check(parse(bigger, str(FRAUD)), target="azure")
     assert not [w for w in report.warnings if "may be too small" in w.message]
+
+
+def test_a_monitor_running_more_often_than_its_whole_day_window_says_what_it_rereads():
+    """Audit Z11: Azure's monitoring window is whole days, so the flagship's hourly monitors read each day 24
+    times; a daily schedule does not warn."""
+    report = check(parse(FRAUD.read_text(), str(FRAUD)), target="azure")
+    rereads = {format_path(w.path): w.message for w in report.warnings if "Spark jobs a day" in w.message}
+    assert rereads["monitors[0].schedule"] == AnyStr("'0 * * * *' reads the past 1 day again: 24 serverless")
+    assert rereads["monitors[1].schedule"] == AnyStr("4 serverless Spark jobs a day")
+    daily = FRAUD.read_text().replace('schedule: "0 * * * *"', 'schedule: "0 6 * * *"')
+    daily = daily.replace('schedule: "0 */6 * * *"', 'schedule: "0 6 * * *"')
+    report = check(parse(daily, str(FRAUD)), target="azure")
+    assert [w for w in report.warnings if "Spark jobs a day" in w.message] == []
