@@ -22,7 +22,7 @@ SUBNET_EXAMPLE = "/subscriptions/<id>/resourceGroups/rg-net/providers/Microsoft.
 # (MicrosoftDocs/azure-ai-docs reference-managed-online-endpoints-vm-sku-list.md).
 SMALL_SERVING_SKUS = ("Standard_DS1_v2", "Standard_F2s_v2")
 LOG_ALERT_FREQUENCY = "PT1M"
-LOG_ALERT_SETTLE_SECONDS = 240
+LOG_ALERT_SETTLE_SECONDS = 240  # AZURE.rollback_log_settle_seconds
 
 AZURE = TargetProfile(
     batch_service="an Azure ML batch endpoint with a model batch deployment",
@@ -98,6 +98,7 @@ AZURE = TargetProfile(
     # manual approval is enforced by mlstack's deployment step (mlstack.backends.azure.deploy_job): it
     # serves only versions tagged approval=approved
     approval_gap=None,
+    rollback_log_settle_seconds=LOG_ALERT_SETTLE_SECONDS,
     kms_key_pattern=r"https://[a-zA-Z0-9-]+\.vault\.azure\.net/keys/[^/]+(/[^/]+)?",
     kms_key_example="https://my-vault.vault.azure.net/keys/mlstack/0123456789abcdef",
     # "azureml:" covers datastore paths (azureml://datastores/...) and registered assets (azureml:name:version)

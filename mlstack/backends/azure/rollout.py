@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from mlstack.resolve.rollout import TrafficPlan
-from mlstack.targets.azure import LOG_ALERT_SETTLE_SECONDS
+from mlstack.targets import AZURE
 
 Traffic = dict[str, int]
 
@@ -48,7 +48,8 @@ def rollout_of(plan: TrafficPlan) -> Rollout:
     step = first if plan.kind == "linear" else 100
     wait = partial[0].wait if partial else 0
     logged = plan.rollback is not None and plan.rollback.max_error_rate is not None
-    return Rollout(plan.kind, first, step, wait, plan.final.wait, LOG_ALERT_SETTLE_SECONDS if logged else 0)
+    settle = AZURE.rollback_log_settle_seconds if logged else 0
+    return Rollout(plan.kind, first, step, wait, plan.final.wait, settle)
 
 
 def split(total: int, weights: Mapping[str, int]) -> Traffic:

@@ -141,6 +141,28 @@ def test_role_assignments_are_narrow_built_in_roles_on_single_resources(fraud, e
         assert len(inputs["roleAssignmentName"]) == 36
 
 
+def test_the_clusters_running_steps_with_feature_views_may_read_the_feature_store(fraud):
+    """Audit Z8: each cluster a code step of train-fraud (feature_views) runs on gets the consumer roles of the
+    feature store: AzureML Data Scientist on its workspace, Storage Blob Data Reader on its offline store."""
+    plan = fraud(None)
+    resolved = plan.resolved
+    pipeline = resolved.spec.pipelines[0]
+    kinds = ("data_validation", "processing", "training", "evaluation")
+    code = {resolved.step_sku(pipeline.name, s.name).sku for s in pipeline.steps if s.kind in kinds}
+    assert len(code) >= 2  # cpu-small and the training cluster
+    store = plan.inputs("Workspace", "feature-store")["workspaceName"]
+    offline = plan.inputs("StorageAccount", "offline-store")["accountName"]
+    for sku_id in code:
+        workspace = plan.inputs("RoleAssignment", f"cluster-{sku_id}-feature-store")
+        assert workspace["roleDefinitionId"].endswith(ROLES["AzureML Data Scientist"])
+        assert workspace["scope"].endswith(f"/Microsoft.MachineLearningServices/workspaces/{store}")
+        data = plan.inputs("RoleAssignment", f"cluster-{sku_id}-offline-store")
+        assert data["roleDefinitionId"].endswith(ROLES["Storage Blob Data Reader"])
+        assert data["scope"].endswith(f"/Microsoft.Storage/storageAccounts/{offline}")
+    readers = {g.name for g in plan.of("RoleAssignment") if g.name.endswith("-feature-store")}
+    assert readers == {f"cluster-{s}-feature-store" for s in code}
+
+
 @pytest.mark.parametrize("env", ENVS)
 def test_compute_clusters_follow_the_catalog_and_scale_to_zero(fraud, env):
     plan = fraud(env)
