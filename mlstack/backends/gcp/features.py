@@ -114,7 +114,11 @@ def _source_uri(ctx: Gcp, view: FeatureView, component: SpecComponent) -> str:
         dataset_id=ctx.platform.dataset_id.split(".", 1)[1],
         table_id=view_id,
         view={
-            "query": f"SELECT *, `{view.source.timestamp_field}` AS {VERTEX_TIMESTAMP} FROM {table.sql}",
+            # Vertex syncs only a TIMESTAMP feature_timestamp (audit G14): a STRING, DATE or DATETIME column
+            # becomes one; a column that cannot (epoch numbers) fails the view's creation, at `pulumi up`,
+            # with BigQuery's message, instead of every sync failing later
+            "query": f"SELECT *, CAST(`{view.source.timestamp_field}` AS TIMESTAMP) AS {VERTEX_TIMESTAMP} "
+            f"FROM {table.sql}",
             "use_legacy_sql": False,
         },
         deletion_protection=False,

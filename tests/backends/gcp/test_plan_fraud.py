@@ -201,7 +201,8 @@ def test_feature_store_groups_views_and_sync(fraud):
     assert group["labels"]["mlstack-ttl-seconds"] == "604800"
     source = fraud.inputs("gcp:bigquery/table:Table", "customer-txn-stats-source")
     assert source["view"]["query"] == (
-        "SELECT *, `event_ts` AS feature_timestamp FROM `fraud-platform-prod.fraud_features.customer_txn_stats`"
+        "SELECT *, CAST(`event_ts` AS TIMESTAMP) AS feature_timestamp "
+        "FROM `fraud-platform-prod.fraud_features.customer_txn_stats`"
     )
     feature = fraud.inputs("gcp:vertex/aiFeatureGroupFeature:AiFeatureGroupFeature", "merchant-risk-merchant_category")
     assert feature["versionColumnName"] == "merchant_category" and feature["labels"]["mlstack-dtype"] == "string"
