@@ -116,6 +116,17 @@ def _strategies(resolved: Resolved) -> Iterator[Difference]:
                     f"{_multiple(exact_fleet(first), count)} for exactly {first}%",
                     f"strategy:{traffic.kind}",
                 )
+        rollback = traffic.rollback
+        settle = dialect.rollback_log_settle_seconds
+        if settle and rollback is not None and rollback.max_error_rate is not None and traffic.shifts:
+            watched = ", ".join(f"{s.percent}% for {s.wait + settle}s" for s in traffic.stages if s.wait)
+            yield Difference(
+                (*path, "rollback", "max_error_rate"),
+                f"{endpoint.name}: on {dialect.title} the error-rate rollback is a log alert, which judges a request "
+                f"minutes after it is answered: each watched stage lasts {settle}s longer so that its last requests "
+                f"count ({watched})",
+                f"strategy:{traffic.kind}",
+            )
         yield from _blended_rollback(resolved, ei)
         shadow = plan.shadow
         if shadow is not None and dialect.shadow_replay_cron is not None:

@@ -85,6 +85,20 @@ class GcpSettings(Model):
     image_registry: str | None = Field(
         None, description="Registry for bare image names (name:tag), e.g. us-central1-docker.pkg.dev/project/repo."
     )
+    network: str | None = Field(
+        None,
+        pattern=r"^(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/global/networks/)?[a-z]([-a-z0-9]{0,61}[a-z0-9])?$",
+        description="VPC network (name, or projects/P/global/networks/N of a Shared VPC) private endpoints are "
+        "reached from: Vertex creates their Private Service Connect forwarding rules in it; overrides "
+        "target.network.vpc on GCP.",
+    )
+    subnet: str | None = Field(
+        None,
+        pattern=r"^(projects/[a-z][a-z0-9-]{4,28}[a-z0-9]/regions/[a-z0-9-]+/subnetworks/)?"
+        r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?$",
+        description="Subnet (name in the region, or its full name) holding the address of the private online "
+        "feature store's forwarding rule; overrides target.network.subnets on GCP.",
+    )
 
 
 class AzureSettings(Model):

@@ -12,6 +12,18 @@ SUBNET_ID = (
 )
 SUBNET_EXAMPLE = "/subscriptions/<id>/resourceGroups/rg-net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/ml"
 
+# A rollout's error-rate rollback rule is a log alert over the endpoint's traffic log, evaluated every minute
+# (the shortest log alert frequency). A request answered at the end of a bake reaches Log Analytics minutes
+# later (ingestion latency, typically under three minutes) and is judged at the rule's next run: a rollout
+# watched by such a rule keeps watching this long after each wait, so the bake's last requests count.
+# Instance types Azure's managed online endpoint SKU list cautions about: "Small VM SKUs such as
+# Standard_DS1_v2 and Standard_F2s_v2 may be too small for bigger models and may lead to container
+# termination due to insufficient memory, not enough space on the disk, or probe failure"
+# (MicrosoftDocs/azure-ai-docs reference-managed-online-endpoints-vm-sku-list.md).
+SMALL_SERVING_SKUS = ("Standard_DS1_v2", "Standard_F2s_v2")
+LOG_ALERT_FREQUENCY = "PT1M"
+LOG_ALERT_SETTLE_SECONDS = 240  # AZURE.rollback_log_settle_seconds
+
 AZURE = TargetProfile(
     batch_step="a command step invoking the Azure ML batch endpoint in the pipeline job",
     batch_service="an Azure ML batch endpoint with a model batch deployment",
@@ -93,6 +105,7 @@ AZURE = TargetProfile(
     # manual approval is enforced by mlstack's deployment step (mlstack.backends.azure.deploy_job): it
     # serves only versions tagged approval=approved
     approval_gap=None,
+    rollback_log_settle_seconds=LOG_ALERT_SETTLE_SECONDS,
     kms_key_pattern=r"https://[a-zA-Z0-9-]+\.vault\.azure\.net/keys/[^/]+(/[^/]+)?",
     kms_key_example="https://my-vault.vault.azure.net/keys/mlstack/0123456789abcdef",
     # "azureml:" covers datastore paths (azureml://datastores/...) and registered assets (azureml:name:version)

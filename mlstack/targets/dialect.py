@@ -77,6 +77,9 @@ class TargetProfile:
     # Rollback alarms of a stepped rollout see the old and new fleets as one (SageMaker reports both under
     # the variant's name), so a canary's error rate reaches them diluted by its share of traffic.
     blended_rollback_alarms: bool = False
+    # seconds added to each watched rollout wait when an error-rate rollback is a log alert, which judges a
+    # request only minutes after it is answered (ingestion, then its next run); 0: alarms see requests at once
+    rollback_log_settle_seconds: int = 0
     champion_source: str = "live"
     # A manual model group's versions wait for approval before an endpoint or deploy step serves them;
     # None when the target enforces it, else what it does instead.

@@ -15,6 +15,8 @@ target:
   kms_key: arn:aws:kms:eu-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab
   gcp:
     project: risk-platform
+    network: risk-vpc
+    subnet: risk-endpoints
   azure:
     subscription_id: 00000000-1111-2222-3333-444444444444
     resource_group: rg-risk

@@ -46,7 +46,7 @@ def test_fraud_detection_migrates_validates_and_plans(to):
 
 DECISIONS = {
     "aws": "  region: us-east-1\n  aws: {data_root: s3://iris-data}\n",
-    "gcp": "  region: us-central1\n  gcp: {project: iris-platform, data_root: gs://iris-data}\n",
+    "gcp": "  region: us-central1\n  gcp: {project: iris-platform, data_root: gs://iris-data, network: iris-vpc}\n",
     "azure": (
         "  region: eastus\n  azure:\n    subscription_id: 00000000-1111-2222-3333-444444444444\n"
         "    resource_group: rg-iris\n    workspace: iris-ml\n"
@@ -79,6 +79,8 @@ def test_quickstart_lists_the_users_decisions_and_plans_once_they_are_made(to):
         {"target.region", "pipelines[0].data", "endpoints[0].model.alias"}
         | needs_image
         | ({f"target.{to}"} if to != "aws" else set())
+        # Vertex: where the private endpoint is reached from (or public: true)
+        | ({"endpoints[0].public"} if to == "gcp" else set())
     )
     assert set(decide) == expected
     assert "choose a region" in decide["target.region"]

@@ -307,7 +307,8 @@ def test_azure_runs_the_commands_and_their_gate_check(plans, venv, image_dir, tm
     root = tmp_path / "azure"
     outputs: dict[str, Path] = {}
     ran = []
-    for step in CODE_STEPS:
+    registered = root / "registered-model"  # the register node's mlflow_model output
+    for step in [*CODE_STEPS, "register"]:
         node = job["jobs"][step.replace("-", "_")]
         command = components[node["componentId"].split("/components/")[1].split("/")[0]]["command"]
         outputs[step] = root / step
@@ -321,15 +322,26 @@ def test_azure_runs_the_commands_and_their_gate_check(plans, venv, image_dir, tm
                 bound[key] = str(DATA) if match.group(1) == "data" else str(pipeline_inputs[match.group(1)])
             else:
                 bound[key] = text
-        text = command.replace("${{outputs.output}}", str(outputs[step]))
+        text = command.replace("${{outputs.output}}", str(outputs[step])).replace("${{outputs.model}}", str(registered))
         text = re.sub(r"\$\{\{inputs\.([^}]+)\}\}", lambda m, bound=bound: bound[m.group(1)], text)
         assert "${{" not in text, text
         env = {k: str(v) for k, v in (node.get("environment_variables") or {}).items()}
         assert env["MLSTACK_STEP"] == step
         _run(["sh", "-c", text], venv, image_dir, env)
         ran.append(step)
-    assert ran == CODE_STEPS
+    assert ran == [*CODE_STEPS, "register"]
     assert json.loads((outputs["evaluate"] / "metrics.json").read_text())["auc"] > 0.9
+    # the registered model is an MLflow model that MLflow's pyfunc loader (what Azure's no-code deployment
+    # scores with) loads and that predicts what the trained model predicts
+    import joblib
+    import mlflow.pyfunc
+    import pandas as pd
+
+    served = mlflow.pyfunc.load_model(str(registered))
+    trained = joblib.load(outputs["train"] / "model.joblib")
+    rows = pd.read_csv(outputs["train"] / "test.csv")[list(trained.feature_names_in_)]
+    assert (served.predict(rows) == trained.predict(rows)).all()
+    assert "scikit-learn==" in (registered / "requirements.txt").read_text()
 
 
 # --- SageMaker monitors ----------------------------------------------------------------------------

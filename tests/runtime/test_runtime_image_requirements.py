@@ -109,7 +109,10 @@ def test_runtime_image_requirements_cover_what_its_jobs_import(cloud):
     assert not missing, f"the {cloud} runtime image lacks {missing}"
 
 
-def test_the_step_adapter_imports_only_the_standard_library():
+@pytest.mark.parametrize("module", ["mlstack.runtime.step", "mlstack.runtime.mlflow_model"])
+def test_the_step_adapter_imports_only_the_standard_library(module):
+    """Both run in the user's image, where mlstack has no dependencies (mlflow_model reads model.joblib with
+    the joblib the training step wrote it with, imported where it is used)."""
     third_party: set[str] = set()
-    _imports("mlstack.runtime.step", set(), third_party, optional_ok=True)
+    _imports(module, set(), third_party, optional_ok=True)
     assert third_party == set()

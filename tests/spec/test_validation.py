@@ -16,7 +16,7 @@ target:
   cloud: {cloud}
   region: us-east-1
   aws: {{data_root: "s3://shop-data"}}
-  gcp: {{project: shop-project, data_root: "gs://shop-data"}}
+  gcp: {{project: shop-project, data_root: "gs://shop-data", network: shop-vpc}}
   azure:
     subscription_id: 00000000-1111-2222-3333-444444444444
     resource_group: rg

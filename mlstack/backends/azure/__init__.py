@@ -18,7 +18,7 @@ def build(resolved: Resolved) -> None:
     from mlstack.backends.azure.endpoints import build_endpoint
     from mlstack.backends.azure.environments import Environments
     from mlstack.backends.azure.events import wire
-    from mlstack.backends.azure.features import build_feature_store
+    from mlstack.backends.azure.features import build_feature_store, grant_consumers
     from mlstack.backends.azure.monitors import build_monitor
     from mlstack.backends.azure.pipelines import build_pipeline
     from mlstack.backends.azure.registry import build_registry
@@ -32,6 +32,8 @@ def build(resolved: Resolved) -> None:
     models = build_registry(ctx)
     store = build_feature_store(ctx)
     clusters = build_clusters(ctx)
+    if store is not None:
+        grant_consumers(ctx, store)
     deployments = {plan.endpoint.name: build_endpoint(ctx, plan, models, environments) for plan in resolved.endpoints}
     build_batch_jobs(ctx, models, environments, clusters)
     pipelines = {

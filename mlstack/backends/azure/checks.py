@@ -7,8 +7,13 @@ finds nothing validate passed. No Pulumi or Azure SDK is imported here."""
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+from croniter import croniter
 
 from mlstack.backends import serving_images
 from mlstack.backends.azure.schedules import recurrence
@@ -17,7 +22,7 @@ from mlstack.resolve import Resolved
 from mlstack.resolve.pipelines import ancestors
 from mlstack.spec.models import ModelVersion, Monitor, Pipeline, Spec, Step
 from mlstack.targets import AZURE
-from mlstack.targets.azure import SERVING_IMAGES, SUBNET_EXAMPLE, SUBNET_ID
+from mlstack.targets.azure import SERVING_IMAGES, SMALL_SERVING_SKUS, SUBNET_EXAMPLE, SUBNET_ID
 
 Problem = tuple[Path, str]
 
@@ -28,6 +33,36 @@ PERFORMANCE_METRICS = {
 }
 # Registries Azure ML pulls serving and job images from with its own identity or anonymously.
 PUBLIC_REGISTRIES = ("mcr.microsoft.com", "docker.io")
+# Enough consecutive runs to meet the longest gap of any cron (a month's, or a weekday set's).
+WINDOW_SAMPLES = 13
+
+
+def _gaps(cron: str) -> list[timedelta]:
+    runs = croniter(cron, datetime(2026, 1, 1, tzinfo=UTC))
+    times = [runs.get_next(datetime) for _ in range(WINDOW_SAMPLES)]
+    return [later - earlier for earlier, later in itertools.pairwise(times)]
+
+
+def window_days(cron: str) -> int:
+    """Each run looks back over the longest time between two runs, in whole days (Azure's granularity)."""
+    return max(1, math.ceil(max(_gaps(cron)).total_seconds() / 86400))
+
+
+def _rereads(spec: Spec) -> Iterator[Problem]:
+    """A monitor that runs more often than its whole-day window re-reads the same requests every run: each
+    run is a serverless Spark job over the whole window (audit Z11)."""
+    for mi, monitor in enumerate(spec.monitors):
+        days = window_days(monitor.schedule)
+        shortest = min(_gaps(monitor.schedule))
+        if shortest >= timedelta(days=days):
+            continue
+        runs = round(86400 / shortest.total_seconds())
+        yield (
+            ("monitors", mi, "schedule"),
+            f"monitor {monitor.name}: Azure monitors look back in whole days, so each run of '{monitor.schedule}' "
+            f"reads the past {days} day{'s' if days > 1 else ''} again: {runs} serverless Spark jobs a day over the "
+            "same requests; a daily schedule (e.g. '0 6 * * *') reads each request once",
+        )
 
 
 def task_type(monitor: Monitor) -> str:
@@ -214,9 +249,23 @@ def _unreadable(spec: Spec) -> Iterator[Problem]:
                 yield ("pipelines", pi, "steps", si, "image"), _UNPULLABLE.format(uri=step.image)
 
 
+def _small_instances(resolved: Resolved) -> Iterator[Problem]:
+    """Variants served on an instance type Azure warns may be too small for a managed deployment (audit Z12)."""
+    for ei, endpoint in enumerate(resolved.spec.endpoints):
+        plan = resolved.endpoint_plan(endpoint)
+        for variant in plan.variants:
+            if variant.sku is not None and variant.sku.machine_type in SMALL_SERVING_SKUS:
+                yield (
+                    ("endpoints", ei, "compute") if endpoint.compute else ("endpoints", ei),
+                    f"endpoint {endpoint.name}: variant {variant.name} is served on {variant.sku.machine_type}, which "
+                    "Azure says may be too small for a managed online deployment (the container ends for lack of "
+                    "memory or disk, or fails its probes); give it compute with more memory (e.g. memory_gb: 8)",
+                )
+
+
 def warnings(resolved: Resolved) -> list[Problem]:
     spec = resolved.spec
-    found = list(_unreadable(spec))
+    found = [*_unreadable(spec), *_small_instances(resolved), *_rereads(spec)]
     for gi, group in enumerate(spec.registry.model_groups):
         if group.share_with:
             found.append(

@@ -36,6 +36,8 @@ from mlstack.targets.azure import STAGE_TAG
 # The API version each kind of rollback rule is created with (pulumi-azure-native 3.29's).
 RULE_APIS = {"metricalerts": "2018-03-01", "scheduledqueryrules": "2025-01-01-preview"}
 MAX_NAME = 32  # Azure deployment names
+# what a deployment without an environment (no scoring code) can serve (mlstack.backends.azure.registry)
+NO_CODE_TYPES = ("mlflow_model", "triton_model")
 _MODEL = re.compile(r"/models/(?P<group>[^/]+)/versions/(?P<version>[^/]+)$")
 
 
@@ -112,7 +114,8 @@ def deploy(arm: Arm, request: Request) -> str:
     traffic = dict(endpoint["properties"].get("traffic") or {})
     mirror = dict(endpoint["properties"].get("mirrorTraffic") or {})
     group = request.model_id.rstrip("/").rsplit("/", 1)[-1]
-    version = servable(_versions(arm, request.model_id), request.approval, request.stage)
+    versions = _versions(arm, request.model_id)
+    version = servable(versions, request.approval, request.stage)
     if version is None and request.stage:
         return (
             f"endpoint unchanged: no version of {group} is approved and promoted to {request.stage}; tag one "
@@ -122,6 +125,13 @@ def deploy(arm: Arm, request: Request) -> str:
         return f"endpoint unchanged: no version of {group} is approved to serve; approve one, then run again"
     old = _serving(traffic, request.variant)
     template = arm.get(f"{request.endpoint_id}/deployments/{old}")
+    kind = next(v.get("properties") or {} for v in versions if v["name"] == str(version)).get("modelType")
+    if not template["properties"].get("environmentId") and kind not in NO_CODE_TYPES:
+        raise JobFailed(
+            f"{group} version {version} is a {kind or 'model of no type'}, and {old} has no environment: Azure serves "
+            f"only {' and '.join(NO_CODE_TYPES)}s without scoring code (the pipeline's registration step writes an "
+            "MLflow model; register this one as mlflow_model or give the model group an image)"
+        )
     served = _MODEL.search(template["properties"].get("model") or "")
     if served and served["group"] == group and served["version"] == str(version):
         return f"endpoint unchanged: {old} serves {group} version {version}, the newest servable"

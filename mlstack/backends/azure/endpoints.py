@@ -24,6 +24,7 @@ from mlstack.backends.components import SpecComponent
 from mlstack.errors import MlstackError
 from mlstack.resolve import EndpointPlan, Variant
 from mlstack.spec.models import Autoscaling, Endpoint, Rollback
+from mlstack.targets.azure import LOG_ALERT_FREQUENCY
 
 DEPLOYMENTS_NAMESPACE = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments"
 # Azure Monitor metric behind each autoscaling metric of the spec (deployment-level metrics).
@@ -313,7 +314,7 @@ def _rollback_alerts(
                 severity=1,
                 enabled=True,
                 scopes=[ctx.platform.log_analytics_id],
-                evaluation_frequency="PT5M",
+                evaluation_frequency=LOG_ALERT_FREQUENCY,
                 window_size=window,
                 auto_mitigate=True,
                 criteria=mon.ScheduledQueryRuleCriteriaArgs(

@@ -27,6 +27,7 @@ from mlstack.backends.azure.workspace import private_endpoint, storage_account, 
 from mlstack.backends.components import SpecComponent
 from mlstack.backends.naming import physical_name
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
+from mlstack.runtime.contract import CODE_KINDS
 from mlstack.spec.models import Entity, FeatureView
 
 TEMPLATE = TEMPLATES_ROOT / "azureml" / "featureset_spec.yaml.j2"
@@ -99,6 +100,8 @@ def featureset_version(view: FeatureView, spec_text: str) -> str:
 @dataclass
 class FeatureStore:
     name: pulumi.Input[str]
+    workspace_id: pulumi.Input[str]  # the feature store workspace
+    offline_id: pulumi.Input[str]  # its offline store's storage account
     feature_sets: dict[str, pulumi.Output[str]] = field(default_factory=dict)  # view -> "<name>:<version>"
 
 
@@ -293,7 +296,7 @@ def build_feature_store(ctx: Azure) -> FeatureStore | None:
         )
         entity_ids[entity.name] = f"azureml:{entity.name}:{version}"
         component.done()
-    built = FeatureStore(store_name(ctx))
+    built = FeatureStore(store_name(ctx), after(store, store_id), after(offline, offline_id))
     for view in spec.views:
         entity = ctx.resolved.entity_of(view)
         component = ctx.component("feature_view", view.name)
@@ -356,3 +359,32 @@ def build_feature_store(ctx: Azure) -> FeatureStore | None:
         built.feature_sets[view.name] = after(featureset, f"{view.name}:{version}")
         component.done()
     return built
+
+
+def grant_consumers(ctx: Azure, store: FeatureStore) -> None:
+    """The clusters that run the code steps of a pipeline with feature views read the feature sets: the
+    feature store's metadata (AzureML Data Scientist on the feature store workspace) and the materialised data
+    (Storage Blob Data Reader on the offline store), the consumer roles of Azure's feature store access
+    control (audit Z8). One pair per cluster."""
+    assert ctx.platform is not None
+    readers: dict[str, pulumi.Output[str]] = {}
+    for pipeline in (p for p in ctx.resolved.spec.pipelines if p.feature_views):
+        for step in (s for s in pipeline.steps if s.kind in CODE_KINDS):
+            sku = ctx.resolved.step_sku(pipeline.name, step.name)
+            if sku is not None and sku.sku in ctx.platform.principals:
+                readers[sku.sku] = ctx.platform.principals[sku.sku]
+    for sku_id, principal in sorted(readers.items()):
+        for role, scope, key in (
+            ("AzureML Data Scientist", store.workspace_id, "feature-store"),
+            ("Storage Blob Data Reader", store.offline_id, "offline-store"),
+        ):
+            grant(
+                ctx,
+                ctx.platform.component,
+                f"cluster-{sku_id}-{key}",
+                principal_id=principal,
+                role=role,
+                scope=scope,
+                scope_key=key,
+            )
+

@@ -8,17 +8,13 @@ rejects it before anything is planned."""
 
 from __future__ import annotations
 
-import itertools
 import json
-import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import PurePosixPath
 
-from croniter import croniter
 from pulumi_azure_native import machinelearningservices as ml
 
-from mlstack.backends.azure.checks import performance_problem, recipient_problem, task_type
+from mlstack.backends.azure.checks import performance_problem, recipient_problem, task_type, window_days
 from mlstack.backends.azure.context import Azure, after
 from mlstack.backends.azure.endpoints import Deployment, capture_assets, deployment_arm_id
 from mlstack.backends.components import SpecComponent
@@ -96,16 +92,6 @@ def azure_metric(monitor: Monitor) -> str:
         raise MlstackError(f"monitor {monitor.name}: Azure ML has no '{monitor.metric}' metric") from None
 
 
-# Enough consecutive runs to meet the longest gap of any cron (a month's, or a weekday set's).
-WINDOW_SAMPLES = 13
-
-
-def window_days(cron: str) -> int:
-    """Each run looks back over the longest time between two runs, in whole days (Azure's granularity)."""
-    runs = croniter(cron, datetime(2026, 1, 1, tzinfo=UTC))
-    times = [runs.get_next(datetime) for _ in range(WINDOW_SAMPLES)]
-    longest = max(later - earlier for earlier, later in itertools.pairwise(times))
-    return max(1, math.ceil(longest.total_seconds() / 86400))
 
 
 def job_input_type(uri: str) -> str:

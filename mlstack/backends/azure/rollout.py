@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 from mlstack.resolve.rollout import TrafficPlan
+from mlstack.targets import AZURE
 
 Traffic = dict[str, int]
 
@@ -21,6 +22,7 @@ class Rollout:
     step_percent: int = 100  # linear: share shifted at each step
     wait_seconds: int = 0  # canary bake time or linear interval, between partial stages
     watch_seconds: int = 0  # after the final shift: alarms watched while the old deployment still exists
+    settle_seconds: int = 0  # added to each watched wait: until a log alert has judged the wait's last requests
 
     def as_dict(self) -> dict[str, int | str]:
         return asdict(self)
@@ -45,7 +47,9 @@ def rollout_of(plan: TrafficPlan) -> Rollout:
     first = partial[0].percent if partial else 100
     step = first if plan.kind == "linear" else 100
     wait = partial[0].wait if partial else 0
-    return Rollout(plan.kind, first, step, wait, plan.final.wait)
+    logged = plan.rollback is not None and plan.rollback.max_error_rate is not None
+    settle = AZURE.rollback_log_settle_seconds if logged else 0
+    return Rollout(plan.kind, first, step, wait, plan.final.wait, settle)
 
 
 def split(total: int, weights: Mapping[str, int]) -> Traffic:
@@ -81,6 +85,9 @@ def stages(live: Mapping[str, int], desired: Mapping[str, int], rollout: Rollout
         partial = [rollout.first_percent]
     elif rollout.kind == "linear":
         partial = list(range(rollout.step_percent, 100, rollout.step_percent))
-    return [Stage(mix(live, desired, share), rollout.wait_seconds) for share in partial] + [
-        Stage(dict(desired), rollout.watch_seconds)
+    def watched(wait: int) -> int:
+        return wait + rollout.settle_seconds if wait else 0
+
+    return [Stage(mix(live, desired, share), watched(rollout.wait_seconds)) for share in partial] + [
+        Stage(dict(desired), watched(rollout.watch_seconds))
     ]

@@ -21,6 +21,8 @@ from mlstack.errors import MlstackError
 LOG_RETENTION_DAYS = 30
 STORAGE = "Microsoft.Storage/storageAccounts"
 VAULT = "Microsoft.KeyVault/vaults"
+# soft-delete retention of the platform's key vault, by whether the environment is production (Azure: 7-90)
+VAULT_RETENTION_DAYS = {True: 90, False: 7}
 REGISTRY = "Microsoft.ContainerRegistry/registries"
 INSIGHTS = "Microsoft.Insights/components"
 LOGS = "Microsoft.OperationalInsights/workspaces"
@@ -164,6 +166,12 @@ def _key_vault(
     ctx: Azure, component: SpecComponent, rg: pulumi.Input[str], private: bool
 ) -> azure_native.keyvault.Vault:
     client = azure_native.authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(provider=ctx.provider))
+    # The vault's name is deterministic, and a deleted vault keeps it for its soft-delete retention; purge
+    # protection forbids freeing it sooner. A production vault keeps both (its secrets cannot be purged by
+    # mistake); elsewhere a destroyed stack comes up again after 7 days, or at once after `az keyvault purge`
+    # (audit Z13). Purge protection cannot be turned off and the retention not changed once set, so an
+    # existing vault keeps what it has.
+    production = ctx.resolved.production
     return azure_native.keyvault.Vault(
         "key-vault",
         vault_name=names(ctx)[VAULT],
@@ -174,11 +182,12 @@ def _key_vault(
             sku=azure_native.keyvault.SkuArgs(family="A", name="standard"),
             enable_rbac_authorization=True,
             enable_soft_delete=True,
-            enable_purge_protection=True,
+            enable_purge_protection=True if production else None,
+            soft_delete_retention_in_days=VAULT_RETENTION_DAYS[production],
             public_network_access=_public_access(private),
         ),
         tags=ctx.tags,
-        opts=component.child(),
+        opts=component.child(ignore_changes=["properties.softDeleteRetentionInDays"]),
     )
 
 

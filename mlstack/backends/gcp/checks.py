@@ -185,23 +185,79 @@ def _monitors(spec: Spec) -> Iterator[Problem]:
             yield ("monitors", mi, "baseline"), message
 
 
-def _private_reach(spec: Spec) -> Iterator[Problem]:
-    """Private Service Connect endpoints are served only through a forwarding rule in the caller's VPC,
-    which mlstack does not create (it would target a service attachment per deployed model, known only
-    once deployed): say what is missing, where the privacy is decided."""
-    missing = (
-        "Vertex serves it only through a Private Service Connect forwarding rule in your VPC, which mlstack "
-        "does not create: create one to its service attachment "
-        "(https://cloud.google.com/vertex-ai/docs/predictions/private-service-connect), or set "
+def psc_network(spec: Spec) -> str | None:
+    """The VPC network private endpoints are reached from, as projects/P/global/networks/N: target.gcp.network,
+    else target.network.vpc."""
+    settings, network = spec.target.gcp, spec.target.network
+    name = (settings.network if settings else None) or (network.vpc if network else None)
+    if not name or settings is None:
+        return None
+    return name if name.startswith("projects/") else f"projects/{settings.project}/global/networks/{name}"
+
+
+def _subnet_name(spec: Spec) -> str | None:
+    settings, network = spec.target.gcp, spec.target.network
+    return (settings.subnet if settings else None) or (network.subnets[0] if network and network.subnets else None)
+
+
+def psc_subnet(spec: Spec, region: str) -> str | None:
+    """The subnet holding the online store's forwarding rule address: target.gcp.subnet, else the first of
+    target.network.subnets, as projects/P/regions/R/subnetworks/S."""
+    name, settings = _subnet_name(spec), spec.target.gcp
+    if not name or settings is None:
+        return None
+    return name if name.startswith("projects/") else f"projects/{settings.project}/regions/{region}/subnetworks/{name}"
+
+
+def private_online_store(spec: Spec) -> bool:
+    """Whether the online store is served through Private Service Connect (Bigtable stores have no PSC endpoint)."""
+    network = spec.target.network
+    optimized = spec.feature_store.online_store == "optimized"
+    return optimized and any(v.online for v in spec.feature_store.views) and (network is None or network.private_endpoints)
+
+
+def _unreachable(spec: Spec) -> Iterator[Problem]:
+    """A Private Service Connect endpoint is served only through a forwarding rule in a VPC network: with no
+    network named, nothing could ever reach it. With one, Vertex creates each endpoint's forwarding rule there
+    (PSC automation) and mlstack the online store's (to its service attachment, at an address in the subnet)."""
+    network = psc_network(spec)
+    how = (
+        "Vertex serves it only through a Private Service Connect forwarding rule in a VPC network "
+        "(https://cloud.google.com/vertex-ai/docs/predictions/private-service-connect)"
     )
     for ei, endpoint in enumerate(spec.endpoints):
-        if not endpoint.public:
-            yield ("endpoints", ei, "public"), f"endpoint '{endpoint.name}' is private: {missing}public: true"
-    network = spec.target.network
-    optimized = spec.feature_store.online_store == "optimized"  # bigtable stores have no PSC endpoint
-    if optimized and any(v.online for v in spec.feature_store.views) and (network is None or network.private_endpoints):
-        path: Path = ("target", "network", "private_endpoints") if network else ("feature_store",)
-        yield path, f"the online feature store is private: {missing}target.network.private_endpoints: false"
+        if not endpoint.public and network is None:
+            yield (
+                ("endpoints", ei, "public"),
+                f"endpoint '{endpoint.name}' is private and nothing could reach it: {how}. Name the network in "
+                "target.gcp.network (e.g. ml-vpc; Vertex then creates the forwarding rule there), or set public: true",
+            )
+    if private_online_store(spec) and (network is None or _subnet_name(spec) is None):
+        lacking = " and ".join(f"target.gcp.{k}" for k, v in (("network", network), ("subnet", _subnet_name(spec))) if not v)
+        path: Path = ("target", "network", "private_endpoints") if spec.target.network else ("feature_store",)
+        yield (
+            path,
+            f"the online feature store is private and nothing could reach it: {how}. Set {lacking} (mlstack then "
+            "creates the forwarding rule to the store's service attachment there), or "
+            "target.network.private_endpoints: false",
+        )
+
+
+def _automation_policy(spec: Spec) -> Iterator[Problem]:
+    """PSC automation creates forwarding rules only in a network with a service connection policy for Vertex AI
+    in the region, which the network's administrator makes (it governs who may create endpoints in the network)."""
+    network = psc_network(spec)
+    if network is None or all(e.public for e in spec.endpoints):
+        return
+    settings = spec.target.gcp
+    path: Path = ("target", "gcp", "network") if settings and settings.network else ("target", "network", "vpc")
+    yield (
+        path,
+        f"Vertex creates the private endpoints' forwarding rules in {network} through Private Service Connect "
+        "automation, which needs a service connection policy for Vertex AI in that network and region "
+        "(https://cloud.google.com/vpc/docs/about-service-connection-policies); without one the endpoint's "
+        "pscAutomationConfigs state is PSC_AUTOMATION_STATE_FAILED and only a forwarding rule you create reaches it",
+    )
 
 
 def _timeouts(spec: Spec) -> Iterator[Problem]:
@@ -220,7 +276,7 @@ def _timeouts(spec: Spec) -> Iterator[Problem]:
 
 def warnings(resolved: Resolved) -> list[Problem]:
     """Where the platform works only once something outside the stack exists, or does less than the spec."""
-    return [*_private_reach(resolved.spec), *_timeouts(resolved.spec)]
+    return [*_automation_policy(resolved.spec), *_timeouts(resolved.spec)]
 
 
 def _batch_jobs(spec: Spec) -> Iterator[Problem]:
@@ -245,4 +301,5 @@ def problems(resolved: Resolved) -> list[Problem]:
         *_pipelines(spec),
         *_monitors(spec),
         *_batch_jobs(spec),
+        *_unreachable(spec),
     ]

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlstack.backends.components import SpecComponent
-from mlstack.backends.gcp.checks import AUTOSCALING_METRICS, autoscaling_problem
+from mlstack.backends.gcp.checks import AUTOSCALING_METRICS, autoscaling_problem, psc_network
 from mlstack.backends.gcp.context import Gcp, gcp_labels, numeric_id
 from mlstack.backends.gcp.providers import Deployment, ModelVersion
 from mlstack.errors import MlstackError
@@ -89,7 +89,17 @@ def _endpoint(
         if log_table
         else None
     )
-    psc = {"enable_private_service_connect": True, "project_allowlists": [ctx.project]} if private else None
+    psc = None
+    if private:
+        # Vertex creates the forwarding rule in the spec's network (checks._unreachable makes sure there is one)
+        network = psc_network(ctx.resolved.spec)
+        if network is None:
+            raise MlstackError(f"endpoint {name} is private and no target.gcp.network is named to reach it from")
+        psc = {
+            "enable_private_service_connect": True,
+            "project_allowlists": [ctx.project],
+            "psc_automation_configs": [{"project_id": ctx.project, "network": network}],
+        }
     resource = gcp.vertex.AiEndpoint(
         name,
         name=endpoint_id,

@@ -73,11 +73,24 @@ def parameter(name: str) -> str:
 
 
 def resources(sku: Sku | None) -> dict[str, Any] | None:
+    """A task's machine in both forms of the KFP ResourceSpec, as the KFP SDK compiles it: the string fields
+    and the older numeric ones (cpuLimit, memoryLimit in GB, accelerator type/count), which backends that
+    read only those still honour (kubeflow/pipelines#11500, audit G10)."""
     if sku is None:
         return None
-    spec: dict[str, Any] = {"resourceCpuLimit": str(sku.vcpus), "resourceMemoryLimit": f"{sku.memory_gb:g}G"}
+    spec: dict[str, Any] = {
+        "cpuLimit": float(sku.vcpus),
+        "memoryLimit": float(sku.memory_gb),
+        "resourceCpuLimit": str(sku.vcpus),
+        "resourceMemoryLimit": f"{sku.memory_gb:g}G",
+    }
     if sku.accelerator_type:
-        spec["accelerator"] = {"resourceType": sku.accelerator_type, "resourceCount": str(sku.accelerator_count)}
+        spec["accelerator"] = {
+            "type": sku.accelerator_type,
+            "count": str(sku.accelerator_count),
+            "resourceType": sku.accelerator_type,
+            "resourceCount": str(sku.accelerator_count),
+        }
     return spec
 
 

@@ -34,6 +34,7 @@ class FakeAzure:
     deployments: dict[str, dict]
     traffic: dict[str, int]
     rules: dict[str, dict] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)  # version -> modelType (default mlflow_model)
     fire_after_checks: int | None = None
     alert_checks: int = 0
     splits: list[dict[str, int]] = field(default_factory=list)
@@ -69,7 +70,10 @@ def _handler(state: FakeAzure):
             query = parse_qs(url.query)
             state.calls.append(("GET", url.path))
             if url.path == f"{state.model_id}/versions" and query["api-version"] == [ML_API]:
-                items = [{"name": v, "properties": {"tags": tags}} for v, tags in state.versions.items()]
+                items = [
+                    {"name": v, "properties": {"tags": tags, "modelType": state.types.get(v, "mlflow_model")}}
+                    for v, tags in state.versions.items()
+                ]
                 return self._reply(200, {"value": items})
             if url.path == state.endpoint_id:
                 return self._reply(200, state.endpoint())
@@ -196,7 +200,7 @@ def azure(plan_args) -> Iterator[tuple[FakeAzure, Arm, list[str]]]:
 def _fast(args: list[str], tmp_path) -> list[str]:
     """The plan's arguments with the bake shortened to a second (everything else as planned)."""
     rollout = Rollout.from_dict(json.loads(_arg(args, "--rollout")[0]))
-    short = json.dumps({**rollout.as_dict(), "wait_seconds": 1, "watch_seconds": 0})
+    short = json.dumps({**rollout.as_dict(), "wait_seconds": 1, "watch_seconds": 0, "settle_seconds": 0})
     out = list(args)
     out[out.index("--rollout") + 1] = short
     out[out.index("--output") + 1] = str(tmp_path / "out")
@@ -287,3 +291,12 @@ def test_the_deployment_steps_cluster_may_retarget_the_rules_and_read_their_aler
     assert len(contributor) == len(_arg(args, "--alert-rule")) == 2
     assert {g["scope"] for g in reader} >= {_arg(args, "--endpoint-id")[0]}
     assert len(reader) == 2
+
+
+def test_a_version_no_code_deployment_cannot_serve_fails_the_step_before_anything_changes(azure, tmp_path, capsys):
+    state, arm, args = azure
+    state.types = {"4": "custom_model"}
+    before = dict(state.traffic)
+    assert deploy_job.main(_fast(args, tmp_path), arm=arm) == 1
+    assert state.traffic == before and not [c for c in state.calls if c[0] != "GET"]
+    assert "fraud-model version 4 is a custom_model" in capsys.readouterr().err

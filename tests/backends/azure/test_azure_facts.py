@@ -194,3 +194,29 @@ def test_model_artifacts_azure_cannot_read_are_rejected_by_validation():
 )
 def test_pullable_images(image, ok):
     assert pullable(image) is ok
+
+
+def test_variants_on_an_instance_type_azure_calls_too_small_are_warned_where_their_compute_is_named():
+    """Audit Z12: the flagship's cpu-small (2 vCPUs, 4 GiB) resolves to Standard_F2s_v2 on Azure, which
+    Azure's SKU list cautions may be too small; a larger profile does not warn."""
+    report = check(parse(FRAUD.read_text(), str(FRAUD)), target="azure")
+    small = [(format_path(w.path), w.message) for w in report.warnings if "may be too small" in w.message]
+    assert ("endpoints[2].compute", AnyStr("variant rules is served on Standard_F2s_v2")) in small
+    assert all(path.endswith(".compute") for path, _ in small)
+    bigger = FRAUD.read_text().replace("  cpu-small:\n    vcpus: 2\n    memory_gb: 4\n", "  cpu-small:\n    vcpus: 4\n    memory_gb: 16\n")
+    assert bigger != FRAUD.read_text()
+    report = check(parse(bigger, str(FRAUD)), target="azure")
+    assert not [w for w in report.warnings if "may be too small" in w.message]
+
+
+def test_a_monitor_running_more_often_than_its_whole_day_window_says_what_it_rereads():
+    """Audit Z11: Azure's monitoring window is whole days, so the flagship's hourly monitors read each day 24
+    times; a daily schedule does not warn."""
+    report = check(parse(FRAUD.read_text(), str(FRAUD)), target="azure")
+    rereads = {format_path(w.path): w.message for w in report.warnings if "Spark jobs a day" in w.message}
+    assert rereads["monitors[0].schedule"] == AnyStr("'0 * * * *' reads the past 1 day again: 24 serverless")
+    assert rereads["monitors[1].schedule"] == AnyStr("4 serverless Spark jobs a day")
+    daily = FRAUD.read_text().replace('schedule: "0 * * * *"', 'schedule: "0 6 * * *"')
+    daily = daily.replace('schedule: "0 */6 * * *"', 'schedule: "0 6 * * *"')
+    report = check(parse(daily, str(FRAUD)), target="azure")
+    assert [w for w in report.warnings if "Spark jobs a day" in w.message] == []

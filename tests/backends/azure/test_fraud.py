@@ -8,6 +8,7 @@ from azure_plans import secret_value
 from mlstack.backends.azure.context import compact_name
 from mlstack.backends.azure.iam import ROLES
 from mlstack.backends.azure.rollout import Rollout
+from mlstack.targets.azure import LOG_ALERT_SETTLE_SECONDS
 
 SUB = "00000000-1111-2222-3333-444444444444"
 WS = f"/subscriptions/{SUB}/resourceGroups/rg-fraud/providers/Microsoft.MachineLearningServices/workspaces/fraud-ml"
@@ -80,7 +81,13 @@ def test_new_workspace_is_private_by_identity_and_keeps_keys_out(fraud):
     assert storage["minimumTlsVersion"] == "TLS1_2"
     assert storage["publicNetworkAccess"] == "Disabled"
     vault = plan.inputs("Vault", "key-vault")["properties"]
-    assert vault["enableRbacAuthorization"] is True and vault["enablePurgeProtection"] is True
+    assert vault["enableRbacAuthorization"] is True
+    # a vault's name outlives it by its soft-delete retention, which purge protection makes unbreakable: only
+    # production keeps both, so a destroyed development stack can come up again (audit Z13)
+    assert "enablePurgeProtection" not in vault and vault["softDeleteRetentionInDays"] == 7
+    assert plan.one("Vault", "key-vault").options["ignoreChanges"] == ["properties.softDeleteRetentionInDays"]
+    production = fraud("prod").inputs("Vault", "key-vault")["properties"]
+    assert production["enablePurgeProtection"] is True and production["softDeleteRetentionInDays"] == 90
     assert vault["publicNetworkAccess"] == "Disabled"
     registry = plan.inputs("Registry", "registry")
     assert registry["adminUserEnabled"] is False and registry["anonymousPullEnabled"] is False
@@ -134,6 +141,28 @@ def test_role_assignments_are_narrow_built_in_roles_on_single_resources(fraud, e
         assert len(inputs["roleAssignmentName"]) == 36
 
 
+def test_the_clusters_running_steps_with_feature_views_may_read_the_feature_store(fraud):
+    """Audit Z8: each cluster a code step of train-fraud (feature_views) runs on gets the consumer roles of the
+    feature store: AzureML Data Scientist on its workspace, Storage Blob Data Reader on its offline store."""
+    plan = fraud(None)
+    resolved = plan.resolved
+    pipeline = resolved.spec.pipelines[0]
+    kinds = ("data_validation", "processing", "training", "evaluation")
+    code = {resolved.step_sku(pipeline.name, s.name).sku for s in pipeline.steps if s.kind in kinds}
+    assert len(code) >= 2  # cpu-small and the training cluster
+    store = plan.inputs("Workspace", "feature-store")["workspaceName"]
+    offline = plan.inputs("StorageAccount", "offline-store")["accountName"]
+    for sku_id in code:
+        workspace = plan.inputs("RoleAssignment", f"cluster-{sku_id}-feature-store")
+        assert workspace["roleDefinitionId"].endswith(ROLES["AzureML Data Scientist"])
+        assert workspace["scope"].endswith(f"/Microsoft.MachineLearningServices/workspaces/{store}")
+        data = plan.inputs("RoleAssignment", f"cluster-{sku_id}-offline-store")
+        assert data["roleDefinitionId"].endswith(ROLES["Storage Blob Data Reader"])
+        assert data["scope"].endswith(f"/Microsoft.Storage/storageAccounts/{offline}")
+    readers = {g.name for g in plan.of("RoleAssignment") if g.name.endswith("-feature-store")}
+    assert readers == {f"cluster-{s}-feature-store" for s in code}
+
+
 @pytest.mark.parametrize("env", ENVS)
 def test_compute_clusters_follow_the_catalog_and_scale_to_zero(fraud, env):
     plan = fraud(env)
@@ -185,7 +214,8 @@ def test_base_canary_endpoint_rolls_out_in_stages_guarded_by_alarms(fraud):
     assert plan.one("OnlineDeployment", "fraud-scorer-primary").options == {"ignoreChanges": ["sku.capacity"]}
     traffic = plan.inputs("Resource", "fraud-scorer-traffic")
     assert traffic["traffic"] == {name: 100} and traffic["mirror_traffic"] == {}
-    assert Rollout.from_dict(traffic["rollout"]) == Rollout("canary", 10, 100, 600, 300)
+    # the error-rate rule is a log alert: each watched wait lasts until it has judged the wait's last requests
+    assert Rollout.from_dict(traffic["rollout"]) == Rollout("canary", 10, 100, 600, 300, LOG_ALERT_SETTLE_SECONDS)
     assert traffic["endpoint_id"] == f"{WS}/onlineEndpoints/{endpoint['endpointName']}"
     assert traffic["alert_rule_ids"] == ["fraud-scorer-primary-p99-latency-id", "fraud-scorer-primary-error-rate-id"]
     latency = plan.inputs("MetricAlert", "fraud-scorer-primary-p99-latency")
@@ -197,6 +227,7 @@ def test_base_canary_endpoint_rolls_out_in_stages_guarded_by_alarms(fraud):
     (condition,) = errors["criteria"]["allOf"]
     assert condition["threshold"] == 0.02 and condition["metricMeasureColumn"] == "ErrorRate"
     assert f'DeploymentName == "{name}"' in condition["query"]
+    assert errors["evaluationFrequency"] == "PT1M" and errors["windowSize"] == "PT5M"  # audit Z10
     log = plan.inputs("DiagnosticSetting", "fraud-scorer-traffic-log")
     assert log["logs"] == [{"category": "AmlOnlineEndpointTrafficLog", "enabled": True}]
 
@@ -354,7 +385,7 @@ def test_pipeline_schedule_runs_the_rendered_job_on_its_components(fraud, env, c
         assert (name, version) in versions
         assert node["computeId"].rsplit("/", 1)[1] in clusters
     register = job["jobs"]["register"]
-    assert register["outputs"]["model"] == {"job_output_type": "custom_model", "name": "fraud-model"}
+    assert register["outputs"]["model"] == {"job_output_type": "mlflow_model", "name": "fraud-model"}
     assert register["inputs"]["model"]["value"] == "${{parent.jobs.train.outputs.output}}"
     evaluate = next(v for v in plan.of("ComponentVersion") if v.inputs["name"].endswith("_evaluate"))
     # gates: auc >= 0.9 and auc >= champion 0.941 - 0.002

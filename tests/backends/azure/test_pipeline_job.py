@@ -76,7 +76,8 @@ def test_the_job_loads_validates_and_every_reference_resolves(fraud_job):
             for upstream, output in REF.findall(str(binding)):
                 assert output in nodes[upstream]["outputs"], (name, upstream, output)
                 assert list(nodes).index(upstream) < list(nodes).index(name)
-    assert nodes["register"]["outputs"]["model"] == {"type": "custom_model", "name": "fraud-model"}
+    # an MLflow model, which the endpoint's no-code deployment can serve (Z6)
+    assert nodes["register"]["outputs"]["model"] == {"type": "mlflow_model", "name": "fraud-model"}
     assert nodes["train"]["limits"]["timeout"] == 7200
     assert nodes["deploy"]["identity"] == {"type": "managed"}
     assert (

@@ -56,6 +56,14 @@ def test_blue_green_switches_at_once_and_keeps_blue_while_watched():
     ]
 
 
+def test_a_log_alert_watched_rollout_keeps_watching_until_the_waits_last_requests_are_judged():
+    """Audit Z10: a log alert sees a request minutes after it is answered; every watched wait is extended by
+    the settle time, a stage with no wait is not."""
+    plan = stages({"old": 100}, {"new": 100}, Rollout("canary", 10, 100, 600, 300, 240))
+    assert plan == [Stage({"old": 90, "new": 10}, 840), Stage({"new": 100}, 540)]
+    assert stages({"old": 100}, {"new": 100}, Rollout("canary", 10, 100, 600, 0, 240))[-1] == Stage({"new": 100}, 0)
+
+
 def test_mix_keeps_proportions_and_whole_percents():
     assert mix({"a": 70, "b": 30}, {"c": 50, "d": 50}, 33) == {"a": 47, "b": 20, "c": 17, "d": 16}
     assert sum(mix({"a": 1, "b": 1, "c": 1}, {"d": 1}, 50).values()) == 100

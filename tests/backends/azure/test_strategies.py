@@ -22,7 +22,8 @@ def _traffic(plan):
     ("strategy", "rollout"),
     [
         ("type: all_at_once\n", Rollout()),
-        ("type: all_at_once\n" + ROLLBACK, Rollout("all_at_once", watch_seconds=120)),
+        # the error-rate rule is a log alert: the watch lasts until it has judged the last requests (Z10)
+        ("type: all_at_once\n" + ROLLBACK, Rollout("all_at_once", watch_seconds=120, settle_seconds=240)),
         ("type: blue_green\ntermination_wait: 10m\n", Rollout("blue_green", watch_seconds=600)),
         ("type: canary\npercent: 20\nbake_time: 15m\ntermination_wait: 1m\n", Rollout("canary", 20, 100, 900, 60)),
         ("type: linear\nstep_percent: 25\ninterval: 5m\ntermination_wait: 2m\n", Rollout("linear", 25, 25, 300, 120)),

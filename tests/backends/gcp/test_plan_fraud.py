@@ -48,6 +48,9 @@ def test_endpoint_is_private_and_logs_its_capture_share(fraud):
     assert scorer["privateServiceConnectConfig"] == {
         "enablePrivateServiceConnect": True,
         "projectAllowlists": ["fraud-platform-prod"],
+        "pscAutomationConfigs": [
+            {"projectId": "fraud-platform-prod", "network": "projects/fraud-platform-prod/global/networks/fraud-vpc"}
+        ],
     }
     assert scorer["predictRequestResponseLoggingConfig"] == {
         "enabled": True,
@@ -150,10 +153,18 @@ def test_training_pipeline_is_a_valid_kfp_spec_with_gates(fraud):
     assert system["command"] == ["python3", "-m", "mlstack.backends.gcp.runtime"]
     assert system["image"].startswith("us-central1-docker.pkg.dev/fraud-platform-prod/fraud-detection-mlstack:runtime-")
     assert train["resources"] == {
+        "cpuLimit": 4.0,
+        "memoryLimit": 16.0,
         "resourceCpuLimit": "4",
         "resourceMemoryLimit": "16G",
-        "accelerator": {"resourceType": "NVIDIA_L4", "resourceCount": "1"},
+        "accelerator": {"type": "NVIDIA_L4", "count": "1", "resourceType": "NVIDIA_L4", "resourceCount": "1"},
     }
+    # both forms, as the KFP SDK writes them, are fields of KFP's ResourceSpec (audit G10)
+    parsed = json_format.ParseDict(
+        train["resources"], pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec()
+    )
+    assert (parsed.cpu_limit, parsed.memory_limit, parsed.accelerator.count) == (4.0, 16.0, 1)
+    assert (parsed.accelerator.type, parsed.resource_cpu_limit) == ("NVIDIA_L4", "4")
     assert "--learning_rate={{$.inputs.parameters['learning_rate']}}" in train["args"]
     assert spec["root"]["inputDefinitions"]["parameters"]["max_depth"] == {
         "parameterType": "NUMBER_INTEGER",
@@ -190,7 +201,8 @@ def test_feature_store_groups_views_and_sync(fraud):
     assert group["labels"]["mlstack-ttl-seconds"] == "604800"
     source = fraud.inputs("gcp:bigquery/table:Table", "customer-txn-stats-source")
     assert source["view"]["query"] == (
-        "SELECT *, `event_ts` AS feature_timestamp FROM `fraud-platform-prod.fraud_features.customer_txn_stats`"
+        "SELECT *, CAST(`event_ts` AS TIMESTAMP) AS feature_timestamp "
+        "FROM `fraud-platform-prod.fraud_features.customer_txn_stats`"
     )
     feature = fraud.inputs("gcp:vertex/aiFeatureGroupFeature:AiFeatureGroupFeature", "merchant-risk-merchant_category")
     assert feature["versionColumnName"] == "merchant_category" and feature["labels"]["mlstack-dtype"] == "string"
@@ -336,26 +348,60 @@ def test_a_spec_pinned_to_aws_data_fails_validation_with_every_uri_named():
     assert "s3://fraud-data/features/merchant_risk/: Google Vertex AI reads feature view sources from bq://" in message
 
 
-def test_private_endpoints_say_what_reaches_them_and_the_shadow_companion_is_reachable_by_the_replay(fraud):
-    """PSC endpoints need a forwarding rule mlstack does not create: validation says so at each endpoint and
-    at the online store's privacy; the shadow companion, called only by the replay task through the regional
-    API, is not a PSC endpoint, or the replay could never reach it (audit G4)."""
+def test_private_endpoints_are_reached_from_the_specs_network_and_the_shadow_companion_by_the_replay(fraud):
+    """Vertex creates each private endpoint's PSC forwarding rule in target.gcp.network (PSC automation, as an
+    aiplatform_v1 Endpoint takes it); the online store's rule, which Vertex does not automate, is the plan's own,
+    from an internal address in target.gcp.subnet to the store's service attachment. The shadow companion,
+    called only by the replay task through the regional API, is not a PSC endpoint (audit G4)."""
+    from google.cloud import aiplatform_v1
+
     from mlstack.validate import check_file
 
-    report = check_file(FRAUD, target="gcp")
-    reach = [w for w in report.warnings if "Private Service Connect forwarding rule" in w.message]
-    assert [".".join(map(str, w.path)) for w in reach] == [
-        "target.network.private_endpoints",
-        "endpoints.0.public",
-        "endpoints.1.public",
-        "endpoints.2.public",
-    ]
-    endpoints = {r.name: r.inputs for r in fraud.of("gcp:vertex/aiEndpoint:AiEndpoint")}
-    assert endpoints["fraud-shadow"]["privateServiceConnectConfig"]["enablePrivateServiceConnect"]
+    network = "projects/fraud-platform-prod/global/networks/fraud-vpc"
+    endpoints = {r.name: r.inputs for r in fraud.of(ENDPOINT)}
+    for name in ("fraud-scorer", "fraud-shadow", "fraud-ab"):
+        psc = dict(endpoints[name]["privateServiceConnectConfig"])
+        psc["projectAllowlist"] = psc.pop("projectAllowlists")  # the provider's plural of the API's field
+        request = json_format.ParseDict({"privateServiceConnectConfig": psc}, aiplatform_v1.Endpoint()._pb)
+        (automation,) = request.private_service_connect_config.psc_automation_configs
+        assert (automation.project_id, automation.network) == ("fraud-platform-prod", network)
+        assert list(request.private_service_connect_config.project_allowlist) == ["fraud-platform-prod"]
     assert "privateServiceConnectConfig" not in endpoints["fraud-shadow-shadow"]
     replay = fraud.inputs(SCHEDULE, "fraud-shadow-replay-schedule")
     args = _only_task(replay)["args"]
     assert any(a.startswith("--endpoint=") and a.endswith(endpoints["fraud-shadow-shadow"]["name"]) for a in args)
+
+    address = fraud.inputs("gcp:compute/address:Address", "online-store-psc-address")
+    assert address["addressType"] == "INTERNAL" and address["region"] == "us-central1"
+    assert address["subnetwork"] == "projects/fraud-platform-prod/regions/us-central1/subnetworks/ml-private-endpoints"
+    rule = fraud.one("gcp:compute/forwardingRule:ForwardingRule", "online-store-psc")
+    assert rule.inputs["network"] == network and rule.inputs["loadBalancingScheme"] == ""
+    assert rule.parent == fraud.one("gcp:vertex/aiFeatureOnlineStore:AiFeatureOnlineStore", "online-store").parent
+
+    # what is left to the network's administrator is said where the network is named
+    report = check_file(FRAUD, target="gcp")
+    (policy,) = [w for w in report.warnings if "service connection policy" in w.message]
+    assert ".".join(map(str, policy.path)) == "target.gcp.network"
+    assert not report.errors
+
+
+def test_private_endpoints_nothing_could_reach_are_refused_with_what_is_missing():
+    """Without a network, a PSC endpoint has no forwarding rule anywhere: an error at each private endpoint
+    and at the online store's privacy, naming the field to set (audit G4)."""
+    text = fraud_text().replace("    network: fraud-vpc\n", "").replace("    subnet: ml-private-endpoints\n", "")
+    with pytest.raises(SpecInvalid) as raised:
+        plan_text(text)
+    found = {".".join(map(str, e.path)): e.message for e in raised.value.errors}
+    assert set(found) >= {"endpoints.0.public", "endpoints.1.public", "endpoints.2.public"}
+    assert "nothing could reach it" in found["endpoints.0.public"]
+    assert "target.gcp.network" in found["endpoints.0.public"] and "public: true" in found["endpoints.0.public"]
+    store = found["target.network.private_endpoints"]
+    assert "target.gcp.network and target.gcp.subnet" in store and "private_endpoints: false" in store
+    # a network without a subnet: only the online store lacks something
+    with pytest.raises(SpecInvalid) as raised:
+        plan_text(fraud_text().replace("    subnet: ml-private-endpoints\n", ""))
+    (only,) = raised.value.errors
+    assert ".".join(map(str, only.path)) == "target.network.private_endpoints" and "Set target.gcp.subnet" in only.message
 
 
 def test_a_step_timeout_vertex_cannot_enforce_is_said_where_it_is_set():

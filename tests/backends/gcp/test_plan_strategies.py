@@ -16,7 +16,7 @@ owner: team@example.com
 target:
   cloud: gcp
   region: europe-west4
-  gcp: {{project: shop-project-1}}
+  gcp: {{project: shop-project-1, network: shop-vpc, subnet: shop-endpoints}}
 compute:
   cpu: {{vcpus: 4, memory_gb: 16}}
 registry:
