@@ -29,7 +29,8 @@ target:
   region: us-east-1
   aws: {data_root: "s3://shop-data", image_registry: 123456789012.dkr.ecr.us-east-1.amazonaws.com}
   gcp: {project: shop-project, data_root: "gs://shop-data", feature_dataset: shop-project.features,
-        image_registry: us-docker.pkg.dev/shop-project/images}
+        image_registry: us-docker.pkg.dev/shop-project/images, network: shop-vpc,
+        subnet: ml-endpoints}
   azure:
     subscription_id: 00000000-1111-2222-3333-444444444444
     resource_group: rg
@@ -202,8 +203,10 @@ def test_warnings_do_not_fail_and_are_located():
     assert report.errors == []
     # the backend's warning, after the declared difference of beat_champion (mlstack.resolve.differences)
     assert [(format_path(w.path), w.line) for w in report.warnings] == [
-        ("pipelines[0].steps[2].gates[0].beat_champion", 45),
-        ("monitors[0].actions[0]", 64),
+        ("pipelines[0].steps[2].gates[0].beat_champion", 46),
+        ("endpoints[0].compute", 52),  # Z12: a size Azure may find too small for a managed deployment
+        ("monitors[0].schedule", 64),  # Z11: runs more often than its whole-day window
+        ("monitors[0].actions[0]", 65),
     ]
 
 

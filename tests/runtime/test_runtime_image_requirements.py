@@ -101,7 +101,8 @@ def test_runtime_image_requirements_cover_what_its_jobs_import(cloud):
     provided = _closure(extras)
     third_party: set[str] = set()
     for module in ENTRY_POINTS[cloud]:
-        _imports(module, set(), third_party)
+        # an import guarded by ImportError is optional: the job says what it skipped (e.g. MLflow forwarding)
+        _imports(module, set(), third_party, optional_ok=True)
     owners = importlib.metadata.packages_distributions()
     missing = {
         top: owners.get(top) for top in third_party if not {_canonical(d) for d in owners.get(top, [])} & provided

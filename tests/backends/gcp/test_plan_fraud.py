@@ -6,10 +6,12 @@ import json
 import re
 
 import pytest
+import yaml
 from conftest import FRAUD, fraud_text, plan_text
 from google.protobuf import json_format
 from kfp.pipeline_spec import pipeline_spec_pb2
 
+from mlstack.catalog import Request, get_catalog
 from mlstack.errors import SpecInvalid
 
 ENDPOINT = "gcp:vertex/aiEndpoint:AiEndpoint"
@@ -70,7 +72,8 @@ def test_canary_deployment_uses_the_catalog_sku(fraud):
     )
     (primary,) = deployment["variants"]
     # an XGBoost model: Vertex's XGBoost image is CPU-only, so the flagship serves it on CPUs
-    assert primary["machine_type"] == "e2-standard-2" and "accelerator_type" not in primary
+    cpu = get_catalog().resolve("gcp", Request(**yaml.safe_load(fraud_text())["compute"]["cpu-small"]))
+    assert primary["machine_type"] == cpu.machine_type and "accelerator_type" not in primary
     assert (primary["min_replicas"], primary["max_replicas"], primary["weight"]) == (2, 6, 100)
     assert primary["autoscaling"] == [
         {"metric_name": "aiplatform.googleapis.com/prediction/online/request_count", "target": 200}
