@@ -7,6 +7,12 @@ writes: `model.pkl`, the `MLmodel` file naming the `python_function` (loader `ml
 the object's `predict`) and `sklearn` flavors, and the model's dependencies (`conda.yaml`,
 `python_env.yaml`, `requirements.txt`), from which the platform builds the serving environment.
 
+The version's lineage travels with it: the step adapter's lineage file in MODEL_DIR (the data's path and
+SHA-256) and the job that registers it (Azure ML hands each job its run as MLFLOW_RUN_ID) go into the
+MLmodel file's `metadata` (MLflow's own field for it) and, with a third argument RECORD_DIR, into
+RECORD_DIR/mlstack-version-tags.json, where the pipeline's deployment step reads them to tag the version
+(mlstack.backends.azure.deploy_job); the lineage file itself is copied beside the model.
+
 The dependencies are exactly the installed distributions whose modules the pickle references, pinned to the
 versions the training image has, plus pandas (the loader hands `predict` a DataFrame) and MLflow's own
 loader. Modules of the step's own code that no distribution installs (a custom transformer in the image's
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pickle
 import platform
 import shutil
@@ -30,11 +37,13 @@ from pathlib import Path
 from typing import Any
 
 from mlstack.runtime import contract
+from mlstack.runtime.lineage import LINEAGE_FILE
 
 PICKLED = "model.pkl"
 CODE = "code"
 # MLflow's pyfunc loader; the platform's MLflow image provides it, so it is named, not pinned
 LOADER = "mlflow-skinny"
+VERSION_TAGS = "mlstack-version-tags.json"  # the lineage tags for the deployment step to set
 
 
 class ExportError(Exception):
@@ -101,6 +110,19 @@ def _yaml(value: Any, indent: int = 0) -> str:
     return "\n".join(lines)
 
 
+def lineage(model_dir: Path) -> dict[str, str]:
+    """What the version records of where it came from, as Azure model tags (string to string): the data
+    the training step read, when the adapter recorded it, and the job registering the model."""
+    record: dict[str, str] = {}
+    found = model_dir / LINEAGE_FILE
+    if found.is_file():
+        data = json.loads(found.read_text(encoding="utf-8"))["data"]
+        record |= {"mlstack-data-sha256": data["sha256"], "mlstack-data-uri": data["path"]}
+    if job := os.environ.get("MLFLOW_RUN_ID"):
+        record["mlstack-job"] = job
+    return record
+
+
 def export(model_dir: Path, out: Path) -> dict[str, Any]:
     """Write the model in model_dir/model.joblib to `out` as an MLflow model; returns the MLmodel content."""
     source = model_dir / contract.MODEL_FILE
@@ -132,12 +154,16 @@ def export(model_dir: Path, out: Path) -> dict[str, Any]:
     sklearn = {"pickled_model": PICKLED, "serialization_format": "pickle"}
     if "scikit-learn" in metadata.packages_distributions().get("sklearn", []):
         sklearn["sklearn_version"] = metadata.version("scikit-learn")
-    mlmodel = {
+    mlmodel: dict[str, Any] = {
         "flavors": {"python_function": pyfunc, "sklearn": sklearn},
         "model_size_bytes": len(data),
         "model_uuid": uuid.uuid4().hex,
         "utc_time_created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f"),
     }
+    if record := lineage(model_dir):
+        mlmodel["metadata"] = record
+    if (model_dir / LINEAGE_FILE).is_file():
+        shutil.copy2(model_dir / LINEAGE_FILE, out / LINEAGE_FILE)
     conda = {
         "channels": ["conda-forge"],
         "dependencies": [f"python={python}", "pip", {"pip": requirements}],
@@ -153,11 +179,15 @@ def export(model_dir: Path, out: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 2:
-        print("usage: python3 -m mlstack.runtime.mlflow_model MODEL_DIR OUT_DIR", file=sys.stderr)
+    if len(args) not in (2, 3):
+        print("usage: python3 -m mlstack.runtime.mlflow_model MODEL_DIR OUT_DIR [RECORD_DIR]", file=sys.stderr)
         return 2
     try:
         mlmodel = export(Path(args[0]), Path(args[1]))
+        if len(args) == 3:
+            Path(args[2]).mkdir(parents=True, exist_ok=True)
+            record = json.dumps(mlmodel.get("metadata") or {}, sort_keys=True)
+            (Path(args[2]) / VERSION_TAGS).write_text(record, encoding="utf-8")
     except (ExportError, OSError, pickle.PicklingError) as exc:
         print(f"mlstack: {exc}", file=sys.stderr)
         return 1

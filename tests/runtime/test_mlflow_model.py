@@ -3,6 +3,7 @@ loaded back with MLflow's own pyfunc loader in a fresh process, as a serving con
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -81,3 +82,38 @@ def test_a_step_that_wrote_no_model_or_no_predictor_is_refused_with_the_reason(t
     with pytest.raises(mlflow_model.ExportError, match="dict, which has no predict method"):
         mlflow_model.export(tmp_path / "train", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_data_lineage_and_registering_job_travel_in_the_mlmodel_metadata(tmp_path, monkeypatch):
+    from mlflow.models import Model
+    from sklearn.dummy import DummyClassifier
+
+    from mlstack.runtime.lineage import LINEAGE_FILE
+
+    (tmp_path / "train").mkdir()
+    joblib.dump(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), tmp_path / "train" / "model.joblib")
+    record = {"data": {"path": "azureml://datastores/raw/paths/x.csv", "sha256": "cd" * 32, "bytes": 3}}
+    (tmp_path / "train" / LINEAGE_FILE).write_text(json.dumps(record))
+    monkeypatch.setenv("MLFLOW_RUN_ID", "tidy_lamp_01")
+    args = [str(tmp_path / p) for p in ("train", "out", "record")]
+    assert mlflow_model.main(args) == 0
+    expected = {
+        "mlstack-data-sha256": "cd" * 32,
+        "mlstack-data-uri": "azureml://datastores/raw/paths/x.csv",
+        "mlstack-job": "tidy_lamp_01",
+    }
+    # MLflow's own reader finds it in the model's metadata
+    assert Model.load(str(tmp_path / "out")).metadata == expected
+    assert json.loads((tmp_path / "out" / LINEAGE_FILE).read_text()) == record
+    assert json.loads((tmp_path / "record" / mlflow_model.VERSION_TAGS).read_text()) == expected
+
+
+def test_a_model_trained_without_data_or_outside_a_job_has_no_lineage_metadata(tmp_path, monkeypatch):
+    from sklearn.dummy import DummyClassifier
+
+    monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
+    (tmp_path / "train").mkdir()
+    joblib.dump(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), tmp_path / "train" / "model.joblib")
+    assert mlflow_model.main([str(tmp_path / p) for p in ("train", "out", "record")]) == 0
+    assert "metadata" not in yaml.safe_load((tmp_path / "out" / "MLmodel").read_text())
+    assert json.loads((tmp_path / "record" / mlflow_model.VERSION_TAGS).read_text()) == {}

@@ -4,6 +4,10 @@ The pipeline job (templates/azureml/pipeline_job.yaml.j2) runs it in mlstack's r
 cluster's managed identity. Like `pulumi up` rolling the endpoint, it never changes the model of a serving
 deployment in place; it
 
+0. tags the version the pipeline's registration step just made with its lineage (the data's SHA-256
+   and location, the registering job), which that step wrote to its output: Azure registers a job's
+   model output after the job ends, so it cannot tag the version itself. The version is the one whose
+   `jobName` is that job;
 1. picks the newest version of the model group that may be served: under `approval: manual` only one
    tagged `approval=approved` (Azure models have no approval state; mlstack keeps it as a tag, README:
    registry), never a `rejected` one. With nothing newer than what serves, it reports and succeeds: the
@@ -31,6 +35,7 @@ from pathlib import Path
 from mlstack.backends.azure.rollout import Rollout
 from mlstack.backends.azure.traffic import Arm, RolloutFailed, apply_split, writable
 from mlstack.jobs.failures import JobFailed, run
+from mlstack.runtime.mlflow_model import VERSION_TAGS
 from mlstack.targets.azure import STAGE_TAG
 
 # The API version each kind of rollback rule is created with (pulumi-azure-native 3.29's).
@@ -50,6 +55,7 @@ class Request:
     rollout: Rollout
     rules: tuple[str, ...]
     stage: str | None = None  # a later promotion stage's environment: only versions promoted to it
+    lineage: dict[str, str] | None = None  # the registration step's lineage tags for the version it made
 
 
 def servable(versions: list[dict], approval: str, stage: str | None = None) -> int | None:
@@ -85,6 +91,24 @@ def _versions(arm: Arm, model_id: str) -> list[dict]:
     return items
 
 
+def tag_lineage(arm: Arm, model_id: str, versions: list[dict], tags: dict[str, str]) -> str:
+    """Add the lineage tags to the version the registering job (tags["mlstack-job"]) made; what it did."""
+    job = tags.get("mlstack-job")
+    made = [v for v in versions if job and (v.get("properties") or {}).get("jobName") == job]
+    if not made:
+        return f"no version of the model came from job {job or '(unnamed)'}: lineage tags not set"
+    version = made[0]
+    props = version["properties"]
+    current = props.get("tags") or {}
+    if all(current.get(k) == v for k, v in tags.items()):
+        return f"version {version['name']} already carries its lineage tags"
+    body = writable(version)
+    body["properties"]["tags"] = {**current, **tags}
+    arm.put(f"{model_id}/versions/{version['name']}", body)
+    props["tags"] = body["properties"]["tags"]
+    return f"tagged version {version['name']} with its lineage ({', '.join(sorted(tags))})"
+
+
 def _serving(traffic: dict[str, int], variant: str) -> str:
     """The variant's deployment taking traffic now: Pulumi's or one an earlier run of this step made."""
     mine = {n: w for n, w in traffic.items() if w > 0 and (n.startswith(f"{variant}-"))}
@@ -110,11 +134,16 @@ def _rule_api(rule_id: str) -> str:
 
 
 def deploy(arm: Arm, request: Request) -> str:
+    versions = _versions(arm, request.model_id)
+    tagged = [tag_lineage(arm, request.model_id, versions, request.lineage)] if request.lineage else []
+    return "; ".join([*tagged, _roll(arm, request, versions)])
+
+
+def _roll(arm: Arm, request: Request, versions: list[dict]) -> str:
     endpoint = arm.endpoint(request.endpoint_id)
     traffic = dict(endpoint["properties"].get("traffic") or {})
     mirror = dict(endpoint["properties"].get("mirrorTraffic") or {})
     group = request.model_id.rstrip("/").rsplit("/", 1)[-1]
-    versions = _versions(arm, request.model_id)
     version = servable(versions, request.approval, request.stage)
     if version is None and request.stage:
         return (
@@ -174,6 +203,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--rollout", required=True, help="the endpoint's rollout (JSON: backends/azure/rollout.py)")
     parser.add_argument("--alert-rule", action="append", default=[], help="ARM id of a rollback alert rule")
     parser.add_argument("--stage", help=f"serve only versions tagged {STAGE_TAG} with this promotion stage")
+    parser.add_argument("--lineage", help=f"the registration step's output folder (its {VERSION_TAGS})")
     parser.add_argument("--output", required=True, help="the step's output folder")
     return parser
 
@@ -182,6 +212,15 @@ def _arm() -> Arm:
     from azure.identity import DefaultAzureCredential
 
     return Arm(DefaultAzureCredential())
+
+
+def _lineage_tags(folder: str | None) -> dict[str, str] | None:
+    """The registration step's lineage tags, when it wrote any (a model its training step gave no data
+    writes none)."""
+    found = Path(folder) / VERSION_TAGS if folder else None
+    if found is None or not found.is_file():
+        return None
+    return {str(k): str(v) for k, v in json.loads(found.read_text(encoding="utf-8")).items()} or None
 
 
 def main(argv: Sequence[str] | None = None, arm: Arm | None = None) -> int:
@@ -194,6 +233,7 @@ def main(argv: Sequence[str] | None = None, arm: Arm | None = None) -> int:
         rollout=Rollout.from_dict(json.loads(args.rollout)),
         rules=tuple(args.alert_rule),
         stage=args.stage,
+        lineage=_lineage_tags(args.lineage),
     )
 
     def body() -> str:

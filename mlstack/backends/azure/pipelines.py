@@ -201,6 +201,7 @@ def _deploy_target(ctx: Azure, pipeline: Pipeline, step: Step, deployments: dict
     promotion = ctx.resolved.spec.registry.promotion_of(spec_group) if spec_group else None
     gated = promotion is not None and promotion.gated(ctx.resolved.environment)
     rollout = rollout_of(ctx.resolved.endpoint_plan(endpoint).traffic)
+    deps = dependencies(pipeline, pipeline.steps.index(step))
     return {
         "endpoint_id": endpoint_arm_id(ctx, endpoint),
         "model_id": f"{ctx.workspace_arm_id()}/models/{group}",
@@ -209,6 +210,11 @@ def _deploy_target(ctx: Azure, pipeline: Pipeline, step: Step, deployments: dict
         "rollout": json.dumps(rollout.as_dict(), sort_keys=True),
         "rules": rollback_rule_ids(ctx, endpoint, primary.variant.name),
         "stage": promotion.stage_of(ctx.resolved.environment) if promotion and gated else None,
+        # the registration step this step follows: its output holds the lineage tags of the version it made
+        "lineage_from": next(
+            (job_id(s.name) for s in pipeline.steps if s.kind == "registration" and s.name in deps),
+            None,
+        ),
     }
 
 

@@ -14,14 +14,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from azure.ai.ml._restclient.arm_ml_service.models import ModelVersion as RestModelVersion
 from azure.ai.ml._restclient.arm_ml_service.models import OnlineDeployment as RestOnlineDeployment
-from azure.ai.ml.entities import ManagedOnlineDeployment, OnlineDeployment
+from azure.ai.ml.entities import ManagedOnlineDeployment, Model, OnlineDeployment
 from azure.core.credentials import AccessToken
 from azure_plans import fraud_plan
 
 from mlstack.backends.azure import deploy_job
 from mlstack.backends.azure.rollout import Rollout
 from mlstack.backends.azure.traffic import ML_API, Arm
+from mlstack.runtime import mlflow_model
 
 
 @dataclass
@@ -35,6 +37,8 @@ class FakeAzure:
     traffic: dict[str, int]
     rules: dict[str, dict] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)  # version -> modelType (default mlflow_model)
+    jobs: dict[str, str] = field(default_factory=dict)  # version -> jobName (the job whose output it is)
+    version_puts: list[dict] = field(default_factory=list)
     fire_after_checks: int | None = None
     alert_checks: int = 0
     splits: list[dict[str, int]] = field(default_factory=list)
@@ -71,7 +75,19 @@ def _handler(state: FakeAzure):
             state.calls.append(("GET", url.path))
             if url.path == f"{state.model_id}/versions" and query["api-version"] == [ML_API]:
                 items = [
-                    {"name": v, "properties": {"tags": tags, "modelType": state.types.get(v, "mlflow_model")}}
+                    {
+                        "id": f"{state.model_id}/versions/{v}",
+                        "name": v,
+                        "type": "Microsoft.MachineLearningServices/workspaces/models/versions",
+                        "properties": {
+                            "tags": tags,
+                            "modelType": state.types.get(v, "mlflow_model"),
+                            "modelUri": f"azureml://jobs/{state.jobs.get(v, 'other')}/outputs/model",
+                            "flavors": {"python_function": {"data": {"loader_module": "mlflow.sklearn"}}},
+                            **({"jobName": state.jobs[v]} if v in state.jobs else {}),
+                            "provisioningState": "Succeeded",
+                        },
+                    }
                     for v, tags in state.versions.items()
                 ]
                 return self._reply(200, {"value": items})
@@ -106,6 +122,11 @@ def _handler(state: FakeAzure):
             if url.path in state.rules:
                 state.rules[url.path] = {"id": url.path, **body}
                 return self._reply(200, state.rules[url.path])
+            if url.path.startswith(f"{state.model_id}/versions/"):
+                version = url.path.rsplit("/", 1)[-1]
+                state.version_puts.append(body)
+                state.versions[version] = body["properties"]["tags"]
+                return self._reply(200, {"id": url.path, "name": version, **body})
             return self._reply(404, {"error": {"code": "NotFound", "message": url.path}})
 
         def do_DELETE(self) -> None:
@@ -207,6 +228,16 @@ def _fast(args: list[str], tmp_path) -> list[str]:
     return out
 
 
+def _registration_command(fraud_plan) -> list[str]:
+    """The registration component's command words, as the plan has them."""
+    (component,) = [
+        r.inputs
+        for r in fraud_plan.of("ComponentVersion")
+        if r.inputs["name"] == "fraud_detection_train_fraud_register"
+    ]
+    return shlex.split(component["properties"]["componentSpec"]["command"])
+
+
 def test_the_plan_gives_the_endpoints_own_canary_rules_and_approval(plan_args):
     plan, args = plan_args
     rollout = Rollout.from_dict(json.loads(_arg(args, "--rollout")[0]))
@@ -300,3 +331,59 @@ def test_a_version_no_code_deployment_cannot_serve_fails_the_step_before_anythin
     assert deploy_job.main(_fast(args, tmp_path), arm=arm) == 1
     assert state.traffic == before and not [c for c in state.calls if c[0] != "GET"]
     assert "fraud-model version 4 is a custom_model" in capsys.readouterr().err
+
+
+def test_the_deployment_step_tags_the_version_the_registration_step_made_with_its_lineage(
+    azure, plan_args, tmp_path, monkeypatch
+):
+    """The registration command as planned writes the version's lineage tags to its output, which the plan
+    hands the deployment step; that step tags the version Azure registered from that job's output."""
+    import joblib
+    from sklearn.dummy import DummyClassifier
+
+    from mlstack.runtime.lineage import LINEAGE_FILE
+
+    state, arm, args = azure
+    register = _registration_command(plan_args[0])
+    assert register[:3] == ["python", "-m", "mlstack.runtime.mlflow_model"]
+    assert register[3:6] == ["${{inputs.model}}", "${{outputs.model}}", "${{outputs.output}}"]
+    assert _arg(args, "--lineage") == ["${{inputs.in_register}}"]
+    trained = tmp_path / "train"
+    trained.mkdir()
+    joblib.dump(DummyClassifier().fit([[0.0], [1.0]], [0, 1]), trained / "model.joblib")
+    record = {"data": {"path": "azureml://datastores/raw/paths/fraud.csv", "sha256": "ab" * 32, "bytes": 9}}
+    (trained / LINEAGE_FILE).write_text(json.dumps(record))
+    monkeypatch.setenv("MLFLOW_RUN_ID", "calm_wheel_5x2")  # what Azure ML sets in the registration job
+    registered = tmp_path / "register-output"
+    assert mlflow_model.main([str(trained), str(tmp_path / "model"), str(registered)]) == 0
+    # Azure registered the registration job's output as version 5 (pending approval)
+    state.jobs = {"5": "calm_wheel_5x2", "4": "older_job"}
+    deploy_args = _fast(args, tmp_path)
+    deploy_args[deploy_args.index("--lineage") + 1] = str(registered)
+    assert deploy_job.main(deploy_args, arm=arm) == 0
+    assert state.versions["5"] == {
+        "mlstack-data-sha256": "ab" * 32,
+        "mlstack-data-uri": "azureml://datastores/raw/paths/fraud.csv",
+        "mlstack-job": "calm_wheel_5x2",
+    }
+    assert state.versions["4"] == {"approval": "approved"}  # no other version is touched
+    # the PUT body is a model version azure-ai-ml reads back, with its type and location kept
+    (body,) = state.version_puts
+    entity = Model._from_rest_object(RestModelVersion({"id": f"{state.model_id}/versions/5", "name": "5", **body}))
+    assert entity.tags["mlstack-data-sha256"] == "ab" * 32 and entity.type == "mlflow_model"
+    report = (tmp_path / "out" / "deployed").read_text()
+    assert "tagged version 5 with its lineage" in report and "version 4 serves" in report
+    # a second run finds the tags already there and PUTs nothing more
+    assert deploy_job.main(deploy_args, arm=arm) == 0
+    assert len(state.version_puts) == 1
+
+
+def test_a_version_no_job_of_this_run_made_is_not_tagged_and_the_step_says_so(azure, tmp_path):
+    state, arm, args = azure
+    (tmp_path / "reg").mkdir()
+    (tmp_path / "reg" / mlflow_model.VERSION_TAGS).write_text(json.dumps({"mlstack-job": "gone_job"}))
+    deploy_args = _fast(args, tmp_path)
+    deploy_args[deploy_args.index("--lineage") + 1] = str(tmp_path / "reg")
+    assert deploy_job.main(deploy_args, arm=arm) == 0
+    assert not state.version_puts
+    assert "no version of the model came from job gone_job" in (tmp_path / "out" / "deployed").read_text()
