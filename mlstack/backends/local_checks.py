@@ -13,9 +13,8 @@ from pathlib import Path as FsPath
 from mlstack.backends import serving_images
 from mlstack.errors import Path
 from mlstack.resolve import Resolved
-from mlstack.runtime.contract import MODEL_FILE
+from mlstack.runtime.contract import CODE_KINDS, MODEL_FILE
 from mlstack.spec import LoadedSpec
-from mlstack.spec.models import STEPS_WITH_CODE
 from mlstack.targets.local import IN_PROCESS, INSTEAD
 
 Problem = tuple[Path, str]
@@ -63,7 +62,7 @@ def _files(loaded: LoadedSpec) -> Iterator[tuple[Path, str, str, bool]]:
         if pipeline.data is not None:
             yield ("pipelines", pi, "data"), pipeline.data, "data file", False
         for si, step in enumerate(pipeline.steps):
-            if step.kind in STEPS_WITH_CODE and step.entrypoint and is_file_entrypoint(step.entrypoint):
+            if step.kind in CODE_KINDS and step.entrypoint and is_file_entrypoint(step.entrypoint):
                 yield ("pipelines", pi, "steps", si, "entrypoint"), step.entrypoint, "step entrypoint", False
     for mi, monitor in enumerate(spec.monitors):
         if monitor.baseline is not None:

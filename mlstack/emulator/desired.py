@@ -17,8 +17,9 @@ from mlstack.emulator.pipelines.lineage import file_sha256
 from mlstack.errors import SpecInvalid
 from mlstack.resolve import Resolved, Variant
 from mlstack.resolve.pipelines import graph
+from mlstack.runtime.contract import CODE_KINDS
 from mlstack.spec import LoadedSpec
-from mlstack.spec.models import STEPS_WITH_CODE, BatchJob, Endpoint, Pipeline, Spec
+from mlstack.spec.models import BatchJob, Endpoint, Pipeline, Spec
 
 # Apply order: what a resource refers to comes first. Deletes run in reverse.
 KINDS = ("model_group", "model_version", "entity", "feature_view", "pipeline", "endpoint", "batch_job", "monitor")
@@ -115,7 +116,7 @@ class _Builder:
         for step, out in zip(pipeline.steps, config["steps"], strict=True):
             out["depends_on"] = deps[step.name]
             out["timeout"] = step.timeout
-            if step.kind in STEPS_WITH_CODE and step.entrypoint and is_file_entrypoint(step.entrypoint):
+            if step.kind in CODE_KINDS and step.entrypoint and is_file_entrypoint(step.entrypoint):
                 out["entrypoint"] = self.local_file(step.entrypoint)
         if self.resolved.development:  # a developer's copy runs when asked
             config["paused"] = True

@@ -429,8 +429,9 @@ def _cost(base: Resolved | None, head: Resolved | None, report: CostReport, limi
 
 
 def _scaled(change: CostChange, limits: Limits) -> str:
-    """Why an endpoint whose price is unknown is a cost risk: the same SKUs on more instances than the ratio
-    allows. Empty when it is not (or when the SKUs changed, so the growth cannot be known)."""
+    """Why an endpoint or batch job whose price is unknown is a cost risk: the same SKUs on more instances
+    (a batch job: more instance-hours) than the ratio allows. Empty when it is not (or when the SKUs changed,
+    so the growth cannot be known)."""
     ratios = change.ratios()
     if ratios is None or change.base is None or change.head is None:
         return ""
@@ -440,7 +441,8 @@ def _scaled(change: CostChange, limits: Limits) -> str:
         return ""
     return (
         f"grows {', '.join(grown)} (limit {limits.ratio:g}×): {change.base.shape} → {change.head.shape}, the same "
-        f"SKUs, so the cost scales with the instances whatever the price ({UNPRICED})"
+        f"SKUs, so the cost scales with the {'run hours' if change.kind == 'batch_job' else 'instances'} whatever "
+        f"the price ({UNPRICED})"
     )
 
 

@@ -375,7 +375,6 @@ class Gate(Model):
 StepKind = Literal[
     "data_validation", "processing", "training", "evaluation", "registration", "deployment", "batch_scoring"
 ]
-STEPS_WITH_CODE = CODE_KINDS  # the step contract says which kinds run user code
 
 
 class Step(Model):
@@ -401,7 +400,7 @@ class Step(Model):
 
     @model_validator(mode="after")
     def _fields_for_kind(self) -> Self:
-        if self.kind in STEPS_WITH_CODE and not self.entrypoint:
+        if self.kind in CODE_KINDS and not self.entrypoint:
             raise ValueError(f"a {self.kind} step needs an entrypoint")
         if self.gates and self.kind != "evaluation":
             raise ValueError("gates belong on an evaluation step")

@@ -15,7 +15,8 @@ from mlstack.backends.aws.cron import eventbridge_cron
 from mlstack.errors import MlstackError, Path
 from mlstack.resolve import Resolved
 from mlstack.resolve.pipelines import ancestors
-from mlstack.spec.models import STEPS_WITH_CODE, Linear, Spec
+from mlstack.runtime.contract import CODE_KINDS
+from mlstack.spec.models import Linear, Spec
 from mlstack.targets import aws as dialect
 from mlstack.targets.aws import LINEAR_STEP, MAX_ROLLBACK_ALARMS
 from mlstack.targets.schedules import interval_hours
@@ -234,7 +235,7 @@ def _default_images(resolved: Resolved) -> Iterator[Problem]:
             needs.append("model versions without image")
             break
     if any(
-        step.kind in STEPS_WITH_CODE and not (step.image or pipeline.image)
+        step.kind in CODE_KINDS and not (step.image or pipeline.image)
         for pipeline in spec.pipelines
         for step in pipeline.steps
     ):

@@ -28,7 +28,8 @@ from typing import Any
 from mlstack.paths import TEMPLATES as TEMPLATES_ROOT
 from mlstack.resolve.gates import ResolvedGate
 from mlstack.resolve.pipelines import ancestors, dependencies
-from mlstack.spec.models import STEPS_WITH_CODE, Pipeline, Step
+from mlstack.runtime.contract import CODE_KINDS
+from mlstack.spec.models import Pipeline, Step
 
 TEMPLATE = TEMPLATES_ROOT / "sagemaker" / "pipeline.json.j2"
 TRIGGER_PARAMETER = "MlstackTrigger"
@@ -140,7 +141,7 @@ class _Builder:
         found = [
             {"name": dep, "uri": self.output_of(dep), "local_path": f"{PROCESSING_ROOT}/input/{dep}"}
             for dep in deps
-            if self.kinds[dep] in STEPS_WITH_CODE
+            if self.kinds[dep] in CODE_KINDS
         ]
         if self.pipeline.data:  # every code step reads the pipeline's data (MLSTACK_DATA in the contract)
             found.append({"name": "data", "uri": self.pipeline.data, "local_path": f"{PROCESSING_ROOT}/input/data"})
@@ -164,7 +165,7 @@ class _Builder:
             env["MLSTACK_FEATURE_GROUPS"] = ",".join(self.settings.feature_groups)
         if self.settings.feature_database:
             env["MLSTACK_FEATURE_DATABASE"] = self.settings.feature_database
-        if step.kind in STEPS_WITH_CODE:
+        if step.kind in CODE_KINDS:
             env.update(self.settings.tracking)
         return env
 

@@ -23,7 +23,8 @@ from mlstack.backends.aws.platform import Platform, role_policy
 from mlstack.backends.aws.registry import package_group_arn
 from mlstack.backends.components import SpecComponent
 from mlstack.backends.serving_images import serves_on_gpu
-from mlstack.spec.models import STEPS_WITH_CODE, Pipeline
+from mlstack.runtime.contract import CODE_KINDS
+from mlstack.spec.models import Pipeline
 from mlstack.targets import aws as dialect
 
 DEPLOY_INSTANCE = "ml.t3.medium"
@@ -70,7 +71,7 @@ def code_images(ctx: Aws, pipeline: Pipeline) -> list[str]:
     found = [
         step.image or pipeline.image or images.step_image(ctx.region)
         for step in pipeline.steps
-        if step.kind in STEPS_WITH_CODE
+        if step.kind in CODE_KINDS
     ]
     return list(dict.fromkeys(found))
 
