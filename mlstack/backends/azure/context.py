@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_azure_native as azure_native
 
+from mlstack.backends.azure.feature_sources import workspace_of
 from mlstack.backends.components import SpecComponent
 from mlstack.backends.naming import physical_name
 from mlstack.errors import MlstackError
 from mlstack.resolve import Resolved
 from mlstack.spec.models import AzureSettings
-from mlstack.targets.azure import WORKSPACE
 
 if TYPE_CHECKING:
     from mlstack.backends.azure.workspace import Platform
@@ -127,9 +127,7 @@ class Azure:
     @property
     def workspace(self) -> str:
         # Development mode: a per-user workspace holds the user's copy (checks.py requires mlstack to create it).
-        if self.resolved.prefix:
-            return physical_name(self.resolved.prefix, self.settings.workspace, max_length=WORKSPACE)
-        return self.settings.workspace
+        return workspace_of(self.resolved).name
 
     @property
     def subscription(self) -> str:

@@ -2,7 +2,14 @@
 FeaturestoreEntityContainerEntity/FeaturestoreEntityVersion, views as FeaturesetContainerEntity/
 FeaturesetVersion with a feature set specification (templates/azureml/featureset_spec.yaml.j2, stored
 next to the offline store) and materialisation settings: offline store on ADLS Gen2, online store on
-Azure Cache for Redis, both reached with the feature store's managed identity, synced on the view's schedule.
+Azure Cache for Redis, both reached with the feature store's materialisation identity, synced on the view's
+schedule.
+
+The materialisation identity is the user-assigned identity Azure ML runs materialisation jobs with (the
+stores' connections carry it). It holds what Azure's feature store access control lists for it — AzureML
+Data Scientist on the feature store, Storage Blob Data Contributor on the offline store, Storage Blob Data
+Reader on the source data — and, because Redis takes Entra ID only, the cache's "Data Contributor" access
+policy (audit Z7).
 
 Asset versions are hashes of what they declare: Azure asset versions are immutable, so a changed view is
 a new feature set version and the old one stays readable until Pulumi removes it."""
@@ -10,6 +17,7 @@ a new feature set version and the old one stays readable until Pulumi removes it
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import PurePosixPath
@@ -21,6 +29,7 @@ from pulumi_azure_native import machinelearningservices as ml
 
 from mlstack.backends.azure.blobs import TextBlob
 from mlstack.backends.azure.context import Azure, after, short_hash
+from mlstack.backends.azure.feature_sources import FeatureSource, Workspace, feature_source
 from mlstack.backends.azure.iam import grant
 from mlstack.backends.azure.schedules import recurrence
 from mlstack.backends.azure.workspace import private_endpoint, storage_account, workspace_encryption, workspace_identity
@@ -48,6 +57,8 @@ SPECS_CONTAINER = "featuresets"
 SPARK_RUNTIME = "3.4"
 MATERIALIZATION_INSTANCE = "standard_e8s_v3"
 SPEC_FILE = "FeaturesetSpec.yaml"
+# Azure Cache for Redis built-in access policy that reads and writes keys (Entra ID data access)
+REDIS_DATA_POLICY = "Data Contributor"
 
 
 @cache
@@ -69,12 +80,12 @@ def lookback(seconds: int | None) -> dict[str, int]:
     return {unit: amount for unit, amount in parts.items() if amount}
 
 
-def featureset_spec(view: FeatureView, entity: Entity) -> str:
+def featureset_spec(view: FeatureView, entity: Entity, source: FeatureSource) -> str:
     """The view's FeaturesetSpec.yaml."""
     return _template().render(
         source={
             "type": source_type(view.source.uri),
-            "path": view.source.uri,
+            "path": source.path,
             "timestamp": view.source.timestamp_field,
         },
         features=[{"name": f.name, "type": COLUMN_TYPES[f.dtype], "description": f.description} for f in view.features],
@@ -117,7 +128,17 @@ def redis_name(ctx: Azure) -> str:
     return ctx.name("online", max_length=63)
 
 
-def _connection(ctx: Azure, component: SpecComponent, store: ml.Workspace, name: str, category: str, target):
+def _connection(
+    ctx: Azure,
+    component: SpecComponent,
+    store: ml.Workspace,
+    identity: azure_native.managedidentity.UserAssignedIdentity,
+    name: str,
+    category: str,
+    target,
+):
+    """A store's connection, made with the materialisation identity (as azure-ai-ml's feature store
+    creation makes it: managed identity credentials naming the identity's client and resource ids)."""
     assert ctx.platform is not None
     return ml.WorkspaceConnection(
         f"feature-store-{name}",
@@ -128,8 +149,27 @@ def _connection(ctx: Azure, component: SpecComponent, store: ml.Workspace, name:
             auth_type="ManagedIdentity",
             category=category,
             target=target,
-            use_workspace_managed_identity=True,
+            credentials=ml.WorkspaceConnectionManagedIdentityArgs(client_id=identity.client_id, resource_id=identity.id),
         ),
+        opts=component.child(),
+    )
+
+
+def _materialization_identity(
+    ctx: Azure, component: SpecComponent
+) -> azure_native.managedidentity.UserAssignedIdentity:
+    """The user-assigned identity materialisation jobs run with. A feature store with materialisation takes
+    one user-assigned identity (azure-ai-ml's FeatureStoreOperations), so with a customer-managed key the
+    key's identity, already on the workspace, is that one."""
+    platform = ctx.platform
+    assert platform is not None
+    if platform.cmk_identity is not None:
+        return platform.cmk_identity
+    return azure_native.managedidentity.UserAssignedIdentity(
+        "feature-store-materialization",
+        resource_name_=ctx.name("materialization", max_length=128),
+        **ctx.in_group(),
+        tags=ctx.tags,
         opts=component.child(),
     )
 
@@ -155,7 +195,12 @@ def _online_store(ctx: Azure, component: SpecComponent) -> azure_native.redis.Re
     )
 
 
-def _store_workspace(ctx: Azure, component: SpecComponent, online: bool) -> ml.Workspace:
+def _store_workspace(
+    ctx: Azure,
+    component: SpecComponent,
+    online: bool,
+    identity: azure_native.managedidentity.UserAssignedIdentity,
+) -> ml.Workspace:
     platform = ctx.platform
     assert platform is not None
     return ml.Workspace(
@@ -168,7 +213,7 @@ def _store_workspace(ctx: Azure, component: SpecComponent, online: bool) -> ml.W
         key_vault=platform.key_vault_id,
         application_insights=platform.application_insights_id,
         container_registry=platform.container_registry_id,
-        identity=workspace_identity(platform.cmk_identity),
+        identity=workspace_identity(identity),
         primary_user_assigned_identity=platform.cmk_identity.id if platform.cmk_identity else None,
         encryption=workspace_encryption(ctx, platform.cmk_identity),
         system_datastores_auth_mode="Identity",
@@ -186,6 +231,77 @@ def _store_workspace(ctx: Azure, component: SpecComponent, online: bool) -> ml.W
 def _store_scope(ctx: Azure, store: ml.Workspace) -> dict:
     assert ctx.platform is not None
     return {"resource_group_name": ctx.platform.resource_group_name, "workspace_name": after(store, store_name(ctx))}
+
+
+def _ml_workspace(ctx: Azure) -> Workspace:
+    return Workspace(ctx.subscription, ctx.resource_group, ctx.workspace)
+
+
+def _grant_materialization(
+    ctx: Azure,
+    identity: azure_native.managedidentity.UserAssignedIdentity,
+    store_id: pulumi.Input[str],
+    offline_id: pulumi.Input[str],
+    sources: Iterable[FeatureSource],
+) -> None:
+    """The roles Azure's feature store access control lists for the materialisation identity, each on one
+    resource. Sources in the ML workspace's datastores are read through the datastore (Reader on the ML
+    workspace resolves it) from the workspace's storage; other storage is the spec author's to grant
+    (checks.warnings says so, located)."""
+    platform = ctx.platform
+    assert platform is not None
+    sources = list(sources)
+    roles: list[tuple[str, pulumi.Input[str], str]] = [
+        ("AzureML Data Scientist", store_id, "feature-store"),
+        ("Storage Blob Data Contributor", offline_id, "offline-store"),
+    ]
+    if any(source.datastore for source in sources):
+        roles.append(("Reader", platform.workspace_id, "workspace"))
+    if any(source.on_workspace_storage for source in sources):
+        roles.append(("Storage Blob Data Reader", platform.storage_account_id, "workspace-storage"))
+    for role, scope, key in roles:
+        grant(
+            ctx,
+            platform.component,
+            f"materialization-{key}",
+            principal_id=identity.principal_id,
+            role=role,
+            scope=scope,
+            scope_key=key,
+        )
+
+
+def _online_store_access(
+    ctx: Azure,
+    identity: azure_native.managedidentity.UserAssignedIdentity,
+    redis: azure_native.redis.Redis,
+    redis_id: pulumi.Input[str],
+) -> None:
+    """The cache takes Entra ID only, so writing to it is an access policy assignment of the materialisation
+    identity, not an Azure role. Azure's own feature store creation also makes the identity Contributor on the
+    cache (azure-ai-ml feature_store_role_assignments.json); mlstack gives no Contributor and grants the read
+    part of it: Reader on the cache, to read its host and ports."""
+    platform = ctx.platform
+    assert platform is not None
+    azure_native.redis.AccessPolicyAssignment(
+        "online-store-materialization",
+        access_policy_assignment_name="mlstack-materialization",
+        cache_name=after(redis, redis_name(ctx)),
+        resource_group_name=platform.resource_group_name,
+        access_policy_name=REDIS_DATA_POLICY,
+        object_id=identity.principal_id,
+        object_id_alias=identity.name,
+        opts=platform.component.child(),
+    )
+    grant(
+        ctx,
+        platform.component,
+        "materialization-online-store",
+        principal_id=identity.principal_id,
+        role="Reader",
+        scope=redis_id,
+        scope_key="online-store",
+    )
 
 
 def build_feature_store(ctx: Azure) -> FeatureStore | None:
@@ -233,40 +349,29 @@ def build_feature_store(ctx: Azure) -> FeatureStore | None:
         scope_key="featuresets",
         principal_type=None,  # a user or a service principal, whichever runs the deployment
     )
-    store = _store_workspace(ctx, shared, online)
+    identity = _materialization_identity(ctx, shared)
+    store = _store_workspace(ctx, shared, online, identity)
     store_id = ctx.resource_id("Microsoft.MachineLearningServices/workspaces", store_name(ctx))
     private_endpoint(ctx, shared, "feature-store", after(store, store_id), "amlworkspace")
     for group in ("blob", "dfs"):
         private_endpoint(ctx, shared, f"offline-store-{group}", after(offline, offline_id), group)
-    grant(
-        ctx,
-        shared,
-        "feature-store-offline-store",
-        principal_id=store.identity.apply(lambda identity: identity.principal_id if identity else None),
-        role="Storage Blob Data Contributor",
-        scope=after(offline, offline_id),
-        scope_key="offline-store",
-    )
+    sources = {view.name: feature_source(view.source.uri, _ml_workspace(ctx)) for view in spec.views}
+    _grant_materialization(ctx, identity, after(store, store_id), after(offline, offline_id), sources.values())
     _connection(
         ctx,
         shared,
         store,
+        identity,
         OFFLINE_CONNECTION,
         "ADLSGen2",
         pulumi.Output.concat("https://", account, f".dfs.core.windows.net/{OFFLINE_CONTAINER}"),
     )
     if online:
         redis = _online_store(ctx, shared)
-        redis_id = ctx.resource_id("Microsoft.Cache/redis", redis_name(ctx))
-        private_endpoint(ctx, shared, "online-store", after(redis, redis_id), "redisCache")
-        _connection(
-            ctx,
-            shared,
-            store,
-            ONLINE_CONNECTION,
-            "Redis",
-            after(redis, ctx.resource_id("Microsoft.Cache/redis", redis_name(ctx))),
-        )
+        redis_id = after(redis, ctx.resource_id("Microsoft.Cache/redis", redis_name(ctx)))
+        private_endpoint(ctx, shared, "online-store", redis_id, "redisCache")
+        _online_store_access(ctx, identity, redis, redis_id)
+        _connection(ctx, shared, store, identity, ONLINE_CONNECTION, "Redis", redis_id)
     scope = _store_scope(ctx, store)
     entity_ids = {}
     for entity in spec.entities:
@@ -300,7 +405,7 @@ def build_feature_store(ctx: Azure) -> FeatureStore | None:
     for view in spec.views:
         entity = ctx.resolved.entity_of(view)
         component = ctx.component("feature_view", view.name)
-        text = featureset_spec(view, entity)
+        text = featureset_spec(view, entity, sources[view.name])
         version = featureset_version(view, text)
         folder = f"{view.name}/{version}"
         # written with the deployer's Entra ID: the account takes no shared keys (blobs.py)

@@ -17,6 +17,9 @@ ROLES = {
     "Storage Blob Data Contributor": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
     "Storage Blob Data Reader": "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+    # read one resource's properties: the feature store's materialisation identity resolves the ML
+    # workspace's datastores and the cache's host with it
+    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
     # wrap and unwrap with one key vault's keys: what storage, registry and workspace need for CMK
     "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
     # a pipeline's deployment step: point one rollback rule at its new deployment, read the alerts it fires

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 _MOCK_ID = "00000000-0000-0000-0000-000000000000"
@@ -14,6 +15,10 @@ def outputs(typ: str, name: str, inputs: dict[str, Any], region: str) -> dict[st
     kind = typ.rsplit(":", 1)[-1]
     out: dict[str, Any] = {"name": name, "id": f"/subscriptions/mock/resourceGroups/mock/providers/{kind}/{name}"}
     out.update(inputs)
+    if kind == "UserAssignedIdentity":
+        # ARM gives a user-assigned identity its Entra object (principal) and client ids
+        out["principalId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"principal/{name}"))
+        out["clientId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"client/{name}"))
     identity = inputs.get("identity")
     if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
         # ARM answers user-assigned identities as a map keyed by id, though they go in as a list
