@@ -16,6 +16,13 @@ from datetime import UTC, datetime, timedelta
 from croniter import croniter
 
 from mlstack.backends import serving_images
+from mlstack.backends.azure.feature_sources import (
+    WORKSPACE_DATASTORE,
+    feature_source,
+    is_asset,
+    materialization_identity,
+    workspace_of,
+)
 from mlstack.backends.azure.schedules import recurrence
 from mlstack.errors import MlstackError, Path
 from mlstack.resolve import Resolved
@@ -141,6 +148,39 @@ def _features(spec: Spec) -> Iterator[Problem]:
     for vi, view in enumerate(spec.feature_store.views):
         if view.sync_schedule and view.online and (message := recurrence_problem(view.sync_schedule)):
             yield ("feature_store", "views", vi, "sync_schedule"), message
+        if is_asset(view.source.uri):
+            # "Only Azure storage and ABFS schema are supported" (CLI v2 feature set specification reference)
+            yield (
+                ("feature_store", "views", vi, "source", "uri"),
+                f"feature view {view.name}: an Azure feature set reads a storage path, not the data asset "
+                f"'{view.source.uri}'; write the asset's path (azureml://datastores/<datastore>/paths/<path>, "
+                "abfss:// or wasbs://)",
+            )
+
+
+def _unreadable_sources(resolved: Resolved) -> Iterator[Problem]:
+    """Sources the feature store's materialisation identity is given no read on: mlstack grants it only on
+    the ML workspace's own storage (its workspaceblobstore datastore); other storage accounts are not
+    known by id (audit Z7)."""
+    workspace = workspace_of(resolved)
+    for vi, view in enumerate(resolved.spec.feature_store.views):
+        if is_asset(view.source.uri):
+            continue  # a problem already
+        source = feature_source(view.source.uri, workspace)
+        if source.on_workspace_storage:
+            continue
+        where = (
+            f"the storage account behind datastore {source.datastore} of workspace {workspace.name}"
+            if source.datastore
+            else "the storage account it names"
+        )
+        yield (
+            ("feature_store", "views", vi, "source", "uri"),
+            f"feature view {view.name}: mlstack grants the feature store's materialisation identity "
+            f"({materialization_identity(resolved)}) read access to the ML workspace's {WORKSPACE_DATASTORE} "
+            f"only; grant it Storage Blob Data Reader on {where}, or materialisation cannot read "
+            f"'{view.source.uri}'",
+        )
 
 
 def _pipelines(resolved: Resolved) -> Iterator[Problem]:
@@ -265,7 +305,7 @@ def _small_instances(resolved: Resolved) -> Iterator[Problem]:
 
 def warnings(resolved: Resolved) -> list[Problem]:
     spec = resolved.spec
-    found = [*_unreadable(spec), *_small_instances(resolved), *_rereads(spec)]
+    found = [*_unreadable(spec), *_unreadable_sources(resolved), *_small_instances(resolved), *_rereads(spec)]
     for gi, group in enumerate(spec.registry.model_groups):
         if group.share_with:
             found.append(

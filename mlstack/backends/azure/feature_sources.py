@@ -52,6 +52,15 @@ def workspace_of(resolved: Resolved) -> Workspace:
     return Workspace(settings.subscription_id, settings.resource_group, name)
 
 
+def materialization_identity(resolved: Resolved) -> str:
+    """The name of the user-assigned identity the feature store materialises with: its own, or with a
+    customer-managed key on a workspace mlstack creates, the key's identity (features.py says why)."""
+    settings = resolved.spec.target.azure
+    assert settings is not None
+    part = "cmk" if resolved.kms_key and settings.create_workspace else "materialization"
+    return physical_name(resolved.prefix, resolved.name, resolved.environment or "", part, max_length=128)
+
+
 @dataclass(frozen=True)
 class FeatureSource:
     path: str  # source.path of the feature set specification

@@ -29,7 +29,7 @@ from pulumi_azure_native import machinelearningservices as ml
 
 from mlstack.backends.azure.blobs import TextBlob
 from mlstack.backends.azure.context import Azure, after, short_hash
-from mlstack.backends.azure.feature_sources import FeatureSource, Workspace, feature_source
+from mlstack.backends.azure.feature_sources import FeatureSource, Workspace, feature_source, materialization_identity
 from mlstack.backends.azure.iam import grant
 from mlstack.backends.azure.schedules import recurrence
 from mlstack.backends.azure.workspace import private_endpoint, storage_account, workspace_encryption, workspace_identity
@@ -149,7 +149,9 @@ def _connection(
             auth_type="ManagedIdentity",
             category=category,
             target=target,
-            credentials=ml.WorkspaceConnectionManagedIdentityArgs(client_id=identity.client_id, resource_id=identity.id),
+            credentials=ml.WorkspaceConnectionManagedIdentityArgs(
+                client_id=identity.client_id, resource_id=identity.id
+            ),
         ),
         opts=component.child(),
     )
@@ -167,7 +169,7 @@ def _materialization_identity(
         return platform.cmk_identity
     return azure_native.managedidentity.UserAssignedIdentity(
         "feature-store-materialization",
-        resource_name_=ctx.name("materialization", max_length=128),
+        resource_name_=materialization_identity(ctx.resolved),
         **ctx.in_group(),
         tags=ctx.tags,
         opts=component.child(),
