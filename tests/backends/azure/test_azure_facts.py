@@ -16,6 +16,7 @@ from azure_plans import FRAUD
 from azure_specs import monitor_spec
 
 from mlstack.backends.azure.checks import PERFORMANCE_METRICS, pullable
+from mlstack.backends.azure.feature_sources import FeatureSource
 from mlstack.backends.azure.features import COLUMN_TYPES, featureset_spec, lookback
 from mlstack.backends.azure.monitors import METRIC_DATA_TYPES, job_input_type, pascal, window_days
 from mlstack.backends.azure.schedules import Recurrence, recurrence
@@ -82,10 +83,11 @@ def test_featureset_specifications_load_with_azure_ai_ml(view):
     spec = resolve(load(FRAUD, target="azure")).spec
     feature_view = next(v for v in spec.feature_store.views if v.name == view)
     entity = next(e for e in spec.feature_store.entities if e.name == feature_view.entity)
+    source = FeatureSource(feature_view.source.uri, None)
     loaded = FeaturesetSpecMetadataSchema(context={BASE_PATH_CONTEXT_KEY: "."}).load(
-        yaml.safe_load(featureset_spec(feature_view, entity))
+        yaml.safe_load(featureset_spec(feature_view, entity, source))
     )
-    assert loaded.source.type == "parquet" and loaded.source.path == feature_view.source.uri
+    assert loaded.source.type == "parquet" and loaded.source.path == source.path
     assert loaded.source.timestamp_column.name == feature_view.source.timestamp_field
     assert [(f.name, f.data_type) for f in loaded.features] == [
         (f.name, COLUMN_TYPES[f.dtype]) for f in feature_view.features

@@ -159,7 +159,9 @@ def test_the_clusters_running_steps_with_feature_views_may_read_the_feature_stor
         data = plan.inputs("RoleAssignment", f"cluster-{sku_id}-offline-store")
         assert data["roleDefinitionId"].endswith(ROLES["Storage Blob Data Reader"])
         assert data["scope"].endswith(f"/Microsoft.Storage/storageAccounts/{offline}")
-    readers = {g.name for g in plan.of("RoleAssignment") if g.name.endswith("-feature-store")}
+    readers = {
+        g.name for g in plan.of("RoleAssignment") if g.name.startswith("cluster-") and g.name.endswith("-feature-store")
+    }
     assert readers == {f"cluster-{s}-feature-store" for s in code}
 
 
@@ -406,7 +408,7 @@ def test_feature_store_workspace_entities_and_feature_sets(fraud, env):
     assert offline["isHnsEnabled"] is True and offline["allowSharedKeyAccess"] is False
     connection = plan.inputs("WorkspaceConnection", "feature-store-offline-store")["properties"]
     assert connection["authType"] == "ManagedIdentity" and connection["category"] == "ADLSGen2"
-    assert connection["useWorkspaceManagedIdentity"] is True
+    assert set(connection["credentials"]) == {"clientId", "resourceId"}  # the materialisation identity
     redis = plan.inputs("Redis", "online-store")
     assert redis["disableAccessKeyAuthentication"] is True and redis["enableNonSslPort"] is False
     entity = plan.inputs("FeaturestoreEntityVersion", "customer-version")["properties"]
