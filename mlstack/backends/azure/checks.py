@@ -162,6 +162,8 @@ def _unreadable_sources(resolved: Resolved) -> Iterator[Problem]:
     """Sources the feature store's materialisation identity is given no read on: mlstack grants it only on
     the ML workspace's own storage (its workspaceblobstore datastore); other storage accounts are not
     known by id (audit Z7)."""
+    if resolved.spec.target.azure is None:
+        return  # no workspace yet: validation asks for target.azure first
     workspace = workspace_of(resolved)
     for vi, view in enumerate(resolved.spec.feature_store.views):
         if is_asset(view.source.uri):
