@@ -2,9 +2,9 @@
 
 The feature store is a workspace of its own: a short datastore URI (`azureml://datastores/<ds>/paths/<p>`)
 in its feature set specification resolves among the feature store's datastores — its own
-`workspaceblobstore` is an empty container — not the ML workspace's, where the data is. azureml-featurestore
-completes a short URI with the workspace that runs it (`_ensure_azureml_full_path`), so mlstack writes the
-long form naming the ML workspace. Which storage account a source is on decides the materialisation
+`workspaceblobstore` is an empty container — not the ML workspace's, where the data is (azureml-featurestore
+completes a short URI with the workspace it runs in, `_ensure_azureml_full_path`, and materialisation runs in
+the feature store). So mlstack writes the long form, naming the ML workspace. Which storage account a source is on decides the materialisation
 identity's Storage Blob Data Reader grant: mlstack knows the ML workspace's own (its `workspaceblobstore`);
 any other account or datastore is the spec author's to grant. No Pulumi here: checks.py reads it too."""
 
