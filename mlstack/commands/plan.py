@@ -23,14 +23,13 @@ def plan(
     """Show the cloud resources a spec produces, computed offline under Pulumi mocks (no credentials).
 
     Example: mlstack plan -f specs/fraud-detection.yaml --target aws --env prod"""
-    from mlstack.plan import plan as make_plan
-    from mlstack.plan import to_json
+    from mlstack.plan import planned_apart, to_json
     from mlstack.resolve import resolve
     from mlstack.resolve.differences import located
     from mlstack.spec import load
 
     resolved = resolve(load(spec_path(file, spec), env=env, target=target))
-    resources = make_plan(resolved)
+    (resources,) = planned_apart(resolved)
     for warning in located(resolved):
         typer.echo(f"warning: {warning.render()}", err=True)
     if json_output:

@@ -4,17 +4,12 @@ the clock, so the same inputs give the same report."""
 
 from __future__ import annotations
 
-import gc
-import os
-import signal
-import sys
-from contextlib import suppress
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 from mlstack.errors import MlstackError, SpecInvalid
-from mlstack.plan import PlannedResource
+from mlstack.plan import PlannedResource, planned_apart
 from mlstack.resolve import Resolved, resolve
 from mlstack.review import cost, sources
 from mlstack.review.resources import ResourceChange, compare, counts
@@ -198,100 +193,6 @@ def _cost_dict(report: cost.CostReport) -> dict[str, Any]:
     }
 
 
-def _plan(resolved: Resolved | None) -> list[PlannedResource]:
-    if resolved is None:
-        return []
-    from mlstack.plan import plan
-
-    return plan(resolved)
-
-
-def _fresh_event_loop(close_old: bool) -> None:
-    """After a fork, parent and child must not share an event loop: its epoll set and wake-up pipe are
-    the same open files in both (one side unregistering a descriptor unregisters it for the other) and
-    its executor threads live only in the parent. The child leaves the old loop untouched."""
-    import asyncio
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        old = asyncio.get_event_loop()
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    if close_old and not old.is_running():
-        old.close()
-
-
-def _plan_in_child(resolved: Resolved, fd: int) -> None:
-    """In a forked child: plan and write the pickled result (or the exception) to `fd`, then exit."""
-    import pickle
-
-    status = 0
-    # The child exits as soon as its plan is sent: the cycle collector that plan() runs again at its end
-    # would only tidy up memory about to be dropped (a tenth of a plan's time).
-    gc.disable()
-    try:
-        _fresh_event_loop(close_old=False)
-        try:
-            payload = pickle.dumps(("ok", _plan(resolved)))
-        except BaseException as exc:  # the parent raises it; the child prints nothing
-            try:
-                payload = pickle.dumps(("error", exc))
-            except Exception:  # an exception that does not pickle still reaches the user as a message
-                payload = pickle.dumps(("error", MlstackError(f"{type(exc).__name__}: {exc}")))
-        with open(fd, "wb") as out:
-            out.write(payload)
-    except BaseException:
-        status = 1
-    finally:
-        os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
-
-
-def _import_backends(*sides: Resolved | None) -> None:
-    """Import Pulumi and the targets' backends once, before forking, so the child inherits them."""
-    import importlib
-
-    from mlstack.backends import BACKENDS
-
-    for resolved in sides:
-        if resolved is not None:
-            with suppress(ImportError):  # build() reports a missing extra in its own words
-                importlib.import_module(BACKENDS[resolved.cloud])
-
-
-def _plan_both(base: Resolved | None, head: Resolved | None) -> tuple[list[PlannedResource], list[PlannedResource]]:
-    """Both plans. A plan is CPU-bound Python under Pulumi's mocks, so on a machine with more than one
-    core the base side is planned meanwhile in a forked child that sends its plan back pickled."""
-    import pickle
-
-    if base is None or head is None or (os.cpu_count() or 1) < 2 or not hasattr(os, "fork"):
-        return _plan(base), _plan(head)
-    _import_backends(base, head)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(read_fd)
-        _plan_in_child(base, write_fd)
-    os.close(write_fd)
-    _fresh_event_loop(close_old=True)
-    try:
-        with open(read_fd, "rb") as received:
-            head_plan = _plan(head)
-            data = received.read()
-    except BaseException:
-        os.kill(pid, signal.SIGTERM)
-        raise
-    finally:
-        os.waitpid(pid, 0)
-    if not data:
-        raise MlstackError("planning the base side failed in its worker process")
-    status, payload = pickle.loads(data)
-    if status == "error":
-        raise payload
-    return payload, head_plan
-
-
 def review(
     base_arg: str,
     head_arg: str,
@@ -313,9 +214,9 @@ def review(
         raise SpecInvalid(errors)
     base_resolved, head_resolved = (resolve(x) if x is not None else None for x in loaded)
     if base_src.text == head_src.text and base_src.directory == head_src.directory:  # one plan serves both
-        base_plan = head_plan = _plan(head_resolved)
+        base_plan = head_plan = planned_apart(head_resolved)[0]
     else:
-        base_plan, head_plan = _plan_both(base_resolved, head_resolved)
+        base_plan, head_plan = planned_apart(base_resolved, head_resolved)
     components = summarise(base_resolved, head_resolved, env)
     resources = compare(base_plan, head_plan)
     renamed = {c.name: c.renamed_from for c in components if c.kind == "endpoint" and c.renamed_from}
