@@ -94,24 +94,22 @@ def _up(
     return dict(result.summary.resource_changes or {})
 
 
+def _client(service: str, aws: str) -> Any:
+    keys = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+    return boto3.client(service, region_name="us-east-1", endpoint_url=aws, **keys)
+
+
 def _registered(aws: str) -> list[str]:
-    client = boto3.client(
-        "application-autoscaling",
-        region_name="us-east-1",
-        endpoint_url=aws,
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
+    found = _client("application-autoscaling", aws).describe_scalable_targets(
+        ServiceNamespace=NAMESPACE, ScalableDimension=SCALABLE_DIMENSION
     )
-    found = client.describe_scalable_targets(ServiceNamespace=NAMESPACE, ScalableDimension=SCALABLE_DIMENSION)
     return [t["ResourceId"] for t in found["ScalableTargets"]]
 
 
 def _live_type(aws: str) -> str:
-    client = boto3.client(
-        "sagemaker", region_name="us-east-1", endpoint_url=aws, aws_access_key_id="test", aws_secret_access_key="test"
-    )
-    config = client.describe_endpoint(EndpointName="ranker")["EndpointConfigName"]
-    return client.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]["InstanceType"]
+    sagemaker = _client("sagemaker", aws)
+    config = sagemaker.describe_endpoint(EndpointName="ranker")["EndpointConfigName"]
+    return sagemaker.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]["InstanceType"]
 
 
 def _steps(workspace: dict[str, Any]) -> list[str]:
