@@ -7,7 +7,7 @@ would change the instance type for any model that is a target for auto scaling, 
 otherwise moves the endpoint to a configuration with the new instance type (delete and create, for moto), or,
 with `roll_back`, fails as an update a rollback alarm stopped.
 The target stand-in registers on create and deregisters on delete, accepting a target already gone as the
-AWS provider does. Both append what they did to `log` (a file), so a test sees the engine's order."""
+AWS provider does; the policy stand-in puts a target-tracking policy. Both append what they did to `log` (a file), so a test sees the engine's order."""
 
 from __future__ import annotations
 
@@ -118,6 +118,32 @@ class TargetProvider(ResourceProvider):
             _log(props, "target deregister (already gone)")
 
 
+class PolicyProvider(ResourceProvider):
+    """A target-tracking policy; deregistering its target deletes it (moto keeps it: put it again)."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        _, autoscaling = _clients()
+        autoscaling.put_scaling_policy(
+            PolicyName=props["name"],
+            ServiceNamespace=NAMESPACE,
+            ResourceId=props["resource_id"],
+            ScalableDimension=SCALABLE_DIMENSION,
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": 100.0,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+            },
+        )
+        _log(props, "policy put")
+        return CreateResult(id_=props["name"], outs=props)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        return DiffResult(changes=olds["resource_id"] != news["resource_id"], replaces=["resource_id"])
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        _log(props, "policy delete")
+
+
 class Endpoint(pulumi.dynamic.Resource, module="standin", name="Endpoint"):
     name: pulumi.Output[str]
 
@@ -129,5 +155,12 @@ class Endpoint(pulumi.dynamic.Resource, module="standin", name="Endpoint"):
 
 
 class Target(pulumi.dynamic.Resource, module="standin", name="Target"):
+    resource_id: pulumi.Output[str]
+
     def __init__(self, name: str, resource_id: pulumi.Input[str], log: str, opts: pulumi.ResourceOptions) -> None:
         super().__init__(TargetProvider(), name, {"resource_id": resource_id, "log": log}, opts)
+
+
+class Policy(pulumi.dynamic.Resource, module="standin", name="Policy"):
+    def __init__(self, name: str, resource_id: pulumi.Input[str], log: str, opts: pulumi.ResourceOptions) -> None:
+        super().__init__(PolicyProvider(), name, {"name": name, "resource_id": resource_id, "log": log}, opts)

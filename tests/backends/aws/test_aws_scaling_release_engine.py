@@ -82,7 +82,9 @@ def _up(
             replacement_trigger=released.trigger("primary") if released else None, delete_before_replace=True
         )
         target_id = endpoint.name.apply(lambda name: resource_id(name, "primary"))
-        standins.Target("ranker-primary-scaling", target_id, log, options)
+        target = standins.Target("ranker-primary-scaling", target_id, log, options)
+        with_target = pulumi.ResourceOptions(deleted_with=target)
+        standins.Policy("ranker-primary-target-tracking", target.resource_id, log, with_target)
 
     opts = auto.LocalWorkspaceOptions(
         work_dir=str(workspace["dir"]),
@@ -119,20 +121,21 @@ def _steps(workspace: dict[str, Any]) -> list[str]:
 def test_pulumi_up_changes_an_autoscaled_variants_instance_type_and_registers_it_again(aws, workspace):
     _up(workspace, "released", "ml.m5.large")
     assert _registered(aws) == [TARGET]
-    assert _steps(workspace) == ["endpoint create ml.m5.large", "target register"]
+    assert _steps(workspace) == ["endpoint create ml.m5.large", "target register", "policy put"]
 
     changes = _up(workspace, "released", "ml.c5.xlarge")
     # released before the update (else the stand-in, as SageMaker, refuses), registered again after it
-    assert _steps(workspace)[2:] == [
+    assert _steps(workspace)[3:] == [
         "endpoint update ml.c5.xlarge",
-        "target deregister (already gone)",
+        "target deregister (already gone)",  # the policy, deleted with its target, is not deleted itself
         "target register",
+        "policy put",
     ]
     assert _live_type(aws) == "ml.c5.xlarge"
     assert _registered(aws) == [TARGET]
-    assert changes == {"update": 2, "replace": 1, "same": 1}
+    assert changes == {"update": 2, "replace": 2, "same": 1}
 
-    assert _up(workspace, "released", "ml.c5.xlarge") == {"same": 4}  # nothing churns afterwards
+    assert _up(workspace, "released", "ml.c5.xlarge") == {"same": 5}  # nothing churns afterwards
 
 
 def test_without_the_release_the_update_is_refused(aws, workspace):
@@ -154,6 +157,6 @@ def test_after_a_rolled_back_update_the_variant_is_registered_again_whichever_ty
     assert _registered(aws) == []  # released, and the update did not happen
     # back to the type it runs: the release finds nothing to do, but its count still replaces the target
     changes = _up(workspace, "rolled-back", "ml.m5.large")
-    assert _steps(workspace)[-2:] == ["target deregister (already gone)", "target register"]
+    assert _steps(workspace)[-3:] == ["target deregister (already gone)", "target register", "policy put"]
     assert _registered(aws) == [TARGET] and _live_type(aws) == "ml.m5.large"
-    assert changes["replace"] == 1
+    assert changes["replace"] == 2
