@@ -58,9 +58,9 @@ def workspace(aws: str, tmp_path: Path) -> dict[str, Any]:
     return {"cli": cli, "env": env, "dir": tmp_path, "log": tmp_path / "steps.log"}
 
 
-def _up(
+def _stack(
     workspace: dict[str, Any], stack: str, instance_type: str, release: bool = True, roll_back: bool = False
-) -> dict[str, int]:
+) -> Any:
     from pulumi import automation as auto
 
     log = str(workspace["log"])
@@ -91,8 +91,11 @@ def _up(
         env_vars=workspace["env"],
         pulumi_command=auto.PulumiCommand(root=str(workspace["cli"].parent)),
     )
-    found = auto.create_or_select_stack(stack_name=stack, project_name="a8", program=program, opts=opts)
-    result = found.up(on_output=lambda _: None)
+    return auto.create_or_select_stack(stack_name=stack, project_name="a8", program=program, opts=opts)
+
+
+def _up(workspace: dict[str, Any], stack: str, instance_type: str, **options: bool) -> dict[str, int]:
+    result = _stack(workspace, stack, instance_type, **options).up(on_output=lambda _: None)
     return dict(result.summary.resource_changes or {})
 
 
@@ -122,6 +125,11 @@ def test_pulumi_up_changes_an_autoscaled_variants_instance_type_and_registers_it
     _up(workspace, "released", "ml.m5.large")
     assert _registered(aws) == [TARGET]
     assert _steps(workspace) == ["endpoint create ml.m5.large", "target register", "policy put"]
+
+    # a preview cannot know whether the release will deregister: it shows the target and policy replaced
+    preview = _stack(workspace, "released", "ml.c5.xlarge").preview(on_output=lambda _: None).change_summary
+    assert preview == {"update": 2, "replace": 2, "same": 1}
+    assert _registered(aws) == [TARGET]
 
     changes = _up(workspace, "released", "ml.c5.xlarge")
     # released before the update (else the stand-in, as SageMaker, refuses), registered again after it
