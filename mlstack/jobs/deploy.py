@@ -60,7 +60,8 @@ def _request_members(operation: str) -> frozenset[str]:
     return frozenset(model.operation_model(operation).input_shape.members)
 
 
-def _not_found(exc: Exception) -> bool:
+def not_found(exc: Exception) -> bool:
+    """SageMaker's answer to a describe of something that does not exist."""
     from botocore.exceptions import ClientError
 
     return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") == "ValidationException"
@@ -76,7 +77,7 @@ def _exists(describe: Callable[[], Any]) -> bool:
     try:
         describe()
     except Exception as exc:
-        if _not_found(exc):
+        if not_found(exc):
             return False
         raise
     return True
@@ -86,7 +87,7 @@ def _endpoint(sagemaker: Any, name: str) -> dict[str, Any]:
     try:
         return sagemaker.describe_endpoint(EndpointName=name)
     except Exception as exc:
-        if _not_found(exc):
+        if not_found(exc):
             raise JobFailed(f"endpoint {name} does not exist (has `pulumi up` created it?)") from None
         raise
 

@@ -17,6 +17,9 @@
 - Autoscaling: an Application Auto Scaling target per production variant and a target-tracking policy
   on invocations per instance (predefined) or CPU/GPU utilisation (SageMaker reports those summed over
   the instance's cores/GPUs, so the spec's per-instance percentage is scaled by their count).
+  SageMaker refuses to change an autoscaled variant's instance type: a ScalingRelease ordered before
+  the endpoint deregisters it first, and the target is registered again after the update
+  (mlstack.backends.aws.scaling_release).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from mlstack.backends.aws import iam, images, names
 from mlstack.backends.aws.alarms import rollback_alarms
 from mlstack.backends.aws.context import Aws
 from mlstack.backends.aws.platform import Platform, role_policy
+from mlstack.backends.aws.scaling_release import SCALABLE_DIMENSION, SERVERLESS, ScalingRelease, resource_id
 from mlstack.backends.components import SpecComponent
 from mlstack.errors import MlstackError
 from mlstack.resolve import EndpointPlan, Variant
@@ -45,7 +49,6 @@ from mlstack.targets.aws import (
 )
 
 CAPTURE_CONTENT_TYPES = {"csv_content_types": ["text/csv"], "json_content_types": ["application/json"]}
-SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 UTILISATION_NAMESPACE = "/aws/sagemaker/Endpoints"
 ASYNC_NAMESPACE = "AWS/SageMaker"  # where asynchronous endpoints publish their queue metrics
 
@@ -239,23 +242,46 @@ def _scaling_policy(plan: EndpointPlan, variant: Variant, endpoint: pulumi.Input
     }
 
 
-def _autoscaling(ctx: Aws, plan: EndpointPlan, endpoint: aws.sagemaker.Endpoint, component: SpecComponent) -> None:
+def _release(ctx: Aws, plan: EndpointPlan, name: str, component: SpecComponent) -> ScalingRelease | None:
+    """What lets the endpoint update change an autoscaled variant's instance type (the endpoint depends on it)."""
+    if plan.endpoint.autoscaling is None:
+        return None
+    variants = {v.name: v.sku.machine_type if v.sku else SERVERLESS for v in plan.production}
+    return ScalingRelease(
+        f"{plan.endpoint.name}-scaling-release",
+        endpoint=name,
+        region=ctx.region,
+        variants=variants,
+        opts=component.child(),
+    )
+
+
+def _autoscaling(
+    ctx: Aws,
+    plan: EndpointPlan,
+    endpoint: aws.sagemaker.Endpoint,
+    release: ScalingRelease | None,
+    component: SpecComponent,
+) -> None:
     scaling = plan.endpoint.autoscaling
-    if scaling is None:
+    if scaling is None or release is None:
         return
     for variant in plan.production:
         logical = f"{plan.endpoint.name}-{variant.name}"
-        resource_id = pulumi.Output.concat("endpoint/", endpoint.name, f"/variant/{variant.name}")
+        # the endpoint's name as an output: the target registers once the endpoint is in service
+        target_id = endpoint.name.apply(lambda name, variant=variant.name: resource_id(name, variant))
         target = aws.appautoscaling.Target(
             f"{logical}-scaling",
             service_namespace="sagemaker",
             scalable_dimension=SCALABLE_DIMENSION,
-            resource_id=resource_id,
+            resource_id=target_id,
             min_capacity=scaling.min,
             max_capacity=scaling.max,
             tags=ctx.tags,
-            opts=ctx.child(component),
+            # registered again after the release deregistered it (its deletion then finds nothing)
+            opts=ctx.child(component, replacement_trigger=release.trigger(variant.name), delete_before_replace=True),
         )
+        # deregistering a target deletes its policies: Pulumi replaces them with it
         aws.appautoscaling.Policy(
             f"{logical}-target-tracking",
             name=ctx.names.sagemaker(f"{plan.endpoint.name}-{variant.name}-{scaling.metric.replace('_', '-')}"),
@@ -264,7 +290,7 @@ def _autoscaling(ctx: Aws, plan: EndpointPlan, endpoint: aws.sagemaker.Endpoint,
             scalable_dimension=target.scalable_dimension,
             resource_id=target.resource_id,
             target_tracking_scaling_policy_configuration=_scaling_policy(plan, variant, endpoint.name),
-            opts=ctx.child(component),
+            opts=ctx.child(component, deleted_with=target),
         )
         if plan.endpoint.async_inference and scaling.min == 0:
             _scale_from_zero(ctx, plan, logical, target, endpoint, component)
@@ -293,7 +319,7 @@ def _scale_from_zero(
             "cooldown": plan.endpoint.autoscaling.scale_out_cooldown if plan.endpoint.autoscaling else 60,
             "step_adjustments": [{"metric_interval_lower_bound": "0", "scaling_adjustment": 1}],
         },
-        opts=ctx.child(component),
+        opts=ctx.child(component, deleted_with=target),
     )
     aws.cloudwatch.MetricAlarm(
         f"{logical}-backlog-without-capacity",
@@ -415,15 +441,16 @@ def build(
         if rollback:
             alarms = rollback_alarms(ctx, spec.name, name, plan.production[0].name, rollback, component)
         alarms += monitor_alarms.get(spec.name, [])
+        release = _release(ctx, plan, name, component)
         endpoint = aws.sagemaker.Endpoint(
             spec.name,
             name=name,
             endpoint_config_name=config.name,
             deployment_config=deployment_config(plan, [a.name for a in alarms]),
             tags={**ctx.tags, **spec.tags},
-            opts=ctx.child(component, depends_on=alarms),
+            opts=ctx.child(component, depends_on=[*alarms, *([release] if release else [])]),
         )
-        _autoscaling(ctx, plan, endpoint, component)
+        _autoscaling(ctx, plan, endpoint, release, component)
         component.done({"name": endpoint.name, "config": config.name})
         endpoints[spec.name] = endpoint
     return endpoints
