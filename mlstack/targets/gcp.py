@@ -121,6 +121,20 @@ STAGE_LABEL = "mlstack-stage"
 NOTIFICATION_AGENT = "service-{number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
 
 
+# --- alerts: a monitoring pipeline run that fails ---
+
+# Vertex AI Pipelines logs a pipeline job's state changes to `pipeline_job_events` on the job's monitored
+# resource, labelled with the pipeline's name (pipelineInfo.name) (Cloud Logging platform logs: log
+# aiplatform.googleapis.com/pipeline_job_events, resource aiplatform.googleapis.com/PipelineJob, payload
+# PipelineJobLogEntry, label pipeline_name; https://cloud.google.com/vertex-ai/docs/pipelines/logging). A run
+# that fails ends in PipelineState PIPELINE_STATE_FAILED. The log ID goes URL-encoded into a logName.
+PIPELINE_EVENTS_LOG = "aiplatform.googleapis.com%2Fpipeline_job_events"
+PIPELINE_JOB_RESOURCE = "aiplatform.googleapis.com/PipelineJob"
+PIPELINE_FAILED = "PIPELINE_STATE_FAILED"
+# A log-match alert policy needs a notification rate limit; one notice per five minutes per policy.
+LOG_ALERT_RATE_LIMIT = "300s"
+
+
 # --- serving images: Vertex's prebuilt prediction containers ---
 
 # Vertex publishes each prediction image in the us, europe and asia multi-region repositories

@@ -38,12 +38,19 @@ from mlstack.backends.gcp.checks import (
 from mlstack.backends.gcp.context import Gcp
 from mlstack.backends.gcp.endpoints import Served
 from mlstack.backends.gcp.kfp import TEMPLATES, Task
-from mlstack.backends.gcp.pipelines import schedule, system_pipeline
+from mlstack.backends.gcp.pipelines import schedule, system_pipeline, system_pipeline_name
 from mlstack.backends.gcp.providers import MonitoringJob
 from mlstack.errors import MlstackError
 from mlstack.resolve import threshold_of
 from mlstack.spec.models import Monitor
-from mlstack.targets.gcp import GCS_FORMATS, NOTIFICATION_AGENT
+from mlstack.targets.gcp import (
+    GCS_FORMATS,
+    LOG_ALERT_RATE_LIMIT,
+    NOTIFICATION_AGENT,
+    PIPELINE_EVENTS_LOG,
+    PIPELINE_FAILED,
+    PIPELINE_JOB_RESOURCE,
+)
 from mlstack.targets.schedules import interval_hours
 
 ALERT_LOG = "mlstack-monitor-alert"
@@ -257,8 +264,44 @@ def _topic(ctx: Gcp, component: SpecComponent, monitor: Monitor, publisher: pulu
     return topic
 
 
+def _log_alert(
+    ctx: Gcp,
+    component: SpecComponent,
+    name: str,
+    condition: str,
+    log_filter: str,
+    channels: list[pulumi.Output[str]],
+    documentation: str | None = None,
+) -> None:
+    """An alert policy that notifies `channels` when a log entry matches `log_filter`."""
+    gcp.monitoring.AlertPolicy(
+        name,
+        display_name=ctx.name(name, max_length=100),
+        project=ctx.project,
+        combiner="OR",
+        conditions=[{"display_name": condition, "condition_matched_log": {"filter": log_filter}}],
+        alert_strategy={"notification_rate_limit": {"period": LOG_ALERT_RATE_LIMIT}},  # required by a log match
+        notification_channels=channels,
+        documentation={"content": documentation, "mime_type": "text/markdown"} if documentation else None,
+        user_labels=ctx.labels,
+        opts=ctx.opts(component),
+    )
+
+
+def failed_run_filter(ctx: Gcp, pipeline: str) -> str:
+    """The log entry Vertex writes when a run of the pipeline named `pipeline` fails (targets/gcp.py)."""
+    return (
+        f'logName="projects/{ctx.project}/logs/{PIPELINE_EVENTS_LOG}" '
+        f'AND resource.type="{PIPELINE_JOB_RESOURCE}" '
+        f'AND labels.pipeline_name="{pipeline}" '
+        f'AND jsonPayload.state="{PIPELINE_FAILED}"'
+    )
+
+
 def _custom(ctx: Gcp, component: SpecComponent, monitor: Monitor, served: Served) -> None:
-    """A monitor Vertex cannot run: an mlstack monitoring pipeline on the monitor's schedule."""
+    """A monitor Vertex cannot run: an mlstack monitoring pipeline on the monitor's schedule. Its recipients
+    hear of a breach (the pipeline's alert log line) and of a run that fails (Vertex's pipeline state log);
+    a failure does not reach the alert topic, whose messages start retraining and rollback."""
     assert ctx.platform is not None and served.log_table is not None
     options = {
         "monitor": json.dumps(monitor.model_dump(exclude={"actions"}), sort_keys=True),
@@ -268,28 +311,31 @@ def _custom(ctx: Gcp, component: SpecComponent, monitor: Monitor, served: Served
         "hours": str(interval_hours(monitor.schedule) or 24),
     }
     task = Task.system("monitor", "monitor", options)
-    spec_json = system_pipeline(ctx, f"{monitor.name}-monitor", f"mlstack monitor {monitor.name}", task)
+    run = f"{monitor.name}-monitor"
+    spec_json = system_pipeline(ctx, run, f"mlstack monitor {monitor.name}", task)
     schedule(ctx, component, monitor.name, monitor.schedule, spec_json, "monitors")
     channels = _alert_channels(ctx, component, monitor, with_email=True)
-    if channels:
-        gcp.monitoring.AlertPolicy(
-            f"{monitor.name}-alert",
-            display_name=ctx.name(monitor.name, "alert", max_length=100),
-            project=ctx.project,
-            combiner="OR",
-            conditions=[
-                {
-                    "display_name": f"{monitor.name} crossed its threshold",
-                    "condition_matched_log": {
-                        "filter": f'jsonPayload.event="{ALERT_LOG}" AND jsonPayload.monitor="{monitor.name}"'
-                    },
-                }
-            ],
-            alert_strategy={"notification_rate_limit": {"period": "300s"}},
-            notification_channels=channels,
-            user_labels=ctx.labels,
-            opts=ctx.opts(component),
-        )
+    if not channels:
+        return
+    _log_alert(
+        ctx,
+        component,
+        f"{monitor.name}-alert",
+        f"{monitor.name} crossed its threshold",
+        f'jsonPayload.event="{ALERT_LOG}" AND jsonPayload.monitor="{monitor.name}"',
+        channels,
+    )
+    _log_alert(
+        ctx,
+        component,
+        f"{monitor.name}-failed",
+        f"a run of monitor {monitor.name} failed",
+        failed_run_filter(ctx, system_pipeline_name(ctx, run)),
+        channels,
+        f"mlstack: a scheduled run of monitor `{monitor.name}` (Vertex pipeline "
+        f"`{system_pipeline_name(ctx, run)}`) failed, so it measured nothing this time. The failed pipeline job's "
+        "error is in the Vertex AI Pipelines console and the log entry of this incident.",
+    )
 
 
 def build_monitors(ctx: Gcp, served: dict[str, Served]) -> None:
