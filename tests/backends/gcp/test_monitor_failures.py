@@ -89,6 +89,38 @@ def test_vertex_tells_a_native_monitors_recipients_of_a_failed_run(fraud):
     assert "feature-drift-failed" not in fraud.names(POLICY)  # no second notice of the same failure
 
 
+def _monitoring_job_entry(project: str, log: str, job_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A Model Monitoring log entry, shaped as Vertex's model monitoring docs show them."""
+    return {
+        "logName": f"projects/{project}/logs/aiplatform.googleapis.com%2F{log}",
+        "resource": {
+            "type": "aiplatform.googleapis.com/ModelDeploymentMonitoringJob",
+            "labels": {"model_deployment_monitoring_job": job_id, "location": "us-central1"},
+        },
+        "jsonPayload": payload,
+    }
+
+
+def test_a_native_monitors_topic_hears_of_anomalies_and_not_of_failed_runs(fraud):
+    """The topic starts retraining: the sink feeding it passes the job's anomaly entries and not the entry
+    of a failed monitoring run (log `model_monitoring`), nor another job's anomalies."""
+    log_filter = fraud.inputs("gcp:logging/projectSink:ProjectSink", "feature-drift-anomalies")["filter"]
+    (job_id,) = re.findall(r'model_deployment_monitoring_job="(\d+)"', log_filter)
+    project = "fraud-platform-prod"
+    anomaly = {
+        "@type": "type.googleapis.com/google.cloud.aiplatform.logging.ModelMonitoringAnomaliesLogEntry",
+        "anomalyObjective": "RAW_FEATURE_SKEW",
+        "totalAnomaliesCount": 1,
+    }
+    failed = {
+        "@type": "type.googleapis.com/google.cloud.aiplatform.logging.ModelMonitoringPipelineLogEntry",
+        "statusCode": {"code": 13, "message": "Scheduled model monitoring pipeline failed"},
+    }
+    assert _matches(log_filter, _monitoring_job_entry(project, "model_monitoring_anomaly", job_id, anomaly))
+    assert not _matches(log_filter, _monitoring_job_entry(project, "model_monitoring", job_id, failed))
+    assert not _matches(log_filter, _monitoring_job_entry(project, "model_monitoring_anomaly", "42", anomaly))
+
+
 WEBHOOK_AND_EMAIL = """\
   - name: errors
     kind: data_quality
