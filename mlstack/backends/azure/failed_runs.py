@@ -63,7 +63,9 @@ def alert_failed_runs(ctx: Azure, monitors: list[BuiltMonitor]) -> None:
         location=ALERTS_LOCATION,
         description=description(ctx.workspace, [built.monitor.name for built in monitors]),
         severity=2,
-        enabled=True,
+        # a developer's copy (its own workspace, monitors paused) would tell the monitors' recipients of
+        # every job the developer runs there and that fails
+        enabled=not ctx.resolved.development,
         scopes=[ctx.platform.workspace_id],
         evaluation_frequency=FAILED_RUNS_WINDOW,
         window_size=FAILED_RUNS_WINDOW,
