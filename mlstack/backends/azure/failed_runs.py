@@ -11,6 +11,7 @@ from __future__ import annotations
 from pulumi_azure_native import monitor as mon
 
 from mlstack.backends.azure.context import Azure
+from mlstack.backends.azure.endpoints import above
 from mlstack.backends.azure.monitors import BuiltMonitor, alert_emails, webhooks
 from mlstack.targets.azure import (
     ALERTS_LOCATION,
@@ -70,20 +71,7 @@ def alert_failed_runs(ctx: Azure, monitors: list[BuiltMonitor]) -> None:
         evaluation_frequency=FAILED_RUNS_WINDOW,
         window_size=FAILED_RUNS_WINDOW,
         auto_mitigate=True,
-        criteria=mon.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
-            odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
-            all_of=[
-                mon.MetricCriteriaArgs(
-                    criterion_type="StaticThresholdCriterion",
-                    name="failed-runs",
-                    metric_name=FAILED_RUNS_METRIC,
-                    metric_namespace=WORKSPACE_METRICS,
-                    operator="GreaterThan",
-                    threshold=0,
-                    time_aggregation="Total",
-                )
-            ],
-        ),
+        criteria=above("failed-runs", WORKSPACE_METRICS, FAILED_RUNS_METRIC, 0, "Total"),  # one failed run
         actions=[mon.MetricAlertActionArgs(action_group_id=group.id)],
         tags=ctx.tags,
         opts=opts,

@@ -273,12 +273,19 @@ def _publisher(
     )
 
 
+def log_filter(ctx: Gcp, log: str, *fields: tuple[str, str]) -> str:
+    """A Cloud Logging filter: the entries of log `log` (its URL-encoded id) in this project whose fields have
+    these values."""
+    return " AND ".join([f'logName="projects/{ctx.project}/logs/{log}"', *(f'{k}="{v}"' for k, v in fields)])
+
+
 def anomaly_filter(ctx: Gcp, job: str) -> str:
     """The anomaly log entries of the monitoring job named `job` (projects/.../modelDeploymentMonitoringJobs/ID)."""
-    return (
-        f'logName="projects/{ctx.project}/logs/{ANOMALY_LOG}" '
-        f'AND resource.type="{MONITORING_JOB_RESOURCE}" '
-        f'AND resource.labels.model_deployment_monitoring_job="{job.rsplit("/", 1)[-1]}"'
+    return log_filter(
+        ctx,
+        ANOMALY_LOG,
+        ("resource.type", MONITORING_JOB_RESOURCE),
+        ("resource.labels.model_deployment_monitoring_job", job.rsplit("/", 1)[-1]),
     )
 
 
@@ -325,11 +332,12 @@ def _log_alert(
 
 def failed_run_filter(ctx: Gcp, pipeline: str) -> str:
     """The log entry Vertex writes when a run of the pipeline named `pipeline` fails (targets/gcp.py)."""
-    return (
-        f'logName="projects/{ctx.project}/logs/{PIPELINE_EVENTS_LOG}" '
-        f'AND resource.type="{PIPELINE_JOB_RESOURCE}" '
-        f'AND labels.pipeline_name="{pipeline}" '
-        f'AND jsonPayload.state="{PIPELINE_FAILED}"'
+    return log_filter(
+        ctx,
+        PIPELINE_EVENTS_LOG,
+        ("resource.type", PIPELINE_JOB_RESOURCE),
+        ("labels.pipeline_name", pipeline),
+        ("jsonPayload.state", PIPELINE_FAILED),
     )
 
 
