@@ -297,7 +297,7 @@ def _anomalies_to_topic(
         f"{monitor.name}-anomalies",
         name=ctx.name(monitor.name, "anomalies", max_length=100),
         project=ctx.project,
-        destination=topic.name.apply(lambda topic: f"pubsub.googleapis.com/projects/{ctx.project}/topics/{topic}"),
+        destination=topic.name.apply(lambda name: f"pubsub.googleapis.com/projects/{ctx.project}/topics/{name}"),
         filter=job.name.apply(lambda job_name: anomaly_filter(ctx, job_name)),
         description=f"mlstack: drift anomalies of monitor {monitor.name} to its alert topic",
         unique_writer_identity=True,
@@ -311,17 +311,17 @@ def _log_alert(
     component: SpecComponent,
     name: str,
     condition: str,
-    log_filter: str,
+    matching: str,
     channels: list[pulumi.Output[str]],
     documentation: str | None = None,
 ) -> None:
-    """An alert policy that notifies `channels` when a log entry matches `log_filter`."""
+    """An alert policy that notifies `channels` when a log entry matches the filter `matching`."""
     gcp.monitoring.AlertPolicy(
         name,
         display_name=ctx.name(name, max_length=100),
         project=ctx.project,
         combiner="OR",
-        conditions=[{"display_name": condition, "condition_matched_log": {"filter": log_filter}}],
+        conditions=[{"display_name": condition, "condition_matched_log": {"filter": matching}}],
         alert_strategy={"notification_rate_limit": {"period": LOG_ALERT_RATE_LIMIT}},  # required by a log match
         notification_channels=channels,
         documentation={"content": documentation, "mime_type": "text/markdown"} if documentation else None,
