@@ -23,6 +23,17 @@ SUBNET_EXAMPLE = "/subscriptions/<id>/resourceGroups/rg-net/providers/Microsoft.
 SMALL_SERVING_SKUS = ("Standard_DS1_v2", "Standard_F2s_v2")
 LOG_ALERT_FREQUENCY = "PT1M"
 LOG_ALERT_SETTLE_SECONDS = 240  # AZURE.rollback_log_settle_seconds
+# A monitoring run that fails: Azure Monitor counts the workspace's failed runs (any job: monitoring,
+# training, batch) in the platform metric "Failed Runs" (namespace Microsoft.MachineLearningServices/workspaces,
+# aggregation Total, dimensions Scenario, RunType, PublishedPipelineId, ComputeType, PipelineStepType,
+# ExperimentName; learn.microsoft.com azure-monitor/reference/supported-metrics/
+# microsoft-machinelearningservices-workspaces-metrics). None of them names the schedule a run came from (the
+# experiment a monitoring schedule's runs go to is not documented), so the alert covers the whole workspace.
+# Metric alert rules and action groups are global resources.
+WORKSPACE_METRICS = "Microsoft.MachineLearningServices/workspaces"
+FAILED_RUNS_METRIC = "Failed Runs"
+FAILED_RUNS_WINDOW = "PT5M"  # evaluated every five minutes over the last five
+ALERTS_LOCATION = "global"
 
 AZURE = TargetProfile(
     batch_step="a command step invoking the Azure ML batch endpoint in the pipeline job",

@@ -114,11 +114,29 @@ APPROVED, REJECTED = "approved", "rejected"
 STAGE_LABEL = "mlstack-stage"
 
 
-# --- alerts: who publishes Model Monitoring's notifications ---
+# --- alerts: Model Monitoring's anomalies, and its failed runs ---
 
-# Cloud Monitoring delivers to a Pub/Sub notification channel as its notification service agent, by the
-# project's number (https://cloud.google.com/monitoring/support/notification-options#pubsub).
-NOTIFICATION_AGENT = "service-{number}@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
+# Model Monitoring notifies its notification channels of an anomaly and also "each time a scheduled monitoring
+# pipeline run fails" (Vertex docs, model monitoring "Configure alerts"), so a Pub/Sub channel to the alert topic
+# would start retraining or rollback on a failed run. The topic hears of anomalies only: with the job's
+# ModelMonitoringAlertConfig.enable_logging, each is a log entry `model_monitoring_anomaly` on the job's
+# monitored resource (label model_deployment_monitoring_job: the job's id), which a Logging sink publishes.
+ANOMALY_LOG = "aiplatform.googleapis.com%2Fmodel_monitoring_anomaly"
+MONITORING_JOB_RESOURCE = "aiplatform.googleapis.com/ModelDeploymentMonitoringJob"
+
+
+# --- alerts: a monitoring pipeline run that fails ---
+
+# Vertex AI Pipelines logs a pipeline job's state changes to `pipeline_job_events` on the job's monitored
+# resource, labelled with the pipeline's name (pipelineInfo.name) (Cloud Logging platform logs: log
+# aiplatform.googleapis.com/pipeline_job_events, resource aiplatform.googleapis.com/PipelineJob, payload
+# PipelineJobLogEntry, label pipeline_name; https://cloud.google.com/vertex-ai/docs/pipelines/logging). A run
+# that fails ends in PipelineState PIPELINE_STATE_FAILED. The log ID goes URL-encoded into a logName.
+PIPELINE_EVENTS_LOG = "aiplatform.googleapis.com%2Fpipeline_job_events"
+PIPELINE_JOB_RESOURCE = "aiplatform.googleapis.com/PipelineJob"
+PIPELINE_FAILED = "PIPELINE_STATE_FAILED"
+# A log-match alert policy needs a notification rate limit; one notice per five minutes per policy.
+LOG_ALERT_RATE_LIMIT = "300s"
 
 
 # --- serving images: Vertex's prebuilt prediction containers ---

@@ -108,8 +108,13 @@ def test_azure_deploys_a_per_user_workspace_with_disabled_schedules():
     Workspace(name=name)  # azure-ai-ml's entity takes it
     schedules = by_type(resources, ":Schedule")
     assert schedules and all(r.inputs["properties"]["isEnabled"] is False for r in schedules)
+    # the workspace-wide failed-run alert would report every job the developer runs and that fails
+    (failed_runs,) = [r for r in by_type(resources, "monitor:MetricAlert") if r.name == "monitor-runs-failed"]
+    assert failed_runs.inputs["enabled"] is False
     prod = plan(fraud("azure", "prod"))
     assert all(r.inputs["properties"]["isEnabled"] is True for r in by_type(prod, ":Schedule"))
+    failed_runs = [r for r in by_type(prod, "monitor:MetricAlert") if r.name == "monitor-runs-failed"]
+    assert [r.inputs["enabled"] for r in failed_runs] == [True]
 
 
 def test_azure_refuses_a_development_copy_in_a_shared_workspace():

@@ -18,6 +18,7 @@ def build(resolved: Resolved) -> None:
     from mlstack.backends.azure.endpoints import build_endpoint
     from mlstack.backends.azure.environments import Environments
     from mlstack.backends.azure.events import wire
+    from mlstack.backends.azure.failed_runs import alert_failed_runs
     from mlstack.backends.azure.features import build_feature_store, grant_consumers
     from mlstack.backends.azure.monitors import build_monitor
     from mlstack.backends.azure.pipelines import build_pipeline
@@ -44,4 +45,5 @@ def build(resolved: Resolved) -> None:
     }
     monitors = [build_monitor(ctx, m, deployments.get(m.endpoint or "", {})) for m in resolved.spec.monitors]
     wire(ctx, monitors, pipelines)
+    alert_failed_runs(ctx, monitors)
     platform.component.done({"workspace": platform.workspace_name})

@@ -249,6 +249,26 @@ def rollback_rule_ids(ctx: Azure, spec: Endpoint, variant: str) -> list[str]:
     return [f"{group}/providers/Microsoft.Insights/{RULE_TYPES[k]}/{ctx.name(label, k, max_length=128)}" for k in kinds]
 
 
+def above(
+    name: str, namespace: str, metric: str, threshold: float, aggregation: str
+) -> azure_native.monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs:
+    """A metric alert's condition: one resource's `metric`, aggregated over the window, above `threshold`."""
+    return azure_native.monitor.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
+        odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
+        all_of=[
+            azure_native.monitor.MetricCriteriaArgs(
+                criterion_type="StaticThresholdCriterion",
+                name=name,
+                metric_name=metric,
+                metric_namespace=namespace,
+                operator="GreaterThan",
+                threshold=threshold,
+                time_aggregation=aggregation,
+            )
+        ],
+    )
+
+
 def _rollback_alerts(
     ctx: Azure, component: SpecComponent, spec: Endpoint, endpoint: ml.OnlineEndpoint, deployments: list[Deployment]
 ) -> list[pulumi.Output[str]]:
@@ -285,19 +305,8 @@ def _rollback_alerts(
                 evaluation_frequency="PT1M",
                 window_size=window,
                 auto_mitigate=True,
-                criteria=mon.MetricAlertSingleResourceMultipleMetricCriteriaArgs(
-                    odata_type="Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria",
-                    all_of=[
-                        mon.MetricCriteriaArgs(
-                            criterion_type="StaticThresholdCriterion",
-                            name="p99-latency",
-                            metric_name="RequestLatency_P99",
-                            metric_namespace=DEPLOYMENTS_NAMESPACE,
-                            operator="GreaterThan",
-                            threshold=rollback.max_p99_latency_ms,
-                            time_aggregation="Average",
-                        )
-                    ],
+                criteria=above(
+                    "p99-latency", DEPLOYMENTS_NAMESPACE, "RequestLatency_P99", rollback.max_p99_latency_ms, "Average"
                 ),
                 tags=ctx.tags,
                 opts=component.child(),

@@ -8,10 +8,12 @@ where it does not, and alert actions wired through Pub/Sub.
 - prediction_drift (Model Monitoring v1 watches input features only), data_quality and model_quality
   (GCP profile `custom_metrics`): a Vertex schedule on the monitor's cron running runtime `monitor` over
   the endpoint's request-response log table, with the same statistics code as the other targets.
-- Actions. Each monitor has an alert topic. The monitoring job publishes to it through a Cloud
-  Monitoring notification channel of type pubsub; the monitoring pipeline publishes itself.
-  `alert` e-mails go to the job's e-mail alerts (native) or to a log-match alert policy on the
-  pipeline's alert log line (custom); webhooks become notification channels. `retrain` and `rollback`
+- Actions. Each monitor has an alert topic, which hears of anomalies only: the monitoring job's anomaly
+  log entries reach it through a Logging sink (a notification channel would also carry Vertex's notice of
+  a failed run); the monitoring pipeline publishes itself. `alert` e-mails go to the job's e-mail alerts
+  (native) or to a log-match alert policy on the pipeline's alert log line (custom); webhooks become
+  notification channels. A run that fails reaches the recipients, not the topic: Vertex notifies the job's
+  e-mails and channels itself; a failed monitoring pipeline matches a second log-match policy. `retrain` and `rollback`
   are Eventarc triggers on the topic starting a Cloud Workflow (templates/vertex/*.yaml.j2): retrain
   submits the pipeline's stored spec as a pipeline job; rollback sends the endpoint's traffic to its
   oldest deployed model, which is only possible while a rollout still keeps it."""
@@ -38,12 +40,20 @@ from mlstack.backends.gcp.checks import (
 from mlstack.backends.gcp.context import Gcp
 from mlstack.backends.gcp.endpoints import Served
 from mlstack.backends.gcp.kfp import TEMPLATES, Task
-from mlstack.backends.gcp.pipelines import schedule, system_pipeline
+from mlstack.backends.gcp.pipelines import schedule, system_pipeline, system_pipeline_name
 from mlstack.backends.gcp.providers import MonitoringJob
 from mlstack.errors import MlstackError
 from mlstack.resolve import threshold_of
 from mlstack.spec.models import Monitor
-from mlstack.targets.gcp import GCS_FORMATS, NOTIFICATION_AGENT
+from mlstack.targets.gcp import (
+    ANOMALY_LOG,
+    GCS_FORMATS,
+    LOG_ALERT_RATE_LIMIT,
+    MONITORING_JOB_RESOURCE,
+    PIPELINE_EVENTS_LOG,
+    PIPELINE_FAILED,
+    PIPELINE_JOB_RESOURCE,
+)
 from mlstack.targets.schedules import interval_hours
 
 ALERT_LOG = "mlstack-monitor-alert"
@@ -75,7 +85,9 @@ def _thresholds(ctx: Gcp, monitor: Monitor) -> dict[str, float]:
     return {feature: threshold for feature in monitor.features}
 
 
-def _monitoring_job(ctx: Gcp, served: Served, monitors: list[Monitor], channels: list[pulumi.Output[str]]) -> None:
+def _monitoring_job(
+    ctx: Gcp, served: Served, monitors: list[Monitor], channels: list[pulumi.Output[str]]
+) -> MonitoringJob:
     assert ctx.platform is not None
     name = served.plan.endpoint.name
     if problem := baselines_problem(name, monitors):
@@ -125,7 +137,7 @@ def _monitoring_job(ctx: Gcp, served: Served, monitors: list[Monitor], channels:
         )
         props["analysis_instance_schema_uri"] = ctx.platform.gcs(*path.split("/"))
         depends.append(stored)
-    MonitoringJob(f"{name}-monitoring", props, ctx.opts(served.component, depends_on=depends))
+    return MonitoringJob(f"{name}-monitoring", props, ctx.opts(served.component, depends_on=depends))
 
 
 def _channel(ctx: Gcp, component: SpecComponent, name: str, kind: str, labels: dict[str, Any]) -> pulumi.Output[str]:
@@ -237,8 +249,8 @@ def topic_name(ctx: Gcp, monitor: Monitor) -> str:
     return ctx.name(monitor.name, "alerts", max_length=255)
 
 
-def _topic(ctx: Gcp, component: SpecComponent, monitor: Monitor, publisher: pulumi.Input[str]) -> gcp.pubsub.Topic:
-    topic = gcp.pubsub.Topic(
+def _topic(ctx: Gcp, component: SpecComponent, monitor: Monitor) -> gcp.pubsub.Topic:
+    return gcp.pubsub.Topic(
         f"{monitor.name}-alerts",
         name=topic_name(ctx, monitor),
         project=ctx.project,
@@ -246,19 +258,93 @@ def _topic(ctx: Gcp, component: SpecComponent, monitor: Monitor, publisher: pulu
         labels=ctx.labels,
         opts=ctx.opts(component, depends_on=ctx.platform.key_grants if ctx.platform else []),
     )
+
+
+def _publisher(
+    ctx: Gcp, component: SpecComponent, monitor: Monitor, topic: gcp.pubsub.Topic, member: pulumi.Input[str]
+) -> None:
     gcp.pubsub.TopicIAMMember(
         f"{monitor.name}-alerts-publisher",
         topic=topic.name,
         project=ctx.project,
         role="roles/pubsub.publisher",
-        member=publisher,
+        member=member,
         opts=ctx.opts(component),
     )
-    return topic
+
+
+def log_filter(ctx: Gcp, log: str, *fields: tuple[str, str]) -> str:
+    """A Cloud Logging filter: the entries of log `log` (its URL-encoded id) in this project whose fields have
+    these values."""
+    return " AND ".join([f'logName="projects/{ctx.project}/logs/{log}"', *(f'{k}="{v}"' for k, v in fields)])
+
+
+def anomaly_filter(ctx: Gcp, job: str) -> str:
+    """The anomaly log entries of the monitoring job named `job` (projects/.../modelDeploymentMonitoringJobs/ID)."""
+    return log_filter(
+        ctx,
+        ANOMALY_LOG,
+        ("resource.type", MONITORING_JOB_RESOURCE),
+        ("resource.labels.model_deployment_monitoring_job", job.rsplit("/", 1)[-1]),
+    )
+
+
+def _anomalies_to_topic(
+    ctx: Gcp, component: SpecComponent, monitor: Monitor, topic: gcp.pubsub.Topic, job: MonitoringJob
+) -> None:
+    """The job's anomalies (not its failed runs) published to the monitor's alert topic."""
+    sink = gcp.logging.ProjectSink(
+        f"{monitor.name}-anomalies",
+        name=ctx.name(monitor.name, "anomalies", max_length=100),
+        project=ctx.project,
+        destination=topic.name.apply(lambda name: f"pubsub.googleapis.com/projects/{ctx.project}/topics/{name}"),
+        filter=job.name.apply(lambda job_name: anomaly_filter(ctx, job_name)),
+        description=f"mlstack: drift anomalies of monitor {monitor.name} to its alert topic",
+        unique_writer_identity=True,
+        opts=ctx.opts(component),
+    )
+    _publisher(ctx, component, monitor, topic, sink.writer_identity)
+
+
+def _log_alert(
+    ctx: Gcp,
+    component: SpecComponent,
+    name: str,
+    condition: str,
+    matching: str,
+    channels: list[pulumi.Output[str]],
+    documentation: str | None = None,
+) -> None:
+    """An alert policy that notifies `channels` when a log entry matches the filter `matching`."""
+    gcp.monitoring.AlertPolicy(
+        name,
+        display_name=ctx.name(name, max_length=100),
+        project=ctx.project,
+        combiner="OR",
+        conditions=[{"display_name": condition, "condition_matched_log": {"filter": matching}}],
+        alert_strategy={"notification_rate_limit": {"period": LOG_ALERT_RATE_LIMIT}},  # required by a log match
+        notification_channels=channels,
+        documentation={"content": documentation, "mime_type": "text/markdown"} if documentation else None,
+        user_labels=ctx.labels,
+        opts=ctx.opts(component),
+    )
+
+
+def failed_run_filter(ctx: Gcp, pipeline: str) -> str:
+    """The log entry Vertex writes when a run of the pipeline named `pipeline` fails (targets/gcp.py)."""
+    return log_filter(
+        ctx,
+        PIPELINE_EVENTS_LOG,
+        ("resource.type", PIPELINE_JOB_RESOURCE),
+        ("labels.pipeline_name", pipeline),
+        ("jsonPayload.state", PIPELINE_FAILED),
+    )
 
 
 def _custom(ctx: Gcp, component: SpecComponent, monitor: Monitor, served: Served) -> None:
-    """A monitor Vertex cannot run: an mlstack monitoring pipeline on the monitor's schedule."""
+    """A monitor Vertex cannot run: an mlstack monitoring pipeline on the monitor's schedule. Its recipients
+    hear of a breach (the pipeline's alert log line) and of a run that fails (Vertex's pipeline state log);
+    a failure does not reach the alert topic, whose messages start retraining and rollback."""
     assert ctx.platform is not None and served.log_table is not None
     options = {
         "monitor": json.dumps(monitor.model_dump(exclude={"actions"}), sort_keys=True),
@@ -268,53 +354,50 @@ def _custom(ctx: Gcp, component: SpecComponent, monitor: Monitor, served: Served
         "hours": str(interval_hours(monitor.schedule) or 24),
     }
     task = Task.system("monitor", "monitor", options)
-    spec_json = system_pipeline(ctx, f"{monitor.name}-monitor", f"mlstack monitor {monitor.name}", task)
+    run = f"{monitor.name}-monitor"
+    spec_json = system_pipeline(ctx, run, f"mlstack monitor {monitor.name}", task)
     schedule(ctx, component, monitor.name, monitor.schedule, spec_json, "monitors")
     channels = _alert_channels(ctx, component, monitor, with_email=True)
-    if channels:
-        gcp.monitoring.AlertPolicy(
-            f"{monitor.name}-alert",
-            display_name=ctx.name(monitor.name, "alert", max_length=100),
-            project=ctx.project,
-            combiner="OR",
-            conditions=[
-                {
-                    "display_name": f"{monitor.name} crossed its threshold",
-                    "condition_matched_log": {
-                        "filter": f'jsonPayload.event="{ALERT_LOG}" AND jsonPayload.monitor="{monitor.name}"'
-                    },
-                }
-            ],
-            alert_strategy={"notification_rate_limit": {"period": "300s"}},
-            notification_channels=channels,
-            user_labels=ctx.labels,
-            opts=ctx.opts(component),
-        )
+    if not channels:
+        return
+    _log_alert(
+        ctx,
+        component,
+        f"{monitor.name}-alert",
+        f"{monitor.name} crossed its threshold",
+        f'jsonPayload.event="{ALERT_LOG}" AND jsonPayload.monitor="{monitor.name}"',
+        channels,
+    )
+    _log_alert(
+        ctx,
+        component,
+        f"{monitor.name}-failed",
+        f"a run of monitor {monitor.name} failed",
+        failed_run_filter(ctx, system_pipeline_name(ctx, run)),
+        channels,
+        f"mlstack: a scheduled run of monitor `{monitor.name}` (Vertex pipeline "
+        f"`{system_pipeline_name(ctx, run)}`) failed, so it measured nothing this time. The failed pipeline job's "
+        "error is in the Vertex AI Pipelines console and the log entry of this incident.",
+    )
 
 
 def build_monitors(ctx: Gcp, served: dict[str, Served]) -> None:
     assert ctx.platform is not None
-    project = gcp.organizations.get_project_output(
-        project_id=ctx.project, opts=pulumi.InvokeOptions(provider=ctx.provider)
-    )
-    notifier = project.number.apply(lambda number: f"serviceAccount:{NOTIFICATION_AGENT.format(number=number)}")
-    native_by_endpoint: dict[str, list[Monitor]] = defaultdict(list)
+    native_by_endpoint: dict[str, list[tuple[Monitor, SpecComponent, gcp.pubsub.Topic]]] = defaultdict(list)
     channels_by_endpoint: dict[str, list[pulumi.Output[str]]] = defaultdict(list)
     for monitor in ctx.resolved.spec.monitors:
         component = SpecComponent("monitor", monitor.name)
         endpoint = served[monitor.endpoint]
-        is_native = native(monitor)
-        publisher = notifier if is_native else ctx.platform.accounts.member("monitors")
-        topic = _topic(ctx, component, monitor, publisher)
-        if is_native:
-            native_by_endpoint[monitor.endpoint].append(monitor)
-            channels_by_endpoint[monitor.endpoint] += [
-                _channel(ctx, component, f"{monitor.name}-topic", "pubsub", {"topic": topic.id}),
-                *_alert_channels(ctx, component, monitor, with_email=False),
-            ]
+        topic = _topic(ctx, component, monitor)
+        if native(monitor):
+            native_by_endpoint[monitor.endpoint].append((monitor, component, topic))
+            channels_by_endpoint[monitor.endpoint] += _alert_channels(ctx, component, monitor, with_email=False)
         else:
+            _publisher(ctx, component, monitor, topic, ctx.platform.accounts.member("monitors"))
             _custom(ctx, component, monitor, endpoint)
         _actions(ctx, component, monitor, endpoint, topic)
         component.done({"topic": topic.id})
-    for endpoint, monitors in native_by_endpoint.items():
-        _monitoring_job(ctx, served[endpoint], monitors, channels_by_endpoint[endpoint])
+    for endpoint, natives in native_by_endpoint.items():
+        job = _monitoring_job(ctx, served[endpoint], [m for m, _, _ in natives], channels_by_endpoint[endpoint])
+        for monitor, component, topic in natives:
+            _anomalies_to_topic(ctx, component, monitor, topic, job)

@@ -221,10 +221,20 @@ def schedule(
     )
 
 
+def system_pipeline_name(ctx: Gcp, name: str) -> str:
+    """The pipeline's name (pipelineInfo.name), which labels its runs' state-change log entries."""
+    return ctx.name(name)
+
+
 def system_pipeline(ctx: Gcp, name: str, description: str, task: Task) -> str:
     assert ctx.platform is not None
     return kfp.render(
-        ctx.name(name), description, ctx.platform.gcs("pipelines", name), {}, [task], ctx.platform.runtime_image()
+        system_pipeline_name(ctx, name),
+        description,
+        ctx.platform.gcs("pipelines", name),
+        {},
+        [task],
+        ctx.platform.runtime_image(),
     )
 
 

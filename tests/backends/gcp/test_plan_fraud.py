@@ -226,11 +226,17 @@ def test_drift_monitor_is_the_endpoint_monitoring_job(fraud):
     assert job["interval_hours"] == 1 and job["sample_rate"] == 0.2
     assert job["training_dataset"] == {"format": "csv", "gcs": "gs://fraud-platform-data/baselines/training.csv"}
     assert job["emails"] == ["fraud-oncall@example.com"]
-    channel = fraud.inputs("gcp:monitoring/notificationChannel:NotificationChannel", "feature-drift-topic")
-    assert channel["type"] == "pubsub"
-    # the channel publishes as Cloud Monitoring's notification agent, named by the project's number (audit G8)
-    publisher = fraud.inputs("gcp:pubsub/topicIAMMember:TopicIAMMember", "feature-drift-alerts-publisher")["member"]
-    assert publisher == "serviceAccount:service-123456789012@gcp-sa-monitoring-notification.iam.gserviceaccount.com"
+    # no Pub/Sub channel to the alert topic: Vertex would send it its notice of a failed run too, and the topic
+    # starts retraining (audit X4); the job's anomaly log entries reach the topic through a Logging sink
+    assert job["notification_channels"] == []
+    sink = fraud.inputs("gcp:logging/projectSink:ProjectSink", "feature-drift-anomalies")
+    topic = fraud.inputs("gcp:pubsub/topic:Topic", "feature-drift-alerts")["name"]
+    assert sink["destination"] == f"pubsub.googleapis.com/projects/fraud-platform-prod/topics/{topic}"
+    assert sink["uniqueWriterIdentity"] is True
+    # the sink's own writer identity (what Logging reports for it) may publish to that topic only (audit G8)
+    publisher = fraud.inputs("gcp:pubsub/topicIAMMember:TopicIAMMember", "feature-drift-alerts-publisher")
+    assert publisher["member"] == "serviceAccount:service-123456789012@gcp-sa-logging.iam.gserviceaccount.com"
+    assert (publisher["topic"], publisher["role"]) == (topic, "roles/pubsub.publisher")
 
 
 def test_array_instances_get_an_instance_schema_naming_the_features_in_order(fraud):

@@ -38,5 +38,7 @@ class Deployment(Resource, module="vertex", name="Deployment"):
 class MonitoringJob(Resource, module="vertex", name="ModelDeploymentMonitoringJob"):
     """The endpoint's model deployment monitoring job (output: name)."""
 
+    name: pulumi.Output[str]
+
     def __init__(self, name: str, props: dict[str, Any], opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(MonitoringJobProvider(), name, {**props, "name": None}, opts)
