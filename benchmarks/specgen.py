@@ -83,7 +83,8 @@ def platform(n: int, target: str) -> dict[str, Any]:
             "cloud": target,
             "region": {"aws": "us-east-1", "gcp": "us-central1", "azure": "eastus", "local": None}[target],
             "aws": {"account_id": "123456789012"},
-            "gcp": {"project": "bench-project"},
+            # private endpoints are reached through forwarding rules in this network
+            "gcp": {"project": "bench-project", "network": "bench-vpc", "subnet": "ml-private-endpoints"},
             "azure": {
                 "subscription_id": "00000000-1111-2222-3333-444444444444",
                 "resource_group": "rg-bench",
