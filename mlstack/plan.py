@@ -12,14 +12,12 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 from mlstack.resolve import Resolved
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -80,65 +78,14 @@ def redact(value: Any) -> Any:
 
 def _run(resolved: Resolved) -> list[PlannedResource]:
     import pulumi
-    from pulumi.runtime import mocks, rpc, settings, stack
-    from pulumi.runtime.proto import resource_pb2
-    from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+    from pulumi.runtime import settings, stack
+    from pulumi.runtime.sync_await import _sync_await
 
-    from mlstack.backends import build, mock_call, mock_outputs
+    from mlstack.backends import build
+    from mlstack.plan_monitor import PlanMonitor, Record, Recorder
 
-    # Outputs a cloud would compute, made up deterministically by the target's backend so that references
-    # between resources (ARNs, ids) show in the plan as readable values instead of unknowns.
-    region = resolved.region or "local"
-    cloud = resolved.cloud
-    records: list[tuple[str, str, str, dict[str, Any], bool, dict[str, Any]]] = []
-
-    class Recorder(pulumi.runtime.Mocks):
-        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
-            inputs = dict(args.inputs)
-            return f"{args.name}-id", mock_outputs(cloud, args.typ, inputs.get("name") or args.name, inputs, region)
-
-        def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-            answer = mock_call(cloud, args.token, region)
-            if answer is not None:
-                return answer
-            return dict(args.args)
-
-    class Monitor(mocks.MockMonitor):
-        """Pulumi's mock monitor, recording what each resource asks for. Its registration is the
-        parent's, step for step, except that the mock's answer is serialised without an event loop."""
-
-        def RegisterResource(self, request: Any) -> Any:
-            if request.type == "pulumi:pulumi:Stack":
-                return super().RegisterResource(request)
-            urn = self.make_urn(request.parent, request.type, request.name)
-            _ensure_event_loop()  # deserialising resource references makes outputs, which want one
-            inputs = rpc.deserialize_properties(request.object)
-            args = pulumi.runtime.MockResourceArgs(
-                typ=request.type,
-                name=request.name,
-                inputs=inputs,
-                provider=request.provider,
-                resource_id=request.importId,
-                custom=request.custom or False,
-                transforms=mocks._resolve_callbacks(request.transforms),
-            )
-            id_, state = self.mocks.new_resource(args)
-            self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, id_, state)
-            options = {
-                k: v
-                for k, v in (
-                    ("deleteBeforeReplace", request.deleteBeforeReplace),
-                    ("replaceOnChanges", sorted(request.replaceOnChanges)),
-                    ("protect", request.protect),
-                    ("ignoreChanges", sorted(request.ignoreChanges)),
-                )
-                if v
-            }
-            records.append((request.type, request.name, request.parent, inputs, request.custom, options))
-            state_proto = _without_loop(lambda: rpc.serialize_properties(state, {}))
-            return resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=state_proto)
-
-    recorder = Recorder()
+    records: list[Record] = []
+    recorder = Recorder(resolved.cloud, resolved.region or "local")
     settings.ROOT.set(None)
     # Pulumi's runtime awaits on the thread's current loop; after an asyncio.run() in this process (a
     # server, a test) there is none, and Pulumi would fail with "There is no current event loop".
@@ -151,7 +98,7 @@ def _run(resolved: Resolved) -> list[PlannedResource]:
     settings.SETTINGS.rpc_manager.clear()
     settings.SETTINGS.outputs.clear()
     pulumi.runtime.set_mocks(
-        recorder, project="mlstack", stack=resolved.environment or "plan", preview=False, monitor=Monitor(recorder)
+        recorder, project="mlstack", stack=resolved.environment or "plan", preview=False, monitor=PlanMonitor(recorder, records)
     )
     with _no_stack_traces():
         _sync_await(stack.run_pulumi_func(lambda: _build_without_aliases(resolved, build)))
@@ -166,22 +113,6 @@ def _run(resolved: Resolved) -> list[PlannedResource]:
             parent_key = by_urn.get(parent.split("::", 2)[-1]) or _parent_from_urn(parent)
         planned.append(PlannedResource(typ, name, parent_key, _plain(inputs), custom, options))
     return sorted(planned, key=lambda r: (r.type, r.name))
-
-
-def _without_loop(start: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    """The coroutine's result, run to its end without an event loop when it never waits, as Pulumi's
-    serialisation of a mock's plain answer never does. Pulumi's mock monitor runs an event loop on its
-    executor thread for every resource instead, a sixth of a plan's time. One that does wait is run
-    again from the start on a loop (serialising is free of side effects)."""
-    from pulumi.runtime.sync_await import _sync_await
-
-    coroutine = start()
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value
-    coroutine.close()
-    return _sync_await(start())
 
 
 def _build_without_aliases(resolved: Resolved, build: Any) -> None:

@@ -5,8 +5,9 @@ Each spec object is a `mlstack:<kind>:<Kind>` component holding one dynamic reso
 for that object (mlstack.emulator.desired). The provider's create and update PUT it to the
 emulator's control plane (`/v1/resources/{kind}/{name}`), delete DELETEs it; the emulator of the
 spec's state directory is started when it is not running, as a cloud's API is simply there.
-Components depend on those of the kinds before them (registry, features, pipelines, endpoints,
-monitors), so Pulumi applies in the emulator's own order and deletes in reverse."""
+Components depend on the earlier objects their config names (registry, features, pipelines,
+endpoints, monitors, in the emulator's own order), so Pulumi applies what an object refers to first
+and deletes in reverse."""
 
 from __future__ import annotations
 
@@ -126,12 +127,14 @@ def build(resolved: Resolved) -> None:
     wanted = desired.build(resolved.loaded, check_files=False)
     local = resolved.spec.target.local
     state = state_dir_for(resolved.loaded.path, local.state_dir)
-    # Each object waits for every object of the last kind before its own that has any: the emulator's
-    # apply order (and deletes in reverse) by transitivity. Depending on every earlier object directly
-    # made Pulumi's cycle check walk and copy dependency sets quadratically in their number.
-    earlier: list[pulumi.Resource] = []
+    # Each object waits for the earlier objects its config names (a model version also answers to its
+    # group's name, so whatever deploys a group's alias waits for the group's versions): the emulator
+    # checks those references when an object is applied, and deletes run in reverse. Depending on
+    # whole earlier kinds instead made each monitor wait for every endpoint, a product Pulumi's cycle
+    # check walks for every dependency.
+    known: dict[str, list[pulumi.Resource]] = {}
     for kind in desired.KINDS:
-        made = []
+        made: list[tuple[dict[str, Any], pulumi.Resource]] = []
         for item in (r for r in wanted["resources"] if r["kind"] == kind):
             label = item["name"].replace(":", "-")  # model versions are group:vN in the emulator
             component = SpecComponent(kind, label)
@@ -144,7 +147,21 @@ def build(resolved: Resolved) -> None:
             }
             if floats := _whole_floats(item["config"]):
                 props["floats"] = floats
-            resource = EmulatorResource(label, props, component.child(depends_on=earlier))
+            named = dict.fromkeys(r for text in _strings(item["config"]) for r in known.get(text, ()))
+            resource = EmulatorResource(label, props, component.child(depends_on=list(named)))
             component.done({"status": resource.status, "url": resource.url})
-            made.append(resource)
-        earlier = made or earlier
+            made.append((item, resource))
+        for item, resource in made:  # objects of one kind never refer to each other
+            for key in desired.names_of(item):
+                known.setdefault(key, []).append(resource)
+
+
+def _strings(value: Any) -> set[str]:
+    """Every string in a config: the names it refers to other objects by are among them."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        return {s for v in value.values() for s in _strings(v)}
+    if isinstance(value, list):
+        return {s for v in value for s in _strings(v)}
+    return set()

@@ -38,6 +38,18 @@ def resource(kind: str, name: str, config: dict[str, Any]) -> dict[str, Any]:
     return {"kind": kind, "name": name, "config": _prune(config)}
 
 
+def names_of(item: dict[str, Any]) -> tuple[str, ...]:
+    """What other objects' configs may call this one: its name, and what it makes versions of. An
+    endpoint deploying a group's alias or version refers to whichever version holds it: a declared
+    version of that group, or one a pipeline registering in that group makes when it is applied."""
+    config = item["config"]
+    if item["kind"] == "model_version":
+        return item["name"], config["group"]
+    if item["kind"] == "pipeline":
+        return item["name"], *dict.fromkeys(s["model_group"] for s in config["steps"] if s.get("model_group"))
+    return (item["name"],)
+
+
 def version_name(group: str, version: int) -> str:
     return f"{group}:v{version}"
 

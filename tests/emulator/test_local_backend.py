@@ -10,6 +10,7 @@ import pytest
 from mlstack.backends.local import EmulatorProvider
 from mlstack.errors import MlstackError
 from mlstack.plan import plan
+from mlstack.plan_monitor import PlanMonitor
 from mlstack.resolve import resolve
 from mlstack.spec import load
 
@@ -92,24 +93,26 @@ def test_planning_reads_no_data_files(tmp_path):
     assert pipeline.inputs["config"]["data"] == str((tmp_path / "later.csv").resolve())
 
 
-def test_each_object_waits_for_every_object_of_the_kinds_before_its_own(monkeypatch):
-    """Objects depend on the last earlier kind's objects only (the full product made Pulumi's cycle
-    check quadratic); through those, on every earlier kind, so applies and deletes keep the order."""
-    from pulumi.runtime import mocks, rpc
-
-    from mlstack.emulator.desired import KINDS
+def test_each_object_waits_for_the_objects_its_config_names(monkeypatch):
+    """Each object depends on the earlier objects it refers to, and only those (depending on whole
+    earlier kinds made Pulumi's cycle check a product of their sizes): Pulumi applies what an object
+    names before it and deletes it first; a model version answers to its group's name too, since an
+    endpoint deploying a group's alias deploys whichever version holds it."""
+    from pulumi.runtime import rpc
 
     registered: dict[str, tuple[str, set[str]]] = {}  # urn -> (kind, direct dependencies)
-    register = mocks.MockMonitor.RegisterResource
+    names: dict[str, str] = {}  # urn -> the object's name
+    register = PlanMonitor.RegisterResource
 
     def recording(self, request):
         response = register(self, request)
         if request.type == DYNAMIC:
-            kind = rpc.deserialize_properties(request.object)["kind"]
-            registered[response.urn] = (kind, set(request.dependencies))
+            props = rpc.deserialize_properties(request.object)
+            registered[response.urn] = (props["kind"], set(request.dependencies))
+            names[response.urn] = props["name"]
         return response
 
-    monkeypatch.setattr(mocks.MockMonitor, "RegisterResource", recording)
+    monkeypatch.setattr(PlanMonitor, "RegisterResource", recording)
     plan(resolve(load("specs/fraud-detection.yaml", target="local")))
 
     def closure(urn: str) -> set[str]:
@@ -120,8 +123,24 @@ def test_each_object_waits_for_every_object_of_the_kinds_before_its_own(monkeypa
                 todo.append(dep)
         return seen
 
-    kinds = {kind for kind, _ in registered.values()}
-    assert len(kinds) >= 5  # groups, versions, entities, views, pipelines, endpoints, monitors here
-    for urn, (kind, _) in registered.items():
-        earlier = {u for u, (k, _) in registered.items() if KINDS.index(k) < KINDS.index(kind)}
-        assert closure(urn) == earlier, kind
+    def depends(name: str) -> set[str]:
+        (urn,) = (u for u, n in names.items() if n == name)
+        return {names[d] for d in registered[urn][1]}
+
+    versions = {"fraud-model:v3", "fraud-model:v4"}
+    assert depends("fraud-model") == set()
+    assert depends("fraud-model:v4") == {"fraud-model"}
+    assert depends("customer-txn-stats") == {"customer"}
+    # the pipeline: its feature views and the group it registers in (the endpoint it deploys to and the
+    # monitor it answers are applied after it; it refers to them only when it runs)
+    assert depends("train-fraud") == {"customer-txn-stats", "merchant-risk", "fraud-model"} | versions
+    # an endpoint: the group it deploys, the group's versions and the pipeline that registers new ones
+    assert depends("fraud-scorer") == {"fraud-model", "train-fraud"} | versions
+    assert depends("fraud-ab") == {"fraud-model", "fraud-rules-model", "fraud-rules-model:v1", "train-fraud"} | versions
+    assert depends("feature-drift") == {"fraud-scorer", "train-fraud"}
+    assert depends("score-drift") == {"fraud-scorer"}
+    # and through those, what they refer to: the monitor's endpoint is up with its models first
+    (drift,) = (u for u, n in names.items() if n == "score-drift")
+    assert {names[u] for u in closure(drift)} == {
+        "fraud-scorer", "train-fraud", "fraud-model", "customer-txn-stats", "merchant-risk", "customer", "merchant"
+    } | versions

@@ -23,11 +23,11 @@ from aws_plans import (
 )
 from botocore.stub import Stubber
 from google.protobuf import json_format
-from pulumi.runtime import mocks
 
 from mlstack.backends.aws import scaling_release
 from mlstack.backends.aws.scaling_release import ScalingReleaseProvider, release
 from mlstack.errors import MlstackError
+from mlstack.plan_monitor import PlanMonitor
 
 ENDPOINT_NAME = "ranker"  # the vendor name (names.sagemaker) of the spec's endpoint
 TARGET_ID = f"endpoint/{ENDPOINT_NAME}/variant/primary"
@@ -65,14 +65,14 @@ def registered(monkeypatch: pytest.MonkeyPatch) -> dict[str, Registration]:
     """Every registration the plan's program sent Pulumi's mock monitor, by `<type>::<name>`: dependencies,
     replacement trigger, delete before replace and deleted-with, which a plan's resources do not show."""
     seen: dict[str, Registration] = {}
-    original = mocks.MockMonitor.RegisterResource
+    original = PlanMonitor.RegisterResource
 
     def record(self: Any, request: Any) -> Any:
         response = original(self, request)
         seen[f"{request.type}::{request.name}"] = Registration(request, response.urn)
         return response
 
-    monkeypatch.setattr(mocks.MockMonitor, "RegisterResource", record)
+    monkeypatch.setattr(PlanMonitor, "RegisterResource", record)
     return seen
 
 
