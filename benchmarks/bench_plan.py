@@ -4,11 +4,14 @@
 
 The specs come from benchmarks/specgen.py (every strategy, four compute shapes, autoscaling, data
 capture, monitors; the head side carries one of each change a pull request brings). For each target
-and size it times, in one process, after a warm-up plan that imports the target's SDK:
+and size it times, in one process, after a warm-up plan in this process that imports the target's SDK
+(the forked planners inherit it, as they would in any process that has planned before):
 
 * plan: load, resolve and plan the head spec and write its JSON (what `mlstack plan --json` does);
-* diff: `review(base, head)` and its markdown (what `mlstack diff --format markdown` does). The review
-  plans the base side in a forked child, whose CPU time is counted too (os.times of the children).
+* diff: `review(base, head)` and its markdown (what `mlstack diff --format markdown` does).
+
+Both plan in forked children (`mlstack.plan.planned_apart`), whose CPU time is counted too (os.times of
+the children).
 
 CPU seconds (this machine is shared: wall time moves with the other jobs), one run per point. It prints
 the cost per endpoint between the two largest sizes and the exponent of a log-log fit over all sizes
@@ -107,7 +110,9 @@ def main() -> None:
                 base.write_text(generate(n, target))
                 head.write_text(generate(n, target, edited=True))
                 specs[n] = (base, head)
-            plan_json(specs[min(specs)][1], target)  # warm-up: the target's SDK imported once
+            # warm-up in this process: the target's SDK and the provider modules its resources live in are
+            # imported once here, and every forked planner inherits them
+            planning.plan(resolve(load(specs[min(specs)][1], target=target)))
             plans, diffs = [], []
             for n in sizes:
                 base, head = specs[n]
