@@ -9,7 +9,7 @@ import pytest
 from mlstack.spec import load
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from specgen import generate  # noqa: E402
+from specgen import generate
 
 
 @pytest.mark.parametrize("target", ["aws", "gcp", "azure", "local"])
