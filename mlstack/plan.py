@@ -100,7 +100,7 @@ def _run(resolved: Resolved) -> list[PlannedResource]:
     pulumi.runtime.set_mocks(
         recorder, project="mlstack", stack=resolved.environment or "plan", preview=False, monitor=PlanMonitor(recorder, records)
     )
-    with _no_stack_traces():
+    with _no_stack_traces(), _providers_pickled_once():
         _sync_await(stack.run_pulumi_func(lambda: _build_without_aliases(resolved, build)))
 
     by_urn = {}
@@ -158,6 +158,31 @@ def _no_stack_traces() -> Iterator[None]:
         yield
     finally:
         resource._get_stack_trace = capture
+
+
+@contextmanager
+def _providers_pickled_once() -> Iterator[None]:
+    """Pulumi pickles a dynamic resource's provider, code and all, into every resource's inputs (a
+    millisecond each: a sixth of a local plan). A provider without state of its own pickles to the same
+    bytes each time, and a plan drops them anyway, so within one plan each such class is pickled once,
+    still for real (a provider that cannot be pickled fails the plan as it would fail a deployment)."""
+    from pulumi.dynamic import dynamic
+
+    serialize = dynamic.serialize_provider
+    pickled: dict[type, str] = {}
+
+    def once(provider: Any) -> str:
+        if vars(provider):
+            return serialize(provider)
+        if type(provider) not in pickled:
+            pickled[type(provider)] = serialize(provider)
+        return pickled[type(provider)]
+
+    dynamic.serialize_provider = once
+    try:
+        yield
+    finally:
+        dynamic.serialize_provider = serialize
 
 
 @contextmanager
