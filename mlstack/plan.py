@@ -82,26 +82,37 @@ def _run(resolved: Resolved) -> list[PlannedResource]:
     from pulumi.runtime.sync_await import _sync_await
 
     from mlstack.backends import build
-    from mlstack.plan_monitor import PlanMonitor, Record, Recorder
+    from mlstack.plan_monitor import PlanLoop, PlanMonitor, Record, Recorder
 
     records: list[Record] = []
     recorder = Recorder(resolved.cloud, resolved.region or "local")
-    settings.ROOT.set(None)
-    # Pulumi's runtime awaits on the thread's current loop; after an asyncio.run() in this process (a
-    # server, a test) there is none, and Pulumi would fail with "There is no current event loop".
+    # Pulumi runs on the thread's current loop, and its settings make futures on it: the plan's own loop
+    # from the start, the caller's back after it (after an asyncio.run() in this process, a server's or a
+    # test's, there is none to find).
     try:
-        asyncio.get_event_loop_policy().get_event_loop()
+        previous = asyncio.get_event_loop_policy().get_event_loop()
     except RuntimeError:
-        asyncio.set_event_loop(asyncio.new_event_loop())
-    # Outputs and RPCs of an earlier plan in this process (a failed one above all) must not be awaited
-    # again by this one: Pulumi keeps them in process-wide sets, as its own test decorator knows.
-    settings.SETTINGS.rpc_manager.clear()
-    settings.SETTINGS.outputs.clear()
-    pulumi.runtime.set_mocks(
-        recorder, project="mlstack", stack=resolved.environment or "plan", preview=False, monitor=PlanMonitor(recorder, records)
-    )
-    with _no_stack_traces(), _providers_pickled_once():
-        _sync_await(stack.run_pulumi_func(lambda: _build_without_aliases(resolved, build)))
+        previous = None
+    loop = PlanLoop()
+    asyncio.set_event_loop(loop)
+    try:
+        settings.ROOT.set(None)
+        # Outputs and RPCs of an earlier plan in this process (a failed one above all) must not be awaited
+        # again by this one: Pulumi keeps them in process-wide sets, as its own test decorator knows.
+        settings.SETTINGS.rpc_manager.clear()
+        settings.SETTINGS.outputs.clear()
+        pulumi.runtime.set_mocks(
+            recorder,
+            project="mlstack",
+            stack=resolved.environment or "plan",
+            preview=False,
+            monitor=PlanMonitor(recorder, records),
+        )
+        with _no_stack_traces(), _providers_pickled_once():
+            _sync_await(stack.run_pulumi_func(lambda: _build_without_aliases(resolved, build)))
+    finally:
+        asyncio.set_event_loop(previous)
+        loop.close()
 
     by_urn = {}
     for typ, name, parent, *_ in records:
@@ -216,7 +227,6 @@ def planned_apart(*sides: Resolved | None) -> list[list[PlannedResource]]:
     sys.stdout.flush()
     sys.stderr.flush()
     children = [_fork_plan(side) if side is not None else None for side in sides]
-    _fresh_event_loop(close_old=True)
     results: list[list[PlannedResource]] = []
     try:
         for child in children:
@@ -267,7 +277,6 @@ def _plan_in_child(resolved: Resolved, fd: int) -> None:
     status = 0
     gc.disable()  # for good: the child exits as soon as its plan is sent
     try:
-        _fresh_event_loop(close_old=False)
         try:
             payload = pickle.dumps(("ok", contextvars.copy_context().run(_run, resolved)))
         except BaseException as exc:  # the parent raises it; the child prints nothing
@@ -281,20 +290,6 @@ def _plan_in_child(resolved: Resolved, fd: int) -> None:
         status = 1
     finally:
         os._exit(status)  # no atexit handlers, no flushing of the parent's buffers
-
-
-def _fresh_event_loop(close_old: bool) -> None:
-    """After a fork, parent and child must not share an event loop: its epoll set and wake-up pipe are
-    the same open files in both (one side unregistering a descriptor unregisters it for the other) and
-    its executor threads live only in the parent. The child leaves the old loop untouched."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        old = asyncio.get_event_loop()
-    asyncio.set_event_loop(asyncio.new_event_loop())
-    if close_old and not old.is_running():
-        old.close()
 
 
 def _import_backends(*sides: Resolved | None) -> None:

@@ -3,6 +3,7 @@ records what each resource asks for. Imported only when planning (it imports Pul
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
@@ -35,6 +36,20 @@ class Recorder(pulumi.runtime.Mocks):
         if answer is not None:
             return answer
         return dict(args.args)
+
+
+class PlanLoop(asyncio.SelectorEventLoop):
+    """The plan's event loop. Pulumi hands each call to its monitor (register, invoke, outputs) to an
+    executor thread, as a real engine answers over gRPC; the mock monitor answers at once, so the call
+    runs in place: the thread hand-offs were a tenth of a plan."""
+
+    def run_in_executor(self, executor: Any, func: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        future: asyncio.Future[T] = self.create_future()
+        try:
+            future.set_result(func(*args))
+        except Exception as exc:  # the awaiting registration raises it, as from a thread
+            future.set_exception(exc)
+        return future
 
 
 class PlanMonitor(mocks.MockMonitor):
