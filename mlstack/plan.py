@@ -173,12 +173,15 @@ def _no_stack_traces() -> Iterator[None]:
 
 @contextmanager
 def _providers_pickled_once() -> Iterator[None]:
-    """Pulumi pickles a dynamic resource's provider, code and all, into every resource's inputs (a
-    millisecond each: a sixth of a local plan). A provider without state of its own pickles to the same
+    """Pulumi pickles a dynamic resource's provider, code and all, into every resource's inputs (about
+    a millisecond each). A provider without state of its own pickles to the same
     bytes each time, and a plan drops them anyway, so within one plan each such class is pickled once,
     still for real (a provider that cannot be pickled fails the plan as it would fail a deployment)."""
     from pulumi.dynamic import dynamic
 
+    from mlstack.backends import pickling
+
+    pickling.guard()  # what is put back afterwards is the guarded serializer
     serialize = dynamic.serialize_provider
     pickled: dict[type, str] = {}
 
@@ -189,6 +192,7 @@ def _providers_pickled_once() -> Iterator[None]:
             pickled[type(provider)] = serialize(provider)
         return pickled[type(provider)]
 
+    once.restores_pickler = True  # type: ignore[attr-defined]  # through `serialize`, guarded above
     dynamic.serialize_provider = once
     try:
         yield

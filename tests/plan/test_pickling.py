@@ -21,3 +21,17 @@ def test_planning_dynamic_resources_leaves_the_pickler_as_it_was():
     for _ in range(200):
         nested = {"inner": nested}
     pickle._Pickler(io.BytesIO()).dump(nested)  # pure-Python pickling still works
+
+
+def test_after_a_plan_dynamic_resources_made_elsewhere_leave_the_pickler_as_it_was():
+    """A plan pickles each stateless provider once and puts the serializer back afterwards: the guarded
+    one, so a program run outside a plan (a deployment in this process) is guarded too."""
+    from pulumi.dynamic import dynamic
+
+    from mlstack.backends.local import EmulatorProvider
+
+    plan(resolve(load(SPECS / "quickstart.yaml", target="local")))
+    before = pickle._Pickler._batch_setitems, pickle._Pickler.save_dict
+    for _ in range(3):
+        dynamic.serialize_provider(EmulatorProvider())
+    assert (pickle._Pickler._batch_setitems, pickle._Pickler.save_dict) == before
