@@ -110,34 +110,10 @@ def test_missing_metrics_is_a_clear_failure(tmp_path, capsys):
 
 
 def test_deploy_rolls_the_registered_version_out(vertex, tmp_path):
-    from mlstack.backends.gcp.providers.deployment import DeploymentProvider
-
     register(tmp_path, "run1")
     register(tmp_path, "run2")
-    endpoint = "projects/p-123456/locations/us-central1/endpoints/1234567890"
-    vertex.add_endpoint(endpoint)
-    variant = {
-        "name": "primary",
-        "weight": 100,
-        "model": f"{MODEL}@1",
-        "machine_type": "n1-standard-4",
-        "accelerator_type": "NVIDIA_TESLA_T4",
-        "accelerator_count": 1,
-        "min_replicas": 1,
-        "max_replicas": 1,
-        "autoscaling": [],
-        "service_account": "",
-    }
-    base = {"project": "p-123456", "region": "us-central1", "endpoint": endpoint, "endpoint_id": "1234567890"}
-    DeploymentProvider().create({**base, "variants": [variant], "strategy": {"type": "all_at_once"}})
-    strategy = json.dumps({"type": "canary", "percent": 10, "bake_time": 60, "termination_wait": 0})
-    argv = [
-        "deploy",
-        f"--endpoint={endpoint}",
-        "--region=us-central1",
-        f"--strategy={strategy}",
-        f"--registered={tmp_path / 'run2'}",
-    ]
+    strategy = {"type": "canary", "percent": 10, "bake_time": 60, "termination_wait": 0}
+    endpoint, argv = _serving_v1(vertex, tmp_path, strategy, accelerator_type="NVIDIA_TESLA_T4", accelerator_count=1)
     assert runtime.main(argv) == 0
     (serving,) = vertex.endpoints[endpoint].deployed_models
     assert serving.model == f"{MODEL}@2"
@@ -297,8 +273,9 @@ def test_register_writes_the_versions_model_card_into_its_artifact_folder(vertex
     assert f"/gcs/b/t.csv (sha256 `{'cd' * 32}`)" in text
     assert "Stages: dev → prod; in dev." in text and "not promoted beyond dev yet" in text
 
-def _serving_v1(vertex, tmp_path) -> tuple[str, list[str]]:
-    """An endpoint serving v1 of the model, and the deploy task's arguments for the version run2 registered."""
+def _serving_v1(vertex, tmp_path, strategy: dict | None = None, **machine: object) -> tuple[str, list[str]]:
+    """An endpoint serving v1 of the model on an n1-standard-4 (plus `machine`, e.g. an accelerator), and
+    the deploy task's arguments for rolling out the version run2 registered with `strategy` (all at once)."""
     from mlstack.backends.gcp.providers.deployment import DeploymentProvider
 
     endpoint = "projects/p-123456/locations/us-central1/endpoints/1234567890"
@@ -308,6 +285,7 @@ def _serving_v1(vertex, tmp_path) -> tuple[str, list[str]]:
         "weight": 100,
         "model": f"{MODEL}@1",
         "machine_type": "n1-standard-4",
+        **machine,
         "min_replicas": 1,
         "max_replicas": 1,
         "autoscaling": [],
@@ -319,6 +297,6 @@ def _serving_v1(vertex, tmp_path) -> tuple[str, list[str]]:
         "deploy",
         f"--endpoint={endpoint}",
         "--region=us-central1",
-        '--strategy={"type": "all_at_once"}',
+        f"--strategy={json.dumps(strategy or {'type': 'all_at_once'})}",
         f"--registered={tmp_path / 'run2'}",
     ]
