@@ -279,10 +279,10 @@ def _plan_in_child(resolved: Resolved, fd: int) -> None:
     from mlstack.errors import MlstackError
 
     status = 0
-    gc.disable()  # for good: the child exits as soon as its plan is sent
+    gc.disable()  # for good (plan() turns it back on only if it was on): the child exits once its plan is sent
     try:
         try:
-            payload = pickle.dumps(("ok", contextvars.copy_context().run(_run, resolved)))
+            payload = pickle.dumps(("ok", plan(resolved)))
         except BaseException as exc:  # the parent raises it; the child prints nothing
             try:
                 payload = pickle.dumps(("error", exc))
@@ -297,15 +297,16 @@ def _plan_in_child(resolved: Resolved, fd: int) -> None:
 
 
 def _import_backends(*sides: Resolved | None) -> None:
-    """Import Pulumi and the targets' backends once, before forking, so the children inherit them."""
+    """Import Pulumi, the plan's mocks and the targets' backends once, before forking, so the children
+    inherit them instead of each importing them."""
     import importlib
 
     from mlstack.backends import BACKENDS
 
-    for resolved in sides:
-        if resolved is not None:
-            with suppress(ImportError):  # build() reports a missing extra in its own words
-                importlib.import_module(BACKENDS[resolved.cloud])
+    modules = ["mlstack.plan_monitor", *(BACKENDS[side.cloud] for side in sides if side is not None)]
+    for module in modules:
+        with suppress(ImportError):  # the plan reports a missing extra in its own words
+            importlib.import_module(module)
 
 
 def to_json(resources: list[PlannedResource]) -> str:

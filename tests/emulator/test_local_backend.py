@@ -100,7 +100,7 @@ def test_each_object_waits_for_the_objects_its_config_names(monkeypatch):
     endpoint deploying a group's alias deploys whichever version holds it."""
     from pulumi.runtime import rpc
 
-    registered: dict[str, tuple[str, set[str]]] = {}  # urn -> (kind, direct dependencies)
+    registered: dict[str, set[str]] = {}  # urn -> direct dependencies
     names: dict[str, str] = {}  # urn -> the object's name
     register = PlanMonitor.RegisterResource
 
@@ -108,7 +108,7 @@ def test_each_object_waits_for_the_objects_its_config_names(monkeypatch):
         response = register(self, request)
         if request.type == DYNAMIC:
             props = rpc.deserialize_properties(request.object)
-            registered[response.urn] = (props["kind"], set(request.dependencies))
+            registered[response.urn] = set(request.dependencies)
             names[response.urn] = props["name"]
         return response
 
@@ -118,14 +118,14 @@ def test_each_object_waits_for_the_objects_its_config_names(monkeypatch):
     def closure(urn: str) -> set[str]:
         seen, todo = set(), [urn]
         while todo:
-            for dep in registered[todo.pop()][1] - seen:
+            for dep in registered[todo.pop()] - seen:
                 seen.add(dep)
                 todo.append(dep)
         return seen
 
     def depends(name: str) -> set[str]:
         (urn,) = (u for u, n in names.items() if n == name)
-        return {names[d] for d in registered[urn][1]}
+        return {names[d] for d in registered[urn]}
 
     versions = {"fraud-model:v3", "fraud-model:v4"}
     assert depends("fraud-model") == set()
